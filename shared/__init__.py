@@ -1,0 +1,1 @@
+"""Incident response: the code every Cloud Function shares."""

@@ -1,0 +1,249 @@
+"""Team configuration (one YAML file) and secrets (environment), each validated once."""
+from __future__ import annotations
+
+import functools
+import os
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.model import Severity
+
+DEFAULT_CONFIG = Path(__file__).parent / "teams" / "petties.yaml"
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SeverityName = Literal["critical", "high", "medium", "low"]
+
+
+class ConfigError(Exception):
+    """The team file is missing or wrong; the message names the bad key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _hhmm(value: str) -> time:
+    if not re.fullmatch(r"\d{2}:\d{2}", str(value)):
+        raise ValueError(f"expected HH:MM, got {value!r}")
+    return time.fromisoformat(str(value))
+
+
+class BusinessHours(_Strict):
+    days: list[Weekday]
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _valid_time(cls, v: str) -> str:
+        _hhmm(v)
+        return v
+
+    @property
+    def start_time(self) -> time:
+        return _hhmm(self.start)
+
+    @property
+    def end_time(self) -> time:
+        return _hhmm(self.end)
+
+
+class Team(_Strict):
+    name: str
+    time_zone: str
+    business_hours: BusinessHours
+    holidays: list[date] = []
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+class Person(_Strict):
+    id: str
+    name: str
+    role: str = "developer"
+    email: str | None = None
+    discord_id: str | None = None
+    phone: str | None = None
+
+
+class Handover(_Strict):
+    weekday: Weekday = "mon"
+    time: str = "09:00"
+
+    @field_validator("time")
+    @classmethod
+    def _valid_time(cls, v: str) -> str:
+        _hhmm(v)
+        return v
+
+
+class Rotation(_Strict):
+    order: list[str] = Field(min_length=1)
+    handover: Handover = Handover()
+    start: date
+
+
+class Service(_Strict):
+    name: str
+    description: str = ""
+    url: str = ""
+    sentry_projects: list[str] = []
+    monitors: list[str] = []
+
+
+class Environment(_Strict):
+    aliases: list[str] = []
+    max_severity: SeverityName | None = None
+    sentry_projects: list[str] = []
+    monitors: list[str] = []
+
+
+class SeverityRule(_Strict):
+    name: str
+    severity: SeverityName
+    keywords: list[str] = []
+    levels: list[str] = []
+    sources: list[str] = []
+    services: list[str] = []
+    environments: list[str] = []
+    tags: dict[str, str] = {}
+    min_users: int | None = None
+    min_occurrences: int | None = None
+    min_rate_per_minute: float | None = None
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> "SeverityRule":
+        conditions = (self.keywords, self.levels, self.sources, self.services, self.environments, self.tags,
+                      self.min_users, self.min_occurrences, self.min_rate_per_minute)
+        if not any(c not in (None, [], {}) for c in conditions):
+            raise ValueError(f"rule {self.name!r} has no condition and would match every alert")
+        return self
+
+
+class SeverityConfig(_Strict):
+    levels: dict[str, dict[str, SeverityName]] = {}
+    default: SeverityName = "medium"
+    rules: list[SeverityRule] = []
+
+
+class Config(_Strict):
+    team: Team
+    people: list[Person]
+    team_lead: str
+    rotation: Rotation
+    stakeholders: list[str] = []
+    services: list[Service] = []
+    default_environment: str = "production"
+    environments: dict[str, Environment] = {"production": Environment()}
+    severity: SeverityConfig = SeverityConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> "Config":
+        ids = {p.id for p in self.people}
+        if len(ids) != len(self.people):
+            raise ValueError("people: two people share an id")
+        for where, pid in [("team_lead", self.team_lead), *[("rotation.order", p) for p in self.rotation.order],
+                           *[("stakeholders", p) for p in self.stakeholders]]:
+            if pid not in ids:
+                raise ValueError(f"{where}: {pid!r} is not in people")
+        if self.default_environment not in self.environments:
+            raise ValueError(f"default_environment: {self.default_environment!r} is not in environments")
+        names = [s.name for s in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError("services: two services share a name")
+        return self
+
+    def person(self, pid: str) -> Person:
+        return next(p for p in self.people if p.id == pid)
+
+
+def parse_config(text: str, origin: str = "<config>") -> Config:
+    """Validate YAML text into a Config, or raise ConfigError naming the bad key."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{origin}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping at the top level")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{key}: {msg}")
+        raise ConfigError(f"{origin}: " + "; ".join(problems)) from None
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read and validate the team file (INCIDENT_CONFIG, or the Petties default)."""
+    path = Path(path or os.environ.get("INCIDENT_CONFIG") or DEFAULT_CONFIG)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config: {e.strerror}") from None
+    return parse_config(text, str(path))
+
+
+@functools.lru_cache(maxsize=1)
+def config() -> Config:
+    """Return the process-wide config, loaded on first use."""
+    return load_config()
+
+
+class Secret:
+    """A secret value that never shows itself in logs, reprs or errors."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+class Settings:
+    """Secrets and endpoints from the environment, read once."""
+
+    def __init__(self, env: dict[str, str] | os._Environ = os.environ):
+        self.sentry_client_secret = Secret(env.get("SENTRY_CLIENT_SECRET", ""))
+        self.ingest_token = Secret(env.get("INGEST_TOKEN", ""))
+        self.api_token = Secret(env.get("API_TOKEN", ""))
+        self.project = env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCLOUD_PROJECT") or "demo-incidents"
+        self.sentry_max_age_seconds = int(env.get("SENTRY_MAX_AGE_SECONDS", "0") or 0)
+
+
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Return the process-wide settings."""
+    return Settings()
+
+
+def severity_of(name: str) -> Severity:
+    return Severity.parse(name)

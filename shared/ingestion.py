@@ -1,0 +1,42 @@
+"""The ingest use case: authenticate, parse, then apply each alert to stored state."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared import incidents, log
+from shared.config import config, settings
+from shared.sources import REGISTRY
+from shared.sources.common import InboundRequest
+from shared.web import HTTPError
+
+
+def listing() -> dict:
+    """Describe the accepted sources (GET /ingest/, doubles as a health check)."""
+    return {"sources": [{"name": name, "path": f"/ingest/{name}", "auth": module.AUTH}
+                        for name, module in REGISTRY.items()]}
+
+
+def handle(path: str, req: InboundRequest, now: datetime) -> dict:
+    """Store what one webhook delivery says; return the JSON answer."""
+    name = path.strip("/").split("/")[0]
+    source = REGISTRY.get(name)
+    if source is None:
+        raise HTTPError(404, f"unknown source {name!r}; known: {', '.join(REGISTRY)}")
+    source.authenticate(req, settings())
+    alerts = source.parse(req)
+    cfg = config()
+    delivery = source.delivery_id(req)
+    if not alerts:
+        log.info("delivery acknowledged and ignored", source=name, request_id=delivery)
+        return {"incident": None, "status": "ignored"}
+    outcomes = []
+    for index, alert in enumerate(alerts):
+        claim = f"{name}:{delivery}:{index}" if delivery else None
+        outcome = incidents.ingest(alert, cfg, now, claim)
+        log.info("alert ingested", source=name, incident=outcome.incident, status=outcome.status,
+                 action=alert.action.value, request_id=delivery)
+        outcomes.append(outcome)
+    answer: dict = {"incident": outcomes[0].incident, "status": outcomes[0].status}
+    if len(outcomes) > 1:
+        answer["incidents"] = [{"incident": o.incident, "status": o.status} for o in outcomes]
+    return answer

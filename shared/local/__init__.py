@@ -1,0 +1,1 @@
+"""Local development: one server for every function, and the cron runner."""

@@ -1,0 +1,26 @@
+"""Structured logs: one JSON object per line, the shape Cloud Logging reads as-is."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+
+
+def log(severity: str, message: str, **fields: object) -> None:
+    """Write one log line; pass ids (incident, request_id), never secrets or whole payloads."""
+    record = {"severity": severity, "message": message, "time": datetime.now(timezone.utc).isoformat()}
+    record.update({k: v for k, v in fields.items() if v is not None})
+    sys.stdout.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def info(message: str, **fields: object) -> None:
+    log("INFO", message, **fields)
+
+
+def warning(message: str, **fields: object) -> None:
+    log("WARNING", message, **fields)
+
+
+def error(message: str, **fields: object) -> None:
+    log("ERROR", message, **fields)

@@ -1,0 +1,33 @@
+"""Short, stable, typeable incident ids derived from the dedup key."""
+from __future__ import annotations
+
+import hashlib
+
+# Crockford base32: no I, L, O, U, so an id read aloud or typed in Discord survives.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PREFIX = "INC-"
+
+
+def incident_id(dedup_key: str, generation: int, length: int = 6) -> str:
+    """Return the id of the generation-th incident for a dedup key, e.g. INC-7K3QXD."""
+    digest = hashlib.sha256(f"{dedup_key}\n{generation}".encode()).digest()
+    number = int.from_bytes(digest[:8], "big")
+    chars = []
+    for _ in range(length):
+        number, rem = divmod(number, 32)
+        chars.append(_ALPHABET[rem])
+    return PREFIX + "".join(chars)
+
+
+def normalize(typed: str) -> str:
+    """Return the canonical id for what a person typed ('inc-7k3qxd', '7K3QXD', 'INC-7K3QXO')."""
+    text = typed.strip().upper()
+    if text.startswith(PREFIX):
+        text = text[len(PREFIX):]
+    text = text.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return PREFIX + text
+
+
+def key_doc_id(dedup_key: str) -> str:
+    """Return a Firestore-safe document id for a dedup key (keys may hold '/')."""
+    return hashlib.sha256(dedup_key.encode()).hexdigest()[:40]

@@ -1,0 +1,139 @@
+"""What every inbound source shares: the request view, errors and tolerant field readers."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import parse_qsl
+
+from shared.config import Secret
+
+
+class BadInput(Exception):
+    """The caller sent something we cannot use: answer 400 with this message."""
+
+
+class Unauthorized(Exception):
+    """Missing or wrong credentials: answer 401 with this message."""
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """An HTTP request as sources see it: raw body, lower-cased headers, query parameters."""
+
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    @property
+    def content_type(self) -> str:
+        return self.header("content-type").split(";")[0].strip().lower()
+
+    def json_object(self) -> dict:
+        """Return the body as a JSON object or raise BadInput saying why not."""
+        if not self.body.strip():
+            raise BadInput("empty body: expected a JSON object")
+        try:
+            data = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise BadInput(f"body is not valid JSON: {e}") from None
+        if not isinstance(data, dict):
+            raise BadInput(f"expected a JSON object, got {type(data).__name__}")
+        return data
+
+    def form(self) -> dict[str, str]:
+        """Return the body as form fields (application/x-www-form-urlencoded)."""
+        try:
+            return dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise BadInput("form body is not UTF-8") from None
+
+
+def check_token(req: InboundRequest, expected: Secret) -> None:
+    """Accept the shared token from ?token=, X-Ingest-Token or Authorization: Bearer."""
+    if not expected:
+        raise Unauthorized("INGEST_TOKEN is not configured on the server")
+    auth = req.header("authorization")
+    given = (req.query.get("token") or req.header("x-ingest-token")
+             or (auth[7:].strip() if auth.lower().startswith("bearer ") else ""))
+    if not given:
+        raise Unauthorized("missing token: add ?token=<INGEST_TOKEN> to the URL")
+    if not hmac.compare_digest(given.encode(), expected.reveal().encode()):
+        raise Unauthorized("wrong token")
+
+
+def check_hmac_sha256(secret: Secret, message: bytes, signature: str, header: str) -> None:
+    """Verify a lowercase-hex HMAC-SHA256 signature in constant time."""
+    if not secret:
+        raise Unauthorized(f"cannot verify {header}: its secret is not configured on the server")
+    if not signature:
+        raise Unauthorized(f"missing {header} header")
+    expected = hmac.new(secret.reveal().encode(), message, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature.strip().lower().encode(), expected.encode()):
+        raise Unauthorized(f"wrong {header}")
+
+
+_PLACEHOLDER = re.compile(r"^(\*[A-Za-z_]+\*|\$[A-Za-z_]+|\{\{.*\}\})$")
+
+
+def text(value: object) -> str:
+    """Return a field as trimmed text; None and unsubstituted placeholders become ''."""
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    s = str(value).strip()
+    return "" if _PLACEHOLDER.match(s) else s
+
+
+def integer(value: object, name: str) -> int | None:
+    """Return an int from an int or a numeric string ('12', '12.0'); '' or None is None."""
+    if isinstance(value, bool):
+        raise BadInput(f"{name}: expected a number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    s = text(value)
+    if not s:
+        return None
+    try:
+        return int(float(s))
+    except ValueError:
+        raise BadInput(f"{name}: expected a number, got {s[:40]!r}") from None
+
+
+def timestamp(value: object) -> datetime | None:
+    """Return a UTC datetime from ISO-8601 text or unix seconds; unreadable values are None."""
+    s = text(value)
+    if not s:
+        return None
+    try:
+        if re.fullmatch(r"\d+(\.\d+)?", s):
+            return datetime.fromtimestamp(float(s), tz=timezone.utc)
+        parsed = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def tags(value: object) -> dict[str, str]:
+    """Return Sentry-style tags ([[k, v]], [{key, value}] or {k: v}) as a dict."""
+    out: dict[str, str] = {}
+    if isinstance(value, dict):
+        return {str(k): text(v) for k, v in value.items()}
+    for item in value or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            out[str(item[0])] = text(item[1])
+        elif isinstance(item, dict) and "key" in item:
+            out[str(item["key"])] = text(item.get("value"))
+    return out
+
+
+def obj(value: object, name: str) -> dict:
+    """Return value if it is a JSON object, else raise BadInput naming the field."""
+    if not isinstance(value, dict):
+        raise BadInput(f"{name}: expected an object, got {type(value).__name__ if value is not None else 'nothing'}")
+    return value

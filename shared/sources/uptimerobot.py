@@ -1,0 +1,112 @@
+"""UptimeRobot webhook alert contact: JSON, form or query parameters, whatever names the template uses.
+
+The POST value is a template the team writes; UptimeRobot substitutes `*variable*` placeholders as
+strings and leaves some unsubstituted (e.g. `*alertFriendlyDuration*` on a down alert). Example:
+
+    {"monitorID": "*monitorID*", "monitorURL": "*monitorURL*", "monitorFriendlyName": "*monitorFriendlyName*",
+     "alertType": "*alertType*", "alertDetails": "*alertDetails*", "alertDuration": "*alertDuration*"}
+
+Field names are matched ignoring case, '_' and '-' (monitorID, monitor_id and monitor-id are one).
+alertType: 1 down, 2 up, 3 SSL expiry. Docs: https://help.uptimerobot.com (Webhook Integration).
+"""
+from __future__ import annotations
+
+import re
+
+from shared.config import Settings
+from shared.model import Action, Alert
+from shared.sources.common import BadInput, InboundRequest, check_token, integer, text, timestamp
+
+NAME = "uptimerobot"
+AUTH = "?token=INGEST_TOKEN"
+
+ALERT_TYPES = {"1": "down", "2": "up", "3": "ssl_expiry", "down": "down", "up": "up",
+               "sslexpiry": "ssl_expiry", "ssl": "ssl_expiry", "sslexpiration": "ssl_expiry"}
+
+
+def authenticate(req: InboundRequest, settings: Settings) -> None:
+    check_token(req, settings.ingest_token)
+
+
+def delivery_id(req: InboundRequest) -> str | None:
+    return None
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def fields(req: InboundRequest) -> dict[str, object]:
+    """Merge query, form and JSON fields (later wins) under normalised names."""
+    merged: dict[str, object] = {_key(k): v for k, v in req.query.items() if k != "token"}
+    if req.body.strip():
+        if req.content_type == "application/x-www-form-urlencoded":
+            merged.update({_key(k): v for k, v in req.form().items()})
+        elif req.content_type in ("application/json", "") or req.body.lstrip()[:1] == b"{":
+            try:
+                merged.update({_key(k): v for k, v in req.json_object().items()})
+            except BadInput:
+                if req.content_type == "application/json":
+                    raise
+                merged.update({_key(k): v for k, v in req.form().items()})
+        else:
+            raise BadInput(f"unsupported Content-Type {req.content_type!r}: send JSON, form fields or query parameters")
+    return merged
+
+
+def _first(values: dict[str, object], *names: str) -> str:
+    for name in names:
+        value = text(values.get(name))
+        if value:
+            return value
+    return ""
+
+
+def parse(req: InboundRequest) -> list[Alert]:
+    """Turn one UptimeRobot notification into a trigger (down, SSL) or a resolve (up)."""
+    f = fields(req)
+    raw_type = _first(f, "alerttype")
+    kind = ALERT_TYPES.get(_key(raw_type)) if raw_type else None
+    if kind is None:
+        friendly = _key(_first(f, "alerttypefriendlyname"))
+        kind = ALERT_TYPES.get(friendly)
+    if kind is None:
+        shown = raw_type or _first(f, "alerttypefriendlyname")
+        raise BadInput(f"alertType {shown!r} is not one of 1 (down), 2 (up), 3 (SSL expiry)" if shown
+                       else "alertType is missing (expected 1 down, 2 up or 3 SSL expiry)")
+    monitor_id = _first(f, "monitorid", "id")
+    url = _first(f, "monitorurl", "url")
+    name = _first(f, "monitorfriendlyname", "friendlyname", "monitorname", "name")
+    ident = monitor_id or url or name
+    if not ident:
+        raise BadInput("the alert does not say which monitor: send monitorID (or monitorURL / monitorFriendlyName)")
+    details = _first(f, "alertdetails", "details")
+    duration = integer(_first(f, "alertduration", "duration"), "alertDuration")
+    friendly_duration = _first(f, "alertfriendlyduration")
+    key = f"uptimerobot:{ident}" + (":ssl" if kind == "ssl_expiry" else "")
+    label = name or url or f"monitor {monitor_id}"
+    extra: dict[str, object] = {}
+    if kind == "up" and duration is not None:
+        extra["downtime_seconds"] = duration
+    if kind == "ssl_expiry":
+        days = integer(_first(f, "sslexpirydaysleft"), "sslExpiryDaysLeft")
+        if days is not None:
+            extra["ssl_days_left"] = days
+    if kind == "up":
+        detail = "monitor is up" + (f" after {friendly_duration or f'{duration} s'} down" if duration or friendly_duration else "")
+    else:
+        detail = details
+    title = {"down": f"{label} is down", "up": f"{label} is up",
+             "ssl_expiry": f"SSL certificate of {label} expires soon"}[kind]
+    return [Alert(
+        source=NAME, action=Action.RESOLVE if kind == "up" else Action.TRIGGER, dedup_key=key,
+        title=title + (f": {details}" if details and kind == "down" else ""),
+        message=details or title, level=kind if kind != "up" else "down", level_table="uptimerobot",
+        project=url or name, location=url,
+        links={"monitor": f"https://dashboard.uptimerobot.com/monitors/{monitor_id}"} if monitor_id.isdigit() else {},
+        occurred_at=timestamp(_first(f, "alertdatetime")),
+        tags={k: v for k, v in (("monitor_id", monitor_id), ("monitor_name", name)) if v},
+        actor="UptimeRobot", detail=detail, extra=extra,
+    )]
+
+

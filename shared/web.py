@@ -1,0 +1,83 @@
+"""HTTP plumbing shared by the entry points: body limits, JSON answers, errors -> status codes."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Callable
+
+from shared import log, store
+from shared.config import ConfigError
+from shared.sources.common import BadInput, InboundRequest, Unauthorized
+
+MAX_BODY = 1024 * 1024  # 1 MiB; Sentry and PagerDuty payloads are far below it
+
+
+class HTTPError(Exception):
+    """An answer other than 2xx, with its status code and message."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def method_not_allowed(allowed: str) -> HTTPError:
+    return HTTPError(405, f"method not allowed here; use {allowed}", {"Allow": allowed})
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def read_body(request) -> bytes:
+    """Return the raw body, or raise 413 when it is over MAX_BODY (checked before reading it all)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise HTTPError(413, f"body of {request.content_length} bytes is over the {MAX_BODY}-byte limit")
+    body = request.stream.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise HTTPError(413, f"body is over the {MAX_BODY}-byte limit")
+    return body
+
+
+def inbound(request, body: bytes) -> InboundRequest:
+    return InboundRequest(body=body, headers={k.lower(): v for k, v in request.headers.items()},
+                          query={k: v for k, v in request.args.items()})
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return iso(value)
+    return str(value)
+
+
+def iso(value: datetime | None) -> str | None:
+    """Format a timestamp as ISO-8601 UTC with a Z, the way the API shows every time."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def json_response(payload: object, status: int = 200, headers: dict[str, str] | None = None):
+    body = json.dumps(payload, default=_json_default, ensure_ascii=False)
+    return body, status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+
+
+def guarded(handler: Callable[[], object], request) -> tuple:
+    """Run a handler and map every expected failure to its HTTP status; never a 500 for bad input."""
+    request_id = request.headers.get("Request-ID") or request.headers.get("X-Cloud-Trace-Context") or uuid.uuid4().hex
+    try:
+        return handler()
+    except HTTPError as e:
+        return json_response({"error": e.message}, e.status, e.headers)
+    except Unauthorized as e:
+        log.warning("unauthorized", path=request.path, reason=str(e), request_id=request_id)
+        return json_response({"error": str(e)}, 401)
+    except BadInput as e:
+        log.info("bad input", path=request.path, reason=str(e), request_id=request_id)
+        return json_response({"error": str(e)}, 400)
+    except store.Unavailable as e:
+        log.error("storage unavailable", path=request.path, reason=str(e)[:500], request_id=request_id)
+        return json_response({"error": "storage is unavailable, try again"}, 503, {"Retry-After": "5"})
+    except ConfigError as e:
+        log.error("configuration error", reason=str(e), request_id=request_id)
+        return json_response({"error": "the server's configuration is invalid"}, 500)
