@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Incident response: one script for every way to run it.
+#
+#   ./deploy.sh local   set up, start the Firestore emulator, serve every function on
+#                       http://127.0.0.1:${PORT:-8080}/<function>/ and run the cron runner
+#   ./deploy.sh test    set up, start a private emulator, run the whole test suite
+#   ./deploy.sh bench   set up, start a private emulator, run tests/bench and print figures
+#
+# Needs: Python 3.11+, and the Google Cloud CLI with the Firestore emulator
+# (gcloud emulators firestore; Java 11+). Everything else it installs into .venv.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
+ROOT=$(pwd)
+STATE="$ROOT/.local"
+mkdir -p "$STATE"
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "deploy.sh: $*"; exit 1; }
+
+# ---------------------------------------------------------------- processes we started
+GROUPS_STARTED=()
+cleanup() {
+  trap - EXIT INT TERM
+  local pid
+  for pid in "${GROUPS_STARTED[@]+"${GROUPS_STARTED[@]}"}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "${GROUPS_STARTED[@]+"${GROUPS_STARTED[@]}"}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for pid in "${GROUPS_STARTED[@]+"${GROUPS_STARTED[@]}"}"; do kill -KILL -- "-$pid" 2>/dev/null; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start_group LOGFILE CMD...: run CMD in its own process group (so its children stop with it)
+start_group() {
+  local logfile=$1; shift
+  setsid "$@" >"$logfile" 2>&1 </dev/null &
+  GROUPS_STARTED+=("$!")
+  LAST_PID=$!
+}
+
+# ---------------------------------------------------------------- setup
+find_python() {
+  local c
+  for c in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$c" ] || continue
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$c"; return 0
+    fi
+  done
+  return 1
+}
+
+setup() {
+  if [ ! -x .venv/bin/python ]; then
+    local py
+    py=$(find_python) || die "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"
+    say "== creating .venv with $($py --version)"
+    "$py" -m venv .venv || die "could not create .venv (on Debian/Ubuntu: apt-get install python3-venv)"
+  fi
+  local want have=""
+  want=$(cat requirements.txt | sha256sum | cut -d' ' -f1)
+  [ -f .venv/.requirements.sha256 ] && have=$(cat .venv/.requirements.sha256)
+  if [ "$want" != "$have" ]; then
+    say "== installing requirements.txt into .venv"
+    .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt || die "pip install failed"
+    echo "$want" > .venv/.requirements.sha256
+  fi
+  export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+  export PYTHONDONTWRITEBYTECODE=1
+}
+
+free_port() {
+  .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+emulator_ok() {
+  .venv/bin/python - "$1" <<'PY' 2>/dev/null
+import sys, urllib.request
+try:
+    sys.exit(0 if urllib.request.urlopen(f"http://{sys.argv[1]}/", timeout=2).read().strip() == b"Ok" else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+
+# start_emulator [own]: use FIRESTORE_EMULATOR_HOST if set (unless "own"), else start one on a free port
+start_emulator() {
+  if [ "${1:-}" != own ] && [ -n "${FIRESTORE_EMULATOR_HOST:-}" ]; then
+    emulator_ok "$FIRESTORE_EMULATOR_HOST" || die "FIRESTORE_EMULATOR_HOST=$FIRESTORE_EMULATOR_HOST does not answer"
+    say "== using the Firestore emulator at $FIRESTORE_EMULATOR_HOST"
+    return
+  fi
+  command -v gcloud >/dev/null 2>&1 || die "the Google Cloud CLI is not installed; see README.md (Prerequisites):
+  Debian/Ubuntu: apt-get install google-cloud-cli google-cloud-cli-firestore-emulator openjdk-17-jre-headless
+  elsewhere:     https://cloud.google.com/sdk/docs/install, then: gcloud components install cloud-firestore-emulator"
+  local port
+  port=$(free_port)
+  say "== starting the Firestore emulator on 127.0.0.1:$port"
+  start_group "$STATE/firestore-emulator.log" gcloud emulators firestore start --host-port="127.0.0.1:$port" --quiet
+  local pid=$LAST_PID
+  for _ in $(seq 240); do
+    emulator_ok "127.0.0.1:$port" && break
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$STATE/firestore-emulator.log" >&2; die "the Firestore emulator exited (is Java installed?)"; }
+    sleep 0.25
+  done
+  emulator_ok "127.0.0.1:$port" || { tail -20 "$STATE/firestore-emulator.log" >&2; die "the Firestore emulator did not start in 60 s"; }
+  export FIRESTORE_EMULATOR_HOST="127.0.0.1:$port"
+}
+
+# ---------------------------------------------------------------- commands
+cmd_test() {
+  setup
+  start_emulator own
+  export GOOGLE_CLOUD_PROJECT=demo-incidents-test
+  say "== running the test suite"
+  .venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"
+  local rc=$?
+  [ "$rc" = 5 ] && { say "deploy.sh: pytest collected no tests"; rc=1; }
+  return "$rc"
+}
+
+cmd_bench() {
+  setup
+  start_emulator own
+  export GOOGLE_CLOUD_PROJECT=demo-incidents-bench
+  .venv/bin/python -m tests.bench "$@"
+}
+
+cmd_local() {
+  setup
+  start_emulator
+  local port=${PORT:-8080}
+  export GOOGLE_CLOUD_PROJECT=${GOOGLE_CLOUD_PROJECT:-demo-incidents}
+  export SENTRY_CLIENT_SECRET=${SENTRY_CLIENT_SECRET:-local-sentry-secret}
+  export INGEST_TOKEN=${INGEST_TOKEN:-local-ingest-token}
+  export API_TOKEN=${API_TOKEN:-local-api-token}
+  if ! .venv/bin/python -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
+    die "port $port is in use; run with PORT=<another port> ./deploy.sh local"
+  fi
+  .venv/bin/python -c "from shared.config import load_config; load_config()" || die "the team configuration is invalid"
+  start_group "$STATE/server.log" .venv/bin/python -u -m shared.local.server --port "$port"
+  local server=$LAST_PID base="http://127.0.0.1:$port"
+  for _ in $(seq 120); do
+    .venv/bin/python -c "import urllib.request; urllib.request.urlopen('$base/ingest/', timeout=1)" 2>/dev/null && break
+    kill -0 "$server" 2>/dev/null || { tail -30 "$STATE/server.log" >&2; die "the local server exited"; }
+    sleep 0.25
+  done
+  if [ "${LOCAL_CRON:-on}" != off ]; then
+    start_group "$STATE/cron.log" .venv/bin/python -u -m shared.local.cron --url "$base"
+  fi
+  cat <<INFO
+
+Incident response is running locally.
+  Functions       $base/   ($(ls functions | tr '\n' ' '))
+  Firestore       $FIRESTORE_EMULATOR_HOST (emulator, project $GOOGLE_CLOUD_PROJECT)
+  Cron runner     ${LOCAL_CRON:-on}   Logs: .local/server.log, .local/cron.log, .local/firestore-emulator.log
+
+Paste into Sentry (Settings > Developer Settings > Custom Integration):
+  Webhook URL     <public URL of this server>/ingest/sentry
+  Client Secret   must equal SENTRY_CLIENT_SECRET (here: $SENTRY_CLIENT_SECRET)
+  Webhooks        issue, error; alert rule action: this integration (event_alert, metric_alert)
+Legacy Sentry WebHooks plugin:  <public URL>/ingest/sentry-legacy?token=$INGEST_TOKEN
+Paste into UptimeRobot (Alert Contacts > Webhook, "Send as JSON"):
+  URL to notify   <public URL>/ingest/uptimerobot?token=$INGEST_TOKEN
+  POST value      {"monitorID":"*monitorID*","monitorURL":"*monitorURL*","monitorFriendlyName":"*monitorFriendlyName*","alertType":"*alertType*","alertTypeFriendlyName":"*alertTypeFriendlyName*","alertDetails":"*alertDetails*","alertDuration":"*alertDuration*","alertFriendlyDuration":"*alertFriendlyDuration*","alertDateTime":"*alertDateTime*","sslExpiryDaysLeft":"*sslExpiryDaysLeft*"}
+
+See incidents:    curl -H 'Authorization: Bearer $API_TOKEN' '$base/api/incidents?status=open'
+Stop:             Ctrl-C
+INFO
+  setsid tail -n +1 -f "$STATE/server.log" </dev/null &
+  GROUPS_STARTED+=("$!")
+  wait "$server"
+  die "the local server stopped; see .local/server.log"
+}
+
+case "${1:-}" in
+  local) shift; cmd_local "$@" ;;
+  test) shift; cmd_test "$@"; exit $? ;;
+  bench) shift; cmd_bench "$@"; exit $? ;;
+  gcp) die "deploying to Google Cloud comes with a later issue; nothing was changed" ;;
+  *) say "usage: ./deploy.sh local|test|bench"; exit 2 ;;
+esac

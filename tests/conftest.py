@@ -1,0 +1,116 @@
+"""Shared test setup: the real Firestore emulator, signed requests, the real entry points."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+# Secrets the tests sign with; set before shared.config reads them (once per process).
+os.environ["SENTRY_CLIENT_SECRET"] = "test-sentry-secret"
+os.environ["INGEST_TOKEN"] = "test-ingest-token"
+os.environ["API_TOKEN"] = "test-api-token"
+os.environ.setdefault("GOOGLE_CLOUD_PROJECT", "demo-incidents-test")
+os.environ.pop("INCIDENT_CONFIG", None)
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+SENTRY_SECRET = b"test-sentry-secret"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def fixture_json(name: str) -> dict:
+    return json.loads(fixture_bytes(name))
+
+
+def sentry_headers(body: bytes, resource: str, request_id: str | None = None, secret: bytes = SENTRY_SECRET) -> dict:
+    """Headers exactly as Sentry's integration platform sends them (FORMATS.md 1a)."""
+    return {
+        "Content-Type": "application/json",
+        "Request-ID": request_id or uuid.uuid4().hex,
+        "Sentry-Hook-Resource": resource,
+        "Sentry-Hook-Timestamp": "1795788950",
+        "Sentry-Hook-Signature": hmac.new(secret, body, hashlib.sha256).hexdigest(),
+    }
+
+
+@pytest.fixture(scope="session")
+def emulator_host() -> str:
+    host = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    if not host:
+        pytest.fail("FIRESTORE_EMULATOR_HOST is not set: run the suite with ./deploy.sh test")
+    return host
+
+
+@pytest.fixture
+def firestore(emulator_host):
+    """Give a test an empty Firestore emulator database, and the client the product uses."""
+    import httpx
+
+    from shared import store
+
+    project = os.environ["GOOGLE_CLOUD_PROJECT"]
+    url = f"http://{emulator_host}/emulator/v1/projects/{project}/databases/(default)/documents"
+    httpx.delete(url, timeout=30).raise_for_status()
+    return store.client()
+
+
+def dump_firestore(db) -> dict:
+    """Return every document in the database (the whole state, to prove a request changed nothing)."""
+    out = {}
+
+    def walk(collection):
+        for snap in collection.stream():
+            out[snap.reference.path] = snap.to_dict()
+            for sub in snap.reference.collections():
+                walk(sub)
+
+    for collection in db.collections():
+        walk(collection)
+    return out
+
+
+@pytest.fixture(scope="session")
+def ingest_app():
+    import functions_framework
+    return functions_framework.create_app(target="ingest", source=str(ROOT / "functions/ingest/main.py"))
+
+
+@pytest.fixture(scope="session")
+def api_app():
+    import functions_framework
+    return functions_framework.create_app(target="api", source=str(ROOT / "functions/api/main.py"))
+
+
+@pytest.fixture
+def ingest(ingest_app, firestore):
+    return ingest_app.test_client()
+
+
+@pytest.fixture
+def api(api_app, firestore):
+    client = api_app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer test-api-token"
+    return client
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """Serve every function on a real HTTP server on a free port, as ./deploy.sh local does."""
+    from werkzeug.serving import make_server
+
+    from shared.local.server import build_app
+
+    server = make_server("127.0.0.1", 0, build_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()

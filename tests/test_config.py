@@ -1,0 +1,75 @@
+"""Configuration: the Petties default loads; every mistake is named by its key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.config import DEFAULT_CONFIG, ConfigError, Settings, load_config, parse_config
+
+DEFAULT_TEXT = DEFAULT_CONFIG.read_text()
+
+
+def test_default_is_the_petties_team():
+    cfg = load_config()
+    assert cfg.team.time_zone == "Asia/Ho_Chi_Minh"
+    assert cfg.person(cfg.team_lead).name == "Dev A"
+    assert [cfg.person(p).name for p in cfg.rotation.order] == ["Dev A", "Dev B", "Dev C", "Dev D"]
+    assert {p.role for p in cfg.people} >= {"team-lead", "developer", "devops", "db-admin"}
+    assert {s.name: s.url for s in cfg.services} == {
+        "petties-web": "https://petties.world",
+        "petties-backend": "https://api.petties.world/health",
+        "ai-service": "https://ai.petties.world/health"}
+    assert set(cfg.environments) == {"production", "staging"}
+    hours = cfg.team.business_hours
+    assert (hours.days, hours.start, hours.end) == (["mon", "tue", "wed", "thu", "fri"], "09:00", "18:00")
+
+
+def test_incident_config_points_to_another_file(tmp_path, monkeypatch):
+    other = tmp_path / "team.yaml"
+    other.write_text(DEFAULT_TEXT.replace("name: Petties", "name: Other Team"))
+    monkeypatch.setenv("INCIDENT_CONFIG", str(other))
+    assert load_config().team.name == "Other Team"
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("time_zone: Asia/Ho_Chi_Minh", "time_zone: Mars/Olympus", "team.time_zone: unknown time zone 'Mars/Olympus'"),
+    ('start: "09:00"', 'start: "9am"', "team.business_hours.start: expected HH:MM, got '9am'"),
+    ("team_lead: dev-a", "team_lead: dev-z", "team_lead: 'dev-z' is not in people"),
+    ("order: [dev-a, dev-b, dev-c, dev-d]", "order: [dev-a, dev-q]", "rotation.order: 'dev-q' is not in people"),
+    ("    severity: critical\n      keywords: [\"payment", "    severity: urgent\n      keywords: [\"payment",
+     "severity.rules.1.severity: Input should be 'critical', 'high', 'medium' or 'low'"),
+    ("    max_severity: medium", "    max_severity: medium\n    colour: red", "environments.staging.colour: Extra inputs"),
+    ("default_environment: production", "default_environment: prod", "'prod' is not in environments"),
+    ("stakeholders: []", "stakeholders: []\nescalaton: {}", "escalaton: Extra inputs are not permitted"),
+])
+def test_config_errors_name_the_bad_key(old, new, message):
+    assert old in DEFAULT_TEXT
+    with pytest.raises(ConfigError) as e:
+        parse_config(DEFAULT_TEXT.replace(old, new, 1), "team.yaml")
+    assert message in str(e.value)
+    assert str(e.value).startswith("team.yaml: ")
+
+
+def test_rule_without_condition_is_refused():
+    text = DEFAULT_TEXT.replace("  rules:\n", "  rules:\n    - name: everything\n      severity: critical\n", 1)
+    with pytest.raises(ConfigError, match="rule 'everything' has no condition"):
+        parse_config(text)
+
+
+def test_unreadable_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("team: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    bad.write_text("- a list")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(bad)
+
+
+def test_secrets_never_show_themselves():
+    s = Settings({"SENTRY_CLIENT_SECRET": "hunter2", "INGEST_TOKEN": "tok", "API_TOKEN": "api"})
+    assert s.sentry_client_secret.reveal() == "hunter2"
+    assert "hunter2" not in repr(s.sentry_client_secret) + str(s.sentry_client_secret) + repr(vars(s))

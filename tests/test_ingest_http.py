@@ -1,0 +1,180 @@
+"""The ingest function through its real entry point: auth, bad input, limits, replays (real emulator)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import dump_firestore, fixture_bytes, sentry_headers
+
+
+def test_get_lists_the_sources(ingest):
+    r = ingest.get("/")
+    assert r.status_code == 200
+    names = [s["name"] for s in r.get_json()["sources"]]
+    assert names == ["sentry", "sentry-legacy", "uptimerobot"]
+
+
+def test_signed_sentry_issue_creates_an_incident(ingest, api):
+    body = fixture_bytes("sentry_issue_created.json")
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "issue"))
+    assert r.status_code == 200
+    answer = r.get_json()
+    assert answer["status"] == "created" and answer["incident"].startswith("INC-")
+    got = api.get(f"/incidents/{answer['incident']}").get_json()
+    assert got["title"] == "ReferenceError: blooopy is not defined"
+    assert (got["status"], got["severity"], got["occurrences"], got["users_affected"]) == ("open", "medium", 1, 1)
+
+
+@pytest.mark.parametrize("headers,why", [
+    ({}, "missing Sentry-Hook-Signature"),
+    ({"Sentry-Hook-Signature": "0" * 64}, "wrong Sentry-Hook-Signature"),
+    ({"Sentry-Hook-Signature": "not-hex"}, "wrong Sentry-Hook-Signature"),
+    ("other-secret", "wrong Sentry-Hook-Signature"),
+])
+def test_bad_or_missing_signature_is_401_and_changes_nothing(ingest, firestore, headers, why):
+    body = fixture_bytes("sentry_issue_created.json")
+    if headers == "other-secret":
+        headers = sentry_headers(body, "issue", secret=b"other-secret")
+    else:
+        signed = sentry_headers(body, "issue")
+        signed.pop("Sentry-Hook-Signature")
+        headers = {**signed, **headers}
+    before = dump_firestore(firestore)
+    r = ingest.post("/sentry", data=body, headers=headers)
+    assert r.status_code == 401
+    assert why in r.get_json()["error"]
+    assert "test-sentry-secret" not in r.get_data(as_text=True)
+    assert dump_firestore(firestore) == before
+
+
+def test_signature_covers_the_exact_bytes(ingest, firestore):
+    body = fixture_bytes("sentry_issue_created.json")
+    headers = sentry_headers(body, "issue")
+    reformatted = json.dumps(json.loads(body)).encode()  # same JSON, other bytes
+    assert ingest.post("/sentry", data=reformatted, headers=headers).status_code == 401
+    assert dump_firestore(firestore) == {}
+
+
+def test_replayed_request_id_answers_200_and_changes_nothing(ingest, api, firestore):
+    body = fixture_bytes("sentry_issue_created.json")
+    headers = sentry_headers(body, "issue", request_id="a" * 32)
+    first = ingest.post("/sentry", data=body, headers=headers).get_json()
+    second_body = fixture_bytes("sentry_error_created.json")
+    ingest.post("/sentry", data=second_body, headers=sentry_headers(second_body, "error", request_id="b" * 32))
+    state = dump_firestore(firestore)
+    for _ in range(3):
+        r = ingest.post("/sentry", data=body, headers=headers)
+        assert r.status_code == 200
+        assert r.get_json() == {"incident": first["incident"], "status": "duplicate"}
+    assert dump_firestore(firestore) == state
+    assert api.get(f"/incidents/{first['incident']}").get_json()["occurrences"] == 2
+
+
+@pytest.mark.parametrize("path,query,headers", [
+    ("/uptimerobot", "", {}),
+    ("/uptimerobot", "?token=wrong", {}),
+    ("/uptimerobot", "", {"Authorization": "Bearer wrong"}),
+    ("/sentry-legacy", "", {}),
+    ("/sentry-legacy", "?token=test-ingest-tokenX", {}),
+])
+def test_missing_or_wrong_token_is_401_and_changes_nothing(ingest, firestore, path, query, headers):
+    body = fixture_bytes("uptimerobot_down.json" if "uptime" in path else "sentry_legacy_plugin.json")
+    r = ingest.post(path + query, data=body, headers={"Content-Type": "application/json", **headers})
+    assert r.status_code == 401
+    assert dump_firestore(firestore) == {}
+
+
+@pytest.mark.parametrize("token_in", ["query", "header", "bearer"])
+def test_token_accepted_in_query_or_header(ingest, token_in):
+    body = fixture_bytes("uptimerobot_down.json")
+    query = "?token=test-ingest-token" if token_in == "query" else ""
+    headers = {"Content-Type": "application/json",
+               **({"X-Ingest-Token": "test-ingest-token"} if token_in == "header" else {}),
+               **({"Authorization": "Bearer test-ingest-token"} if token_in == "bearer" else {})}
+    assert ingest.post("/uptimerobot" + query, data=body, headers=headers).get_json()["status"] == "created"
+
+
+BAD_SENTRY = [
+    (b"{not json", "issue", "body is not valid JSON"),
+    (b"", "issue", "empty body"),
+    (b"[1, 2]", "issue", "expected a JSON object, got list"),
+    (b'{"action": "created", "data": {"issue": {"title": "no id"}}}', "issue", "data.issue.id is missing"),
+    (b'{"action": "exploded", "data": {"issue": {"id": "1"}}}', "issue", "unknown issue action 'exploded'"),
+    (b'{"action": "created", "data": {}}', "issue", "data.issue: expected an object"),
+    (b'{"action": "created", "data": "x"}', "issue", "data: expected an object, got str"),
+    (b'{"action": "created", "data": {"x": 1}}', "widget", "unknown Sentry-Hook-Resource 'widget'"),
+    (b'{"action": "critical", "data": {"metric_alert": {"id": "4"}}}', "metric_alert",
+     "needs alert_rule.id and identifier"),
+    (b'{"action": "fired", "data": {"metric_alert": {}}}', "metric_alert", "unknown metric_alert action 'fired'"),
+    (b'{"action": "triggered", "data": {"event": {"title": "x"}}}', "event_alert", "data.event.issue_id is missing"),
+    (b'{"action": "created", "data": {"issue": {"id": "1", "userCount": "many"}}}', "issue",
+     "data.issue.userCount: expected a number"),
+]
+
+
+@pytest.mark.parametrize("body,resource,message", BAD_SENTRY, ids=[b[2] for b in BAD_SENTRY])
+def test_malformed_sentry_payload_is_400_saying_why_and_changes_nothing(ingest, firestore, body, resource, message):
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, resource))
+    assert r.status_code == 400
+    assert message in r.get_json()["error"]
+    assert dump_firestore(firestore) == {}
+
+
+BAD_UPTIME = [
+    ('{"monitorID": "1", "alertType": "9"}', "application/json", "alertType '9' is not one of"),
+    ('{"monitorID": "1"}', "application/json", "alertType is missing"),
+    ('{"alertType": "1"}', "application/json", "does not say which monitor"),
+    ('{"monitorID": "1", "alertType": "1", "alertDuration": "long"}', "application/json",
+     "alertDuration: expected a number"),
+    ("<xml/>", "application/xml", "unsupported Content-Type 'application/xml'"),
+    ("{broken", "application/json", "body is not valid JSON"),
+]
+
+
+@pytest.mark.parametrize("body,ctype,message", BAD_UPTIME, ids=[b[2] for b in BAD_UPTIME])
+def test_malformed_uptimerobot_payload_is_400_and_changes_nothing(ingest, firestore, body, ctype, message):
+    r = ingest.post("/uptimerobot?token=test-ingest-token", data=body, headers={"Content-Type": ctype})
+    assert r.status_code == 400
+    assert message in r.get_json()["error"]
+    assert dump_firestore(firestore) == {}
+
+
+def test_body_over_one_mib_is_413_and_changes_nothing(ingest, firestore):
+    body = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "issue"))
+    assert r.status_code == 413
+    assert dump_firestore(firestore) == {}
+
+
+def test_body_of_exactly_one_mib_is_not_413(ingest):
+    pad = 1024 * 1024 - len(b'{"monitorID": "1", "alertType": "1", "pad": ""}')
+    body = b'{"monitorID": "1", "alertType": "1", "pad": "' + b"x" * pad + b'"}'
+    assert len(body) == 1024 * 1024
+    r = ingest.post("/uptimerobot?token=test-ingest-token", data=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize("method,path,allow", [
+    ("GET", "/sentry", "POST"), ("PUT", "/uptimerobot", "POST"), ("DELETE", "/sentry", "POST"),
+    ("POST", "/", "GET"), ("PATCH", "/", "GET"),
+])
+def test_wrong_method_is_405_and_changes_nothing(ingest, firestore, method, path, allow):
+    r = ingest.open(path, method=method, data=b"{}")
+    assert r.status_code == 405
+    assert r.headers["Allow"] == allow
+    assert dump_firestore(firestore) == {}
+
+
+def test_unknown_source_is_404(ingest):
+    r = ingest.post("/nagios", data=b"{}")
+    assert r.status_code == 404
+    assert "known: sentry, sentry-legacy, uptimerobot" in r.get_json()["error"]
+
+
+def test_installation_webhook_is_acknowledged_and_ignored(ingest, firestore):
+    body = json.dumps({"action": "created", "data": {"installation": {"uuid": "abc"}},
+                       "installation": {"uuid": "abc"}}).encode()
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "installation"))
+    assert r.get_json() == {"incident": None, "status": "ignored"}
+    assert dump_firestore(firestore) == {}
