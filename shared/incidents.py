@@ -11,8 +11,9 @@ from shared.rules import ids
 from shared.rules.mapping import environment_for, service_for
 from shared.rules.severity import Facts, classify
 
-MAX_ATTEMPTS = 8  # each retry follows a lost race, which can only happen a few times
+MAX_ATTEMPTS = 8  # each retry follows a lost race, which can only happen a few times in a row
 MAX_TEXT = 4000   # stored message length; notifiers truncate further for their channel
+ID_LENGTH = 6     # INC-XXXXXX: 30 bits; a collision falls back to 10 characters
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,17 @@ def _entry(now: datetime, actor: str, action: str, detail: str = "") -> dict:
     return TimelineEntry(now, actor or "system", action, detail[:MAX_TEXT]).to_dict()
 
 
-def _minutes(since: datetime, now: datetime) -> float:
-    return max((now - since).total_seconds() / 60.0, 0.0)
-
-
 def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -> Outcome:
     """Apply one alert to stored state exactly once (a claim makes a replay change nothing)."""
     key_doc = ids.key_doc_id(alert.dedup_key)
+    if alert.action is Action.TRIGGER:
+        try:  # the hot path: one commit, no read
+            return _occurrence(alert, cfg, now, claim, key_doc)
+        except store.NotActive:
+            pass
+        except store.AlreadyClaimed:  # a replayed delivery: changes nothing; name the incident it is about
+            key = store.get_key(key_doc)
+            return Outcome(key.incident_id if key else None, "duplicate")
     for attempt in range(MAX_ATTEMPTS):
         key = store.get_key(key_doc)
         try:
@@ -42,44 +47,44 @@ def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -
             continue  # someone else moved this key first; read it again
         except store.AlreadyClaimed:
             return Outcome(key.incident_id if key else None, "duplicate")
-    raise store.Unavailable(f"gave up after {MAX_ATTEMPTS} conflicting writes on {alert.dedup_key}")
+    raise store.Unavailable(f"gave up after {MAX_ATTEMPTS} conflicting writes on one dedup key")
 
 
 def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str,
            key: store.KeyState | None, retry: bool) -> Outcome:
-    active = key is not None and Status(key.status).is_active
+    active = key is not None and key.live is not None
     if alert.action is Action.TRIGGER:
-        if active:
-            return _occurrence(alert, cfg, now, claim, key)
+        if active:  # opened by someone else since the hot path looked
+            return _occurrence(alert, cfg, now, claim, key_doc)
         return _open(alert, cfg, now, claim, key_doc, key, retry)
     if key is None:
         if alert.action is Action.REOPEN:
             return _open(alert, cfg, now, claim, key_doc, key, retry)
         return Outcome(None, "ignored")  # nothing to resolve, assign or mute
     if alert.action is Action.ASSIGN:
-        store.annotate(key.incident_id, {"assignee": alert.detail.removeprefix("assigned to ")},
+        store.annotate(key.incident_id, {"assignee": alert.extra.get("assignee", "")},
                        _entry(now, alert.actor, "assigned", alert.detail), claim, now)
         return Outcome(key.incident_id, "updated")
     if alert.action is Action.RESOLVE:
         if not active:
             return Outcome(key.incident_id, "duplicate")
-        fields = {"resolved_at": now, "open": False}
+        fields = {"resolved_at": now, "active": False}
         if "downtime_seconds" in alert.extra:
             fields["downtime_seconds"] = alert.extra["downtime_seconds"]
         store.change_status(key.incident_id, key_doc, key, Status.RESOLVED.value, fields,
                             _entry(now, alert.actor, "resolved", alert.detail or f"resolved by {alert.source}"),
-                            claim, now)
+                            claim, now, close=True)
         return Outcome(key.incident_id, "resolved")
     if alert.action is Action.IGNORE:
         if key.status == Status.IGNORED.value or not active:
             return Outcome(key.incident_id, "duplicate")
         store.change_status(key.incident_id, key_doc, key, Status.IGNORED.value, {},
-                            _entry(now, alert.actor, "ignored", alert.detail), claim, now)
+                            _entry(now, alert.actor, "ignored", alert.detail), claim, now, close=False)
         return Outcome(key.incident_id, "updated")
     if alert.action is Action.REOPEN:
-        if key.status == Status.IGNORED.value:
-            store.change_status(key.incident_id, key_doc, key, Status.OPEN.value, {"open": True},
-                                _entry(now, alert.actor, "reopened", alert.detail), claim, now)
+        if key.status == Status.IGNORED.value and active:
+            store.change_status(key.incident_id, key_doc, key, Status.OPEN.value, {},
+                                _entry(now, alert.actor, "reopened", alert.detail), claim, now, close=False)
             return Outcome(key.incident_id, "updated")
         if active:
             return Outcome(key.incident_id, "duplicate")
@@ -92,42 +97,48 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
     generation = previous.generation + 1 if previous else 1
     service, environment = service_for(alert, cfg), environment_for(alert, cfg)
     verdict = classify(Facts(alert, service, environment, occurrences=1, users=alert.users or 0), cfg)
-    incident_id = ids.incident_id(alert.dedup_key, generation)
-    if retry:  # a lost race, or a short id that another key already holds
+    id_length = ID_LENGTH
+    incident_id = ids.incident_id(alert.dedup_key, generation, id_length)
+    if retry:  # a lost race, or a short id that another dedup key already holds
         existing = store.get_incident(incident_id)
         if existing and existing.get("dedup_key") != alert.dedup_key:
-            incident_id = ids.incident_id(alert.dedup_key, generation, length=10)
+            id_length = 10
+            incident_id = ids.incident_id(alert.dedup_key, generation, id_length)
     timeline = [_entry(now, alert.actor, "opened",
                        f"{alert.source}: {alert.title}" + (f" ({alert.detail})" if alert.detail else "")),
                 _entry(now, "system", "severity", f"{verdict.severity.label}: {verdict.reason}")]
     if previous:
         timeline.insert(1, _entry(now, "system", "regression", f"regression of {previous.incident_id}"))
+    live = {"incident_id": incident_id, "generation": generation, "id_length": id_length,
+            "opened_epoch": now.timestamp(), "occurrences": 1, "users_affected": alert.users or 0,
+            "severity_rank": int(verdict.severity), "last_seen": now, "latest_message": alert.message[:MAX_TEXT]}
     doc = {
-        "id": incident_id, "dedup_key": alert.dedup_key, "generation": generation,
+        "id": incident_id, "dedup_key": alert.dedup_key, "key_doc": key_doc, "generation": generation,
         "title": alert.title[:MAX_TEXT], "service": service, "environment": environment,
         "source": alert.source, "links": alert.links, "location": alert.location[:MAX_TEXT],
         "level": alert.level, "tags": dict(list(alert.tags.items())[:50]),
-        "status": Status.OPEN.value, "open": True,
-        "severity_rank": int(verdict.severity), "severity_reasons": {verdict.severity.label: verdict.reason},
-        "created_at": now, "updated_at": now, "first_seen": alert.occurred_at or now, "last_seen": now,
+        "status": Status.OPEN.value, "active": True,
+        "severity_reasons": {verdict.severity.label: verdict.reason},
+        "created_at": now, "updated_at": now, "first_seen": alert.occurred_at or now,
         "acknowledged_at": None, "resolved_at": None,
-        "occurrences": 1, "users_affected": alert.users or 0,
-        "latest_message": alert.message[:MAX_TEXT], "previous_incident": previous.incident_id if previous else None,
-        "timeline": timeline, **{k: v for k, v in alert.extra.items() if isinstance(v, (str, int, float))},
+        "previous_incident": previous.incident_id if previous else None, "timeline": timeline,
+        **{k: v for k, v in live.items() if k in store.LIVE_FIELDS},
+        **{k: v for k, v in alert.extra.items() if isinstance(v, (str, int, float)) and k != "assignee"},
     }
-    store.open_incident(doc, key_doc, previous, claim, now)
+    store.open_incident(doc, live, key_doc, previous, [claim] if claim else [], now)
     return Outcome(incident_id, "created")
 
 
-def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key: store.KeyState) -> Outcome:
+def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str) -> Outcome:
     fields = {"last_seen": now, "latest_message": alert.message[:MAX_TEXT]}
-    counts = store.add_occurrence(key.incident_id, fields, alert.users, claim, now)
+    counted = store.count_occurrence(key_doc, fields, alert.users, claim, now)
+    incident_id = ids.incident_id(alert.dedup_key, counted.generation, counted.id_length)
     service, environment = service_for(alert, cfg), environment_for(alert, cfg)
-    verdict = classify(Facts(alert, service, environment, counts.occurrences, counts.users,
-                             _minutes(key.opened_at, now)), cfg)
-    if verdict.severity > counts.severity_rank:
-        was = Severity(counts.severity_rank).label if counts.severity_rank else "unset"
-        store.raise_severity(key.incident_id, int(verdict.severity), verdict.severity.label, verdict.reason,
+    minutes_open = max(now.timestamp() - counted.opened_epoch, 0.0) / 60.0
+    verdict = classify(Facts(alert, service, environment, counted.occurrences, counted.users, minutes_open), cfg)
+    if verdict.severity > counted.severity_rank:
+        was = Severity(counted.severity_rank).label
+        store.raise_severity(incident_id, key_doc, int(verdict.severity), verdict.severity.label, verdict.reason,
                              _entry(now, "system", "severity", f"{was} -> {verdict.severity.label}: {verdict.reason}"),
                              now)
-    return Outcome(key.incident_id, "duplicate")
+    return Outcome(incident_id, "duplicate")

@@ -1,10 +1,18 @@
 """Firestore access: the only module that imports google.cloud.firestore.
 
+Documents:
+  incidents/{id}            the incident: what, where, severity reasons, status, timeline
+  incident_keys/{key}       per dedup key, permanent: its current incident id, generation, status
+  live/{key}                per dedup key, exists only while its incident is active: the live counters
+  claims/{name}             exactly-once markers (Sentry Request-IDs, one-time severity rises)
+
 Contention rules (see DESIGN.md): no transaction on a document that alerts hit concurrently.
-Opening an incident is a batched create (the loser of a race gets AlreadyExists and retries as a
-duplicate); duplicates are one batched update with Increment/Maximum transforms whose results
-come back in the commit; status changes guard the dedup-key document with its update time;
-exactly-once effects claim a deterministic document with create() in the same batch.
+A duplicate alert is ONE batched commit with no read: an update of live/{key} with Increment and
+Maximum transforms (whose results come back in the commit, so the caller learns the exact count)
+plus the delivery's claim. When the incident is not active, live/{key} does not exist, the update
+fails with NotFound and the whole batch, claim included, changes nothing; the caller then takes
+the slow path. Opening an incident is a batched create (the loser of a race retries as a duplicate);
+status changes guard live/{key} or incident_keys/{key} with the update time they read.
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ from shared.config import settings
 
 INCIDENTS = "incidents"
 KEYS = "incident_keys"
+LIVE = "live"
 CLAIMS = "claims"
 CLAIM_TTL = timedelta(days=30)
 
@@ -30,6 +39,10 @@ class Conflict(Exception):
 
 class AlreadyClaimed(Exception):
     """This exactly-once effect (e.g. a Sentry Request-ID) has already happened."""
+
+
+class NotActive(Exception):
+    """The dedup key has no active incident (live/{key} does not exist)."""
 
 
 class Unavailable(Exception):
@@ -47,6 +60,17 @@ def client():
     return _client
 
 
+def warm_up() -> None:
+    """Import the client library and open the channel in the background (cold-start latency)."""
+    def _warm():
+        try:
+            client()
+        except Exception as e:  # noqa: BLE001 - a failed warm-up only means the first call pays
+            from shared import log
+            log.warning("firestore warm-up failed", reason=str(e)[:200])
+    threading.Thread(target=_warm, name="firestore-warm-up", daemon=True).start()
+
+
 def _fs():
     from google.cloud import firestore
     return firestore
@@ -55,42 +79,6 @@ def _fs():
 def _errors():
     from google.api_core import exceptions
     return exceptions
-
-
-@dataclass(frozen=True)
-class KeyState:
-    """Where a dedup key points: its current incident and that incident's status."""
-
-    incident_id: str
-    status: str
-    generation: int
-    opened_at: datetime
-    update_time: Any
-
-
-def get_key(key_doc: str) -> KeyState | None:
-    """Return the current state of a dedup key, or None when it never had an incident."""
-    snap = _call(lambda: client().collection(KEYS).document(key_doc).get())
-    if not snap.exists:
-        return None
-    d = snap.to_dict()
-    return KeyState(d["incident_id"], d["status"], int(d["generation"]), d["opened_at"], snap.update_time)
-
-
-def _claim(batch, claim: str | None, now: datetime) -> None:
-    if claim:
-        batch.create(client().collection(CLAIMS).document(claim), {"at": now, "expire_at": now + CLAIM_TTL})
-
-
-def _commit(batch, claim: str | None):
-    """Commit a batch; map a lost race to Conflict and a repeated claim to AlreadyClaimed."""
-    errors = _errors()
-    try:
-        return _call(batch.commit)
-    except (errors.Conflict, errors.FailedPrecondition, errors.NotFound) as e:
-        if claim and client().collection(CLAIMS).document(claim).get().exists:
-            raise AlreadyClaimed(claim) from None
-        raise Conflict(str(e)) from None
 
 
 def _call(fn):
@@ -102,74 +90,145 @@ def _call(fn):
         raise Unavailable(str(e)) from None
 
 
-def open_incident(incident: dict, key_doc: str, previous: KeyState | None, claim: str | None,
+def _claim(batch, claim: str | None, now: datetime) -> None:
+    if claim:
+        batch.create(client().collection(CLAIMS).document(claim), {"at": now, "expire_at": now + CLAIM_TTL})
+
+
+def _commit(batch, claim: str | None, missing_means_inactive: bool = False):
+    """Commit a batch; map a repeated claim to AlreadyClaimed and a lost race to Conflict."""
+    errors = _errors()
+    try:
+        return _call(batch.commit)
+    except errors.NotFound as e:
+        if missing_means_inactive:
+            raise NotActive() from None
+        raise Conflict(str(e)) from None
+    except (errors.Conflict, errors.FailedPrecondition) as e:
+        if claim and _call(lambda: client().collection(CLAIMS).document(claim).get()).exists:
+            raise AlreadyClaimed(claim) from None
+        raise Conflict(str(e)) from None
+
+
+# ---------------------------------------------------------------- dedup keys
+
+@dataclass(frozen=True)
+class KeyState:
+    """A dedup key's current incident and, while it is active, its live counters."""
+
+    incident_id: str
+    status: str
+    generation: int
+    key_update_time: Any
+    live: dict | None          # live/{key} while the incident is active
+    live_update_time: Any
+
+
+def get_key(key_doc: str) -> KeyState | None:
+    """Return the state of a dedup key, or None when it never had an incident."""
+    db = client()
+    refs = [db.collection(KEYS).document(key_doc), db.collection(LIVE).document(key_doc)]
+    snaps = {s.reference.parent.id: s for s in _call(lambda: list(db.get_all(refs)))}
+    key, live = snaps[KEYS], snaps[LIVE]
+    if not key.exists:
+        return None
+    d = key.to_dict()
+    return KeyState(d["incident_id"], d["status"], int(d["generation"]), key.update_time,
+                    live.to_dict() if live.exists else None, live.update_time if live.exists else None)
+
+
+def open_incident(incident: dict, live: dict, key_doc: str, previous: KeyState | None, claims: list[str],
                   now: datetime) -> None:
-    """Create an incident and point its dedup key at it, atomically; Conflict if someone else did."""
+    """Create an incident, its live counters and point its dedup key at it, atomically."""
     db = client()
     batch = db.batch()
     batch.create(db.collection(INCIDENTS).document(incident["id"]), incident)
+    batch.create(db.collection(LIVE).document(key_doc), live)
     key_fields = {"incident_id": incident["id"], "status": incident["status"], "generation": incident["generation"],
-                  "opened_at": now, "dedup_key": incident["dedup_key"]}
+                  "dedup_key": incident["dedup_key"]}
     key_ref = db.collection(KEYS).document(key_doc)
     if previous is None:
         batch.create(key_ref, key_fields)
     else:
-        batch.update(key_ref, key_fields, option=db.write_option(last_update_time=previous.update_time))
-    _claim(batch, claim, now)
-    _commit(batch, claim)
+        batch.update(key_ref, key_fields, option=db.write_option(last_update_time=previous.key_update_time))
+    for claim in claims:
+        _claim(batch, claim, now)
+    _commit(batch, claims[0] if claims else None)
 
+
+# ---------------------------------------------------------------- occurrences
 
 @dataclass(frozen=True)
-class Counts:
+class Occurrence:
+    """The live counters right after one more occurrence was counted (exact under concurrency)."""
+
+    generation: int
+    id_length: int
     occurrences: int
-    users: int
+    opened_epoch: float
     severity_rank: int
+    users: int
 
 
-def add_occurrence(incident_id: str, fields: dict, users: int | None, claim: str | None, now: datetime) -> Counts:
-    """Count one more occurrence; return the counts after it (exact under concurrency)."""
+def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str | None, now: datetime) -> Occurrence:
+    """Count one occurrence on the active incident in one commit; NotActive when there is none."""
     fs, db = _fs(), client()
+    # Maximum(x, 0) leaves a non-negative field as it is and returns its value: a read inside the write.
+    transforms = {"occurrences": fs.Increment(1), "users_affected": fs.Maximum(users or 0),
+                  "severity_rank": fs.Maximum(0), "generation": fs.Maximum(0), "id_length": fs.Maximum(0),
+                  "opened_epoch": fs.Maximum(0)}
     batch = db.batch()
-    update = dict(fields)
-    update.update({"occurrences": fs.Increment(1), "users_affected": fs.Maximum(users or 0),
-                   "severity_rank": fs.Maximum(0)})  # Maximum(0) changes nothing and reads the rank back
-    batch.update(db.collection(INCIDENTS).document(incident_id), update)
+    batch.update(db.collection(LIVE).document(key_doc), {**fields, **transforms})
     _claim(batch, claim, now)
-    result = _commit(batch, claim)[0]
-    # transform results come back in field-path order: occurrences, severity_rank, users_affected
-    values = [_int(v) for v in result.transform_results]
-    return Counts(occurrences=values[0], severity_rank=values[1], users=values[2])
+    result = _commit(batch, claim, missing_means_inactive=True)[0]
+    # transform results come back in field-path order
+    values = dict(zip(sorted(transforms), (_number(v) for v in result.transform_results)))
+    return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
+                      occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
+                      severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]))
 
 
-def _int(value) -> int:
-    return int(value.integer_value or value.double_value or 0)
+def _number(value) -> float:
+    return value.double_value if value._pb.WhichOneof("value_type") == "double_value" else value.integer_value
 
 
-def raise_severity(incident_id: str, rank: int, label: str, reason: str, entry: dict, now: datetime) -> bool:
+def raise_severity(incident_id: str, key_doc: str, rank: int, label: str, reason: str, entry: dict,
+                   now: datetime) -> bool:
     """Raise the severity to `rank` once (a claim per rank); False when it was already done."""
     fs, db = _fs(), client()
     batch = db.batch()
     batch.update(db.collection(INCIDENTS).document(incident_id), {
         "severity_rank": fs.Maximum(rank), f"severity_reasons.{label}": reason, "updated_at": now,
         "timeline": fs.ArrayUnion([entry])})
+    batch.update(db.collection(LIVE).document(key_doc), {"severity_rank": fs.Maximum(rank)})
     claim = f"{incident_id}:severity:{rank}"
     _claim(batch, claim, now)
     try:
         _commit(batch, claim)
-    except AlreadyClaimed:
-        return False
+    except (AlreadyClaimed, Conflict):
+        return False  # done by another writer, or the incident closed meanwhile
     return True
 
 
+# ---------------------------------------------------------------- status changes
+
 def change_status(incident_id: str, key_doc: str, key: KeyState, status: str, fields: dict, entry: dict,
-                  claim: str | None, now: datetime) -> None:
-    """Move an incident to a new status if its key has not changed since `key` was read."""
+                  claim: str | None, now: datetime, close: bool) -> None:
+    """Move an incident to a new status if its dedup key has not moved since `key` was read.
+
+    Closing copies the live counters into the incident and deletes live/{key}, guarded by the update
+    time read, so that no occurrence counted in between is lost (the caller reads again and retries).
+    """
     fs, db = _fs(), client()
     batch = db.batch()
-    batch.update(db.collection(INCIDENTS).document(incident_id),
-                 {**fields, "status": status, "updated_at": now, "timeline": fs.ArrayUnion([entry])})
+    incident_fields = {**fields, "status": status, "updated_at": now, "timeline": fs.ArrayUnion([entry])}
+    live_ref = db.collection(LIVE).document(key_doc)
+    if close and key.live is not None:
+        incident_fields.update({k: key.live[k] for k in LIVE_FIELDS if k in key.live})
+        batch.delete(live_ref, option=db.write_option(last_update_time=key.live_update_time))
+    batch.update(db.collection(INCIDENTS).document(incident_id), incident_fields)
     batch.update(db.collection(KEYS).document(key_doc), {"status": status},
-                 option=db.write_option(last_update_time=key.update_time))
+                 option=db.write_option(last_update_time=key.key_update_time))
     _claim(batch, claim, now)
     _commit(batch, claim)
 
@@ -184,32 +243,37 @@ def annotate(incident_id: str, fields: dict, entry: dict, claim: str | None, now
     _commit(batch, claim)
 
 
-def claim_exists(claim: str) -> bool:
-    return _call(lambda: client().collection(CLAIMS).document(claim).get()).exists
+# ---------------------------------------------------------------- reads for the API
+
+# Counters that live in live/{key} while the incident is active and are copied into it when it closes.
+LIVE_FIELDS = ("occurrences", "users_affected", "severity_rank", "last_seen", "latest_message")
+
+
+def _merge(incident: dict, live: dict | None) -> dict:
+    if live is not None and live.get("incident_id") == incident["id"]:
+        return {**incident, **{k: live[k] for k in LIVE_FIELDS if k in live}}
+    return incident
 
 
 def get_incident(incident_id: str) -> dict | None:
-    """Return one incident document, or None."""
-    snap = _call(lambda: client().collection(INCIDENTS).document(incident_id).get())
-    return snap.to_dict() if snap.exists else None
+    """Return one incident with its live counters, or None."""
+    db = client()
+    snap = _call(lambda: db.collection(INCIDENTS).document(incident_id).get())
+    if not snap.exists:
+        return None
+    incident = snap.to_dict()
+    live = _call(lambda: db.collection(LIVE).document(incident["key_doc"]).get()) if incident.get("active") else None
+    return _merge(incident, live.to_dict() if live and live.exists else None)
 
 
 def list_incidents(statuses: list[str] | None, limit: int) -> list[dict]:
     """Return incidents, newest first, optionally only those in `statuses` (indexed query)."""
-    fs = _fs()
-    query = client().collection(INCIDENTS)
+    fs, db = _fs(), client()
+    query = db.collection(INCIDENTS)
     if statuses:
         query = query.where(filter=fs.FieldFilter("status", "in", statuses))
     query = query.order_by("created_at", direction=fs.Query.DESCENDING).limit(limit)
-    return _call(lambda: [s.to_dict() for s in query.stream()])
-
-
-def warm_up() -> None:
-    """Import the client library and open the channel in the background (cold-start latency)."""
-    def _warm():
-        try:
-            client()
-        except Exception as e:  # noqa: BLE001 - a failed warm-up only means the first call pays
-            from shared import log
-            log.warning("firestore warm-up failed", reason=str(e)[:200])
-    threading.Thread(target=_warm, name="firestore-warm-up", daemon=True).start()
+    incidents = _call(lambda: [s.to_dict() for s in query.stream()])
+    refs = [db.collection(LIVE).document(i["key_doc"]) for i in incidents if i.get("active")]
+    live = {s.id: s.to_dict() for s in _call(lambda: list(db.get_all(refs))) if s.exists} if refs else {}
+    return [_merge(i, live.get(i["key_doc"])) for i in incidents]

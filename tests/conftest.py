@@ -105,11 +105,9 @@ def api(api_app, firestore):
 @pytest.fixture(scope="session")
 def live_server():
     """Serve every function on a real HTTP server on a free port, as ./deploy.sh local does."""
-    from werkzeug.serving import make_server
+    from shared.local.server import make_local_server
 
-    from shared.local.server import build_app
-
-    server = make_server("127.0.0.1", 0, build_app(), threaded=True)
+    server = make_local_server(quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

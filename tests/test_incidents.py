@@ -224,3 +224,38 @@ def test_hostile_text_is_stored_as_text(ingest, api):
     payload = copy.deepcopy(issue_payload(title="@everyone <script>alert(1)</script> " + "x" * 10000))
     got = api.get(f"/incidents/{post_sentry(ingest, payload, 'issue')['incident']}").get_json()
     assert got["title"].startswith("@everyone <script>") and len(got["title"]) == 4000
+
+
+def test_replay_of_an_opening_delivery_after_resolve_does_not_reopen(ingest, api):
+    body = fixture_bytes("sentry_issue_created.json")
+    headers = sentry_headers(body, "issue", request_id="c" * 32)
+    first = ingest.post("/sentry", data=body, headers=headers).get_json()
+    post_sentry(ingest, fixture_bytes("sentry_issue_resolved.json"), "issue")
+    replay = ingest.post("/sentry", data=body, headers=headers).get_json()
+    assert replay == {"incident": first["incident"], "status": "duplicate"}
+    assert api.get("/incidents").get_json()["count"] == 1
+    assert api.get(f"/incidents/{first['incident']}").get_json()["status"] == "resolved"
+
+
+def test_resolve_racing_a_storm_loses_no_occurrence(live_server, api, firestore):
+    """Every trigger answered for an incident is counted on exactly that incident, resolve or not."""
+    body = fixture_bytes("uptimerobot_down.json")
+    up = fixture_bytes("uptimerobot_up.json")
+
+    def send(i):
+        with httpx.Client(base_url=live_server, timeout=30) as client:
+            r = client.post("/ingest/uptimerobot" + TOKEN, content=up if i in (15, 40) else body,
+                            headers={"Content-Type": "application/json"})
+            assert r.status_code == 200, r.text
+            return i, r.json()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(send, range(60)))
+    triggers = [a for i, a in answers if i not in (15, 40)]
+    expected: dict[str, int] = {}
+    for answer in triggers:
+        assert answer["status"] in ("created", "duplicate")
+        expected[answer["incident"]] = expected.get(answer["incident"], 0) + 1
+    got = {i["id"]: i["occurrences"] for i in api.get("/incidents").get_json()["incidents"]}
+    assert got == expected
+    assert sum(got.values()) == 58

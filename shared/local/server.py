@@ -12,7 +12,7 @@ from pathlib import Path
 
 import functions_framework
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,23 +40,34 @@ def build_app(root: Path = ROOT):
     return DispatcherMiddleware(index, mounts)
 
 
+class _Handler(WSGIRequestHandler):
+    """HTTP/1.1 keep-alive, as Cloud Functions' front end gives; one access-log line per non-200 answer."""
+
+    protocol_version = "HTTP/1.1"
+    quiet = False
+
+    def log_request(self, code="-", size="-"):
+        if not self.quiet and str(code) != "200":
+            super().log_request(code, size)
+
+
+def make_local_server(host: str = "127.0.0.1", port: int = 0, quiet: bool = False, app=None):
+    """Return a threaded HTTP server for build_app(); port 0 picks a free one (server.server_port)."""
+    handler = type("Handler", (_Handler,), {"quiet": quiet})
+    return make_server(host, port, app or build_app(), threaded=True, request_handler=handler)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
-    run_simple(args.host, args.port, build_app(), threaded=True, use_reloader=False, request_handler=_QuietHandler)
-
-
-from werkzeug.serving import WSGIRequestHandler  # noqa: E402
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Keep the access log, but as one short line per request."""
-
-    def log_request(self, code="-", size="-"):
-        if str(code) != "200" or not self.path.startswith("/ingest/"):
-            super().log_request(code, size)
+    server = make_local_server(args.host, args.port)
+    print(f"serving {', '.join(function_names())} on http://{args.host}:{server.server_port}/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

@@ -95,10 +95,11 @@ def _issue(action: str, data: dict, actor: str) -> Alert:
         raise BadInput("data.issue.id is missing")
     project = issue.get("project") if isinstance(issue.get("project"), dict) else {}
     metadata = issue.get("metadata") if isinstance(issue.get("metadata"), dict) else {}
-    detail = ""
+    detail, extra = "", {k: v for k, v in (("short_id", text(issue.get("shortId"))),) if v}
     if ISSUE_ACTIONS[action] is Action.ASSIGN:
         assignee = data.get("assignee") if isinstance(data.get("assignee"), dict) else {}
-        detail = "assigned to " + (text(assignee.get("name")) or text(assignee.get("email")) or "someone")
+        extra["assignee"] = text(assignee.get("name")) or text(assignee.get("email")) or "someone"
+        detail = f"assigned to {extra['assignee']}"
     elif ISSUE_ACTIONS[action] is Action.RESOLVE:
         detail = "resolved in Sentry" + (f" ({text(data.get('resolution_type'))})" if data.get("resolution_type") else "")
     elif ISSUE_ACTIONS[action] is Action.IGNORE:
@@ -116,8 +117,7 @@ def _issue(action: str, data: dict, actor: str) -> Alert:
         links={"sentry": link} if link else {},
         users=integer(issue.get("userCount"), "data.issue.userCount"),
         occurred_at=timestamp(issue.get("lastSeen")) or timestamp(issue.get("firstSeen")),
-        actor=actor, detail=detail,
-        extra={k: v for k, v in (("short_id", text(issue.get("shortId"))),) if v},
+        actor=actor, detail=detail, extra=extra,
     )
 
 

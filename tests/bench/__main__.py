@@ -1,0 +1,201 @@
+"""Ingest benchmark: latency through the real HTTP server against the Firestore emulator.
+
+Run with ./deploy.sh bench. Prints, for 1,000 warm requests each:
+  - one bare Firestore write (the yardstick, measured in the same run),
+  - the new-incident path and the duplicate path (Sentry, signed, with Request-ID claims),
+  - the UptimeRobot duplicate path (no Request-ID),
+with Firestore reads and writes per request counted at the client's RPC boundary; and the cold start
+of a fresh server process (process start to first answered alert).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+N = int(os.environ.get("BENCH_N", "1000"))
+WARM = 20
+SECRET = "bench-sentry-secret"
+os.environ.update({"SENTRY_CLIENT_SECRET": SECRET, "INGEST_TOKEN": "bench-token", "API_TOKEN": "bench-api",
+                   "LOG_LEVEL": "WARNING"})  # one log line per request would measure the terminal, not ingest
+
+from shared import store  # noqa: E402
+from tests.bench.firestore_counter import install  # noqa: E402
+
+ISSUE = json.loads((ROOT / "tests/fixtures/sentry_issue_created.json").read_text())
+
+
+def signed(payload: dict) -> tuple[bytes, dict]:
+    body = json.dumps(payload).encode()
+    return body, {"Content-Type": "application/json", "Request-ID": uuid.uuid4().hex, "Sentry-Hook-Resource": "issue",
+                  "Sentry-Hook-Timestamp": str(int(time.time())),
+                  "Sentry-Hook-Signature": hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def issue(issue_id: str) -> dict:
+    payload = copy.deepcopy(ISSUE)
+    payload["data"]["issue"]["id"] = issue_id
+    return payload
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000
+
+
+def row(name: str, samples: list[float], reads: float | None = None, writes: float | None = None, extra: str = ""):
+    rw = f"{reads:6.2f} {writes:7.2f}" if reads is not None else " " * 14
+    print(f"  {name:<40} {pct(samples, .5):8.2f} {pct(samples, .99):8.2f} {max(samples) * 1000:8.2f} {rw}  {extra}")
+
+
+def bare_write_function():
+    """A function that does one bare Firestore write: the yardstick measured through the same server."""
+    import flask
+
+    app = flask.Flask("bench_bare")
+
+    @app.post("/")
+    def write():
+        store.client().collection("bench_bare_http").document(uuid.uuid4().hex).set({"at": time.time()})
+        return {"ok": True}
+    return app
+
+
+def serve() -> tuple[int, object]:
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from shared.local.server import build_app, make_local_server
+
+    app = DispatcherMiddleware(build_app(), {"/bench_bare": bare_write_function()})
+    server = make_local_server(quiet=True, app=app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_port, server
+
+
+class Http:
+    """A lean keep-alive HTTP/1.1 client, so the figures are the server's, not the client library's."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def post(self, path: str, body: bytes, headers: dict) -> dict:
+        self.conn.request("POST", path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        assert response.status == 200, (response.status, data)
+        return json.loads(data)
+
+
+def cold_start() -> tuple[float, float]:
+    """Start a fresh server process; return (seconds until it answers, seconds for its first alert)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "shared.local.server", "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
+                    break
+                except OSError:
+                    time.sleep(0.005)
+            ready = time.perf_counter() - start
+            body, headers = signed(issue(f"cold-{uuid.uuid4().hex[:8]}"))
+            first = time.perf_counter()
+            r = client.post("/ingest/sentry", content=body, headers=headers)
+            assert r.status_code == 200, r.text
+            return ready, time.perf_counter() - first
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    from google.cloud import firestore
+
+    db = store.client()
+    counts = install(db)  # counts only what the product's own client sends
+    yardstick = firestore.Client(project=db.project).collection("bench_bare")  # a second, uncounted client
+    port, server = serve()
+    client = Http(port)
+    run = uuid.uuid4().hex[:8]
+    print(f"ingest benchmark: {N} warm requests per path, one at a time over HTTP/1.1 keep-alive, each interleaved "
+          "with the two yardsticks so all see the same emulator state")
+    print(f"  {'path':<40} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'reads':>6} {'writes':>7}")
+
+    def sentry(issue_id: str) -> None:
+        body, headers = signed(issue(issue_id))
+        client.post("/ingest/sentry", body, headers)
+
+    def uptime(_i: int) -> None:
+        body = json.dumps({"monitorID": f"bench-{run}", "alertType": "1", "alertDetails": "timeout"}).encode()
+        client.post("/ingest/uptimerobot?token=bench-token", body, {"Content-Type": "application/json"})
+
+    def bare_http(_i: int) -> None:
+        client.post("/bench_bare/", b"{}", {"Content-Type": "application/json"})
+
+    figures = {}
+
+    def phase(name: str, request, note: str = "") -> None:
+        for i in range(WARM * 10):  # JIT-warm the emulator and this process on every kind of call
+            yardstick.document(f"warm{i}").set({"i": i})
+            bare_http(i)
+            request(-1 - i)
+        bare, bare_over_http, samples = [], [], []
+        reads = writes = 0
+        for i in range(N):
+            start = time.perf_counter()
+            yardstick.document(f"w{i}").set({"i": i, "at": time.time()})
+            bare.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            bare_http(i)
+            bare_over_http.append(time.perf_counter() - start)
+            before = counts.snapshot()
+            start = time.perf_counter()
+            request(i)
+            samples.append(time.perf_counter() - start)
+            after = counts.snapshot()
+            reads, writes = reads + after[0] - before[0], writes + after[1] - before[1]
+        row("  bare write, in process", bare, 0.0, 1.0)
+        row("  bare write, through the same server", bare_over_http, 0.0, 1.0)
+        row(name, samples, reads / N, writes / N, note)
+        figures[name] = (samples, bare, bare_over_http)
+
+    phase("Sentry alert, new incident", lambda i: sentry(f"new-{run}-{i}"))
+    sentry(f"dup-{run}")
+    phase("Sentry alert, duplicate", lambda i: sentry(f"dup-{run}"), "(writes incl. the Request-ID claim)")
+    uptime(0)
+    phase("UptimeRobot alert, duplicate", uptime)
+
+    for name in ("Sentry alert, duplicate", "UptimeRobot alert, duplicate"):
+        samples, bare, bare_over_http = figures[name]
+        print(f"  {name}: p50 {pct(samples, .5) / pct(bare, .5):.2f}x the in-process bare write, "
+              f"{pct(samples, .5) / pct(bare_over_http, .5):.2f}x the bare write through the same server "
+              f"(p99: {pct(samples, .99) / pct(bare, .99):.2f}x, {pct(samples, .99) / pct(bare_over_http, .99):.2f}x)")
+    worst = max(max(samples) for samples, _, _ in figures.values()) * 1000
+    print(f"  slowest of {3 * N} answers: {worst:.1f} ms (aim: every answer under 1000 ms)")
+    ready, first = cold_start()
+    print(f"  cold start: a fresh server process accepts connections after {ready * 1000:.0f} ms; its first alert "
+          f"(new incident, Firestore client created on the way) takes {first * 1000:.0f} ms; "
+          f"total {(ready + first) * 1000:.0f} ms")
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Count Firestore document reads and writes at the RPC boundary of the product's own client."""
+from __future__ import annotations
+
+import threading
+
+
+class Counts:
+    def __init__(self):
+        self.reads = self.writes = self.commits = 0
+        self._lock = threading.Lock()
+
+    def add(self, reads=0, writes=0, commits=0):
+        with self._lock:
+            self.reads += reads
+            self.writes += writes
+            self.commits += commits
+
+    def snapshot(self) -> tuple[int, int]:
+        with self._lock:
+            return self.reads, self.writes
+
+
+class _CountingApi:
+    """Wrap the GAPIC Firestore client: documents written per commit, documents asked for per read."""
+
+    def __init__(self, inner, counts: Counts):
+        self._inner, self._counts = inner, counts
+
+    def commit(self, request=None, **kwargs):
+        """Count the documents written by a commit that succeeded (a refused commit writes nothing)."""
+        writes = request["writes"] if isinstance(request, dict) else request.writes
+        response = self._inner.commit(request=request, **kwargs)
+        self._counts.add(writes=len(writes), commits=1)
+        return response
+
+    def batch_get_documents(self, request=None, **kwargs):
+        documents = request["documents"] if isinstance(request, dict) else request.documents
+        self._counts.add(reads=len(documents))
+        return self._inner.batch_get_documents(request=request, **kwargs)
+
+    def run_query(self, request=None, **kwargs):
+        counts = self._counts
+
+        def counted():
+            seen = 0
+            for response in self._inner.run_query(request=request, **kwargs):
+                if response.document and response.document.name:
+                    seen += 1
+                yield response
+            counts.add(reads=max(seen, 1))  # a query is billed at least one read
+        return counted()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def install(client) -> Counts:
+    """Route the client's RPCs through a counter and return it."""
+    counts = Counts()
+    api = client._firestore_api  # creates the GAPIC client
+    client._firestore_api_internal = _CountingApi(api, counts)
+    return counts
