@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from shared import store
 from shared.config import Config
@@ -138,7 +138,9 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
     verdict = classify(Facts(alert, service, environment, counted.occurrences, counted.users, minutes_open), cfg)
     if verdict.severity > counted.severity_rank:
         was = Severity(counted.severity_rank).label
+        # this alert may have arrived before the one that opened the incident won the race to store it
+        at = max(now, datetime.fromtimestamp(counted.opened_epoch, timezone.utc))
         store.raise_severity(incident_id, key_doc, int(verdict.severity), verdict.severity.label, verdict.reason,
-                             _entry(now, "system", "severity", f"{was} -> {verdict.severity.label}: {verdict.reason}"),
-                             now)
+                             _entry(at, "system", "severity", f"{was} -> {verdict.severity.label}: {verdict.reason}"),
+                             at)
     return Outcome(incident_id, "duplicate")
