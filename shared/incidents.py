@@ -71,19 +71,19 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         fields = {"resolved_at": now, "active": False}
         if "downtime_seconds" in alert.extra:
             fields["downtime_seconds"] = alert.extra["downtime_seconds"]
-        store.change_status(key.incident_id, key_doc, key, Status.RESOLVED.value, fields,
+        store.change_status(key.incident_id, key_doc, Status.RESOLVED.value, fields,
                             _entry(now, alert.actor, "resolved", alert.detail or f"resolved by {alert.source}"),
                             claim, now, close=True)
         return Outcome(key.incident_id, "resolved")
     if alert.action is Action.IGNORE:
         if key.status == Status.IGNORED.value or not active:
             return Outcome(key.incident_id, "duplicate")
-        store.change_status(key.incident_id, key_doc, key, Status.IGNORED.value, {},
+        store.change_status(key.incident_id, key_doc, Status.IGNORED.value, {},
                             _entry(now, alert.actor, "ignored", alert.detail), claim, now, close=False)
         return Outcome(key.incident_id, "updated")
     if alert.action is Action.REOPEN:
         if key.status == Status.IGNORED.value and active:
-            store.change_status(key.incident_id, key_doc, key, Status.OPEN.value, {},
+            store.change_status(key.incident_id, key_doc, Status.OPEN.value, {},
                                 _entry(now, alert.actor, "reopened", alert.detail), claim, now, close=False)
             return Outcome(key.incident_id, "updated")
         if active:

@@ -12,7 +12,7 @@ Maximum transforms (whose results come back in the commit, so the caller learns 
 plus the delivery's claim. When the incident is not active, live/{key} does not exist, the update
 fails with NotFound and the whole batch, claim included, changes nothing; the caller then takes
 the slow path. Opening an incident is a batched create (the loser of a race retries as a duplicate);
-status changes guard live/{key} or incident_keys/{key} with the update time they read.
+status changes (human-rate) run in a transaction.
 """
 from __future__ import annotations
 
@@ -60,15 +60,9 @@ def client():
     return _client
 
 
-def warm_up() -> None:
-    """Import the client library and open the channel in the background (cold-start latency)."""
-    def _warm():
-        try:
-            client()
-        except Exception as e:  # noqa: BLE001 - a failed warm-up only means the first call pays
-            from shared import log
-            log.warning("firestore warm-up failed", reason=str(e)[:200])
-    threading.Thread(target=_warm, name="firestore-warm-up", daemon=True).start()
+def ping() -> None:
+    """Read a document that does not exist: connects the channel (used to warm a cold instance)."""
+    _call(lambda: client().collection("_warm_up").document("ping").get())
 
 
 def _fs():
@@ -121,7 +115,6 @@ class KeyState:
     generation: int
     key_update_time: Any
     live: dict | None          # live/{key} while the incident is active
-    live_update_time: Any
 
 
 def get_key(key_doc: str) -> KeyState | None:
@@ -134,7 +127,7 @@ def get_key(key_doc: str) -> KeyState | None:
         return None
     d = key.to_dict()
     return KeyState(d["incident_id"], d["status"], int(d["generation"]), key.update_time,
-                    live.to_dict() if live.exists else None, live.update_time if live.exists else None)
+                    live.to_dict() if live.exists else None)
 
 
 def open_incident(incident: dict, live: dict, key_doc: str, previous: KeyState | None, claims: list[str],
@@ -212,25 +205,44 @@ def raise_severity(incident_id: str, key_doc: str, rank: int, label: str, reason
 
 # ---------------------------------------------------------------- status changes
 
-def change_status(incident_id: str, key_doc: str, key: KeyState, status: str, fields: dict, entry: dict,
-                  claim: str | None, now: datetime, close: bool) -> None:
-    """Move an incident to a new status if its dedup key has not moved since `key` was read.
+def change_status(incident_id: str, key_doc: str, status: str, fields: dict, entry: dict, claim: str | None,
+                  now: datetime, close: bool) -> None:
+    """Move the active incident of a dedup key to a new status, in a transaction.
 
-    Closing copies the live counters into the incident and deletes live/{key}, guarded by the update
-    time read, so that no occurrence counted in between is lost (the caller reads again and retries).
+    A human-rate change, so a transaction is right here (DESIGN.md): it locks live/{key}, so the
+    occurrences counted by concurrent blind updates are all in the counters it copies when closing,
+    and any that come after fail with NotFound and open the next incident. Conflict when the key no
+    longer points at `incident_id` or it is no longer active.
     """
     fs, db = _fs(), client()
-    batch = db.batch()
-    incident_fields = {**fields, "status": status, "updated_at": now, "timeline": fs.ArrayUnion([entry])}
-    live_ref = db.collection(LIVE).document(key_doc)
-    if close and key.live is not None:
-        incident_fields.update({k: key.live[k] for k in LIVE_FIELDS if k in key.live})
-        batch.delete(live_ref, option=db.write_option(last_update_time=key.live_update_time))
-    batch.update(db.collection(INCIDENTS).document(incident_id), incident_fields)
-    batch.update(db.collection(KEYS).document(key_doc), {"status": status},
-                 option=db.write_option(last_update_time=key.key_update_time))
-    _claim(batch, claim, now)
-    _commit(batch, claim)
+    key_ref, live_ref = db.collection(KEYS).document(key_doc), db.collection(LIVE).document(key_doc)
+    incident_ref = db.collection(INCIDENTS).document(incident_id)
+
+    @fs.transactional
+    def run(tx):
+        snaps = {s.reference.parent.id: s for s in db.get_all([key_ref, live_ref], transaction=tx)}
+        key, live = snaps[KEYS], snaps[LIVE]
+        if not key.exists or key.get("incident_id") != incident_id or not live.exists:
+            raise Conflict("the dedup key moved on")
+        if claim:
+            tx.create(db.collection(CLAIMS).document(claim), {"at": now, "expire_at": now + CLAIM_TTL})
+        update = {**fields, "status": status, "updated_at": now, "timeline": fs.ArrayUnion([entry])}
+        if close:
+            counters = live.to_dict()
+            update.update({k: counters[k] for k in LIVE_FIELDS if k in counters})
+            tx.delete(live_ref)
+        tx.update(incident_ref, update)
+        tx.update(key_ref, {"status": status})
+
+    errors = _errors()
+    try:
+        _call(lambda: run(db.transaction()))
+    except errors.Conflict as e:  # AlreadyExists: the claim
+        if claim and _call(lambda: db.collection(CLAIMS).document(claim).get()).exists:
+            raise AlreadyClaimed(claim) from None
+        raise Conflict(str(e)) from None
+    except errors.Aborted as e:
+        raise Conflict(str(e)) from None
 
 
 def annotate(incident_id: str, fields: dict, entry: dict, claim: str | None, now: datetime) -> None:

@@ -6,9 +6,9 @@ GET /api/incidents/<id>
 import functions_framework
 
 from shared import api as incidents_api
-from shared import store, web
+from shared import web
 
-store.warm_up()
+web.warm_up()
 
 
 @functions_framework.http

@@ -5,9 +5,9 @@ POST /ingest/<source>         one webhook delivery; answers {"incident", "status
 """
 import functions_framework
 
-from shared import ingestion, store, web
+from shared import ingestion, web
 
-store.warm_up()  # connect to Firestore while the instance starts, not on the first alert
+web.warm_up()  # load the team file and connect to Firestore while the instance starts
 
 
 @functions_framework.http
