@@ -78,7 +78,8 @@ def list_incidents(status: str | None, limit: str | None) -> dict:
 
 def get_incident(typed_id: str) -> dict:
     """GET /api/incidents/<id>; the id is case-insensitive."""
-    doc = store.get_incident(ids.normalize(typed_id))
+    incident_id = ids.normalize(typed_id)
+    doc = store.get_incident(incident_id) if ids.is_valid(incident_id) else None
     if doc is None:
         raise HTTPError(404, f"no incident {typed_id!r}")
     return incident_view(doc)

@@ -112,18 +112,20 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
     live = {"incident_id": incident_id, "generation": generation, "id_length": id_length,
             "opened_epoch": now.timestamp(), "occurrences": 1, "users_affected": alert.users or 0,
             "severity_rank": int(verdict.severity), "last_seen": now, "latest_message": alert.message[:MAX_TEXT]}
+    extras = {k: v[:MAX_TEXT] if isinstance(v, str) else v for k, v in alert.extra.items()
+              if isinstance(v, (str, int, float)) and k != "assignee"}
     doc = {
+        **extras,  # source-specific facts (short_id, ssl_days_left, ...); the fields below always win
         "id": incident_id, "dedup_key": alert.dedup_key, "key_doc": key_doc, "generation": generation,
         "title": alert.title[:MAX_TEXT], "service": service, "environment": environment,
-        "source": alert.source, "links": alert.links, "location": alert.location[:MAX_TEXT],
-        "level": alert.level, "tags": dict(list(alert.tags.items())[:50]),
+        "source": alert.source, "links": {k: v[:2000] for k, v in alert.links.items()},
+        "location": alert.location[:MAX_TEXT], "level": alert.level[:100], "tags": alert.tags,
         "status": Status.OPEN.value, "active": True,
         "severity_reasons": {verdict.severity.label: verdict.reason},
         "created_at": now, "updated_at": now, "first_seen": alert.occurred_at or now,
         "acknowledged_at": None, "resolved_at": None,
         "previous_incident": previous.incident_id if previous else None, "timeline": timeline,
         **{k: v for k, v in live.items() if k in store.LIVE_FIELDS},
-        **{k: v for k, v in alert.extra.items() if isinstance(v, (str, int, float)) and k != "assignee"},
     }
     store.open_incident(doc, live, key_doc, previous, [claim] if claim else [], now)
     return Outcome(incident_id, "created")

@@ -1,6 +1,7 @@
 """The ingest use case: authenticate, parse, then apply each alert to stored state."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from shared import incidents, log
@@ -31,7 +32,7 @@ def handle(path: str, req: InboundRequest, now: datetime) -> dict:
         return {"incident": None, "status": "ignored"}
     outcomes = []
     for index, alert in enumerate(alerts):
-        claim = f"{name}:{delivery}:{index}" if delivery else None
+        claim = f"{name}-{hashlib.sha256(delivery.encode()).hexdigest()[:32]}-{index}" if delivery else None
         outcome = incidents.ingest(alert, cfg, now, claim)
         log.info("alert ingested", source=name, incident=outcome.incident, status=outcome.status,
                  action=alert.action.value, request_id=delivery)

@@ -127,7 +127,7 @@ BAD_UPTIME = [
     ('{"alertType": "1"}', "application/json", "does not say which monitor"),
     ('{"monitorID": "1", "alertType": "1", "alertDuration": "long"}', "application/json",
      "alertDuration: expected a number"),
-    ("<xml/>", "application/xml", "unsupported Content-Type 'application/xml'"),
+    ("<xml/>", "application/xml", "cannot read a body of type 'application/xml'"),
     ("{broken", "application/json", "body is not valid JSON"),
 ]
 
@@ -178,3 +178,35 @@ def test_installation_webhook_is_acknowledged_and_ignored(ingest, firestore):
     r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "installation"))
     assert r.get_json() == {"incident": None, "status": "ignored"}
     assert dump_firestore(firestore) == {}
+
+
+def test_hostile_shapes_are_400_or_stored_safely_never_500(ingest, api, firestore):
+    deep = b'{"action": "created", "data": ' + b'[' * 100000 + b']' * 100000 + b'}'
+    r = ingest.post("/sentry", data=deep, headers=sentry_headers(deep, "issue"))
+    assert r.status_code == 400 and "nested too deeply" in r.get_json()["error"]
+    assert dump_firestore(firestore) == {}
+
+    event = json.loads(fixture_bytes("sentry_error_created.json"))
+    event["actor"] = "not an object"
+    event["data"]["error"]["tags"] = [["", "empty"], ["__name__", "reserved"], ["a.b/c", "x" * 5000], "junk", [1]]
+    body = json.dumps(event).encode()
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "error", request_id="../../x/__y__"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    got = api.get(f"/incidents/{r.get_json()['incident']}").get_json()
+    assert got["timeline"][0]["actor"] == "Sentry"
+    replay = ingest.post("/sentry", data=body, headers=sentry_headers(body, "error", request_id="../../x/__y__"))
+    assert replay.get_json()["status"] == "duplicate"
+    assert api.get(f"/incidents/{got['id']}").get_json()["occurrences"] == 1
+
+
+def test_uptimerobot_body_without_a_json_content_type_is_still_read(ingest):
+    body = b'{"monitorID": "77", "alertType": "1"}'
+    r = ingest.post("/uptimerobot?token=test-ingest-token", data=body, headers={"Content-Type": "text/plain"})
+    assert r.get_json()["status"] == "created"
+    r = ingest.post("/uptimerobot?token=test-ingest-token", data=b"monitorID=78&alertType=1")
+    assert r.get_json()["status"] == "created"
+
+
+def test_odd_incident_ids_are_404(api):
+    for typed in ("INC-" + "A" * 2000, "..", "__x__", "INC-", "INC-ZZZZZZ"):
+        assert api.get(f"/incidents/{typed}").status_code == 404, typed

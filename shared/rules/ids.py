@@ -28,6 +28,12 @@ def normalize(typed: str) -> str:
     return PREFIX + text
 
 
+def is_valid(incident_id: str) -> bool:
+    """Return True when a (normalized) id has the shape incident_id() gives."""
+    body = incident_id[len(PREFIX):] if incident_id.startswith(PREFIX) else ""
+    return 4 <= len(body) <= 12 and all(c in _ALPHABET for c in body)
+
+
 def key_doc_id(dedup_key: str) -> str:
     """Return a Firestore-safe document id for a dedup key (keys may hold '/')."""
     return hashlib.sha256(dedup_key.encode()).hexdigest()[:40]

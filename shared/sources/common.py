@@ -43,6 +43,8 @@ class InboundRequest:
             data = json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as e:
             raise BadInput(f"body is not valid JSON: {e}") from None
+        except RecursionError:
+            raise BadInput("body is not usable JSON: nested too deeply") from None
         if not isinstance(data, dict):
             raise BadInput(f"expected a JSON object, got {type(data).__name__}")
         return data
@@ -119,16 +121,26 @@ def timestamp(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 100, 200
+
+
 def tags(value: object) -> dict[str, str]:
-    """Return Sentry-style tags ([[k, v]], [{key, value}] or {k: v}) as a dict."""
-    out: dict[str, str] = {}
+    """Return Sentry-style tags ([[k, v]], [{key, value}] or {k: v}) as a bounded dict of safe names."""
     if isinstance(value, dict):
-        return {str(k): text(v) for k, v in value.items()}
-    for item in value or []:
-        if isinstance(item, (list, tuple)) and len(item) == 2:
-            out[str(item[0])] = text(item[1])
-        elif isinstance(item, dict) and "key" in item:
-            out[str(item["key"])] = text(item.get("value"))
+        pairs = list(value.items())
+    else:
+        pairs = []
+        for item in value if isinstance(value, list) else []:
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                pairs.append((item[0], item[1]))
+            elif isinstance(item, dict) and "key" in item:
+                pairs.append((item["key"], item.get("value")))
+    out: dict[str, str] = {}
+    for key, val in pairs:
+        name = text(key)[:MAX_TAG_KEY]
+        # Firestore refuses empty field names and reserves __name__-style ones
+        if name and not (name.startswith("__") and name.endswith("__")) and len(out) < MAX_TAGS:
+            out[name] = text(val)[:MAX_TAG_VALUE]
     return out
 
 

@@ -72,7 +72,7 @@ def parse(req: InboundRequest) -> list[Alert]:
         return []
     action = text(payload.get("action")).lower()
     data = obj(payload.get("data"), "data")
-    actor = obj(payload.get("actor") or {}, "actor")
+    actor = payload.get("actor") if isinstance(payload.get("actor"), dict) else {}
     actor_name = text(actor.get("name")) or text(actor.get("id")) or "Sentry"
     if resource == "issue":
         return [_issue(action, data, actor_name)]

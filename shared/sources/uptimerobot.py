@@ -39,18 +39,15 @@ def _key(name: str) -> str:
 def fields(req: InboundRequest) -> dict[str, object]:
     """Merge query, form and JSON fields (later wins) under normalised names."""
     merged: dict[str, object] = {_key(k): v for k, v in req.query.items() if k != "token"}
-    if req.body.strip():
-        if req.content_type == "application/x-www-form-urlencoded":
+    body = req.body.strip()
+    if body:
+        if req.content_type == "application/json" or body[:1] == b"{":
+            merged.update({_key(k): v for k, v in req.json_object().items()})
+        elif req.content_type in ("application/x-www-form-urlencoded", "text/plain", "") and b"=" in body:
             merged.update({_key(k): v for k, v in req.form().items()})
-        elif req.content_type in ("application/json", "") or req.body.lstrip()[:1] == b"{":
-            try:
-                merged.update({_key(k): v for k, v in req.json_object().items()})
-            except BadInput:
-                if req.content_type == "application/json":
-                    raise
-                merged.update({_key(k): v for k, v in req.form().items()})
         else:
-            raise BadInput(f"unsupported Content-Type {req.content_type!r}: send JSON, form fields or query parameters")
+            raise BadInput(f"cannot read a body of type {req.content_type or 'unknown'!r}: send JSON, form fields "
+                           "or query parameters")
     return merged
 
 
