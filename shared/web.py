@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import traceback
 import uuid
 from datetime import datetime, timezone
 from typing import Callable
@@ -97,3 +98,7 @@ def guarded(handler: Callable[[], object], request) -> tuple:
     except ConfigError as e:
         log.error("configuration error", reason=str(e), request_id=request_id)
         return json_response({"error": "the server's configuration is invalid"}, 500)
+    except Exception as e:  # noqa: BLE001 - a bug of ours: log it, answer without internals
+        log.error("unexpected error", path=request.path, error=type(e).__name__, reason=str(e)[:300],
+                  request_id=request_id, traceback=traceback.format_exc(limit=8))
+        return json_response({"error": "internal error", "request_id": request_id}, 500)

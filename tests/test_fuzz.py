@@ -1,0 +1,69 @@
+"""Mutated vendor payloads: every answer is 200 or 400 (never a 500), and 400s change nothing."""
+from __future__ import annotations
+
+import copy
+import json
+import random
+
+import pytest
+
+from tests.conftest import dump_firestore, fixture_json, sentry_headers
+
+ODD_VALUES = [None, True, False, 0, -1, 2**63, 1.5e308, "", " ", "*monitorID*", "x" * 5000, "\u0000\ud800"[:1],
+              "💥", [], {}, [[]], {"": ""}, {"__name__": 1}, ["a", 1, None], "null", "NaN", -0.0]
+
+
+def mutate(value, rng: random.Random, depth=0):
+    """Return a copy of a JSON value with one random node replaced, removed or retyped."""
+    if isinstance(value, dict) and value and depth < 6 and rng.random() < 0.8:
+        out = dict(value)
+        key = rng.choice(list(out))
+        choice = rng.random()
+        if choice < 0.2:
+            del out[key]
+        elif choice < 0.4:
+            out[key] = rng.choice(ODD_VALUES)
+        else:
+            out[key] = mutate(out[key], rng, depth + 1)
+        return out
+    if isinstance(value, list) and value and depth < 6 and rng.random() < 0.8:
+        out = list(value)
+        i = rng.randrange(len(out))
+        out[i] = mutate(out[i], rng, depth + 1)
+        return out
+    return rng.choice(ODD_VALUES)
+
+
+SOURCES = [
+    ("sentry_issue_created.json", "issue"), ("sentry_issue_resolved.json", "issue"),
+    ("sentry_event_alert_triggered.json", "event_alert"), ("sentry_error_created.json", "error"),
+    ("sentry_metric_alert_critical.json", "metric_alert"),
+]
+
+
+@pytest.mark.parametrize("fixture,resource", SOURCES)
+def test_mutated_sentry_payloads_never_500(ingest, firestore, fixture, resource):
+    rng = random.Random(fixture)
+    base = fixture_json(fixture)
+    for _ in range(60):
+        payload = mutate(copy.deepcopy(base), rng)
+        body = json.dumps(payload).encode()
+        before = dump_firestore(firestore)
+        r = ingest.post("/sentry", data=body, headers=sentry_headers(body, resource))
+        assert r.status_code in (200, 400), (payload, r.get_data(as_text=True))
+        if r.status_code == 400:
+            assert r.get_json()["error"]
+            assert dump_firestore(firestore) == before
+
+
+@pytest.mark.parametrize("fixture,path", [("uptimerobot_down.json", "/uptimerobot"),
+                                          ("uptimerobot_up.json", "/uptimerobot"),
+                                          ("sentry_legacy_plugin.json", "/sentry-legacy")])
+def test_mutated_token_source_payloads_never_500(ingest, firestore, fixture, path):
+    rng = random.Random(fixture)
+    base = fixture_json(fixture)
+    for _ in range(60):
+        payload = mutate(copy.deepcopy(base), rng)
+        r = ingest.post(path + "?token=test-ingest-token", data=json.dumps(payload),
+                        headers={"Content-Type": "application/json"})
+        assert r.status_code in (200, 400), (payload, r.get_data(as_text=True))
