@@ -6,13 +6,12 @@ import os
 import re
 from datetime import date, time
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from shared.model import Severity
 
 DEFAULT_CONFIG = Path(__file__).parent / "teams" / "petties.yaml"
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -30,19 +29,24 @@ class _Strict(BaseModel):
 def _hhmm(value: str) -> time:
     if not re.fullmatch(r"\d{2}:\d{2}", str(value)):
         raise ValueError(f"expected HH:MM, got {value!r}")
-    return time.fromisoformat(str(value))
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"expected HH:MM, got {value!r}") from None
+
+
+def _check_hhmm(value: str) -> str:
+    _hhmm(value)
+    return value
+
+
+ClockTime = Annotated[str, AfterValidator(_check_hhmm)]  # "09:00", local time
 
 
 class BusinessHours(_Strict):
     days: list[Weekday]
-    start: str
-    end: str
-
-    @field_validator("start", "end")
-    @classmethod
-    def _valid_time(cls, v: str) -> str:
-        _hhmm(v)
-        return v
+    start: ClockTime
+    end: ClockTime
 
     @property
     def start_time(self) -> time:
@@ -84,13 +88,7 @@ class Person(_Strict):
 
 class Handover(_Strict):
     weekday: Weekday = "mon"
-    time: str = "09:00"
-
-    @field_validator("time")
-    @classmethod
-    def _valid_time(cls, v: str) -> str:
-        _hhmm(v)
-        return v
+    time: ClockTime = "09:00"
 
 
 class Rotation(_Strict):
@@ -243,7 +241,3 @@ class Settings:
 def settings() -> Settings:
     """Return the process-wide settings."""
     return Settings()
-
-
-def severity_of(name: str) -> Severity:
-    return Severity.parse(name)

@@ -175,7 +175,7 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
     _claim(batch, claim, now)
     result = _commit(batch, claim, missing_means_inactive=True)[0]
     # transform results come back in field-path order
-    values = dict(zip(sorted(transforms), (_number(v) for v in result.transform_results)))
+    values = dict(zip(sorted(transforms), (_number(v) for v in result.transform_results), strict=True))
     return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
                       occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
                       severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]))

@@ -1,7 +1,6 @@
 """Configuration: the Petties default loads; every mistake is named by its key."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -35,11 +34,13 @@ def test_incident_config_points_to_another_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("old,new,message", [
     ("time_zone: Asia/Ho_Chi_Minh", "time_zone: Mars/Olympus", "team.time_zone: unknown time zone 'Mars/Olympus'"),
     ('start: "09:00"', 'start: "9am"', "team.business_hours.start: expected HH:MM, got '9am'"),
+    ('end: "18:00"', 'end: "25:00"', "team.business_hours.end: expected HH:MM, got '25:00'"),
     ("team_lead: dev-a", "team_lead: dev-z", "team_lead: 'dev-z' is not in people"),
     ("order: [dev-a, dev-b, dev-c, dev-d]", "order: [dev-a, dev-q]", "rotation.order: 'dev-q' is not in people"),
     ("    severity: critical\n      keywords: [\"payment", "    severity: urgent\n      keywords: [\"payment",
      "severity.rules.1.severity: Input should be 'critical', 'high', 'medium' or 'low'"),
-    ("    max_severity: medium", "    max_severity: medium\n    colour: red", "environments.staging.colour: Extra inputs"),
+    ("    max_severity: medium", "    max_severity: medium\n    colour: red",
+     "environments.staging.colour: Extra inputs"),
     ("default_environment: production", "default_environment: prod", "'prod' is not in environments"),
     ("stakeholders: []", "stakeholders: []\nescalaton: {}", "escalaton: Extra inputs are not permitted"),
 ])

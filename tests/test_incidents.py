@@ -149,7 +149,8 @@ def test_metric_alert_critical_then_resolved(ingest, api):
 
 def uptime(ingest, fields: dict, how: str):
     if how == "json":
-        return ingest.post("/uptimerobot" + TOKEN, data=json.dumps(fields), headers={"Content-Type": "application/json"})
+        return ingest.post("/uptimerobot" + TOKEN, data=json.dumps(fields),
+                           headers={"Content-Type": "application/json"})
     if how == "form":
         return ingest.post("/uptimerobot" + TOKEN, data=urlencode(fields),
                            headers={"Content-Type": "application/x-www-form-urlencoded"})

@@ -22,7 +22,8 @@ def api(request):
         if request.method not in ("GET", "HEAD"):
             raise web.method_not_allowed("GET")
         if len(parts) == 1:
-            return web.json_response(incidents_api.list_incidents(request.args.get("status"), request.args.get("limit")))
+            args = request.args
+            return web.json_response(incidents_api.list_incidents(args.get("status"), args.get("limit")))
         return web.json_response(incidents_api.get_incident(parts[1]))
 
     return web.guarded(handle, request)

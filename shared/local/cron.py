@@ -23,7 +23,8 @@ def next_fire(job: Job, after: datetime) -> datetime:
 def fire(base_url: str, job: Job, at: datetime, client: httpx.Client) -> int:
     """POST the job to its function with Cloud Scheduler's headers; return the HTTP status."""
     headers = {"X-CloudScheduler": "true", "X-CloudScheduler-JobName": job.name,
-               "X-CloudScheduler-ScheduleTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "User-Agent": "Google-Cloud-Scheduler"}
+               "X-CloudScheduler-ScheduleTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+               "User-Agent": "Google-Cloud-Scheduler"}
     response = client.post(f"{base_url}/{job.function}{job.path}", headers=headers, timeout=60)
     return response.status_code
 

@@ -101,7 +101,8 @@ def _issue(action: str, data: dict, actor: str) -> Alert:
         extra["assignee"] = text(assignee.get("name")) or text(assignee.get("email")) or "someone"
         detail = f"assigned to {extra['assignee']}"
     elif ISSUE_ACTIONS[action] is Action.RESOLVE:
-        detail = "resolved in Sentry" + (f" ({text(data.get('resolution_type'))})" if data.get("resolution_type") else "")
+        how = text(data.get("resolution_type"))
+        detail = "resolved in Sentry" + (f" ({how})" if how else "")
     elif ISSUE_ACTIONS[action] is Action.IGNORE:
         detail = f"{action} in Sentry"
     elif ISSUE_ACTIONS[action] is Action.REOPEN:

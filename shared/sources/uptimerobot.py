@@ -90,7 +90,8 @@ def parse(req: InboundRequest) -> list[Alert]:
         if days is not None:
             extra["ssl_days_left"] = days
     if kind == "up":
-        detail = "monitor is up" + (f" after {friendly_duration or f'{duration} s'} down" if duration or friendly_duration else "")
+        down_for = friendly_duration or (f"{duration} s" if duration else "")
+        detail = "monitor is up" + (f" after {down_for} down" if down_for else "")
     else:
         detail = details
     title = {"down": f"{label} is down", "up": f"{label} is up",
