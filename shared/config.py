@@ -101,6 +101,8 @@ class Service(_Strict):
     name: str
     description: str = ""
     url: str = ""
+    logs_url: str = ""          # shown as "Logs:" in alerts
+    dashboard_url: str = ""     # shown as "Dashboard:" in alerts
     sentry_projects: list[str] = []
     monitors: list[str] = []
 
@@ -140,6 +142,33 @@ class SeverityConfig(_Strict):
     rules: list[SeverityRule] = []
 
 
+ChannelName = Literal["discord", "discord_staging", "email", "github"]
+TemplateName = Literal["critical", "high", "warning"]
+AfterHours = Literal["send", "hold"]
+ROLE_TARGETS = ("on-call", "team-lead")
+
+
+class RouteChannel(_Strict):
+    channel: ChannelName
+    template: TemplateName | None = None      # default: by severity (critical, high, else warning)
+    mention: list[str] = []                   # on-call, team-lead or person ids (Discord only)
+    to: list[str] = []                        # email: on-call, team-lead, person ids or addresses
+    after_hours: AfterHours | None = None     # default: the route's
+
+
+class Route(_Strict):
+    environments: list[str] = Field(min_length=1)   # "*" matches any environment
+    severities: list[SeverityName] = Field(min_length=1)
+    after_hours: AfterHours = "hold"
+    channels: list[RouteChannel] = []
+
+
+class Notifications(_Strict):
+    milestones: list[int] = [10, 100, 1000]
+    critical_emails: list[str] = []           # always copied on Critical email
+    routes: list[Route] = []
+
+
 class Config(_Strict):
     team: Team
     people: list[Person]
@@ -150,6 +179,7 @@ class Config(_Strict):
     default_environment: str = "production"
     environments: dict[str, Environment] = {"production": Environment()}
     severity: SeverityConfig = SeverityConfig()
+    notifications: Notifications = Notifications()
 
     @model_validator(mode="after")
     def _references(self) -> "Config":
@@ -160,6 +190,12 @@ class Config(_Strict):
                            *[("stakeholders", p) for p in self.stakeholders]]:
             if pid not in ids:
                 raise ValueError(f"{where}: {pid!r} is not in people")
+        for r, route in enumerate(self.notifications.routes):
+            for c, channel in enumerate(route.channels):
+                for target in channel.mention + channel.to:
+                    if target not in ROLE_TARGETS and target not in ids and "@" not in target:
+                        raise ValueError(f"notifications.routes.{r}.channels.{c}: {target!r} is neither on-call, "
+                                         "team-lead, a person id nor an email address")
         if self.default_environment not in self.environments:
             raise ValueError(f"default_environment: {self.default_environment!r} is not in environments")
         names = [s.name for s in self.services]
@@ -235,6 +271,16 @@ class Settings:
         self.api_token = Secret(env.get("API_TOKEN", ""))
         self.project = env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCLOUD_PROJECT") or "demo-incidents"
         self.sentry_max_age_seconds = int(env.get("SENTRY_MAX_AGE_SECONDS", "0") or 0)
+        # notification channels; an unset one is shown in the logs (and the local preview page) instead
+        self.discord_webhook_url = Secret(env.get("DISCORD_WEBHOOK_URL", ""))
+        self.discord_staging_webhook_url = Secret(env.get("DISCORD_STAGING_WEBHOOK_URL", ""))
+        self.github_token = Secret(env.get("GITHUB_TOKEN", ""))
+        self.github_repo = env.get("GITHUB_REPO", "")
+        self.github_api_url = env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+        self.smtp_url = Secret(env.get("SMTP_URL", ""))
+        self.sendgrid_api_key = Secret(env.get("SENDGRID_API_KEY", ""))
+        self.sendgrid_api_url = env.get("SENDGRID_API_URL", "https://api.sendgrid.com").rstrip("/")
+        self.email_from = env.get("EMAIL_FROM", "incidents@localhost")
 
 
 @functools.lru_cache(maxsize=1)

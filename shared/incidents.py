@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from shared import store
+from shared.notify import plan
+from shared.store import outbox
 from shared.config import Config
 from shared.model import Action, Alert, Severity, Status, TimelineEntry
 from shared.rules import ids
@@ -18,10 +20,16 @@ ID_LENGTH = 6     # INC-XXXXXX: 30 bits; a collision falls back to 10 characters
 
 @dataclass(frozen=True)
 class Outcome:
-    """What ingesting one alert did: the incident it landed on and what happened to it."""
+    """What ingesting one alert did: the incident it landed on, what happened, and what to tell people."""
 
     incident: str | None
     status: str  # created | updated | duplicate | resolved | ignored
+    events: tuple[tuple, ...] = ()  # ("opened",), ("raised", "high"), ("resolved",), ("milestone", 100)
+    notify: tuple[str, ...] = ()    # outbox records this change created that are due now
+
+
+def _due(records: list[dict]) -> tuple[str, ...]:
+    return tuple(r["id"] for r in records if r["status"] == "pending")
 
 
 def _entry(now: datetime, actor: str, action: str, detail: str = "") -> dict:
@@ -71,10 +79,11 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         fields = {"resolved_at": now, "active": False}
         if "downtime_seconds" in alert.extra:
             fields["downtime_seconds"] = alert.extra["downtime_seconds"]
+        records = plan.on_resolve(key.incident_id, _environment(key, alert, cfg), now, cfg)
         store.change_status(key.incident_id, key_doc, Status.RESOLVED.value, fields,
                             _entry(now, alert.actor, "resolved", alert.detail or f"resolved by {alert.source}"),
-                            claim, now, close=True)
-        return Outcome(key.incident_id, "resolved")
+                            claim, now, close=True, outbox=records)
+        return Outcome(key.incident_id, "resolved", (("resolved",),), _due(records))
     if alert.action is Action.IGNORE:
         if key.status == Status.IGNORED.value or not active:
             return Outcome(key.incident_id, "duplicate")
@@ -90,6 +99,11 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
             return Outcome(key.incident_id, "duplicate")
         return _open(alert, cfg, now, claim, key_doc, key, retry)
     raise ValueError(f"unhandled action {alert.action}")
+
+
+def _environment(key: store.KeyState, alert: Alert, cfg: Config) -> str:
+    """Return the environment of the key's incident (stored with it when it opened)."""
+    return (key.live or {}).get("environment") or environment_for(alert, cfg)
 
 
 def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str,
@@ -109,7 +123,7 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
                 _entry(now, "system", "severity", f"{verdict.severity.label}: {verdict.reason}")]
     if previous:
         timeline.insert(1, _entry(now, "system", "regression", f"regression of {previous.incident_id}"))
-    live = {"incident_id": incident_id, "generation": generation, "id_length": id_length,
+    live = {"incident_id": incident_id, "generation": generation, "id_length": id_length, "environment": environment,
             "opened_epoch": now.timestamp(), "occurrences": 1, "users_affected": alert.users or 0,
             "severity_rank": int(verdict.severity), "last_seen": now, "latest_message": alert.message[:MAX_TEXT]}
     extras = {k: v[:MAX_TEXT] if isinstance(v, str) else v for k, v in alert.extra.items()
@@ -127,8 +141,9 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
         "previous_incident": previous.incident_id if previous else None, "timeline": timeline,
         **{k: v for k, v in live.items() if k in store.LIVE_FIELDS},
     }
-    store.open_incident(doc, live, key_doc, previous, [claim] if claim else [], now)
-    return Outcome(incident_id, "created")
+    records = plan.on_open(incident_id, verdict.severity, environment, now, cfg)
+    store.open_incident(doc, live, key_doc, previous, [claim] if claim else [], now, outbox=records)
+    return Outcome(incident_id, "created", (("opened",),), _due(records))
 
 
 def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str) -> Outcome:
@@ -138,11 +153,21 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
     service, environment = service_for(alert, cfg), environment_for(alert, cfg)
     minutes_open = max(now.timestamp() - counted.opened_epoch, 0.0) / 60.0
     verdict = classify(Facts(alert, service, environment, counted.occurrences, counted.users, minutes_open), cfg)
+    events: list[tuple] = []
+    records: list[dict] = []
     if verdict.severity > counted.severity_rank:
         was = Severity(counted.severity_rank).label
         # this alert may have arrived before the one that opened the incident won the race to store it
         at = max(now, datetime.fromtimestamp(counted.opened_epoch, timezone.utc))
-        store.raise_severity(incident_id, key_doc, int(verdict.severity), verdict.severity.label, verdict.reason,
-                             _entry(at, "system", "severity", f"{was} -> {verdict.severity.label}: {verdict.reason}"),
-                             at)
-    return Outcome(incident_id, "duplicate")
+        raise_records = plan.on_raise(incident_id, verdict.severity, environment, at, cfg)
+        if store.raise_severity(incident_id, key_doc, int(verdict.severity), verdict.severity.label, verdict.reason,
+                                _entry(at, "system", "severity", f"{was} -> {verdict.severity.label}: {verdict.reason}"),
+                                at, outbox=raise_records):
+            events.append(("raised", verdict.severity.label))
+            records += raise_records
+    if counted.occurrences in cfg.notifications.milestones:  # exactly one writer sees each count
+        milestone = plan.on_milestone(incident_id, counted.occurrences, environment, now, cfg)
+        outbox.enqueue(milestone)
+        events.append(("milestone", counted.occurrences))
+        records += milestone
+    return Outcome(incident_id, "duplicate", tuple(events), _due(records))

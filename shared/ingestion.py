@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import datetime
 
 from shared import incidents, log
+from shared.notify import delivery
 from shared.config import config, settings
 from shared.sources import REGISTRY
 from shared.sources.common import InboundRequest
 from shared.web import HTTPError
+
+
+DELIVERY_BUDGET = 0.6  # seconds of the request spent delivering; Sentry gives a webhook 1 s
 
 
 def listing() -> dict:
@@ -26,17 +31,21 @@ def handle(path: str, req: InboundRequest, now: datetime) -> dict:
     source.authenticate(req, settings())
     alerts = source.parse(req)
     cfg = config()
-    delivery = source.delivery_id(req)
+    request_id = source.delivery_id(req)
     if not alerts:
-        log.info("delivery acknowledged and ignored", source=name, request_id=delivery)
+        log.info("delivery acknowledged and ignored", source=name, request_id=request_id)
         return {"incident": None, "status": "ignored"}
+    started = time.monotonic()
     outcomes = []
     for index, alert in enumerate(alerts):
-        claim = f"{name}-{hashlib.sha256(delivery.encode()).hexdigest()[:32]}-{index}" if delivery else None
+        claim = f"{name}-{hashlib.sha256(request_id.encode()).hexdigest()[:32]}-{index}" if request_id else None
         outcome = incidents.ingest(alert, cfg, now, claim)
         log.info("alert ingested", source=name, incident=outcome.incident, status=outcome.status,
-                 action=alert.action.value, request_id=delivery)
+                 action=alert.action.value, request_id=request_id)
         outcomes.append(outcome)
+    due = [rid for o in outcomes for rid in o.notify]
+    if due:  # try now, within Sentry's 1 s; what does not go out now is retried by the sweep
+        delivery.deliver(due, cfg, settings(), now, DELIVERY_BUDGET - (time.monotonic() - started))
     answer: dict = {"incident": outcomes[0].incident, "status": outcomes[0].status}
     if len(outcomes) > 1:
         answer["incidents"] = [{"incident": o.incident, "status": o.status} for o in outcomes]

@@ -46,6 +46,17 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def schedule_time(header: str | None) -> datetime:
+    """Return Cloud Scheduler's X-CloudScheduler-ScheduleTime as the run's now (else the clock's)."""
+    if header:
+        try:
+            parsed = datetime.fromisoformat(header.strip().replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise HTTPError(400, f"X-CloudScheduler-ScheduleTime {header[:40]!r} is not an RFC 3339 time") from None
+    return now()
+
+
 def read_body(request) -> bytes:
     """Return the raw body, or raise 413 when it is over MAX_BODY (checked before reading it all)."""
     if request.content_length is not None and request.content_length > MAX_BODY:

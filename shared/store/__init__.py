@@ -4,7 +4,9 @@ Documents:
   incidents/{id}            the incident: what, where, severity reasons, status, timeline
   incident_keys/{key}       per dedup key, permanent: its current incident id, generation, status
   live/{key}                per dedup key, exists only while its incident is active: the live counters
-  claims/{name}             exactly-once markers (Sentry Request-IDs, one-time severity rises)
+  claims/{name}             exactly-once markers (Sentry Request-IDs, one-time severity rises, cron runs)
+  outbox/{incident:reason:channel}  notifications to deliver (see store/outbox.py); created in the
+                            same commit as the change that causes them, so none is lost
 
 Contention rules (see DESIGN.md): no transaction on a document that alerts hit concurrently.
 A duplicate alert is ONE batched commit with no read: an update of live/{key} with Increment and
@@ -27,6 +29,7 @@ INCIDENTS = "incidents"
 KEYS = "incident_keys"
 LIVE = "live"
 CLAIMS = "claims"
+OUTBOX = "outbox"
 CLAIM_TTL = timedelta(days=30)
 
 _client = None
@@ -130,11 +133,17 @@ def get_key(key_doc: str) -> KeyState | None:
                     live.to_dict() if live.exists else None)
 
 
+def _outbox(batch, records: list[dict]) -> None:
+    for record in records:
+        batch.create(client().collection(OUTBOX).document(record["id"]), record)
+
+
 def open_incident(incident: dict, live: dict, key_doc: str, previous: KeyState | None, claims: list[str],
-                  now: datetime) -> None:
-    """Create an incident, its live counters and point its dedup key at it, atomically."""
+                  now: datetime, outbox: list[dict] = ()) -> None:
+    """Create an incident, its live counters, its notifications and point its dedup key at it, atomically."""
     db = client()
     batch = db.batch()
+    _outbox(batch, list(outbox))
     batch.create(db.collection(INCIDENTS).document(incident["id"]), incident)
     batch.create(db.collection(LIVE).document(key_doc), live)
     key_fields = {"incident_id": incident["id"], "status": incident["status"], "generation": incident["generation"],
@@ -186,10 +195,11 @@ def _number(value) -> float:
 
 
 def raise_severity(incident_id: str, key_doc: str, rank: int, label: str, reason: str, entry: dict,
-                   now: datetime) -> bool:
-    """Raise the severity to `rank` once (a claim per rank); False when it was already done."""
+                   now: datetime, outbox: list[dict] = ()) -> bool:
+    """Raise the severity to `rank` once (a claim per rank) with its notifications; False when already done."""
     fs, db = _fs(), client()
     batch = db.batch()
+    _outbox(batch, list(outbox))
     batch.update(db.collection(INCIDENTS).document(incident_id), {
         "severity_rank": fs.Maximum(rank), f"severity_reasons.{label}": reason, "updated_at": now,
         "timeline": fs.ArrayUnion([entry])})
@@ -206,7 +216,7 @@ def raise_severity(incident_id: str, key_doc: str, rank: int, label: str, reason
 # ---------------------------------------------------------------- status changes
 
 def change_status(incident_id: str, key_doc: str, status: str, fields: dict, entry: dict, claim: str | None,
-                  now: datetime, close: bool) -> None:
+                  now: datetime, close: bool, outbox: list[dict] = ()) -> None:
     """Move the active incident of a dedup key to a new status, in a transaction.
 
     A human-rate change, so a transaction is right here (DESIGN.md): it locks live/{key}, so the
@@ -226,6 +236,8 @@ def change_status(incident_id: str, key_doc: str, status: str, fields: dict, ent
             raise Conflict("the dedup key moved on")
         if claim:
             tx.create(db.collection(CLAIMS).document(claim), {"at": now, "expire_at": now + CLAIM_TTL})
+        for record in outbox:
+            tx.create(db.collection(OUTBOX).document(record["id"]), record)
         update = {**fields, "status": status, "updated_at": now, "timeline": fs.ArrayUnion([entry])}
         if close:
             counters = live.to_dict()
@@ -289,3 +301,18 @@ def list_incidents(statuses: list[str] | None, limit: int) -> list[dict]:
     refs = [db.collection(LIVE).document(i["key_doc"]) for i in incidents if i.get("active")]
     live = {s.id: s.to_dict() for s in _call(lambda: list(db.get_all(refs))) if s.exists} if refs else {}
     return [_merge(i, live.get(i["key_doc"])) for i in incidents]
+
+
+def add_timeline(incident_id: str, entry: dict) -> None:
+    """Append one entry to an incident's timeline (e.g. a notification sent or failed)."""
+    fs = _fs()
+    _call(lambda: client().collection(INCIDENTS).document(incident_id).update({"timeline": fs.ArrayUnion([entry])}))
+
+
+def claim_once(name: str, now: datetime) -> bool:
+    """Create claims/{name}; False when it already exists (the work was done, or is being done)."""
+    try:
+        _call(lambda: client().collection(CLAIMS).document(name).create({"at": now, "expire_at": now + CLAIM_TTL}))
+    except _errors().Conflict:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Notifications: rendering, one module per channel, the outbox that delivers each exactly once."""

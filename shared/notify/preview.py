@@ -1,0 +1,18 @@
+"""A channel with no credentials configured: show the message in the logs and on the local preview page.
+
+This is what `./deploy.sh local` does with no Discord URL, so a newcomer sees the product work without
+any account. In production an unset channel is a configuration gap, hence the warning.
+"""
+from __future__ import annotations
+
+from shared import log
+from shared.notify.base import Result
+from shared.store import outbox
+
+
+def show(channel: str, incident_id: str, reason: str, text: str) -> Result:
+    """Record a rendered message as if it had been sent; return ok."""
+    log.warning(f"{channel} is not configured; showing the {reason} message for {incident_id} here instead",
+                incident=incident_id, channel=channel, preview=text)
+    outbox.add_preview(channel, incident_id, reason, text)
+    return Result(True, ref="preview")

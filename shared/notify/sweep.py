@@ -1,0 +1,64 @@
+"""The periodic sweep (escalate, every minute): release held notifications as digests, retry the rest."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from shared import log, store
+from shared.config import Config, Settings
+from shared.notify import delivery, discord, preview, render
+from shared.store import outbox
+
+BATCH = 200
+
+
+def sweep(cfg: Config, settings: Settings, now: datetime, budget: float) -> delivery.Stats:
+    """Do every due outbox record, within `budget` seconds; what is left is still due next time."""
+    stats = delivery.Stats()
+    deadline = time.monotonic() + budget
+    records = outbox.due(now, BATCH)
+    held: dict[str, list[dict]] = {}
+    others = []
+    for record in records:
+        if record["status"] == "held" and record["channel"].startswith("discord"):
+            held.setdefault(record["channel"], []).append(record)
+        else:
+            others.append(record["id"])
+    released = []
+    for channel, group in held.items():
+        if len(group) == 1:
+            released.append(group[0]["id"])  # one held message goes out as itself
+        else:
+            _digest(channel, group, cfg, settings, now, stats)
+    for rid in released + [r for r in others if r in {x["id"] for x in records if x["status"] == "held"}]:
+        outbox.retry_at(rid, now, "released at the start of business hours")
+    delivery.deliver(released + others, cfg, settings, now, max(deadline - time.monotonic(), 0), stats)
+    return stats
+
+
+def _digest(channel: str, group: list[dict], cfg: Config, settings: Settings, now: datetime,
+            stats: delivery.Stats) -> None:
+    """Send one message for everything held for a channel, and settle each record with it."""
+    claimed = [r for r in (outbox.claim(g["id"], now, delivery.LEASE, include_held=True) for g in group) if r]
+    incidents = {r["incident_id"]: store.get_incident(r["incident_id"]) for r in claimed}
+    items = [incidents[i] for i in dict.fromkeys(r["incident_id"] for r in claimed) if incidents[i]]
+    if not items:
+        return
+    mentions = tuple(dict.fromkeys(m for r in claimed for m in r.get("mentions", [])))
+    since = min(r["created_at"] for r in claimed)
+    payload = render.discord_digest(items, cfg, now, since, mentions)
+    webhook = delivery._webhook(channel, settings)
+    result = discord.post(webhook, payload, delivery.SEND_TIMEOUT) if webhook else \
+        preview.show(channel, ",".join(i["id"] for i in items), "digest", payload["content"])
+    for record in claimed:
+        if result.ok:
+            outbox.finish(record["id"], "sent", now, ref=result.ref, sent_at=now, digest=True)
+        else:
+            wait = delivery.backoff(record.get("attempts", 1), result.retry_after)
+            outbox.retry_at(record["id"], now + timedelta(seconds=wait), result.error, status="held")
+    if result.ok:
+        stats.sent += len(claimed)
+        stats.digests += 1
+        log.info("held notifications released as one digest", channel=channel, count=len(claimed))
+    else:
+        stats.retried += len(claimed)

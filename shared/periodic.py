@@ -1,0 +1,20 @@
+"""The scheduled runs, each idempotent per schedule time (Cloud Scheduler delivers at least once)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared import log, store
+from shared.config import config, settings
+from shared.notify.sweep import sweep
+
+SWEEP_BUDGET = 45.0  # seconds; the next run starts a minute after this one
+
+
+def run_escalate(now: datetime, job: str) -> dict:
+    """Run the minute's sweep once for this schedule time."""
+    key = f"run-{job}-{now.strftime('%Y%m%dT%H%M%S')}"
+    if not store.claim_once(key, now):
+        return {"status": "duplicate", "run": key}
+    stats = sweep(config(), settings(), now, SWEEP_BUDGET)
+    log.info("sweep done", run=key, **stats.as_dict())
+    return {"status": "done", "run": key, **stats.as_dict()}

@@ -1,0 +1,39 @@
+"""Business hours in the team's time zone: is it working time, and when does the next working day start."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from shared.config import Config
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _local(now: datetime, cfg: Config) -> datetime:
+    return now.astimezone(cfg.team.zone)
+
+
+def is_business_day(day, cfg: Config) -> bool:
+    """True for a configured weekday that is not a holiday (day is a local date)."""
+    return WEEKDAYS[day.weekday()] in cfg.team.business_hours.days and day not in cfg.team.holidays
+
+
+def is_business_time(now: datetime, cfg: Config) -> bool:
+    """True inside business hours (start inclusive, end exclusive) on a business day, local time."""
+    local = _local(now, cfg)
+    hours = cfg.team.business_hours
+    return is_business_day(local.date(), cfg) and hours.start_time <= local.time() < hours.end_time
+
+
+def next_business_start(now: datetime, cfg: Config) -> datetime:
+    """Return the start of business hours at or after `now` (UTC-aware), skipping weekends and holidays."""
+    zone, hours = cfg.team.zone, cfg.team.business_hours
+    local = _local(now, cfg)
+    day = local.date()
+    for _ in range(366):
+        start = datetime.combine(day, hours.start_time, tzinfo=zone)
+        if is_business_day(day, cfg) and start >= local:
+            return start.astimezone(now.tzinfo)
+        if is_business_day(day, cfg) and start <= local < datetime.combine(day, hours.end_time, tzinfo=zone):
+            return now  # inside business hours already
+        day += timedelta(days=1)
+    raise ValueError("no business day within a year: check team.business_hours.days and holidays")

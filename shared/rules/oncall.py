@@ -1,0 +1,39 @@
+"""Who is on call: a weekly rotation over an ordered list, handed over at a local weekday and time."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from shared.config import Config
+from shared.rules.calendar import WEEKDAYS
+
+
+def _handover_on_or_before(now: datetime, cfg: Config) -> datetime:
+    """Return the latest handover instant at or before `now` (a local wall-clock time, DST-aware)."""
+    zone, handover = cfg.team.zone, cfg.rotation.handover
+    local = now.astimezone(zone)
+    day = local.date() - timedelta(days=(local.weekday() - WEEKDAYS.index(handover.weekday)) % 7)
+    at = datetime.combine(day, datetime.strptime(handover.time, "%H:%M").time(), tzinfo=zone)
+    if at > local:
+        at = datetime.combine(day - timedelta(days=7), at.time(), tzinfo=zone)
+    return at
+
+
+def rotation_week(now: datetime, cfg: Config) -> int:
+    """Return how many handovers have happened since the rotation started (may be negative before it)."""
+    current = _handover_on_or_before(now, cfg).date()
+    first = _handover_on_or_before(
+        datetime.combine(cfg.rotation.start, datetime.max.time(), tzinfo=cfg.team.zone), cfg).date()
+    return (current - first).days // 7
+
+
+def primary(now: datetime, cfg: Config) -> str:
+    """Return the id of the person on call at `now`."""
+    order = cfg.rotation.order
+    return order[rotation_week(now, cfg) % len(order)]
+
+
+def next_handover(now: datetime, cfg: Config) -> datetime:
+    """Return the next handover instant after `now`, in UTC-aware form."""
+    last = _handover_on_or_before(now, cfg)
+    following = datetime.combine(last.date() + timedelta(days=7), last.time(), tzinfo=cfg.team.zone)
+    return following.astimezone(now.tzinfo)
