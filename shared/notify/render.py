@@ -59,7 +59,7 @@ _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$")
 
 def discord_text(text: str) -> str:
     """Make untrusted text inert in Discord markdown: no formatting, no masked links, no mass mentions."""
-    text = _LINE_START.sub(r"\1\\\2", _INLINE.sub(r"\\\1", text))
+    text = _LINE_START.sub(r"\1\\\2", _INLINE.sub(r"\\\1", text)).replace("<@", "<\u200b@")
     return _EVERYONE.sub("@\u200b\\1", text)
 
 
@@ -91,18 +91,20 @@ class People:
 
     shown: str
     discord_ids: tuple[str, ...]
+    names: str
 
 
 def people(ids: tuple[str, ...] | list[str], cfg: Config) -> People:
-    shown, pings = [], []
+    shown, pings, names = [], [], []
     for pid in dict.fromkeys(ids):
         person = cfg.person(pid)
+        names.append(f"@{person.name}")
         if person.discord_id:
             shown.append(f"<@{person.discord_id}>")
             pings.append(person.discord_id)
         else:
             shown.append(f"@{person.name}")
-    return People(" ".join(shown), tuple(pings))
+    return People(" ".join(shown), tuple(pings), " ".join(names))
 
 
 def context(incident: dict, cfg: Config, now: datetime, mentions: str = "", escape=lambda s: s) -> dict:
@@ -130,7 +132,8 @@ def context(incident: dict, cfg: Config, now: datetime, mentions: str = "", esca
         "occurrences_text": f"{occurrences} occurrence{'s' if occurrences != 1 else ''}"
         + (f" ({users} user{'s' if users != 1 else ''} in {minutes} minute{'s' if minutes != 1 else ''})"
            if users else f" in {minutes} minute{'s' if minutes != 1 else ''}"),
-        "metric": escape(f"{occurrences} occurrences, {users} users vs {_reason(incident, severity)}"),
+        "metric": escape(f"{occurrences} occurrences and {users} users in {minutes} min; "
+                         f"threshold: {_reason(incident, severity) or severity.label}"),
         "links": {"sentry": link_urls["sentry_url"] or "—", "logs": link_urls["logs_url"] or "—",
                   "dashboard": link_urls["dashboard_url"] or "—", **link_urls},
         "mentions": mentions, "duration": _duration((end - opened).total_seconds()),
@@ -149,9 +152,12 @@ def _render(name: str, ctx: dict) -> str:
 def _fit(name: str, ctx: dict, limit: int, field: str = "details") -> str:
     """Render, shortening `field` (visibly) until the text fits `limit`; then hard-cut as a last resort."""
     text = _render(name, ctx)
-    if len(text) > limit and field in ctx:
-        room = max(len(ctx[field]) - (len(text) - limit) - len(TRUNCATED) - 8, 0)
-        text = _render(name, {**ctx, field: truncate(ctx[field], room)})
+    value = ctx.get(field, "")
+    for _ in range(4):
+        if len(text) <= limit or not value:
+            break
+        value = truncate(value, max(len(value) - (len(text) - limit), 0))
+        text = _render(name, {**ctx, field: value})
     return truncate(text, limit)
 
 
@@ -217,7 +223,7 @@ class Email:
 
 def email_message(template: str, incident: dict, cfg: Config, now: datetime, recipients, mention_ids=()) -> Email:
     """Return an email (plain text and autoescaped HTML) for the critical or resolved template."""
-    ctx = context(incident, cfg, now, people(mention_ids, cfg).shown.replace("<@", "@").replace(">", ""))
+    ctx = context(incident, cfg, now, people(mention_ids, cfg).names)
     prefix = "RESOLVED" if template == "resolved" else Severity(incident["severity_rank"]).name
     subject = truncate(f"[{prefix}] {incident['service']}: {incident['title']} ({incident['id']})".replace("\n", " "),
                        EMAIL_SUBJECT_MAX)
