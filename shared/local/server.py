@@ -7,6 +7,7 @@ deployed (/ingest/sentry -> "/sentry").
 from __future__ import annotations
 
 import argparse
+import html
 import json
 from pathlib import Path
 
@@ -31,10 +32,13 @@ def build_app(root: Path = ROOT):
 
     @Request.application
     def index(request: Request) -> Response:
+        if request.path == "/_local/notifications":
+            return Response(notifications_page(), content_type="text/html; charset=utf-8")
         if request.path != "/":
             return Response(json.dumps({"error": f"no function at {request.path}", "functions": names}), 404,
                             content_type="application/json")
-        return Response(json.dumps({"functions": {n: f"{request.host_url}{n}/" for n in names}}),
+        return Response(json.dumps({"functions": {n: f"{request.host_url}{n}/" for n in names},
+                                    "notifications": f"{request.host_url}_local/notifications"}),
                         content_type="application/json")
 
     return DispatcherMiddleware(index, mounts)
@@ -49,6 +53,26 @@ class _Handler(WSGIRequestHandler):
     def log_request(self, code="-", size="-"):
         if not self.quiet and str(code) != "200":
             super().log_request(code, size)
+
+
+def notifications_page() -> str:
+    """Render the messages channels without credentials would have sent, newest first."""
+    from shared.notify.render import local_time
+    from shared.config import config
+    from shared.store.outbox import list_previews
+
+    rows = []
+    for p in list_previews(200):
+        rows.append(f"<article><header><b>{html.escape(p['channel'])}</b> · {html.escape(p['reason'])} · "
+                    f"{html.escape(p['incident_id'])} · {html.escape(local_time(p['at'], config()))}</header>"
+                    f"<pre>{html.escape(p['text'])}</pre></article>")
+    body = "\n".join(rows) or "<p>No notifications yet. Send an alert (see README) and reload.</p>"
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>Notifications (local preview)</title>"
+            "<meta http-equiv='refresh' content='5'><style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}"
+            "article{border:1px solid #ddd;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}"
+            "pre{white-space:pre-wrap;font-family:inherit}</style></head><body>"
+            "<h1>Notifications (local preview)</h1><p>Channels with no credentials configured show their messages "
+            f"here instead of sending them.</p>{body}</body></html>")
 
 
 def make_local_server(host: str = "127.0.0.1", port: int = 0, quiet: bool = False, app=None):

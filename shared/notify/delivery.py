@@ -130,7 +130,7 @@ def _settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
 SUPERSEDED = Result(True, ref="superseded")
 
 
-def _opening_for(channel: str, incident: dict, cfg: Config, now: datetime) -> routing.Delivery | None:
+def opening_for(channel: str, incident: dict, cfg: Config, now: datetime) -> routing.Delivery | None:
     """Return the opening this channel would get for the incident's current severity."""
     severity = Severity(incident["severity_rank"])
     return next((d for d in routing.opening(severity, incident["environment"], now, cfg) if d.channel == channel),
@@ -171,18 +171,19 @@ def _send(record: dict, incident: dict, cfg: Config, settings: Settings, now: da
     return SUPERSEDED
 
 
-def _webhook(channel: str, settings: Settings):
+def webhook_for(channel: str, settings: Settings):
     return settings.discord_webhook_url if channel == "discord" else settings.discord_staging_webhook_url
 
 
 def _send_opening(channel: str, incident: dict, record: dict, cfg: Config, settings: Settings, now: datetime,
                   timeout: float) -> Result:
-    current = _opening_for(channel, incident, cfg, now)
+    current = opening_for(channel, incident, cfg, now)
     template = current.template if current else record["template"]
-    mentions = tuple(dict.fromkeys([*record.get("mentions", []), *(current.mentions if current else ())]))
+    # who is on call is decided at send time: a message held overnight names the person on call now
+    mentions = current.mentions if current else tuple(record.get("mentions", []))
     if channel.startswith("discord"):
         payload = render.discord_message(template, incident, cfg, now, mentions)
-        webhook = _webhook(channel, settings)
+        webhook = webhook_for(channel, settings)
         if not webhook:
             return preview.show(channel, incident["id"], record["reason"], payload["content"])
         return discord.post(webhook, payload, timeout)
@@ -197,15 +198,15 @@ def _send_opening(channel: str, incident: dict, record: dict, cfg: Config, setti
 
 def _discord_follow_up(channel: str, template: str, incident: dict, opened: dict, record: dict, cfg: Config,
                        settings: Settings, now: datetime, timeout: float, extra: dict | None = None) -> Result:
-    mentions = tuple(record.get("mentions", [])) if template == "raised" else ()
+    current = opening_for(channel, incident, cfg, now)
+    mentions = (current.mentions if current else tuple(record.get("mentions", []))) if template == "raised" else ()
     payload = render.discord_message(template, incident, cfg, now, mentions, extra)
-    webhook = _webhook(channel, settings)
+    webhook = webhook_for(channel, settings)
     if not webhook:
         return preview.show(channel, incident["id"], record["reason"], payload["content"])
     result = discord.post(webhook, payload, timeout)
     if result.ok and opened.get("ref") and not opened.get("digest"):
         # the original card shows the state now; best effort, the short message above carries the news
-        current = _opening_for(channel, incident, cfg, now)
         card = render.discord_message(current.template if current else opened["template"], incident, cfg, now,
                                       tuple(opened.get("mentions", [])))
         card["allowed_mentions"] = {"parse": []}  # an edit never pings again

@@ -44,10 +44,11 @@ def _digest(channel: str, group: list[dict], cfg: Config, settings: Settings, no
     items = [incidents[i] for i in dict.fromkeys(r["incident_id"] for r in claimed) if incidents[i]]
     if not items:
         return
-    mentions = tuple(dict.fromkeys(m for r in claimed for m in r.get("mentions", [])))
+    openings = [delivery.opening_for(channel, i, cfg, now) for i in items]  # on call now, not when held
+    mentions = tuple(dict.fromkeys(m for o in openings if o for m in o.mentions))
     since = min(r["created_at"] for r in claimed)
     payload = render.discord_digest(items, cfg, now, since, mentions)
-    webhook = delivery._webhook(channel, settings)
+    webhook = delivery.webhook_for(channel, settings)
     result = discord.post(webhook, payload, delivery.SEND_TIMEOUT) if webhook else \
         preview.show(channel, ",".join(i["id"] for i in items), "digest", payload["content"])
     for record in claimed:
