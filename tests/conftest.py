@@ -57,6 +57,10 @@ def firestore(emulator_host):
 
     from shared import store
 
+    from shared.notify import delivery
+
+    delivery.wait_idle()  # a previous test's background sends must not land in this test's database
+    delivery._paused.clear()
     project = os.environ["GOOGLE_CLOUD_PROJECT"]
     url = f"http://{emulator_host}/emulator/v1/projects/{project}/databases/(default)/documents"
     httpx.delete(url, timeout=30).raise_for_status()

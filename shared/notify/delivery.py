@@ -61,6 +61,37 @@ def _paused_for(channel: str) -> float:
         return max(_paused.get(channel, 0.0) - time.monotonic(), 0.0)
 
 
+BACKGROUND_BUDGET = 25.0
+_inflight: set[threading.Thread] = set()
+
+
+def deliver_soon(record_ids: list[str], cfg: Config, settings: Settings, now: datetime, wait: float) -> None:
+    """Deliver in a background thread, waiting at most `wait` seconds for it before returning.
+
+    The webhook's answer must not wait for a slow vendor (Sentry gives 1 s), yet cutting the vendor call
+    short would turn a slow success into a retry and a duplicate; so the send keeps its own timeout and
+    finishes after the answer. Its lease keeps the sweep away meanwhile.
+    """
+    def run():
+        try:
+            deliver(record_ids, cfg, settings, now, BACKGROUND_BUDGET)
+        except Exception as e:  # noqa: BLE001 - the sweep retries what this did not finish
+            log.error("background delivery failed", error=type(e).__name__, reason=str(e)[:300])
+        finally:
+            _inflight.discard(thread)
+
+    thread = threading.Thread(target=run, name="deliver", daemon=True)
+    _inflight.add(thread)
+    thread.start()
+    thread.join(max(wait, 0.0))
+
+
+def wait_idle(timeout: float = 60.0) -> None:
+    """Wait for background deliveries to finish (tests, and a clean shutdown)."""
+    for thread in list(_inflight):
+        thread.join(timeout)
+
+
 def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetime, budget: float,
             stats: Stats | None = None) -> Stats:
     """Send the given records that are due, within `budget` seconds; what is left stays due for the sweep."""
