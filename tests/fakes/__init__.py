@@ -1,0 +1,1 @@
+"""HTTP- and SMTP-boundary fakes of the vendor services our notifiers talk to."""

@@ -1,0 +1,243 @@
+"""A fake Discord webhook API (v10): execute/edit/get/delete, Discord's validation, per-webhook rate limits."""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from tests.fakes.discord_rules import add_error, is_empty, validate
+from tests.fakes.server import FakeService, Fault, json_response
+
+# https://discord.com/developers/docs/topics/rate-limits (webhook buckets are per webhook; obey the headers)
+DEFAULT_RATE_LIMIT = 5
+DEFAULT_RATE_WINDOW = 2.0
+RATE_LIMITED = "You are being rate limited."
+# https://discord.com/developers/docs/reference#snowflakes
+DISCORD_EPOCH_MS = 1420070400000
+# https://discord.com/developers/docs/topics/opcodes-and-status-codes#json-json-error-codes
+UNKNOWN_WEBHOOK, UNKNOWN_MESSAGE, EMPTY_MESSAGE, INVALID_TOKEN, INVALID_FORM, INVALID_JSON = (
+    10015, 10008, 50006, 50027, 50035, 50109)
+PHRASES = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+EDITABLE = ("content", "embeds", "allowed_mentions", "components", "flags")
+
+_ROUTES = Map([
+    Rule("/api/webhooks/<webhook_id>/<token>", methods=["GET", "POST"], endpoint="webhook"),
+    Rule("/api/webhooks/<webhook_id>/<token>/messages/<message_id>", methods=["GET", "PATCH", "DELETE"],
+         endpoint="message"),
+])
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _error(status: int, message: str, code: int, errors: dict | None = None) -> Response:
+    body: dict[str, Any] = {"message": message, "code": code}
+    if errors is not None:
+        body = {"code": code, "errors": errors, "message": message}
+    return json_response(body, status)
+
+
+def _invalid_form(errors: dict) -> Response:
+    return _error(400, "Invalid Form Body", INVALID_FORM, errors)
+
+
+def _flag(request: Request, name: str, errors: dict) -> bool:
+    """Read a boolean query parameter as Discord does (true/false/1/0)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return False
+    if raw.lower() not in ("true", "false", "1", "0"):
+        add_error(errors, (name,), "BASE_TYPE_BOOLEAN", "Must be either true or false.")
+    return raw.lower() in ("true", "1")
+
+
+class FakeDiscord(FakeService):
+    """Discord webhooks at the HTTP boundary; records every accepted message in .messages."""
+
+    def __init__(self, *, rate_limit: int = DEFAULT_RATE_LIMIT, rate_window: float = DEFAULT_RATE_WINDOW,
+                 webhook_id: str = "1", token: str = "tok", fail_ratio: float = 0.0, seed: int | None = 0,
+                 hang_seconds: float = 2.0) -> None:
+        super().__init__(fail_ratio=fail_ratio, seed=seed, hang_seconds=hang_seconds)
+        self.rate_limit, self.rate_window = rate_limit, rate_window
+        self.default_webhook = (str(webhook_id), token)
+        self.messages: list[dict[str, Any]] = []
+        self.deleted: list[dict[str, Any]] = []
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        self._buckets: dict[str, dict[str, float]] = {}
+        self._increment = 0
+        self.add_webhook(webhook_id, token)
+
+    # -- set-up and inspection ------------------------------------------------------------------------------
+    def add_webhook(self, webhook_id: str, token: str, *, channel_id: str | None = None,
+                    application_owned: bool = False) -> str:
+        """Register a webhook (application-owned ones keep components without ?with_components); return its URL."""
+        with self._lock:
+            self.webhooks[str(webhook_id)] = {"token": token, "channel_id": channel_id or self._snowflake(),
+                                              "application_owned": application_owned}
+        return self.webhook_url(webhook_id, token)
+
+    def webhook_url(self, webhook_id: str | None = None, token: str | None = None) -> str:
+        """Return the execute URL as Discord shows it: {base}/api/webhooks/{id}/{token}."""
+        wid, tok = self.default_webhook
+        return f"{self.base_url}/api/webhooks/{webhook_id or wid}/{token or tok}"
+
+    def messages_for(self, webhook_id: str) -> list[dict[str, Any]]:
+        """Return the live messages posted through one webhook."""
+        with self._lock:
+            return [m for m in self.messages if m["webhook_id"] == str(webhook_id)]
+
+    def _snowflake(self) -> str:
+        with self._lock:
+            self._increment = (self._increment + 1) & 0xFFF
+            return str(((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (1 << 17) | self._increment)
+
+    # -- rate limits ------------------------------------------------------------------------------------------
+    def _take(self, webhook_id: str) -> tuple[bool, float, dict[str, str]]:
+        """Spend one request of the webhook's bucket; return (allowed, reset_after, rate-limit headers)."""
+        now = time.monotonic()
+        bucket = self._buckets.get(webhook_id)
+        if bucket is None or now >= bucket["reset_at"]:
+            bucket = self._buckets[webhook_id] = {"reset_at": now + self.rate_window, "remaining": self.rate_limit}
+        allowed = bucket["remaining"] > 0
+        if allowed:
+            bucket["remaining"] -= 1
+        reset_after = math.ceil(max(bucket["reset_at"] - now, 0.001) * 1000) / 1000
+        return allowed, reset_after, self._headers(int(bucket["remaining"]), reset_after, webhook_id)
+
+    def _headers(self, remaining: int, reset_after: float, webhook_id: str) -> dict[str, str]:
+        return {"X-RateLimit-Limit": str(self.rate_limit), "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+                "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+                "X-RateLimit-Bucket": hashlib.sha1(f"webhook:{webhook_id}".encode()).hexdigest()[:32]}
+
+    @staticmethod
+    def _rate_limited(retry_after: float, headers: dict[str, str], is_global: bool = False) -> Response:
+        headers = {**headers, "Retry-After": str(math.ceil(retry_after)), "X-RateLimit-Scope": "global" if is_global
+                   else "user"}
+        if is_global:
+            headers["X-RateLimit-Global"] = "true"
+        return json_response({"message": RATE_LIMITED, "retry_after": retry_after, "global": is_global}, 429, headers)
+
+    def fault_response(self, fault: Fault) -> Response:
+        """Answer an injected 429 like a bucket 429, and a 5xx with Discord's {message, code} shape."""
+        if fault.status == 429:
+            return self._rate_limited(fault.retry_after, self._headers(0, fault.retry_after, "injected"))
+        phrase = PHRASES.get(fault.status, "Error")
+        return json_response({"message": f"{fault.status}: {phrase}", "code": 0}, fault.status)
+
+    # -- routing ------------------------------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        """Route /api[/vN]/webhooks/... after spending the webhook's rate-limit bucket."""
+        path = re.sub(r"^/api/v\d+/", "/api/", request.path)
+        try:
+            endpoint, args = _ROUTES.bind("discord.com").match(path, request.method)
+        except MethodNotAllowed:
+            return _error(405, "405: Method Not Allowed", 0)
+        except NotFound:
+            return _error(404, "404: Not Found", 0)
+        allowed, reset_after, headers = self._take(args["webhook_id"])
+        if not allowed:
+            return self._rate_limited(reset_after, headers)
+        hook = self.webhooks.get(args["webhook_id"])
+        if hook is None:
+            response = _error(404, "Unknown Webhook", UNKNOWN_WEBHOOK)
+        elif hook["token"] != args["token"]:
+            response = _error(401, "Invalid Webhook Token", INVALID_TOKEN)
+        elif endpoint == "webhook":
+            response = self._execute(request, args["webhook_id"], hook)
+        else:
+            response = self._message(request, args["webhook_id"], args["message_id"], hook)
+        response.headers.update(headers)
+        return response
+
+    def _body(self, request: Request) -> dict[str, Any] | Response:
+        """Parse a JSON (or multipart payload_json / form) body as Discord does."""
+        try:
+            if request.mimetype == "multipart/form-data" and "payload_json" in request.form:
+                body = json.loads(request.form["payload_json"])
+            elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+                body = request.form.to_dict()
+            else:
+                body = json.loads(request.get_data() or b"")
+        except ValueError:
+            return _error(400, "The request body contains invalid JSON.", INVALID_JSON)
+        if not isinstance(body, dict):
+            return _invalid_form({"_errors": [{"code": "DICT_TYPE_CONVERT",
+                                                "message": "Only dictionaries may be used in a DictType"}]})
+        files = [{"id": str(i), "filename": f.filename} for i, f in enumerate(request.files.values())]
+        return {**body, "attachments": files} if files else body
+
+    def _execute(self, request: Request, webhook_id: str, hook: dict[str, Any]) -> Response:
+        if request.method == "GET":
+            return json_response({"id": webhook_id, "type": 1, "name": "Fake Webhook", "avatar": None,
+                                  "channel_id": hook["channel_id"], "application_id": None, "token": hook["token"]})
+        errors: dict[str, Any] = {}
+        wait = _flag(request, "wait", errors)
+        keep = _flag(request, "with_components", errors) or hook["application_owned"]
+        thread_id = request.args.get("thread_id")
+        if thread_id is not None and not thread_id.isdigit():
+            add_error(errors, ("thread_id",), "NUMBER_TYPE_COERCE", f'Value "{thread_id}" is not snowflake.')
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
+        errors.update(validate(body, keep_components=keep))
+        if errors:
+            return _invalid_form(errors)
+        record = {"content": body.get("content") or "", "embeds": body.get("embeds") or [],
+                  "components": (body.get("components") or []) if keep else [],
+                  "attachments": body.get("attachments") or []}
+        if is_empty(record):
+            return _error(400, "Cannot send an empty message", EMPTY_MESSAGE)
+        record.update(id=self._snowflake(), webhook_id=webhook_id, channel_id=thread_id or hook["channel_id"],
+                      thread_id=thread_id, allowed_mentions=body.get("allowed_mentions"),
+                      username=body.get("username"), avatar_url=body.get("avatar_url"), tts=bool(body.get("tts")),
+                      flags=body.get("flags") or 0, edits=[], created_at=_now_iso(), edited_at=None)
+        self.messages.append(record)
+        return json_response(self._render(record)) if wait else Response(status=204)
+
+    def _message(self, request: Request, webhook_id: str, message_id: str, hook: dict[str, Any]) -> Response:
+        record = next((m for m in self.messages if m["id"] == message_id and m["webhook_id"] == webhook_id), None)
+        if record is None or (record["thread_id"] and request.args.get("thread_id") != record["thread_id"]):
+            return _error(404, "Unknown Message", UNKNOWN_MESSAGE)
+        if request.method == "GET":
+            return json_response(self._render(record))
+        if request.method == "DELETE":
+            self.messages.remove(record)
+            self.deleted.append(record)
+            return Response(status=204)
+        errors: dict[str, Any] = {}
+        keep = _flag(request, "with_components", errors) or hook["application_owned"]
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
+        errors.update(validate(body, keep_components=keep))
+        if errors:
+            return _invalid_form(errors)
+        changes = {k: body[k] for k in EDITABLE if k in body and (keep or k != "components")}
+        defaults = {"content": "", "embeds": [], "components": [], "flags": 0}
+        candidate = {**record, **{k: defaults.get(k) if v is None else v for k, v in changes.items()}}
+        if is_empty(candidate):
+            return _error(400, "Cannot send an empty message", EMPTY_MESSAGE)
+        record.update(candidate, edited_at=_now_iso())
+        record["edits"].append({"at": record["edited_at"], "changes": changes})
+        return json_response(self._render(record))
+
+    def _render(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Return the message object Discord answers with (wait=true, GET, PATCH)."""
+        author = {"bot": True, "id": record["webhook_id"], "username": record["username"] or "Fake Webhook",
+                  "avatar": None, "discriminator": "0000"}
+        return {"id": record["id"], "type": 0, "content": record["content"], "channel_id": record["channel_id"],
+                "author": author, "attachments": record["attachments"],
+                "embeds": [{"type": "rich", **e} for e in record["embeds"]], "mentions": [], "mention_roles": [],
+                "pinned": False, "mention_everyone": False, "tts": record["tts"], "timestamp": record["created_at"],
+                "edited_timestamp": record["edited_at"], "flags": record["flags"],
+                "components": record["components"], "webhook_id": record["webhook_id"]}

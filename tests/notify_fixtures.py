@@ -1,0 +1,96 @@
+"""Channels pointed at the HTTP-boundary fakes and a real SMTP server, for notification tests."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shared.config import settings
+from tests.conftest import fixture_json, sentry_headers
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.github import FakeGitHub
+from tests.fakes.smtp import SmtpServer
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+DISCORD_TOKEN = "prod-webhook-token-SECRET"
+STAGING_TOKEN = "staging-webhook-token-SECRET"
+GITHUB_TOKEN = "ghp_github-token-SECRET"
+SMTP_PASSWORD = "smtp-password-SECRET"
+SECRETS = (DISCORD_TOKEN, STAGING_TOKEN, GITHUB_TOKEN, SMTP_PASSWORD)
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=HCM).astimezone(timezone.utc)
+
+
+@dataclass
+class Channels:
+    discord: FakeDiscord
+    github: FakeGitHub
+    smtp: SmtpServer
+
+    def prod(self) -> list[dict]:
+        return self.discord.messages_for("100")
+
+    def staging(self) -> list[dict]:
+        return self.discord.messages_for("200")
+
+
+@pytest.fixture
+def channels(firestore, monkeypatch, request):
+    """Start the fakes (options via @pytest.mark.fakes(...)) and point the settings at them."""
+    marker = request.node.get_closest_marker("fakes")
+    options = marker.kwargs if marker else {}
+    discord = FakeDiscord(webhook_id="100", token=DISCORD_TOKEN, rate_limit=options.get("rate_limit", 50),
+                          rate_window=options.get("rate_window", 1.0), fail_ratio=options.get("fail_ratio", 0.0),
+                          seed=options.get("seed", 0), hang_seconds=options.get("hang_seconds", 0.8)).serve()
+    discord.add_webhook("200", STAGING_TOKEN)
+    github = FakeGitHub(tokens=(GITHUB_TOKEN,), repos=("petties/petties",), fail_ratio=options.get("fail_ratio", 0.0),
+                        seed=options.get("seed", 0), hang_seconds=options.get("hang_seconds", 0.8)).serve()
+    smtp = SmtpServer(user="mailer", password=SMTP_PASSWORD).serve()
+    env = {"DISCORD_WEBHOOK_URL": discord.webhook_url("100", DISCORD_TOKEN),
+           "DISCORD_STAGING_WEBHOOK_URL": discord.webhook_url("200", STAGING_TOKEN),
+           "GITHUB_TOKEN": GITHUB_TOKEN, "GITHUB_REPO": "petties/petties", "GITHUB_API_URL": github.base_url,
+           "SMTP_URL": smtp.url() + "?tls=insecure", "EMAIL_FROM": "incidents@petties.world"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings.cache_clear()
+    try:
+        yield Channels(discord, github, smtp)
+    finally:
+        from shared.notify import delivery
+        delivery.wait_idle()
+        discord.stop()
+        github.stop()
+        smtp.stop()
+        monkeypatch.undo()
+        settings.cache_clear()
+
+
+def sentry_alert(ingest, monkeypatch, when: datetime, issue_id: str, title: str, level: str = "error",
+                 users: int = 1, action: str = "created", project: str = "petties-backend") -> dict:
+    """Post a signed Sentry issue webhook as if it arrived at `when`; return the answer."""
+    monkeypatch.setattr("shared.web.now", lambda: when)
+    payload = fixture_json("sentry_issue_created.json")
+    payload["action"] = action
+    payload["data"]["issue"].update(id=issue_id, title=title, level=level, userCount=users,
+                                    project={"slug": project}, metadata={"value": title})
+    body = json.dumps(payload).encode()
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "issue"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    return r.get_json()
+
+
+def sweep(escalate_client, when: datetime) -> dict:
+    r = escalate_client.post("/", headers={"X-CloudScheduler-ScheduleTime": when.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    return r.get_json()
+
+
+def no_secret_in(*texts: str) -> None:
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text, f"a secret leaked: {secret[:6]}..."

@@ -1,0 +1,112 @@
+"""Notifications end to end against HTTP-boundary fakes (Discord, GitHub) and a real SMTP server."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from shared.notify import delivery
+from shared.store import outbox
+from tests.conftest import dump_firestore, fixture_json, sentry_headers
+from tests.notify_fixtures import SECRETS, channels, local, no_secret_in, sentry_alert, sweep  # noqa: F401
+from tests.test_escalate import escalate, escalate_app  # noqa: F401
+
+TUESDAY = local("2026-11-24 10:00:00")   # business hours; Dev D is on call that week
+
+
+def test_critical_pages_discord_and_emails_then_resolves_everywhere(ingest, api, channels, monkeypatch):
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "7001", "Payment gateway returned 503", level="fatal",
+                          users=40)
+    delivery.wait_idle()
+    [message] = channels.prod()
+    assert message["content"].startswith("🔴🔴🔴 CRITICAL ALERT 🔴🔴🔴")
+    assert "@Dev D @Dev A - IMMEDIATE ACTION REQUIRED" in message["content"]
+    assert message["allowed_mentions"] == {"parse": [], "users": []}
+    assert message["embeds"][0]["color"] == 0xE74C3C
+    [mail] = channels.smtp.messages
+    assert sorted(mail.rcpt_tos) == ["dev-a@petties.world", "dev-d@petties.world"]
+    assert mail.message["Subject"].startswith("[CRITICAL] petties-backend: Payment gateway returned 503")
+    assert mail.tls and mail.auth_user == "mailer"
+    assert channels.github.issues == {}
+
+    closed = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:40:00"), "7001", "Payment gateway returned 503",
+                          level="fatal", action="resolved")
+    assert closed == {"incident": opened["incident"], "status": "resolved"}
+    delivery.wait_idle()
+    assert [m["content"].splitlines()[0] for m in channels.prod()] == [
+        "🔴🔴🔴 CRITICAL ALERT 🔴🔴🔴", f"✅ RESOLVED - petties-backend: Payment gateway returned 503 ({opened['incident']})"]
+    original = channels.prod()[0]
+    assert original["edits"] and original["embeds"][0]["title"].startswith("✅ RESOLVED")
+    assert [m.message["Subject"].split("]")[0] for m in channels.smtp.messages] == ["[CRITICAL", "[RESOLVED"]
+    timeline = api.get(f"/incidents/{opened['incident']}").get_json()["timeline"]
+    assert [e["action"] for e in timeline] == ["opened", "severity", "resolved"]
+
+
+def test_medium_files_a_github_issue_and_closes_it(ingest, channels, monkeypatch):
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "7002", "Image upload slow on /pets/photo")
+    delivery.wait_idle()
+    assert channels.prod()[0]["content"].startswith("🟡 WARNING - petties-backend")
+    [issue] = channels.github.issues.values()
+    assert set(issue["labels"]) == {
+        "severity:medium", "service:petties-backend", f"incident:{opened['incident']}"}
+    sentry_alert(ingest, monkeypatch, local("2026-11-24 11:00:00"), "7002", "x", action="resolved")
+    delivery.wait_idle()
+    assert issue["state"] == "closed" and len(issue["comments"]) == 1
+    assert issue["comments"][0]["body"].startswith("✅ Resolved")
+
+
+def test_low_is_only_a_github_issue_and_staging_goes_to_its_channel(ingest, channels, monkeypatch):
+    sentry_alert(ingest, monkeypatch, TUESDAY, "7003", "Typo on the footer", level="warning")
+    event = fixture_json("sentry_error_created.json")
+    event["data"]["error"].update(environment="staging", level="fatal", title="Crash in staging")
+    body = json.dumps(event).encode()
+    assert ingest.post("/sentry", data=body, headers=sentry_headers(body, "error")).status_code == 200
+    delivery.wait_idle()
+    assert channels.prod() == [] and len(channels.github.issues) == 1
+    [staged] = channels.staging()
+    assert staged["content"].startswith("🟡 WARNING")  # a fatal staging crash is capped at Medium
+    assert staged["allowed_mentions"] == {"parse": [], "users": []} and "@Dev" not in staged["content"]
+    assert channels.smtp.messages == []
+
+
+def test_a_rate_limited_webhook_delivers_every_message_once(ingest, channels, monkeypatch, escalate):
+    channels.discord.fail_next(1, status=429, retry_after=0.2)
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "7005", "HikariPool connection pool exhausted", level="error")
+    delivery.wait_idle()
+    assert channels.prod() == []  # the 429 left it in the outbox, due again after retry_after
+    record = outbox.get(outbox.record_id(opened["incident"], "opened", "discord"))
+    assert record["status"] == "pending" and "HTTP 429" in record["last_error"]
+    assert channels.discord.statuses()[0] == 429
+    time.sleep(0.25)  # the bucket the 429 named refills
+    assert sweep(escalate, local("2026-11-24 10:01:00"))["sent"] == 1
+    assert sweep(escalate, local("2026-11-24 10:02:00"))["sent"] == 0
+    assert len(channels.prod()) == 1
+
+
+def test_a_permanent_error_is_recorded_and_does_not_stop_the_email(ingest, api, channels, monkeypatch, firestore,
+                                                                   capsys):
+    channels.discord.fail_next(1, status=404, body={"message": "Unknown Webhook", "code": 10015})
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "7006", "Database unavailable", level="fatal")
+    delivery.wait_idle()
+    assert len(channels.smtp.messages) == 1 and channels.prod() == []
+    record = outbox.get(outbox.record_id(opened["incident"], "opened", "discord"))
+    assert (record["status"], record["last_error"]) == ("failed", "HTTP 404: Unknown Webhook")
+    timeline = api.get(f"/incidents/{opened['incident']}").get_json()["timeline"]
+    assert timeline[-1]["action"] == "notification failed"
+    assert timeline[-1]["detail"] == "discord opened: HTTP 404: Unknown Webhook"
+    no_secret_in(capsys.readouterr().out, json.dumps(dump_firestore(firestore), default=str))
+
+
+@pytest.mark.fakes(fail_ratio=1.0, seed=3, hang_seconds=0.1)
+def test_no_secret_in_logs_errors_or_firestore_when_every_call_fails(ingest, channels, monkeypatch, firestore,
+                                                                     capsys):
+    channels.smtp.fail_next(5, code=451)
+    sentry_alert(ingest, monkeypatch, TUESDAY, "7007", "Data loss in bookings table", level="fatal")
+    sentry_alert(ingest, monkeypatch, TUESDAY, "7008", "Slow search", level="error")
+    delivery.wait_idle()
+    records = [r for r in (outbox.get(x["id"]) for x in outbox.due(local("2027-01-01 00:00:00"), 50))]
+    assert records and all(r["last_error"] for r in records)
+    no_secret_in(capsys.readouterr().out, json.dumps(dump_firestore(firestore), default=str),
+                 json.dumps([r["last_error"] for r in records]))
+    assert all(s not in repr(__import__("shared.config", fromlist=["settings"]).settings().__dict__) for s in SECRETS)
