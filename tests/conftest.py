@@ -18,6 +18,8 @@ os.environ["API_TOKEN"] = "test-api-token"
 os.environ.setdefault("GOOGLE_CLOUD_PROJECT", "demo-incidents-test")
 os.environ.pop("INCIDENT_CONFIG", None)
 
+pytest_plugins = ("tests.notify_fixtures",)  # the `channels` fixture: fakes for Discord, GitHub, SMTP
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 SENTRY_SECRET = b"test-sentry-secret"
@@ -94,6 +96,17 @@ def api(api_app, firestore):
     client = api_app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = "Bearer test-api-token"
     return client
+
+
+@pytest.fixture(scope="session")
+def escalate_app():
+    import functions_framework
+    return functions_framework.create_app(target="escalate", source=str(ROOT / "functions/escalate/main.py"))
+
+
+@pytest.fixture
+def escalate(escalate_app, firestore):
+    return escalate_app.test_client()
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from shared.store import outbox
-from tests.conftest import ROOT, fixture_json, sentry_headers
+from tests.conftest import fixture_json, sentry_headers
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -18,17 +16,6 @@ def local(text: str) -> datetime:
 
 def stamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@pytest.fixture(scope="session")
-def escalate_app():
-    import functions_framework
-    return functions_framework.create_app(target="escalate", source=str(ROOT / "functions/escalate/main.py"))
-
-
-@pytest.fixture
-def escalate(escalate_app, firestore):
-    return escalate_app.test_client()
 
 
 def post_issue(ingest, monkeypatch, when: datetime, issue_id: str, title: str, level: str = "error") -> str:

@@ -9,8 +9,7 @@ import pytest
 from shared.notify import delivery
 from shared.store import outbox
 from tests.conftest import dump_firestore, fixture_json, sentry_headers
-from tests.notify_fixtures import SECRETS, channels, local, no_secret_in, sentry_alert, sweep  # noqa: F401
-from tests.test_escalate import escalate, escalate_app  # noqa: F401
+from tests.notify_fixtures import SECRETS, local, no_secret_in, sentry_alert, sweep
 
 TUESDAY = local("2026-11-24 10:00:00")   # business hours; Dev D is on call that week
 
