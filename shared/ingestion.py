@@ -5,8 +5,7 @@ import hashlib
 import time
 from datetime import datetime
 
-from shared import incidents, log
-from shared.notify import delivery
+from shared import incidents, lazy, log
 from shared.config import config, settings
 from shared.sources import REGISTRY
 from shared.sources.common import InboundRequest
@@ -45,6 +44,7 @@ def handle(path: str, req: InboundRequest, now: datetime) -> dict:
         outcomes.append(outcome)
     due = [rid for o in outcomes for rid in o.notify]
     if due:  # send now; answer within Sentry's 1 s whether or not the vendor has answered yet
+        delivery = lazy.load("shared.notify.delivery")  # preloaded by the entry point
         delivery.deliver_soon(due, cfg, settings(), now, DELIVERY_WAIT - (time.monotonic() - started))
     answer: dict = {"incident": outcomes[0].incident, "status": outcomes[0].status}
     if len(outcomes) > 1:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import traceback
 import uuid
 from datetime import datetime, timezone
 from typing import Callable
 
-from shared import log, store
+from shared import lazy, log, store
 from shared.config import ConfigError, config
 from shared.sources.common import BadInput, InboundRequest, Unauthorized
 
@@ -23,19 +22,17 @@ class HTTPError(Exception):
         self.status, self.message, self.headers = status, message, headers or {}
 
 
-def warm_up() -> None:
-    """Load the team file and connect to Firestore in the background while the instance starts.
+def preload(*modules: str) -> None:
+    """Validate the team file and import the heavy libraries while the instance starts.
 
-    The first alert then pays neither the ~200 ms client import nor the channel set-up; a broken team
-    file is logged at once rather than on the first alert.
+    Synchronous on purpose: the functions framework imports this module in gunicorn's master process
+    and forks the worker after it, so a thread started here would die mid-import and leave half
+    imported modules behind, and a gRPC channel opened here would not survive the fork. Clients are
+    created on first use, in the process that serves.
     """
-    def _warm():
-        try:
-            config()
-            store.ping()
-        except Exception as e:  # noqa: BLE001 - a failed warm-up only means the first request pays, or fails clearly
-            log.error("warm-up failed", reason=str(e)[:500])
-    threading.Thread(target=_warm, name="warm-up", daemon=True).start()
+    config()
+    for name in ("google.cloud.firestore", "google.api_core.exceptions", *modules):
+        lazy.load(name)
 
 
 def method_not_allowed(allowed: str) -> HTTPError:

@@ -8,7 +8,7 @@ import functions_framework
 from shared import api as incidents_api
 from shared import web
 
-web.warm_up()
+web.preload()
 
 
 @functions_framework.http

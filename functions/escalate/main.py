@@ -8,7 +8,7 @@ import functions_framework
 from shared import web
 from shared.periodic import run_escalate
 
-web.warm_up()
+web.preload("shared.notify.sweep")
 
 
 @functions_framework.http

@@ -7,7 +7,7 @@ import functions_framework
 
 from shared import ingestion, web
 
-web.warm_up()  # load the team file and connect to Firestore while the instance starts
+web.preload("shared.notify.delivery")  # before the first alert: team file, Firestore, notifiers
 
 
 @functions_framework.http

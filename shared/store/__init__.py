@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared import lazy
 from shared.config import settings
 
 INCIDENTS = "incidents"
@@ -58,24 +59,16 @@ def client():
     if _client is None:
         with _lock:
             if _client is None:
-                from google.cloud import firestore
-                _client = firestore.Client(project=settings().project)
+                _client = _fs().Client(project=settings().project)
     return _client
 
 
-def ping() -> None:
-    """Read a document that does not exist: connects the channel (used to warm a cold instance)."""
-    _call(lambda: client().collection("_warm_up").document("ping").get())
-
-
 def _fs():
-    from google.cloud import firestore
-    return firestore
+    return lazy.load("google.cloud.firestore")
 
 
 def _errors():
-    from google.api_core import exceptions
-    return exceptions
+    return lazy.load("google.api_core.exceptions")
 
 
 def _call(fn):

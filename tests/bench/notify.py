@@ -1,0 +1,115 @@
+"""Notification benchmark: alert-to-Discord latency through the local stack, and messages per storm.
+
+The local server (every function) runs against the emulator; Discord, GitHub and SMTP are the
+HTTP-boundary fakes from tests/fakes with no injected faults, so the figures are this system's own.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import httpx
+
+from shared.config import settings
+from shared.notify import delivery
+from tests.bench.__main__ import Http, pct, serve, signed, issue
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.github import FakeGitHub
+from tests.fakes.smtp import SmtpServer
+
+N = int(os.environ.get("BENCH_NOTIFY_N", "200"))
+
+
+class _Stamped(list):
+    """A message list that notes when each message was stored (perf_counter), for the latency figure."""
+
+    def append(self, item):
+        item["_stored_at"] = time.perf_counter()
+        super().append(item)
+
+
+def main() -> None:
+    discord = FakeDiscord(webhook_id="100", token="bench", rate_limit=10_000, rate_window=1.0)
+    discord.messages = _Stamped()
+    discord.serve()
+    github = FakeGitHub(tokens=("bench",), repos=("petties/petties",), rate_limit=100_000).serve()
+    smtp = SmtpServer(user="bench", password="bench").serve()
+    os.environ.update({"DISCORD_WEBHOOK_URL": discord.webhook_url("100", "bench"), "GITHUB_TOKEN": "bench",
+                       "GITHUB_REPO": "petties/petties", "GITHUB_API_URL": github.base_url,
+                       "SMTP_URL": smtp.url() + "?tls=insecure", "EMAIL_FROM": "bench@petties.world"})
+    settings.cache_clear()
+    port, server = serve()
+    client = Http(port)
+    run = uuid.uuid4().hex[:8]
+    try:
+        print(f"\nnotification benchmark: {N} new Critical incidents, one at a time; Discord/GitHub/SMTP are local fakes")
+        latencies, answers = [], []
+        for i in range(N):
+            body, headers = signed(issue(f"n-{run}-{i}"))
+            body = body.replace(b'"level": "error"', b'"level": "fatal"')
+            headers = signed_again(headers, body)
+            before = len(discord.messages)
+            start = time.perf_counter()
+            client.post("/ingest/sentry", body, headers)
+            answers.append(time.perf_counter() - start)
+            while len(discord.messages) == before:
+                if time.perf_counter() - start > 10:
+                    raise AssertionError("no Discord message within 10 s")
+                time.sleep(0.0005)
+            latencies.append(discord.messages[before]["_stored_at"] - start)
+            delivery.wait_idle()  # the email goes after the Discord message; let it finish before the next alert
+        print(f"  alert -> Discord message stored: p50 {pct(latencies, .5):.1f} ms, p99 {pct(latencies, .99):.1f} ms, "
+              f"max {max(latencies) * 1000:.1f} ms")
+        print(f"  the webhook's answer (waits up to 0.6 s for Discord + email to go out): p50 "
+              f"{pct(answers, .5):.1f} ms, p99 {pct(answers, .99):.1f} ms")
+        storm(port, run, discord, github, smtp)
+    finally:
+        server.shutdown()
+        discord.stop()
+        github.stop()
+        smtp.stop()
+
+
+def signed_again(headers: dict, body: bytes) -> dict:
+    import hashlib
+    import hmac
+    from tests.bench.__main__ import SECRET
+    return {**headers, "Sentry-Hook-Signature": hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def storm(port: int, run: str, discord, github, smtp) -> None:
+    """1,000 alerts over 20 problems (10 Sentry issues, 10 UptimeRobot monitors), 8 senders at once."""
+    before = (len(discord.messages), len(github.issues), len(smtp.messages))
+    requests = []
+    for n in range(50):
+        for p in range(10):
+            body, headers = signed(issue(f"storm-{run}-{p}"))
+            body = body.replace(b'"level": "error"', b'"level": "fatal"')
+            requests.append(("/ingest/sentry", body, signed_again(headers, body)))
+            requests.append(("/ingest/uptimerobot?token=bench-token",
+                             json.dumps({"monitorID": f"storm-{run}-{p}", "alertType": "1"}).encode(),
+                             {"Content-Type": "application/json"}))
+    start = time.perf_counter()
+
+    def send(item):
+        path, body, headers = item
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            return c.post(path, content=body, headers=headers).json()["status"]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = Counter(pool.map(send, requests))
+    delivery.wait_idle()
+    elapsed = time.perf_counter() - start
+    sent = (len(discord.messages) - before[0], len(github.issues) - before[1], len(smtp.messages) - before[2])
+    edits = sum(len(m["edits"]) for m in discord.messages[before[0]:])
+    print(f"  storm: 1,000 alerts on 20 problems in {elapsed:.1f} s ({1000 / elapsed:.0f} alerts/s, 8 senders): "
+          f"{dict(statuses)}; sent {sent[0]} Discord messages (+{edits} edits of the originals), "
+          f"{sent[2]} emails, {sent[1]} GitHub issues")
+
+
+if __name__ == "__main__":
+    main()

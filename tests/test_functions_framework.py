@@ -1,0 +1,58 @@
+"""Each function under the functions-framework CLI (gunicorn, as Cloud Functions runs it) answers a real request.
+
+This catches what an in-process test client cannot: work done at import time runs in gunicorn's master
+process and the worker is forked after it (a thread or gRPC channel started at import would break).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, fixture_bytes, sentry_headers
+
+
+def start(target: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cli = Path(sys.executable).parent / "functions-framework"
+    proc = subprocess.Popen([str(cli), "--target", target, "--source", f"functions/{target}/main.py",
+                             "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"{target} did not start")
+
+
+@pytest.mark.parametrize("target", ["ingest", "api", "escalate"])
+def test_function_serves_under_the_framework_cli(target, firestore):
+    proc, base = start(target)
+    try:
+        if target == "ingest":
+            body = fixture_bytes("sentry_issue_created.json")
+            r = httpx.post(base + "/sentry", content=body, headers=sentry_headers(body, "issue"), timeout=10)
+            assert r.status_code == 200 and r.json()["status"] == "created", r.text
+        elif target == "api":
+            r = httpx.get(base + "/incidents", headers={"Authorization": "Bearer test-api-token"}, timeout=10)
+            assert r.status_code == 200 and r.json()["count"] == 0, r.text
+        else:
+            r = httpx.post(base + "/", headers={"X-CloudScheduler-ScheduleTime": "2026-11-24T03:00:00Z"}, timeout=30)
+            assert r.status_code == 200 and r.json()["status"] == "done", r.text
+    finally:
+        proc.terminate()
+        proc.wait(10)
