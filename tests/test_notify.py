@@ -109,3 +109,38 @@ def test_no_secret_in_logs_errors_or_firestore_when_every_call_fails(ingest, cha
     no_secret_in(capsys.readouterr().out, json.dumps(dump_firestore(firestore), default=str),
                  json.dumps([r["last_error"] for r in records]))
     assert all(s not in repr(__import__("shared.config", fromlist=["settings"]).settings().__dict__) for s in SECRETS)
+
+
+def test_critical_email_through_sendgrid_retries_a_429_and_never_leaks_the_key(ingest, channels, monkeypatch,
+                                                                              escalate, firestore, capsys):
+    from shared.config import settings
+    from tests.fakes.sendgrid import FakeSendGrid
+    key = "SG.sendgrid-key-SECRET"
+    with FakeSendGrid(api_key=key) as sendgrid:
+        monkeypatch.setenv("SENDGRID_API_KEY", key)
+        monkeypatch.setenv("SENDGRID_API_URL", sendgrid.base_url)
+        settings.cache_clear()
+        sendgrid.fail_next(1, status=429)
+        opened = sentry_alert(ingest, monkeypatch, TUESDAY, "7009", "Security breach suspected", level="fatal")
+        delivery.wait_idle()
+        assert sendgrid.mails == [] and channels.smtp.messages == []
+        time.sleep(0.1)
+        sweep(escalate, local("2026-11-24 10:30:00"))
+        [mail] = sendgrid.mails
+        assert mail["subject"].startswith("[CRITICAL]") and opened["incident"] in mail["subject"]
+        assert [c["type"] for c in mail["content"]] == ["text/plain", "text/html"]
+        out = capsys.readouterr().out + json.dumps(dump_firestore(firestore), default=str)
+        assert key not in out
+
+
+@pytest.mark.fakes(rate_limit=5, rate_window=2.0)
+def test_a_burst_of_30_critical_alerts_all_arrive_paced_by_the_webhook_limit(ingest, channels, monkeypatch,
+                                                                            escalate):
+    for i in range(30):
+        sentry_alert(ingest, monkeypatch, TUESDAY, f"75{i:02d}", f"Database unavailable on node {i}", level="fatal")
+    delivery.wait_idle()
+    sweep(escalate, local("2026-11-24 10:01:00"))
+    sweep(escalate, local("2026-11-24 10:02:00"))
+    contents = [m["content"] for m in channels.prod()]
+    assert len(contents) == 30 and len(set(contents)) == 30
+    assert sum(1 for s in channels.discord.statuses() if s == 429) <= 3  # paced by the headers, not by 429s
