@@ -170,6 +170,7 @@ Paste into UptimeRobot (Alert Contacts > Webhook, "Send as JSON"):
   POST value      {"monitorID":"*monitorID*","monitorURL":"*monitorURL*","monitorFriendlyName":"*monitorFriendlyName*","alertType":"*alertType*","alertTypeFriendlyName":"*alertTypeFriendlyName*","alertDetails":"*alertDetails*","alertDuration":"*alertDuration*","alertFriendlyDuration":"*alertFriendlyDuration*","alertDateTime":"*alertDateTime*","sslExpiryDaysLeft":"*sslExpiryDaysLeft*"}
 
 See incidents:    curl -H 'Authorization: Bearer $API_TOKEN' '$base/api/incidents?status=open'
+Notifications:    ${DISCORD_WEBHOOK_URL:+sent to Discord; }unconfigured channels are shown at $base/_local/notifications
 Stop:             Ctrl-C
 INFO
   setsid tail -n +1 -f "$STATE/server.log" </dev/null &

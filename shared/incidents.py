@@ -160,9 +160,9 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
         # this alert may have arrived before the one that opened the incident won the race to store it
         at = max(now, datetime.fromtimestamp(counted.opened_epoch, timezone.utc))
         raise_records = plan.on_raise(incident_id, verdict.severity, environment, at, cfg)
+        entry = _entry(at, "system", "severity", f"{was} -> {verdict.severity.label}: {verdict.reason}")
         if store.raise_severity(incident_id, key_doc, int(verdict.severity), verdict.severity.label, verdict.reason,
-                                _entry(at, "system", "severity", f"{was} -> {verdict.severity.label}: {verdict.reason}"),
-                                at, outbox=raise_records):
+                                entry, at, outbox=raise_records):
             events.append(("raised", verdict.severity.label))
             records += raise_records
     if counted.occurrences in cfg.notifications.milestones:  # exactly one writer sees each count

@@ -255,7 +255,8 @@ def test_github_create_list_by_labels_comment_and_close(github):
     assert created.headers["Location"] == issue["url"]
     assert [label["name"] for label in issue["labels"]] == ["incident", "sentry:42"]
     assert client.post(ISSUES, json={"title": "other", "labels": ["incident"]}).json()["number"] == 2
-    numbers = lambda **q: [i["number"] for i in client.get(ISSUES, params=q).json()]
+    def numbers(**q):
+        return [i["number"] for i in client.get(ISSUES, params=q).json()]
     assert numbers(labels="incident,sentry:42") == [1] and numbers(labels="incident") == [2, 1]
     comment = client.post(f"{ISSUES}/1/comments", json={"body": "still down"})
     assert comment.status_code == 201 and comment.json()["body"] == "still down"

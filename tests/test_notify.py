@@ -34,7 +34,8 @@ def test_critical_pages_discord_and_emails_then_resolves_everywhere(ingest, api,
     assert closed == {"incident": opened["incident"], "status": "resolved"}
     delivery.wait_idle()
     assert [m["content"].splitlines()[0] for m in channels.prod()] == [
-        "🔴🔴🔴 CRITICAL ALERT 🔴🔴🔴", f"✅ RESOLVED - petties-backend: Payment gateway returned 503 ({opened['incident']})"]
+        "🔴🔴🔴 CRITICAL ALERT 🔴🔴🔴",
+        f"✅ RESOLVED - petties-backend: Payment gateway returned 503 ({opened['incident']})"]
     original = channels.prod()[0]
     assert original["edits"] and original["embeds"][0]["title"].startswith("✅ RESOLVED")
     assert [m.message["Subject"].split("]")[0] for m in channels.smtp.messages] == ["[CRITICAL", "[RESOLVED"]

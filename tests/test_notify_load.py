@@ -84,7 +84,7 @@ def test_a_storm_of_1000_alerts_on_20_problems_sends_openings_and_milestones_onl
                                                                                   monkeypatch):
     monkeypatch.setattr("shared.web.now", lambda: TUESDAY)
     requests = []
-    for n in range(50):
+    for _ in range(50):
         for p in range(10):
             requests.append(sentry(f"{9100 + p}", f"Payment gateway down on shard {p}", "fatal"))
             body = json.dumps({"monitorID": f"{700 + p}", "monitorURL": f"https://api.petties.world/health?{p}",

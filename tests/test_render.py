@@ -14,9 +14,10 @@ from shared.config import DEFAULT_CONFIG, load_config, parse_config
 from shared.notify import render
 
 CFG = load_config()
-CFG_WITH_DISCORD_IDS = parse_config(DEFAULT_CONFIG.read_text()
-                                    .replace("name: Dev A, role: team-lead,", "name: Dev A, role: team-lead, discord_id: '111',")
-                                    .replace("name: Dev D, role: developer,", "name: Dev D, role: developer, discord_id: '444',"))
+CFG_WITH_DISCORD_IDS = parse_config(
+    DEFAULT_CONFIG.read_text()
+    .replace("name: Dev A, role: team-lead,", "name: Dev A, role: team-lead, discord_id: '111',")
+    .replace("name: Dev D, role: developer,", "name: Dev D, role: developer, discord_id: '444',"))
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "render")
 NOW = datetime(2026, 11, 27, 8, 52, 0, tzinfo=timezone.utc)  # 15:52 in Ho Chi Minh City
 

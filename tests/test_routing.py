@@ -122,7 +122,8 @@ def test_a_rise_to_critical_goes_to_every_critical_channel():
 
 
 def test_critical_emails_list_is_copied_and_routes_validate():
-    cfg = parse_config(DEFAULT_CONFIG.read_text().replace("critical_emails: []", "critical_emails: [cto@petties.world]"))
+    text = DEFAULT_CONFIG.read_text().replace("critical_emails: []", "critical_emails: [cto@petties.world]")
+    cfg = parse_config(text)
     email = routing.opening(Severity.CRITICAL, "production", at("2026-11-24 11:00:00"), cfg)[1]
     assert email.recipients[-1] == "cto@petties.world"
     with pytest.raises(Exception, match="neither on-call, team-lead"):

@@ -68,7 +68,8 @@ def notifications_page() -> str:
                     f"<pre>{html.escape(p['text'])}</pre></article>")
     body = "\n".join(rows) or "<p>No notifications yet. Send an alert (see README) and reload.</p>"
     return ("<!doctype html><html><head><meta charset='utf-8'><title>Notifications (local preview)</title>"
-            "<meta http-equiv='refresh' content='5'><style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}"
+            "<meta http-equiv='refresh' content='5'>"
+            "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}"
             "article{border:1px solid #ddd;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}"
             "pre{white-space:pre-wrap;font-family:inherit}</style></head><body>"
             "<h1>Notifications (local preview)</h1><p>Channels with no credentials configured show their messages "

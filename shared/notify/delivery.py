@@ -44,7 +44,10 @@ class Stats:
         return {k: v for k, v in self.__dict__.items() if k != "errors"}
 
 
-def backoff(attempts: int, retry_after: float | None, rng: random.Random = random.Random()) -> float:
+_rng = random.Random()
+
+
+def backoff(attempts: int, retry_after: float | None, rng: random.Random = _rng) -> float:
     """Seconds to wait before the next attempt: the server's word, else capped exponential with full jitter."""
     if retry_after is not None:
         return min(retry_after + rng.uniform(0, 0.25), BACKOFF_CAP)

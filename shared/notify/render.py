@@ -187,7 +187,8 @@ def discord_embed(incident: dict, cfg: Config) -> dict:
             {"name": "Status", "value": incident["status"], "inline": True},
             {"name": "Occurrences", "value": str(incident["occurrences"]), "inline": True},
             {"name": "Users affected", "value": str(incident.get("users_affected", 0)), "inline": True},
-            {"name": "Environment", "value": truncate(incident["environment"], DISCORD_FIELD_VALUE_MAX), "inline": True},
+            {"name": "Environment", "value": truncate(incident["environment"], DISCORD_FIELD_VALUE_MAX),
+             "inline": True},
             {"name": "Why this severity", "value": truncate(discord_text(_reason(incident, severity)) or "—",
                                                             DISCORD_FIELD_VALUE_MAX)},
         ],
@@ -210,7 +211,8 @@ def discord_digest(items: list[dict], cfg: Config, now: datetime, since: datetim
         rows = rows[:-1]
         more = len(items) - len(rows)
         text = _render("discord/digest.md.j2", {**ctx, "items": rows}) + f"\n… and {more} more"
-    return {"content": truncate(text, DISCORD_CONTENT_MAX), "allowed_mentions": {"parse": [], "users": list(who.discord_ids)}}
+    return {"content": truncate(text, DISCORD_CONTENT_MAX),
+            "allowed_mentions": {"parse": [], "users": list(who.discord_ids)}}
 
 
 @dataclass(frozen=True)
@@ -234,10 +236,12 @@ def email_message(template: str, incident: dict, cfg: Config, now: datetime, rec
 def github_issue(incident: dict, cfg: Config, now: datetime) -> dict:
     """Return the GitHub issue for an incident: title, Markdown body, labels."""
     severity = Severity(incident["severity_rank"])
-    title = truncate(f"[{severity.name}] {incident['service']}: {incident['title']}".replace("\n", " "), GITHUB_TITLE_MAX)
+    title = f"[{severity.name}] {incident['service']}: {incident['title']}".replace("\n", " ")
+    title = truncate(title, GITHUB_TITLE_MAX)
     body = _fit("github/issue.md.j2", context(incident, cfg, now), GITHUB_BODY_MAX, field="details_code")
     return {"title": title, "body": body,
-            "labels": [f"severity:{severity.label}", f"service:{incident['service']}"[:50], f"incident:{incident['id']}"]}
+            "labels": [f"severity:{severity.label}", f"service:{incident['service']}"[:50],
+                       f"incident:{incident['id']}"]}
 
 
 def github_resolved_comment(incident: dict, cfg: Config, now: datetime) -> str:

@@ -102,7 +102,8 @@ def create_claimed(record: dict, now: datetime, lease: timedelta) -> bool:
     return True
 
 
-__all__ = ["ACTIVE", "Conflict", "claim", "due", "enqueue", "finish", "for_incident", "get", "record_id", "retry_at", "create_claimed"]
+__all__ = ["ACTIVE", "Conflict", "claim", "create_claimed", "due", "enqueue", "finish", "for_incident", "get",
+           "record_id", "retry_at"]
 
 
 def mark(rid: str, **fields) -> None:

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
 
 import httpx
 
@@ -47,7 +46,8 @@ def main() -> None:
     client = Http(port)
     run = uuid.uuid4().hex[:8]
     try:
-        print(f"\nnotification benchmark: {N} new Critical incidents, one at a time; Discord/GitHub/SMTP are local fakes")
+        print(f"\nnotification benchmark: {N} new Critical incidents, one at a time; "
+              "Discord/GitHub/SMTP are local fakes")
         latencies, answers = [], []
         for i in range(N):
             body, headers = signed(issue(f"n-{run}-{i}"))
@@ -86,7 +86,7 @@ def storm(port: int, run: str, discord, github, smtp) -> None:
     """1,000 alerts over 20 problems (10 Sentry issues, 10 UptimeRobot monitors), 8 senders at once."""
     before = (len(discord.messages), len(github.issues), len(smtp.messages))
     requests = []
-    for n in range(50):
+    for _ in range(50):
         for p in range(10):
             body, headers = signed(issue(f"storm-{run}-{p}"))
             body = body.replace(b'"level": "error"', b'"level": "fatal"')
