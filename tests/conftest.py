@@ -74,16 +74,25 @@ def dump_firestore(db) -> dict:
     return {snap.reference.path: snap.to_dict() for collection in db.collections() for snap in collection.stream()}
 
 
+def function_app(name: str):
+    """Load functions/<name>/main.py exactly as Cloud Functions does (its real entry point)."""
+    import functions_framework
+    return functions_framework.create_app(target=name, source=str(ROOT / "functions" / name / "main.py"))
+
+
 @pytest.fixture(scope="session")
 def ingest_app():
-    import functions_framework
-    return functions_framework.create_app(target="ingest", source=str(ROOT / "functions/ingest/main.py"))
+    return function_app("ingest")
 
 
 @pytest.fixture(scope="session")
 def api_app():
-    import functions_framework
-    return functions_framework.create_app(target="api", source=str(ROOT / "functions/api/main.py"))
+    return function_app("api")
+
+
+@pytest.fixture(scope="session")
+def escalate_app():
+    return function_app("escalate")
 
 
 @pytest.fixture
@@ -96,12 +105,6 @@ def api(api_app, firestore):
     client = api_app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = "Bearer test-api-token"
     return client
-
-
-@pytest.fixture(scope="session")
-def escalate_app():
-    import functions_framework
-    return functions_framework.create_app(target="escalate", source=str(ROOT / "functions/escalate/main.py"))
 
 
 @pytest.fixture
