@@ -99,7 +99,8 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
             stats: Stats | None = None) -> Stats:
     """Send the given records that are due, within `budget` seconds; what is left stays due for the sweep."""
     stats = stats or Stats()
-    deadline = time.monotonic() + budget
+    started = time.monotonic()
+    deadline = started + budget
     for rid in record_ids:
         remaining = deadline - time.monotonic()
         channel = rid.rsplit(":", 1)[-1]
@@ -107,11 +108,12 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
             stats.left += 1
             continue
         time.sleep(_paused_for(channel))
-        record = outbox.claim(rid, now, LEASE)
+        at = now + timedelta(seconds=time.monotonic() - started)  # the run's clock, advanced as this run goes on
+        record = outbox.claim(rid, at, LEASE)
         if record is None:
             stats.skipped += 1
             continue
-        _deliver_one(record, cfg, settings, now, min(SEND_TIMEOUT, max(deadline - time.monotonic(), 0.1)), stats)
+        _deliver_one(record, cfg, settings, at, min(SEND_TIMEOUT, max(deadline - time.monotonic(), 0.1)), stats)
     return stats
 
 
