@@ -169,6 +169,35 @@ class Notifications(_Strict):
     routes: list[Route] = []
 
 
+DURATION = re.compile(r"^(\d+)\s*(m|min|h|d)$")
+SLA_SPECIAL = ("next_business_day", "end_of_sprint", "next_sprint")
+
+
+def _check_sla_term(value: str) -> str:
+    if value in SLA_SPECIAL or DURATION.match(str(value).strip()):
+        return value
+    raise ValueError(f"expected a duration like 15m, 1h, 2d or one of {', '.join(SLA_SPECIAL)}, got {value!r}")
+
+
+SlaTerm = Annotated[str, AfterValidator(_check_sla_term)]
+
+
+class SlaTarget(_Strict):
+    respond: SlaTerm
+    resolve: SlaTerm
+
+
+class Sprint(_Strict):
+    start: date
+    length_days: int = Field(14, ge=1)
+
+
+class Escalation(_Strict):
+    environments: list[str] = ["production"]     # where escalation pages people
+    stakeholders_after: SlaTerm = "30m"          # level 3 for a Critical still unacknowledged this long after level 2
+    repeat_every: SlaTerm | None = None          # optional reminders while a level stays unanswered
+
+
 class Config(_Strict):
     team: Team
     people: list[Person]
@@ -180,6 +209,13 @@ class Config(_Strict):
     environments: dict[str, Environment] = {"production": Environment()}
     severity: SeverityConfig = SeverityConfig()
     notifications: Notifications = Notifications()
+    sla: dict[SeverityName, SlaTarget] = {
+        "critical": SlaTarget(respond="15m", resolve="2h"), "high": SlaTarget(respond="1h", resolve="8h"),
+        "medium": SlaTarget(respond="4h", resolve="end_of_sprint"),
+        "low": SlaTarget(respond="next_business_day", resolve="next_sprint")}
+    sprint: Sprint = Sprint(start=date(2025, 12, 29))
+    escalation: Escalation = Escalation()
+    handoff_notes: list[str] = []
 
     @model_validator(mode="after")
     def _references(self) -> "Config":
