@@ -9,7 +9,7 @@ from shared.notify import plan
 from shared.store import outbox
 from shared.config import Config
 from shared.model import Action, Alert, Severity, Status, TimelineEntry
-from shared.rules import ids
+from shared.rules import escalation, ids, sla
 from shared.rules.mapping import environment_for, service_for
 from shared.rules.severity import Facts, classify
 
@@ -26,6 +26,15 @@ class Outcome:
     status: str  # created | updated | duplicate | resolved | ignored
     events: tuple[tuple, ...] = ()  # ("opened",), ("raised", "high"), ("resolved",), ("milestone", 100)
     notify: tuple[str, ...] = ()    # outbox records this change created that are due now
+
+
+def clocks(severity: Severity, environment: str, opened_at: datetime, now: datetime, cfg: Config) -> dict:
+    """Return the SLA fields for an incident of this severity (set at open, reset when severity changes)."""
+    due = sla.due(severity, opened_at, cfg)
+    state = escalation.State(severity, environment, "open", due.respond_by, due.resolve_by, False, frozenset())
+    return {"respond_by": due.respond_by, "resolve_by": due.resolve_by,
+            "next_check_at": escalation.evaluate(state, now, cfg).next_check_at if environment in
+            cfg.escalation.environments else None}
 
 
 def _due(records: list[dict]) -> tuple[str, ...]:
@@ -137,7 +146,8 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
         "status": Status.OPEN.value, "active": True,
         "severity_reasons": {verdict.severity.label: verdict.reason},
         "created_at": now, "updated_at": now, "first_seen": alert.occurred_at or now,
-        "acknowledged_at": None, "resolved_at": None,
+        "acknowledged_at": None, "resolved_at": None, "owner": None, "escalation_level": 1, "escalations": [],
+        "pinned_rank": 0, **clocks(verdict.severity, environment, now, now, cfg),
         "previous_incident": previous.incident_id if previous else None, "timeline": timeline,
         **{k: v for k, v in live.items() if k in store.LIVE_FIELDS},
     }
@@ -155,14 +165,16 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
     verdict = classify(Facts(alert, service, environment, counted.occurrences, counted.users, minutes_open), cfg)
     events: list[tuple] = []
     records: list[dict] = []
-    if verdict.severity > counted.severity_rank:
+    if verdict.severity > counted.severity_rank and not counted.pinned_rank:
         was = Severity(counted.severity_rank).label
         # this alert may have arrived before the one that opened the incident won the race to store it
         at = max(now, datetime.fromtimestamp(counted.opened_epoch, timezone.utc))
         raise_records = plan.on_raise(incident_id, verdict.severity, environment, at, cfg)
         entry = _entry(at, "system", "severity", f"{was} -> {verdict.severity.label}: {verdict.reason}")
+        opened_at = datetime.fromtimestamp(counted.opened_epoch, timezone.utc)
+        due = clocks(verdict.severity, environment, opened_at, at, cfg)
         if store.raise_severity(incident_id, key_doc, int(verdict.severity), verdict.severity.label, verdict.reason,
-                                entry, at, outbox=raise_records):
+                                entry, at, outbox=raise_records, due=due):
             events.append(("raised", verdict.severity.label))
             records += raise_records
     if counted.occurrences in cfg.notifications.milestones:  # exactly one writer sees each count

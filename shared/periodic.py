@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared import log, store
+from shared import escalations, log, store
 from shared.config import config, settings
 from shared.notify.sweep import sweep
 
@@ -15,6 +15,7 @@ def run_escalate(now: datetime, job: str) -> dict:
     key = f"run-{job}-{now.strftime('%Y%m%dT%H%M%S')}"
     if not store.claim_once(key, now):
         return {"status": "duplicate", "run": key}
-    stats = sweep(config(), settings(), now, SWEEP_BUDGET)
-    log.info("sweep done", run=key, **stats.as_dict())
-    return {"status": "done", "run": key, **stats.as_dict()}
+    escalated, due = escalations.sweep(config(), now)
+    stats = sweep(config(), settings(), now, SWEEP_BUDGET, first=due)
+    log.info("sweep done", run=key, **escalated, **stats.as_dict())
+    return {"status": "done", "run": key, **escalated, **stats.as_dict()}

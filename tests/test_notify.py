@@ -126,7 +126,7 @@ def test_critical_email_through_sendgrid_retries_a_429_and_never_leaks_the_key(i
         delivery.wait_idle()
         assert sendgrid.mails == [] and channels.smtp.messages == []
         time.sleep(0.1)
-        sweep(escalate, local("2026-11-24 10:30:00"))
+        sweep(escalate, local("2026-11-24 10:05:00"))  # before the 15-minute response SLA escalates it
         [mail] = sendgrid.mails
         assert mail["subject"].startswith("[CRITICAL]") and opened["incident"] in mail["subject"]
         assert [c["type"] for c in mail["content"]] == ["text/plain", "text/html"]

@@ -177,6 +177,8 @@ def _send(record: dict, incident: dict, cfg: Config, settings: Settings, now: da
     channel, reason = record["channel"], record["reason"]
     if reason == "opened":
         return _send_opening(channel, incident, record, cfg, settings, now, timeout)
+    if reason.startswith("escalation-"):
+        return _escalation(record, incident, cfg, settings, now, timeout)
     opened = outbox.get(outbox.record_id(incident["id"], "opened", channel))
     if reason.startswith("severity-"):
         if opened is None:  # this channel has not carried the incident yet: open it here
@@ -205,6 +207,24 @@ def _send(record: dict, incident: dict, cfg: Config, settings: Settings, now: da
         return _email(render.email_message("resolved", incident, cfg, now, opened.get("recipients", [])),
                       settings, timeout, incident, reason)
     return SUPERSEDED
+
+
+def _escalation(record: dict, incident: dict, cfg: Config, settings: Settings, now: datetime,
+                timeout: float) -> Result:
+    """Page the next level, unless the incident was acknowledged (or resolved) since the step was taken."""
+    step = record["reason"].removeprefix("escalation-")
+    if incident["status"] == "resolved" or (step != "sla-resolution" and incident.get("acknowledged_at")):
+        return SUPERSEDED
+    extra = {"step": step, "level": record.get("level", 2)}
+    mentions = tuple(record.get("mentions", []))
+    if record["channel"] == "email":
+        message = render.email_message("escalation", incident, cfg, now, record.get("recipients", []), mentions, extra)
+        return _email(message, settings, timeout, incident, record["reason"])
+    payload = render.discord_message("escalation", incident, cfg, now, mentions, extra)
+    webhook = webhook_for(record["channel"], settings)
+    if not webhook:
+        return preview.show(record["channel"], incident["id"], record["reason"], payload["content"])
+    return discord.post(webhook, payload, timeout)
 
 
 def webhook_for(channel: str, settings: Settings):

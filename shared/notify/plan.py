@@ -37,3 +37,22 @@ def on_resolve(incident_id: str, environment: str, now: datetime, cfg: Config) -
 def on_milestone(incident_id: str, count: int, environment: str, now: datetime, cfg: Config) -> list[dict]:
     channels = [c for c in routing.follow_up_channels(environment, cfg) if c.startswith("discord")]
     return [record(incident_id, routing.Delivery(c, f"milestone-{count}", "milestone"), now) for c in channels]
+
+
+def on_escalation(incident: dict, steps, now: datetime, cfg: Config) -> list[dict]:
+    """Records for escalation steps: a Discord message naming the people paged, and an email for Critical."""
+    channel = next((d.channel for d in routing.opening(Severity(incident["severity_rank"]), incident["environment"],
+                                                        now, cfg) if d.channel.startswith("discord")), "discord")
+    out = []
+    for step in steps:
+        people: list[str] = []
+        for target in step.targets:
+            for pid in (cfg.stakeholders if target == "stakeholders" else [cfg.team_lead]):
+                if pid not in people:
+                    people.append(pid)
+        deliveries = [routing.Delivery(channel, f"escalation-{step.name}", "escalation", tuple(people))]
+        emails = tuple(e for e in (cfg.person(p).email for p in people) if e)
+        if Severity(incident["severity_rank"]) is Severity.CRITICAL and emails:
+            deliveries.append(routing.Delivery("email", f"escalation-{step.name}", "escalation", tuple(people), emails))
+        out += [{**record(incident["id"], d, now), "level": step.level} for d in deliveries]
+    return out

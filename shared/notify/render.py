@@ -138,7 +138,16 @@ def context(incident: dict, cfg: Config, now: datetime, mentions: str = "", esca
                   "dashboard": link_urls["dashboard_url"] or "—", **link_urls},
         "mentions": mentions, "duration": _duration((end - opened).total_seconds()),
         "downtime": _duration(downtime) if downtime else "",
+        "respond_by": _clock(incident.get("respond_by"), cfg), "resolve_by": _clock(incident.get("resolve_by"), cfg),
+        "unacked_for": _duration((now - opened).total_seconds()),
     }
+
+
+def _clock(value: datetime | None, cfg: Config) -> str:
+    """Format a due time the way people say it: 15:45, or Mon 10:00 when it is not today."""
+    if value is None:
+        return "—"
+    return value.astimezone(cfg.team.zone).strftime("%H:%M")
 
 
 def _reason(incident: dict, severity: Severity) -> str:
@@ -223,10 +232,12 @@ class Email:
     html: str
 
 
-def email_message(template: str, incident: dict, cfg: Config, now: datetime, recipients, mention_ids=()) -> Email:
-    """Return an email (plain text and autoescaped HTML) for the critical or resolved template."""
-    ctx = context(incident, cfg, now, people(mention_ids, cfg).names)
-    prefix = "RESOLVED" if template == "resolved" else Severity(incident["severity_rank"]).name
+def email_message(template: str, incident: dict, cfg: Config, now: datetime, recipients, mention_ids=(),
+                  extra: dict | None = None) -> Email:
+    """Return an email (plain text and autoescaped HTML) for the critical, resolved or escalation template."""
+    ctx = {**context(incident, cfg, now, people(mention_ids, cfg).names), **(extra or {})}
+    prefix = {"resolved": "RESOLVED", "escalation": f"ESCALATION L{(extra or {}).get('level', 2)}"}.get(
+        template, Severity(incident["severity_rank"]).name)
     subject = truncate(f"[{prefix}] {incident['service']}: {incident['title']} ({incident['id']})".replace("\n", " "),
                        EMAIL_SUBJECT_MAX)
     return Email(tuple(recipients), subject, _render(f"email/{template}.txt.j2", ctx),

@@ -12,11 +12,13 @@ from shared.store import outbox
 BATCH = 200
 
 
-def sweep(cfg: Config, settings: Settings, now: datetime, budget: float) -> delivery.Stats:
-    """Do every due outbox record, within `budget` seconds; what is left is still due next time."""
+def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: list[str] = ()) -> delivery.Stats:
+    """Do every due outbox record (`first` before the rest), within `budget` seconds; what is left is still
+    due next time."""
     stats = delivery.Stats()
     deadline = time.monotonic() + budget
     records = outbox.due(now, BATCH)
+    records.sort(key=lambda r: r["id"] not in first)  # pages just decided go out before older retries
     held: dict[str, list[dict]] = {}
     others = []
     for record in records:

@@ -163,6 +163,7 @@ class Occurrence:
     opened_epoch: float
     severity_rank: int
     users: int
+    pinned_rank: int = 0      # the team lead's pin (0: none); automatic rises leave a pinned incident alone
 
 
 def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str | None, now: datetime) -> Occurrence:
@@ -171,7 +172,7 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
     # Maximum(x, 0) leaves a non-negative field as it is and returns its value: a read inside the write.
     transforms = {"occurrences": fs.Increment(1), "users_affected": fs.Maximum(users or 0),
                   "severity_rank": fs.Maximum(0), "generation": fs.Maximum(0), "id_length": fs.Maximum(0),
-                  "opened_epoch": fs.Maximum(0)}
+                  "opened_epoch": fs.Maximum(0), "pinned_rank": fs.Maximum(0)}
     batch = db.batch()
     batch.update(db.collection(LIVE).document(key_doc), {**fields, **transforms})
     _claim(batch, claim, now)
@@ -180,7 +181,8 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
     values = dict(zip(sorted(transforms), (_number(v) for v in result.transform_results), strict=True))
     return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
                       occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
-                      severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]))
+                      severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]),
+                      pinned_rank=int(values["pinned_rank"]))
 
 
 def _number(value) -> float:
@@ -188,14 +190,15 @@ def _number(value) -> float:
 
 
 def raise_severity(incident_id: str, key_doc: str, rank: int, label: str, reason: str, entry: dict,
-                   now: datetime, outbox: list[dict] = ()) -> bool:
-    """Raise the severity to `rank` once (a claim per rank) with its notifications; False when already done."""
+                   now: datetime, outbox: list[dict] = (), due: dict | None = None) -> bool:
+    """Raise the severity to `rank` once (a claim per rank) with its notifications and new SLA due times;
+    False when already done."""
     fs, db = _fs(), client()
     batch = db.batch()
     _outbox(batch, list(outbox))
     batch.update(db.collection(INCIDENTS).document(incident_id), {
         "severity_rank": fs.Maximum(rank), f"severity_reasons.{label}": reason, "updated_at": now,
-        "timeline": fs.ArrayUnion([entry])})
+        "timeline": fs.ArrayUnion([entry]), **(due or {})})
     batch.update(db.collection(LIVE).document(key_doc), {"severity_rank": fs.Maximum(rank)})
     claim = f"{incident_id}:severity:{rank}"
     _claim(batch, claim, now)
@@ -223,8 +226,8 @@ def change_status(incident_id: str, key_doc: str, status: str, fields: dict, ent
 
     @fs.transactional
     def run(tx):
-        snaps = {s.reference.parent.id: s for s in db.get_all([key_ref, live_ref], transaction=tx)}
-        key, live = snaps[KEYS], snaps[LIVE]
+        snaps = {s.reference.parent.id: s for s in db.get_all([key_ref, live_ref, incident_ref], transaction=tx)}
+        key, live, incident = snaps[KEYS], snaps[LIVE], snaps[INCIDENTS].to_dict()
         if not key.exists or key.get("incident_id") != incident_id or not live.exists:
             raise Conflict("the dedup key moved on")
         if claim:
@@ -236,6 +239,9 @@ def change_status(incident_id: str, key_doc: str, status: str, fields: dict, ent
             counters = live.to_dict()
             update.update({k: counters[k] for k in LIVE_FIELDS if k in counters})
             tx.delete(live_ref)
+            update.update({"next_check_at": None, "ttr_seconds": (now - incident["created_at"]).total_seconds()})
+            if incident.get("resolve_by"):
+                update["sla_resolution_met"] = now <= incident["resolve_by"]
         tx.update(incident_ref, update)
         tx.update(key_ref, {"status": status})
 
@@ -266,12 +272,19 @@ def annotate(incident_id: str, fields: dict, entry: dict, claim: str | None, now
 LIVE_FIELDS = ("occurrences", "users_affected", "severity_rank", "last_seen", "latest_message")
 
 
-def _merge(incident: dict, live: dict | None) -> dict:
-    if live is not None and live.get("incident_id") == incident["id"]:
-        return {**incident, **{k: live[k] for k in LIVE_FIELDS if k in live}}
+def effective(incident: dict) -> dict:
+    """Return the incident with severity_rank the effective one: a pin wins over the automatic severity."""
+    incident = {**incident, "auto_severity_rank": incident["severity_rank"]}
+    if incident.get("pinned_rank"):
+        incident["severity_rank"] = incident["pinned_rank"]
     return incident
 
 
+def _merge(incident: dict, live: dict | None) -> dict:
+    """Overlay the live counters; make severity_rank the effective one."""
+    if live is not None and live.get("incident_id") == incident["id"]:
+        incident = {**incident, **{k: live[k] for k in LIVE_FIELDS if k in live}}
+    return effective(incident)
 def get_incident(incident_id: str) -> dict | None:
     """Return one incident with its live counters, or None."""
     db = client()

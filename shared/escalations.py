@@ -1,0 +1,44 @@
+"""The escalation sweep: look only at incidents whose next check is due, take each due step once."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared import log
+from shared.config import Config
+from shared.model import Severity, TimelineEntry
+from shared.notify import plan
+from shared.rules import escalation
+from shared.store import changes, effective
+
+BATCH = 500
+STEP_TEXT = {"sla-response": "response SLA breached: the team lead is paged",
+             "level-3": "still unacknowledged: the stakeholders are paged",
+             "sla-resolution": "resolution SLA breached: the stakeholders are paged"}
+
+
+def state_of(incident: dict) -> escalation.State:
+    return escalation.State(Severity(incident["severity_rank"]), incident["environment"], incident["status"],
+                            incident["respond_by"], incident["resolve_by"], incident.get("acknowledged_at") is not None,
+                            frozenset(incident.get("escalations", [])))
+
+
+def sweep(cfg: Config, now: datetime) -> tuple[dict, list[str]]:
+    """Evaluate every due incident; return counts and the outbox records to deliver now."""
+    due = changes.due_incidents(now, BATCH)
+    stats = {"checked": len(due), "escalated": 0}
+    notify: list[str] = []
+    for stored in due:
+        incident = effective(stored)
+        decision = escalation.evaluate(state_of(incident), now, cfg)
+        steps = list(decision.steps)
+        records = plan.on_escalation(incident, steps, now, cfg)
+        entries = [TimelineEntry(now, "system", "escalated", f"level {s.level}: "
+                                 f"{STEP_TEXT.get(s.name, 'reminder: still unacknowledged')}").to_dict()
+                   for s in steps]
+        level = max((s.level for s in steps), default=1)
+        if changes.record_escalation(incident["id"], [s.name for s in steps], level, decision.next_check_at,
+                                     records, entries, now) and steps:
+            stats["escalated"] += 1
+            notify += [r["id"] for r in records if r["status"] == "pending"]
+            log.warning("incident escalated", incident=incident["id"], steps=[s.name for s in steps])
+    return stats, notify
