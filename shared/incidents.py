@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from shared import store
+from shared import oncall, store
 from shared.notify import plan
 from shared.store import outbox
 from shared.config import Config
@@ -151,7 +151,7 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
         "previous_incident": previous.incident_id if previous else None, "timeline": timeline,
         **{k: v for k, v in live.items() if k in store.LIVE_FIELDS},
     }
-    records = plan.on_open(incident_id, verdict.severity, environment, now, cfg)
+    records = plan.on_open(incident_id, verdict.severity, environment, now, cfg, oncall.primary_now(now, cfg))
     store.open_incident(doc, live, key_doc, previous, [claim] if claim else [], now, outbox=records)
     return Outcome(incident_id, "created", (("opened",),), _due(records))
 
@@ -169,7 +169,7 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
         was = Severity(counted.severity_rank).label
         # this alert may have arrived before the one that opened the incident won the race to store it
         at = max(now, datetime.fromtimestamp(counted.opened_epoch, timezone.utc))
-        raise_records = plan.on_raise(incident_id, verdict.severity, environment, at, cfg)
+        raise_records = plan.on_raise(incident_id, verdict.severity, environment, at, cfg, oncall.primary_now(at, cfg))
         entry = _entry(at, "system", "severity", f"{was} -> {verdict.severity.label}: {verdict.reason}")
         opened_at = datetime.fromtimestamp(counted.opened_epoch, timezone.utc)
         due = clocks(verdict.severity, environment, opened_at, at, cfg)

@@ -39,6 +39,26 @@ def method_not_allowed(allowed: str) -> HTTPError:
     return HTTPError(405, f"method not allowed here; use {allowed}", {"Allow": allowed})
 
 
+def allow(method: str, *allowed: str) -> None:
+    """Raise 405 (with Allow) unless `method` is one of `allowed`."""
+    if method not in allowed:
+        raise method_not_allowed(", ".join(allowed))
+
+
+def read_json(request) -> dict:
+    """Return the body as a JSON object (an empty body is {}), or raise 400 saying why not."""
+    body = read_body(request)
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as e:
+        raise HTTPError(400, f"body is not valid JSON: {str(e)[:200]}") from None
+    if not isinstance(data, dict):
+        raise HTTPError(400, "expected a JSON object")
+    return data
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 

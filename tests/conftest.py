@@ -61,8 +61,11 @@ def firestore(emulator_host):
 
     from shared.notify import delivery
 
+    from shared import oncall
+
     delivery.wait_idle()  # a previous test's background sends must not land in this test's database
     delivery._paused.clear()
+    oncall.forget()
     project = os.environ["GOOGLE_CLOUD_PROJECT"]
     url = f"http://{emulator_host}/emulator/v1/projects/{project}/databases/(default)/documents"
     httpx.delete(url, timeout=30).raise_for_status()

@@ -65,4 +65,4 @@ def test_unknown_incident_and_path_are_404_and_writes_are_405(api, incident):
     assert api.get("/incidents/INC-ZZZZZZ").status_code == 404
     assert api.get("/nothing").status_code == 404
     r = api.post("/incidents")
-    assert (r.status_code, r.headers["Allow"]) == (405, "GET")
+    assert (r.status_code, r.headers["Allow"]) == (405, "GET, HEAD")

@@ -1,29 +1,52 @@
-"""Cloud Function `api`: the incidents API (Authorization: Bearer API_TOKEN).
+"""Cloud Function `api`: incidents and on-call (Authorization: Bearer API_TOKEN).
 
-GET /api/incidents?status=open&limit=100
-GET /api/incidents/<id>
+GET    /api/incidents?status=open&limit=100        GET /api/incidents/<id>
+POST   /api/incidents/<id>/ack|resolve|severity|note   {"actor": ..., "severity"/"text"/"reason"/"detail": ...}
+GET    /api/oncall?at=<iso>                        POST /api/oncall/overrides   DELETE /api/oncall/overrides/<id>
 """
 import functions_framework
 
 from shared import api as incidents_api
-from shared import web
+from shared import lazy, web
 
-web.preload()
+web.preload("shared.notify.delivery")
+
+
+def _deliver(due, now):
+    if due:
+        from shared.config import config, settings
+        lazy.load("shared.notify.delivery").deliver_soon(due, config(), settings(), now, 0.4)
 
 
 @functions_framework.http
 def api(request):
     parts = [p for p in request.path.split("/") if p]
+    method, now = request.method, web.now()
 
     def handle():
         incidents_api.authenticate(request.headers.get("Authorization", ""))
-        if parts[:1] != ["incidents"] or len(parts) > 2:
-            raise web.HTTPError(404, "not found; try /api/incidents or /api/incidents/<id>")
-        if request.method not in ("GET", "HEAD"):
-            raise web.method_not_allowed("GET")
-        if len(parts) == 1:
-            args = request.args
-            return web.json_response(incidents_api.list_incidents(args.get("status"), args.get("limit")))
-        return web.json_response(incidents_api.get_incident(parts[1]))
+        route = (parts[0] if parts else "", len(parts))
+        if route == ("incidents", 3):
+            web.allow(method, "POST")
+            incident, due = incidents_api.act(parts[1], parts[2], web.read_json(request), now)
+            _deliver(due, now)
+            return web.json_response(incident)
+        if route in (("incidents", 1), ("incidents", 2)):
+            web.allow(method, "GET", "HEAD")
+            if len(parts) == 1:
+                return web.json_response(incidents_api.list_incidents(request.args.get("status"),
+                                                                      request.args.get("limit")))
+            return web.json_response(incidents_api.get_incident(parts[1]))
+        if route == ("oncall", 1):
+            web.allow(method, "GET", "HEAD")
+            return web.json_response(incidents_api.who_is_on_call(request.args.get("at"), now))
+        if route == ("oncall", 2) and parts[1] == "overrides":
+            web.allow(method, "POST")
+            return web.json_response(incidents_api.add_override(web.read_json(request), now), 201)
+        if route == ("oncall", 3) and parts[1] == "overrides":
+            web.allow(method, "DELETE")
+            incidents_api.delete_override(parts[2])
+            return "", 204
+        raise web.HTTPError(404, "not found; see the README for the API's paths")
 
     return web.guarded(handle, request)

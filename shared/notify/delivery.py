@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared import log, store
+from shared import log, oncall, store
 from shared.config import Config, Settings
 from shared.model import Severity, TimelineEntry
 from shared.notify import discord, email, github, preview, render
@@ -169,8 +169,9 @@ SUPERSEDED = Result(True, ref="superseded")
 def opening_for(channel: str, incident: dict, cfg: Config, now: datetime) -> routing.Delivery | None:
     """Return the opening this channel would get for the incident's current severity."""
     severity = Severity(incident["severity_rank"])
-    return next((d for d in routing.opening(severity, incident["environment"], now, cfg) if d.channel == channel),
-                None)
+    on_call = oncall.primary_now(now, cfg)
+    return next((d for d in routing.opening(severity, incident["environment"], now, cfg, on_call)
+                 if d.channel == channel), None)
 
 
 def _send(record: dict, incident: dict, cfg: Config, settings: Settings, now: datetime, timeout: float) -> Result:

@@ -20,12 +20,14 @@ def record(incident_id: str, delivery: routing.Delivery, now: datetime) -> dict:
     }
 
 
-def on_open(incident_id: str, severity: Severity, environment: str, now: datetime, cfg: Config) -> list[dict]:
-    return [record(incident_id, d, now) for d in routing.opening(severity, environment, now, cfg)]
+def on_open(incident_id: str, severity: Severity, environment: str, now: datetime, cfg: Config,
+            on_call: str | None = None) -> list[dict]:
+    return [record(incident_id, d, now) for d in routing.opening(severity, environment, now, cfg, on_call)]
 
 
-def on_raise(incident_id: str, severity: Severity, environment: str, now: datetime, cfg: Config) -> list[dict]:
-    return [record(incident_id, d, now) for d in routing.raised(severity, environment, now, cfg)]
+def on_raise(incident_id: str, severity: Severity, environment: str, now: datetime, cfg: Config,
+             on_call: str | None = None) -> list[dict]:
+    return [record(incident_id, d, now) for d in routing.raised(severity, environment, now, cfg, on_call)]
 
 
 def on_resolve(incident_id: str, environment: str, now: datetime, cfg: Config) -> list[dict]:

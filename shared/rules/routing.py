@@ -33,22 +33,24 @@ def route_for(severity: Severity, environment: str, cfg: Config) -> Route | None
     return None
 
 
-def _people(targets: list[str], now: datetime, cfg: Config) -> list[str]:
+def _people(targets: list[str], now: datetime, cfg: Config, on_call: str | None) -> list[str]:
     out: list[str] = []
     for target in targets:
-        pid = primary(now, cfg) if target == "on-call" else cfg.team_lead if target == "team-lead" else target
+        pid = (on_call or primary(now, cfg)) if target == "on-call" else cfg.team_lead if target == "team-lead" \
+            else target
         if "@" not in pid and pid not in out:
             out.append(pid)
     return out
 
 
-def _emails(channel: RouteChannel, severity: Severity, now: datetime, cfg: Config) -> tuple[str, ...]:
+def _emails(channel: RouteChannel, severity: Severity, now: datetime, cfg: Config,
+            on_call: str | None) -> tuple[str, ...]:
     addresses: list[str] = []
     for target in channel.to:
         if "@" in target:
             addresses.append(target)
         else:
-            email = cfg.person(_people([target], now, cfg)[0]).email
+            email = cfg.person(_people([target], now, cfg, on_call)[0]).email
             if email:
                 addresses.append(email)
     if severity is Severity.CRITICAL:
@@ -62,16 +64,19 @@ def _hold_until(route: Route, channel: RouteChannel, now: datetime, cfg: Config)
     return None
 
 
-def opening(severity: Severity, environment: str, now: datetime, cfg: Config) -> list[Delivery]:
-    """Return the notifications an incident of this severity gets when it opens (or reaches it)."""
+def opening(severity: Severity, environment: str, now: datetime, cfg: Config,
+            on_call: str | None = None) -> list[Delivery]:
+    """Return the notifications an incident of this severity gets when it opens (or reaches it).
+
+    `on_call` is who is on call now, overrides included; None means the rotation's own choice."""
     route = route_for(severity, environment, cfg)
     if route is None:
         return []
     out = []
     for channel in route.channels:
         template = channel.template or TEMPLATE_BY_SEVERITY.get(severity, "warning")
-        mentions = tuple(_people(channel.mention, now, cfg)) if channel.channel == "discord" else ()
-        recipients = _emails(channel, severity, now, cfg) if channel.channel == "email" else ()
+        mentions = tuple(_people(channel.mention, now, cfg, on_call)) if channel.channel == "discord" else ()
+        recipients = _emails(channel, severity, now, cfg, on_call) if channel.channel == "email" else ()
         if channel.channel == "email" and not recipients:
             continue
         out.append(Delivery(channel.channel, "opened", template, mentions, recipients,
@@ -79,7 +84,8 @@ def opening(severity: Severity, environment: str, now: datetime, cfg: Config) ->
     return out
 
 
-def raised(severity: Severity, environment: str, now: datetime, cfg: Config) -> list[Delivery]:
+def raised(severity: Severity, environment: str, now: datetime, cfg: Config,
+           on_call: str | None = None) -> list[Delivery]:
     """Return what a rise to `severity` sends: one record per channel of the new level's route.
 
     A channel that already carries the incident gets a short update naming who must now act; one that
@@ -87,7 +93,7 @@ def raised(severity: Severity, environment: str, now: datetime, cfg: Config) -> 
     """
     follow_up = {"discord": "raised", "discord_staging": "raised", "email": "critical", "github": "issue"}
     return [Delivery(d.channel, f"severity-{severity.label}", follow_up[d.channel], d.mentions, d.recipients,
-                     d.not_before) for d in opening(severity, environment, now, cfg)]
+                     d.not_before) for d in opening(severity, environment, now, cfg, on_call)]
 
 
 def follow_up_channels(environment: str, cfg: Config) -> list[str]:
