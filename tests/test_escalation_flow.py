@@ -1,0 +1,121 @@
+"""Escalation end to end with a fake clock: ingest, the every-minute sweep, acknowledgements, real fakes."""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from shared.config import DEFAULT_CONFIG, parse_config
+from shared.notify import delivery
+from tests.notify_fixtures import local, sentry_alert, sweep
+
+SATURDAY_0200 = local("2026-11-28 02:00:00")   # Dev D on call, Dev A leads; DevOps is a stakeholder here
+
+
+@pytest.fixture
+def team(monkeypatch):
+    cfg = parse_config(DEFAULT_CONFIG.read_text().replace("stakeholders: []", "stakeholders: [devops]")
+                       .replace("name: DevOps, role: devops}", "name: DevOps, role: devops, email: ops@petties.world}"))
+    for where in ("shared.ingestion.config", "shared.periodic.config", "shared.api.config"):
+        monkeypatch.setattr(where, lambda: cfg)
+    return cfg
+
+
+def firsts(channels):
+    return [m["content"].splitlines()[0] for m in channels.prod()]
+
+
+def test_critical_at_0200_saturday_pages_on_call_then_lead_then_stakeholders(ingest, escalate, channels, team,
+                                                                           monkeypatch):
+    incident = sentry_alert(ingest, monkeypatch, SATURDAY_0200, "5001", "Database unavailable", level="fatal")
+    delivery.wait_idle()
+    assert firsts(channels) == ["🔴🔴🔴 CRITICAL ALERT 🔴🔴🔴"]
+    assert sorted(channels.smtp.messages[0].rcpt_tos) == ["dev-a@petties.world", "dev-d@petties.world"]
+    for minute in range(1, 15):
+        assert sweep(escalate, local(f"2026-11-28 02:{minute:02d}:00"))["escalated"] == 0
+    assert sweep(escalate, local("2026-11-28 02:15:00"))["escalated"] == 1
+    assert firsts(channels)[1] == f"⏰ SLA breach: {incident['incident']} response due 02:15 passed"
+    assert channels.prod()[1]["content"].endswith("🔺 Escalated to level 2: @Dev A")
+    assert channels.smtp.messages[1].rcpt_tos == ["dev-a@petties.world"]
+    assert channels.smtp.messages[1].message["Subject"].startswith("[ESCALATION L2]")
+    for minute in range(16, 45):
+        assert sweep(escalate, local(f"2026-11-28 02:{minute:02d}:00"))["escalated"] == 0
+    assert sweep(escalate, local("2026-11-28 02:45:00"))["escalated"] == 1
+    assert firsts(channels)[2] == f"🔺 {incident['incident']} is still unacknowledged 45m after the alert"
+    assert channels.prod()[2]["content"].endswith("🔺 Escalated to level 3: @DevOps @Dev A")
+    assert sorted(channels.smtp.messages[2].rcpt_tos) == ["dev-a@petties.world", "ops@petties.world"]
+    assert len(channels.prod()) == 3 and len(channels.smtp.messages) == 3
+
+
+@pytest.mark.parametrize("ack_at,expected", [
+    ("2026-11-28 02:10:00", []),
+    ("2026-11-28 02:20:00", ["⏰ SLA breach"]),
+])
+def test_acknowledgement_stops_the_rest(ingest, escalate, api, channels, team, monkeypatch, ack_at, expected):
+    incident = sentry_alert(ingest, monkeypatch, SATURDAY_0200, "5002", "Payment gateway down", level="fatal")
+    delivery.wait_idle()
+    minute = local("2026-11-28 02:01:00")
+    while minute <= local("2026-11-28 03:30:00"):
+        if minute == local(ack_at):
+            monkeypatch.setattr("shared.web.now", lambda: minute)
+            r = api.post(f"/incidents/{incident['incident']}/ack", data=json.dumps({"actor": "dev-d"}))
+            assert r.status_code == 200
+        sweep(escalate, minute)
+        minute = minute.replace(minute=minute.minute + 1) if minute.minute < 59 else \
+            minute.replace(hour=minute.hour + 1, minute=0)
+    pages = [line[:12] for line in firsts(channels)[1:]]
+    assert pages == expected
+
+
+def test_a_page_decided_just_before_an_acknowledgement_is_not_sent(ingest, escalate, api, channels, team,
+                                                                    monkeypatch):
+    incident = sentry_alert(ingest, monkeypatch, SATURDAY_0200, "5003", "Security breach", level="fatal")
+    delivery.wait_idle()
+    opened_messages = len(channels.prod())
+    channels.discord.fail_next(1, status=503)  # the level-2 page fails once and waits for its retry
+    channels.smtp.fail_next(1)
+    sweep(escalate, local("2026-11-28 02:15:00"))
+    assert len(channels.prod()) == opened_messages and len(channels.smtp.messages) == 1
+    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-28 02:16:00"))
+    api.post(f"/incidents/{incident['incident']}/ack", data=json.dumps({"actor": "dev-a"}))
+    sweep(escalate, local("2026-11-28 02:30:00"))
+    contents = [m["content"] for m in channels.prod()]
+    assert not any(c.startswith("⏰") for c in contents), contents
+    assert len(contents) == opened_messages and len(channels.smtp.messages) == 1
+
+
+def test_a_high_at_2000_friday_waits_for_monday(ingest, escalate, channels, team, monkeypatch):
+    friday = local("2026-11-27 20:00:00")
+    incident = sentry_alert(ingest, monkeypatch, friday, "5004", "BookingCreationException", level="error")
+    delivery.wait_idle()
+    assert channels.prod() == []  # held for 09:00 Monday
+    for when in ("2026-11-27 21:00:00", "2026-11-28 10:00:00", "2026-11-29 23:00:00", "2026-11-30 08:59:00"):
+        sweep(escalate, local(when))
+    assert channels.prod() == []
+    sweep(escalate, local("2026-11-30 09:00:00"))
+    assert firsts(channels) == ["🟠 HIGH ALERT - petties-backend"]
+    assert "@Dev A - Please investigate" in channels.prod()[0]["content"]  # Monday's on-call is Dev A
+    sweep(escalate, local("2026-11-30 10:00:00"))
+    assert firsts(channels)[1] == f"⏰ SLA breach: {incident['incident']} response due 10:00 passed"
+
+
+def test_duplicate_and_concurrent_sweeps_page_each_person_once(ingest, escalate_app, channels, team, monkeypatch,
+                                                                firestore):
+    sentry_alert(ingest, monkeypatch, SATURDAY_0200, "5005", "Database unavailable", level="fatal")
+    delivery.wait_idle()
+    # Saturday 02:15 local is Friday 19:15 UTC: the level-2 moment, swept by overlapping and repeated runs
+    times = ["2026-11-27T19:15:00Z", "2026-11-27T19:15:00Z", "2026-11-27T19:15:30Z", "2026-11-27T19:16:00Z"] * 2
+
+    def run(stamp):
+        client = escalate_app.test_client()
+        return client.post("/", headers={"X-CloudScheduler-ScheduleTime": stamp}).get_json()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(run, times))
+    assert sorted(r["status"] for r in results).count("done") == 3  # one run per schedule time
+    delivery.wait_idle()
+    pages = [m for m in channels.prod() if m["content"].startswith("⏰")]
+    assert len(pages) == 1 and "response due 02:15 passed" in pages[0]["content"]
+    assert len(channels.prod()) == 2
+    assert [m.rcpt_tos for m in channels.smtp.messages][1:] == [["dev-a@petties.world"]]  # the lead, once
