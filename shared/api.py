@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from shared import actions, oncall, store
 from shared.config import config, settings
@@ -188,3 +188,32 @@ def delete_override(override_id: str) -> None:
     if not store_oncall.delete_override(override_id):
         raise HTTPError(404, f"no override {override_id!r}")
     oncall.forget()
+
+
+def handoff_now(now: datetime) -> dict:
+    """GET /api/handoff: the handoff as it would be posted now."""
+    from shared import handoff
+    composed = handoff.compose(now, config())
+    return {**composed, "text": handoff.text(composed, config())[0]}
+
+
+def add_handoff_note(body: dict, now: datetime) -> dict:
+    """POST /api/handoff/notes {"actor", "text"}: a thing to watch for the next handoff."""
+    actor = actions.person(body.get("actor"), config())
+    text = str(body.get("text") or "").strip()
+    if not text:
+        raise BadInput("text is missing")
+    note = store_oncall.add_handoff_note({"actor": actor, "text": text[:500], "at": now})
+    return {"id": note["id"], "actor": actor, "text": note["text"], "at": iso(now)}
+
+
+def metrics(start: str | None, end: str | None, now: datetime) -> dict:
+    """GET /api/metrics?from=&to=: time to acknowledge / resolve and SLA kept, per severity."""
+    from shared.rules import metrics as rules
+    since = _time(start, "from") if start else now - timedelta(days=1)
+    until = _time(end, "to") if end else now
+    incidents = [i for i in store.incidents_created_since(since, 2000) if i["created_at"] < until]
+    return {"from": iso(since), "to": iso(until), "by_severity": rules.summarize(incidents),
+            "incidents": [{"id": i["id"], "severity": Severity(i["severity_rank"]).label, "status": i["status"],
+                           "sla_response_met": i.get("sla_response_met"),
+                           "sla_resolution_met": i.get("sla_resolution_met")} for i in incidents]}

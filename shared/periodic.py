@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared import escalations, log, store
+from shared import escalations, handoff, log, store
+from shared.store import outbox
 from shared.config import config, settings
 from shared.notify.sweep import sweep
 
@@ -16,6 +17,10 @@ def run_escalate(now: datetime, job: str) -> dict:
     if not store.claim_once(key, now):
         return {"status": "duplicate", "run": key}
     escalated, due = escalations.sweep(config(), now)
+    handoff_record = handoff.due_record(now, config())
+    if handoff_record:
+        outbox.enqueue([handoff_record])
+        due.append(handoff_record["id"])
     stats = sweep(config(), settings(), now, SWEEP_BUDGET, first=due)
     log.info("sweep done", run=key, **escalated, **stats.as_dict())
     return {"status": "done", "run": key, **escalated, **stats.as_dict()}

@@ -105,7 +105,7 @@ def test_notes_go_on_the_timeline(ingest, api, monkeypatch, clock):
 
 
 def test_who_is_on_call_with_an_override(ingest, api, monkeypatch, clock):
-    assert api.get("/oncall?at=2026-11-24T10:00:00%2B07:00").get_json() | {} == {
+    assert api.get("/oncall?at=2026-11-24T10:00:00%2B07:00").get_json() == {
         "at": "2026-11-24T03:00:00.000Z",
         "primary": {"id": "dev-d", "name": "Dev D", "email": "dev-d@petties.world", "discord_id": None},
         "rotation_primary": {"id": "dev-d", "name": "Dev D", "email": "dev-d@petties.world", "discord_id": None},
@@ -129,3 +129,33 @@ def test_who_is_on_call_with_an_override(ingest, api, monkeypatch, clock):
     assert api.delete(f"/oncall/overrides/{override['id']}").status_code == 404
     bad = post(api, "/oncall/overrides", covering="dev-b", start="2026-11-25T12:00:00", end="2026-11-24T12:00:00")
     assert bad.status_code == 400 and "end must be after start" in bad.get_json()["error"]
+
+
+def test_handoff_on_demand_with_notes_and_near_breach(ingest, api, monkeypatch, clock):
+    incident = open_incident(ingest, monkeypatch, issue="6010", title="Payment gateway down", level="fatal")
+    assert post(api, "/handoff/notes", actor="dev-d", text="New deployment Tuesday 10:00").status_code == 201
+    got = api.get("/handoff").get_json()
+    assert (got["from"], got["to"], got["date"]) == ("dev-c", "dev-d", "2026-11-23")
+    assert got["active"] == [{"id": incident, "title": "Payment gateway down", "severity": "Critical",
+                              "status": "open"}]
+    assert f"{incident}: response due 2026-11-24 10:15:00 +07:00 (near an SLA breach)" in got["watch"]
+    assert "New deployment Tuesday 10:00 (@Dev D)" in got["notes"]
+    assert got["text"].startswith("## On-Call Handoff - 2026-11-23\n\n### From: @Dev C\n### To: @Dev D")
+
+
+def test_metrics_per_severity(ingest, api, monkeypatch, clock):
+    fast = open_incident(ingest, monkeypatch, issue="6020", title="Database unavailable", level="fatal")
+    slow = open_incident(ingest, monkeypatch, issue="6021", title="Data loss", level="fatal")
+    clock(local("2026-11-24 10:05:00"))
+    post(api, f"/incidents/{fast}/ack", actor="dev-d")
+    clock(local("2026-11-24 10:30:00"))
+    post(api, f"/incidents/{slow}/ack", actor="dev-d")
+    clock(local("2026-11-24 13:00:00"))
+    post(api, f"/incidents/{fast}/resolve", actor="dev-d")
+    got = api.get("/metrics?from=2026-11-24T00:00:00&to=2026-11-25T00:00:00").get_json()
+    critical = got["by_severity"]["critical"]
+    assert (critical["incidents"], critical["acknowledged"], critical["resolved"]) == \
+        (2, 2, 1)
+    assert (critical["median_time_to_acknowledge_seconds"], critical["max_time_to_acknowledge_seconds"]) == (1050, 1800)
+    assert (critical["response_sla_met"], critical["response_sla_breached"]) == (1, 1)
+    assert (critical["resolution_sla_met"], critical["resolution_sla_breached"]) == (0, 1)  # 3 h > 2 h

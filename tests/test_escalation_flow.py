@@ -94,10 +94,14 @@ def test_a_high_at_2000_friday_waits_for_monday(ingest, escalate, channels, team
         sweep(escalate, local(when))
     assert channels.prod() == []
     sweep(escalate, local("2026-11-30 09:00:00"))
-    assert firsts(channels) == ["🟠 HIGH ALERT - petties-backend"]
-    assert "@Dev A - Please investigate" in channels.prod()[0]["content"]  # Monday's on-call is Dev A
+    assert sorted(firsts(channels)) == ["## On-Call Handoff - 2026-11-30", "🟠 HIGH ALERT - petties-backend"]
+    alert = next(m["content"] for m in channels.prod() if m["content"].startswith("🟠"))
+    assert "@Dev A - Please investigate" in alert  # Monday's on-call is Dev A
+    handoff = next(m["content"] for m in channels.prod() if m["content"].startswith("## On-Call Handoff"))
+    assert "### From: @Dev D\n### To: @Dev A" in handoff
+    assert f"- [ ] {incident['incident']}: BookingCreationException (High, open)" in handoff
     sweep(escalate, local("2026-11-30 10:00:00"))
-    assert firsts(channels)[1] == f"⏰ SLA breach: {incident['incident']} response due 10:00 passed"
+    assert firsts(channels)[2] == f"⏰ SLA breach: {incident['incident']} response due 10:00 passed"
 
 
 def test_duplicate_and_concurrent_sweeps_page_each_person_once(ingest, escalate_app, channels, team, monkeypatch,

@@ -3,6 +3,7 @@
 GET    /api/incidents?status=open&limit=100        GET /api/incidents/<id>
 POST   /api/incidents/<id>/ack|resolve|severity|note   {"actor": ..., "severity"/"text"/"reason"/"detail": ...}
 GET    /api/oncall?at=<iso>                        POST /api/oncall/overrides   DELETE /api/oncall/overrides/<id>
+GET    /api/handoff                                POST /api/handoff/notes      GET /api/metrics?from=&to=
 """
 import functions_framework
 
@@ -47,6 +48,15 @@ def api(request):
             web.allow(method, "DELETE")
             incidents_api.delete_override(parts[2])
             return "", 204
+        if route == ("handoff", 1):
+            web.allow(method, "GET", "HEAD")
+            return web.json_response(incidents_api.handoff_now(now))
+        if route == ("handoff", 2) and parts[1] == "notes":
+            web.allow(method, "POST")
+            return web.json_response(incidents_api.add_handoff_note(web.read_json(request), now), 201)
+        if route == ("metrics", 1):
+            web.allow(method, "GET", "HEAD")
+            return web.json_response(incidents_api.metrics(request.args.get("from"), request.args.get("to"), now))
         raise web.HTTPError(404, "not found; see the README for the API's paths")
 
     return web.guarded(handle, request)

@@ -118,6 +118,13 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
 
 
 def _deliver_one(record: dict, cfg: Config, settings: Settings, now: datetime, timeout: float, stats: Stats) -> None:
+    if record.get("text"):  # a message about no single incident (the on-call handoff)
+        payload = {"content": record["text"], "allowed_mentions": {"parse": [], "users": record.get("pings", [])}}
+        webhook = webhook_for(record["channel"], settings)
+        result = discord.post(webhook, payload, timeout) if webhook else \
+            preview.show(record["channel"], "-", record["reason"], record["text"])
+        _settle(record, result, now, stats)
+        return
     incident = store.get_incident(record["incident_id"])
     if incident is None:
         outbox.finish(record["id"], "failed", now, last_error="incident not found")
@@ -136,6 +143,7 @@ def _deliver_one(record: dict, cfg: Config, settings: Settings, now: datetime, t
 
 def _settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
     rid, channel = record["id"], record["channel"]
+    incident_id = record.get("incident_id") or "-"
     if result.pause:
         _pause(channel, result.pause)
     if result.ok and result.ref == "superseded":
@@ -152,14 +160,15 @@ def _settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
     if result.retryable and attempts < MAX_ATTEMPTS:
         wait = backoff(attempts, result.retry_after)
         outbox.retry_at(rid, now + timedelta(seconds=wait), result.error)
-        log.warning("notification will be retried", incident=record["incident_id"], outbox=rid, error=result.error,
+        log.warning("notification will be retried", incident=incident_id, outbox=rid, error=result.error,
                     attempts=attempts, retry_in_s=round(wait, 2))
         stats.retried += 1
         return
     outbox.finish(rid, "failed", now, last_error=result.error)
-    store.add_timeline(record["incident_id"], TimelineEntry(
-        now, "system", "notification failed", f"{channel} {record['reason']}: {result.error}").to_dict())
-    log.error("notification failed", incident=record["incident_id"], outbox=rid, error=result.error, attempts=attempts)
+    if record.get("incident_id"):
+        store.add_timeline(record["incident_id"], TimelineEntry(
+            now, "system", "notification failed", f"{channel} {record['reason']}: {result.error}").to_dict())
+    log.error("notification failed", incident=incident_id, outbox=rid, error=result.error, attempts=attempts)
     stats.failed += 1
 
 

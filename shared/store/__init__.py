@@ -322,3 +322,11 @@ def claim_once(name: str, now: datetime) -> bool:
     except _errors().Conflict:
         return False
     return True
+
+
+def incidents_created_since(since: datetime, limit: int) -> list[dict]:
+    """Return incidents created at or after `since`, oldest first (single-field index on created_at)."""
+    fs = _fs()
+    query = (client().collection(INCIDENTS).where(filter=fs.FieldFilter("created_at", ">=", since))
+             .order_by("created_at").limit(limit))
+    return _call(lambda: [effective(s.to_dict()) for s in query.stream()])

@@ -6,7 +6,7 @@ the due set and never the history.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from shared.store import OUTBOX, Conflict, _call, _errors, _fs, client
 ACTIVE = ("pending", "held", "sending")
@@ -59,19 +59,32 @@ def due(now: datetime, limit: int) -> list[dict]:
     return _call(lambda: [s.to_dict() for s in query.stream()])
 
 
+def _wall() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def claim(rid: str, now: datetime, lease: timedelta, include_held: bool = False) -> dict | None:
-    """Take a record for sending under a lease; None when it is not due or someone else has it."""
+    """Take a record for sending under a lease; None when it is not due or someone else has it.
+
+    `now` is the run's time (a scheduled run's schedule time) and decides what is due; the lease runs on
+    the wall clock, since a late-delivered run and the next one can overlap in real time.
+    """
     db = client()
     ref = db.collection(OUTBOX).document(rid)
     snap = _call(ref.get)
     if not snap.exists:
         return None
     record = snap.to_dict()
-    status, due_at = record.get("status"), record.get("due_at")
-    claimable = status == "pending" or (status == "held" and include_held) or status == "sending"
-    if not claimable or due_at is None or (due_at > now and not (status == "held" and include_held)):
+    status, due_at, wall = record.get("status"), record.get("due_at"), _wall()
+    if status == "sending":
+        claimable = record.get("lease_until") is not None and record["lease_until"] <= wall
+    elif status == "held":
+        claimable = include_held  # a held record is taken only to release it (digest, or sent at a new severity)
+    else:
+        claimable = status == "pending" and due_at is not None and due_at <= now
+    if not claimable:
         return None
-    update = {"status": "sending", "due_at": now + lease, "attempts": record.get("attempts", 0) + 1}
+    update = {"status": "sending", "lease_until": wall + lease, "attempts": record.get("attempts", 0) + 1}
     try:
         _call(lambda: ref.update(update, option=db.write_option(last_update_time=snap.update_time)))
     except (_errors().FailedPrecondition, _errors().Conflict):
@@ -96,7 +109,7 @@ def create_claimed(record: dict, now: datetime, lease: timedelta) -> bool:
     """Create a record already claimed by the caller; False when it exists (someone else has it)."""
     try:
         _call(lambda: client().collection(OUTBOX).document(record["id"]).create(
-            {**record, "status": "sending", "due_at": now + lease, "attempts": 1}))
+            {**record, "status": "sending", "due_at": now, "lease_until": _wall() + lease, "attempts": 1}))
     except _errors().Conflict:
         return False
     return True
