@@ -58,7 +58,7 @@ def test_acknowledgement_stops_the_rest(ingest, escalate, api, channels, team, m
     minute = local("2026-11-28 02:01:00")
     while minute <= local("2026-11-28 03:30:00"):
         if minute == local(ack_at):
-            monkeypatch.setattr("shared.web.now", lambda: minute)
+            monkeypatch.setattr("shared.web.now", lambda m=minute: m)
             r = api.post(f"/incidents/{incident['incident']}/ack", data=json.dumps({"actor": "dev-d"}))
             assert r.status_code == 200
         sweep(escalate, minute)

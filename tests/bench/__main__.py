@@ -204,5 +204,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    from tests.bench import notify
+    from tests.bench import notify, sweep
     notify.main()
+    sweep.main()

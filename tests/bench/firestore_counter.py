@@ -56,7 +56,9 @@ class _CountingApi:
 
 def install(client) -> Counts:
     """Route the client's RPCs through a counter and return it."""
-    counts = Counts()
     api = client._firestore_api  # creates the GAPIC client
+    if isinstance(api, _CountingApi):
+        return api._counts
+    counts = Counts()
     client._firestore_api_internal = _CountingApi(api, counts)
     return counts

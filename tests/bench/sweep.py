@@ -1,0 +1,59 @@
+"""Escalation sweep benchmark: one sweep over many stored incidents of which few are due.
+
+Shows that the sweep's Firestore reads follow the due set (the indexed next_check_at query), not the total.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from shared import escalations, store
+from shared.config import config
+from tests.bench.firestore_counter import install
+
+
+def seed(db, total: int, due: int, now: datetime, run: str) -> None:
+    """Write `total` open Critical incidents directly; `due` of them are due for their check at `now`."""
+    batch, size = db.batch(), 0
+    for i in range(total):
+        opened = now - timedelta(minutes=20) if i < due else now
+        doc = {"id": f"INC-B{run}{i:05d}", "dedup_key": f"bench:{run}:{i}", "key_doc": f"bench{run}{i}",
+               "title": f"bench {i}", "service": "petties-backend", "environment": "production", "source": "bench",
+               "status": "open", "active": True, "severity_rank": 4, "severity_reasons": {"critical": "bench"},
+               "created_at": opened, "respond_by": opened + timedelta(minutes=15),
+               "resolve_by": opened + timedelta(hours=2), "acknowledged_at": None, "escalations": [],
+               "escalation_level": 1, "pinned_rank": 0, "occurrences": 1, "users_affected": 0, "timeline": [],
+               "next_check_at": opened + timedelta(minutes=15), "links": {}}
+        batch.set(db.collection(store.INCIDENTS).document(doc["id"]), doc)
+        size += 1
+        if size == 400:
+            batch.commit()
+            batch, size = db.batch(), 0
+    if size:
+        batch.commit()
+
+
+def main() -> None:
+    db = store.client()
+    counts = install(db)
+    cfg = config().model_copy(update={"stakeholders": []})
+    print("\nescalation sweep benchmark: one sweep, Critical incidents 20 min old are due (level 2)")
+    for index, (total, due) in enumerate(((1_000, 100), (10_000, 100))):
+        run = uuid.uuid4().hex[:6]
+        now = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc) + timedelta(days=index)  # earlier rounds not due
+        started = time.perf_counter()
+        seed(db, total, due, now, run)
+        seeded = time.perf_counter() - started
+        before = counts.snapshot()
+        started = time.perf_counter()
+        stats, records = escalations.sweep(cfg, now)
+        elapsed = time.perf_counter() - started
+        after = counts.snapshot()
+        print(f"  {total:>6} stored, {due} due: sweep {elapsed * 1000:.0f} ms, {after[0] - before[0]} reads, "
+              f"{after[1] - before[1]} writes; checked {stats['checked']}, escalated {stats['escalated']}, "
+              f"{len(records)} pages queued (seeding took {seeded:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
