@@ -12,7 +12,7 @@ from shared.sources.common import InboundRequest
 from shared.web import HTTPError
 
 
-DELIVERY_WAIT = 0.4  # seconds the answer may wait for notifications to go out (Sentry gives a webhook 1 s, a
+DELIVERY_WAIT = 0.25  # seconds the answer may wait for notifications to go out (Sentry gives a webhook 1 s, a
 # cold start takes about half of that); the send goes on in the background either way
 
 

@@ -16,7 +16,7 @@ web.preload("shared.notify.delivery")
 def _deliver(due, now):
     if due:
         from shared.config import config, settings
-        lazy.load("shared.notify.delivery").deliver_soon(due, config(), settings(), now, 0.4)
+        lazy.load("shared.notify.delivery").deliver_soon(due, config(), settings(), now, 0.25)
 
 
 @functions_framework.http

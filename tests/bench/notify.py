@@ -65,7 +65,7 @@ def main() -> None:
             delivery.wait_idle()  # the email goes after the Discord message; let it finish before the next alert
         print(f"  alert -> Discord message stored: p50 {pct(latencies, .5):.1f} ms, p99 {pct(latencies, .99):.1f} ms, "
               f"max {max(latencies) * 1000:.1f} ms")
-        print(f"  the webhook's answer (waits up to 0.4 s for Discord + email to go out): p50 "
+        print(f"  the webhook's answer (waits up to 0.25 s for Discord + email to go out): p50 "
               f"{pct(answers, .5):.1f} ms, p99 {pct(answers, .99):.1f} ms")
         storm(port, run, discord, github, smtp)
     finally:
