@@ -107,14 +107,23 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
         if remaining <= 0.05 or _paused_for(channel) > remaining:
             stats.left += 1
             continue
-        time.sleep(_paused_for(channel))
-        at = now + timedelta(seconds=time.monotonic() - started)  # the run's clock, advanced as this run goes on
-        record = outbox.claim(rid, at, LEASE)
-        if record is None:
-            stats.skipped += 1
-            continue
-        _deliver_one(record, cfg, settings, at, min(SEND_TIMEOUT, max(deadline - time.monotonic(), 0.1)), stats)
+        with _channel_lock(channel):  # one send at a time per channel in this process: pace by its headers
+            time.sleep(min(_paused_for(channel), max(deadline - time.monotonic(), 0)))
+            at = now + timedelta(seconds=time.monotonic() - started)  # the run's clock, advanced as it goes on
+            record = outbox.claim(rid, at, LEASE)
+            if record is None:
+                stats.skipped += 1
+                continue
+            _deliver_one(record, cfg, settings, at, min(SEND_TIMEOUT, max(deadline - time.monotonic(), 0.1)), stats)
     return stats
+
+
+_locks: dict[str, threading.Lock] = {}
+
+
+def _channel_lock(channel: str) -> threading.Lock:
+    with _paused_lock:
+        return _locks.setdefault(channel, threading.Lock())
 
 
 def _deliver_one(record: dict, cfg: Config, settings: Settings, now: datetime, timeout: float, stats: Stats) -> None:
