@@ -139,6 +139,7 @@ cmd_local() {
   export SENTRY_CLIENT_SECRET=${SENTRY_CLIENT_SECRET:-local-sentry-secret}
   export INGEST_TOKEN=${INGEST_TOKEN:-local-ingest-token}
   export API_TOKEN=${API_TOKEN:-local-api-token}
+  export LOCAL_PREVIEW=1  # unconfigured channels print their messages readably here
   if ! .venv/bin/python -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
     die "port $port is in use; run with PORT=<another port> ./deploy.sh local"
   fi
