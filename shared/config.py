@@ -198,6 +198,15 @@ class Escalation(_Strict):
     repeat_every: SlaTerm | None = None          # optional reminders while a level stays unanswered
 
 
+class AlertmanagerSource(_Strict):
+    one_incident_per: Literal["alert", "group"] = "alert"   # alert: by fingerprint; group: by groupKey
+
+
+class Sources(_Strict):
+    alertmanager: AlertmanagerSource = AlertmanagerSource()
+    grafana: AlertmanagerSource = AlertmanagerSource()
+
+
 class Config(_Strict):
     team: Team
     people: list[Person]
@@ -216,6 +225,7 @@ class Config(_Strict):
     sprint: Sprint = Sprint(start=date(2025, 12, 29))
     escalation: Escalation = Escalation()
     handoff_notes: list[str] = []
+    sources: Sources = Sources()
 
     @model_validator(mode="after")
     def _references(self) -> "Config":
@@ -317,6 +327,13 @@ class Settings:
         self.sendgrid_api_key = Secret(env.get("SENDGRID_API_KEY", ""))
         self.sendgrid_api_url = env.get("SENDGRID_API_URL", "https://api.sendgrid.com").rstrip("/")
         self.email_from = env.get("EMAIL_FROM", "incidents@localhost")
+        # standard formats: Grafana's HMAC secret (optional timestamp header), PagerDuty routing keys
+        self.grafana_webhook_secret = Secret(env.get("GRAFANA_WEBHOOK_SECRET", ""))
+        self.grafana_timestamp_header = env.get("GRAFANA_TIMESTAMP_HEADER", "")
+        self.pagerduty_routing_keys = {
+            key.strip(): service.strip()
+            for key, _, service in (item.partition("=") for item in env.get("PAGERDUTY_ROUTING_KEYS", "").split(","))
+            if key.strip()}
 
 
 @functools.lru_cache(maxsize=1)

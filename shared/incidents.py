@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from shared import oncall, store
 from shared.notify import plan
-from shared.store import outbox
+from shared.store import changes, outbox
 from shared.config import Config
 from shared.model import Action, Alert, Severity, Status, TimelineEntry
 from shared.rules import escalation, ids, sla
@@ -78,6 +78,11 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         if alert.action is Action.REOPEN:
             return _open(alert, cfg, now, claim, key_doc, key, retry)
         return Outcome(None, "ignored")  # nothing to resolve, assign or mute
+    if alert.action is Action.ACKNOWLEDGE:
+        if not active:
+            return Outcome(key.incident_id, "duplicate")  # like PagerDuty: an ack for a closed key is dropped
+        changes.acknowledge(key.incident_id, alert.actor, now, _entry(now, alert.actor, "acknowledged", alert.detail))
+        return Outcome(key.incident_id, "updated")
     if alert.action is Action.ASSIGN:
         store.annotate(key.incident_id, {"assignee": alert.extra.get("assignee", "")},
                        _entry(now, alert.actor, "assigned", alert.detail), claim, now)

@@ -22,8 +22,8 @@ def listing() -> dict:
                         for name, module in REGISTRY.items()]}
 
 
-def handle(path: str, req: InboundRequest, now: datetime) -> dict:
-    """Store what one webhook delivery says; return the JSON answer."""
+def handle(path: str, req: InboundRequest, now: datetime) -> tuple[dict, int]:
+    """Store what one webhook delivery says; return the JSON answer and its status code."""
     name = path.strip("/").split("/")[0]
     source = REGISTRY.get(name)
     if source is None:
@@ -34,7 +34,7 @@ def handle(path: str, req: InboundRequest, now: datetime) -> dict:
     request_id = source.delivery_id(req)
     if not alerts:
         log.info("delivery acknowledged and ignored", source=name, request_id=request_id)
-        return {"incident": None, "status": "ignored"}
+        return {"incident": None, "status": "ignored"}, 200
     started = time.monotonic()
     outcomes = []
     for index, alert in enumerate(alerts):
@@ -47,7 +47,9 @@ def handle(path: str, req: InboundRequest, now: datetime) -> dict:
     if due:  # send now; answer within Sentry's 1 s whether or not the vendor has answered yet
         delivery = lazy.load("shared.notify.delivery")  # preloaded by the entry point
         delivery.deliver_soon(due, cfg, settings(), now, DELIVERY_WAIT - (time.monotonic() - started))
+    if hasattr(source, "answer"):  # a format with its own answer (PagerDuty's 202)
+        return source.answer(alerts, outcomes)
     answer: dict = {"incident": outcomes[0].incident, "status": outcomes[0].status}
     if len(outcomes) > 1:
         answer["incidents"] = [{"incident": o.incident, "status": o.status} for o in outcomes]
-    return answer
+    return answer, 200

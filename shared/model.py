@@ -48,6 +48,7 @@ class Action(str, enum.Enum):
     ASSIGN = "assign"        # someone took it in the source tool
     IGNORE = "ignore"        # muted in the source tool
     REOPEN = "reopen"        # unmuted / unresolved in the source tool
+    ACKNOWLEDGE = "acknowledge"  # someone took it in the source tool (PagerDuty Events acknowledge)
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ def guarded(handler: Callable[[], object], request) -> tuple:
         return json_response({"error": str(e)}, 401)
     except BadInput as e:
         log.info("bad input", path=request.path, reason=str(e), request_id=request_id)
-        return json_response({"error": str(e)}, 400)
+        return json_response(e.body or {"error": str(e)}, 400)
     except store.Unavailable as e:
         log.error("storage unavailable", path=request.path, reason=str(e)[:500], request_id=request_id)
         return json_response({"error": "storage is unavailable, try again"}, 503, {"Retry-After": "5"})

@@ -15,6 +15,8 @@ import pytest
 os.environ["SENTRY_CLIENT_SECRET"] = "test-sentry-secret"
 os.environ["INGEST_TOKEN"] = "test-ingest-token"
 os.environ["API_TOKEN"] = "test-api-token"
+os.environ["GRAFANA_WEBHOOK_SECRET"] = "test-grafana-secret"
+os.environ["PAGERDUTY_ROUTING_KEYS"] = "R" * 32 + "=petties-backend," + "S" * 32 + "=ai-service"
 os.environ.setdefault("GOOGLE_CLOUD_PROJECT", "demo-incidents-test")
 os.environ.pop("INCIDENT_CONFIG", None)
 

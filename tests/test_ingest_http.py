@@ -12,7 +12,7 @@ def test_get_lists_the_sources(ingest):
     r = ingest.get("/")
     assert r.status_code == 200
     names = [s["name"] for s in r.get_json()["sources"]]
-    assert names == ["sentry", "sentry-legacy", "uptimerobot"]
+    assert names == ["sentry", "sentry-legacy", "uptimerobot", "alertmanager", "grafana", "pagerduty"]
 
 
 def test_signed_sentry_issue_creates_an_incident(ingest, api):
@@ -169,7 +169,7 @@ def test_wrong_method_is_405_and_changes_nothing(ingest, firestore, method, path
 def test_unknown_source_is_404(ingest):
     r = ingest.post("/nagios", data=b"{}")
     assert r.status_code == 404
-    assert "known: sentry, sentry-legacy, uptimerobot" in r.get_json()["error"]
+    assert "known: sentry, sentry-legacy, uptimerobot, alertmanager, grafana, pagerduty" in r.get_json()["error"]
 
 
 def test_installation_webhook_is_acknowledged_and_ignored(ingest, firestore):

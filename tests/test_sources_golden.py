@@ -31,6 +31,14 @@ CASES = [
     ("uptimerobot_down_snake_case.json", "uptimerobot", {"content-type": "application/json"}),
     ("uptimerobot_up.json", "uptimerobot", {"content-type": "application/json"}),
     ("uptimerobot_ssl.json", "uptimerobot", {"content-type": "application/json"}),
+    ("alertmanager_firing.json", "alertmanager", {"content-type": "application/json"}),
+    ("alertmanager_resolved.json", "alertmanager", {"content-type": "application/json"}),
+    ("alertmanager_truncated.json", "alertmanager", {"content-type": "application/json"}),
+    ("grafana_firing.json", "grafana", {"content-type": "application/json"}),
+    ("grafana_resolved.json", "grafana", {"content-type": "application/json"}),
+    ("pagerduty_trigger.json", "pagerduty", {"content-type": "application/json"}),
+    ("pagerduty_acknowledge.json", "pagerduty", {"content-type": "application/json"}),
+    ("pagerduty_resolve.json", "pagerduty", {"content-type": "application/json"}),
 ]
 
 

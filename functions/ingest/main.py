@@ -22,6 +22,6 @@ def ingest(request):
         if request.method != "POST":
             raise web.method_not_allowed("POST")
         body = web.read_body(request)
-        return web.json_response(ingestion.handle(path, web.inbound(request, body), web.now()))
+        return web.json_response(*ingestion.handle(path, web.inbound(request, body), web.now()))
 
     return web.guarded(handle, request)

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from shared.sources import sentry, sentry_legacy, uptimerobot
+from shared.sources import alertmanager, grafana, pagerduty, sentry, sentry_legacy, uptimerobot
 
 # name in the URL (/ingest/<name>) -> module with authenticate(req, settings), parse(req), delivery_id(req)
 REGISTRY: dict[str, ModuleType] = {
     sentry.NAME: sentry,
     sentry_legacy.NAME: sentry_legacy,
     uptimerobot.NAME: uptimerobot,
+    alertmanager.NAME: alertmanager,
+    grafana.NAME: grafana,
+    pagerduty.NAME: pagerduty,
 }

@@ -13,7 +13,11 @@ from shared.config import Secret
 
 
 class BadInput(Exception):
-    """The caller sent something we cannot use: answer 400 with this message."""
+    """The caller sent something we cannot use: answer 400 with this message (or `body`, a vendor's shape)."""
+
+    def __init__(self, message: str, body: dict | None = None):
+        super().__init__(message)
+        self.body = body
 
 
 class Unauthorized(Exception):
