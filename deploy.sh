@@ -170,6 +170,10 @@ Paste into UptimeRobot (Alert Contacts > Webhook, "Send as JSON"):
   URL to notify   <public URL>/ingest/uptimerobot?token=$INGEST_TOKEN
   POST value      {"monitorID":"*monitorID*","monitorURL":"*monitorURL*","monitorFriendlyName":"*monitorFriendlyName*","alertType":"*alertType*","alertTypeFriendlyName":"*alertTypeFriendlyName*","alertDetails":"*alertDetails*","alertDuration":"*alertDuration*","alertFriendlyDuration":"*alertFriendlyDuration*","alertDateTime":"*alertDateTime*","sslExpiryDaysLeft":"*sslExpiryDaysLeft*"}
 
+Alertmanager:     <public URL>/ingest/alertmanager?token=$INGEST_TOKEN   (webhook_configs url)
+Grafana:          <public URL>/ingest/grafana?token=$INGEST_TOKEN        (or HMAC with GRAFANA_WEBHOOK_SECRET)
+PagerDuty v2:     <public URL>/ingest/pagerduty/v2/enqueue  (routing keys: PAGERDUTY_ROUTING_KEYS="key=service")
+
 See incidents:    curl -H 'Authorization: Bearer $API_TOKEN' '$base/api/incidents?status=open'
 Notifications:    ${DISCORD_WEBHOOK_URL:+sent to Discord; }unconfigured channels are shown at $base/_local/notifications
 Stop:             Ctrl-C
