@@ -31,18 +31,24 @@ def _run(fn: Callable):
         raise Conflict(str(e)) from None
 
 
+def _open_incident(ref, tx, incident_id: str) -> dict:
+    """Read an incident inside a transaction; NotFound when missing, Closed when resolved."""
+    snap = ref.get(transaction=tx)
+    if not snap.exists:
+        raise NotFound(incident_id)
+    incident = snap.to_dict()
+    if incident["status"] == "resolved":
+        raise Closed(incident_id)
+    return incident
+
+
 def acknowledge(incident_id: str, actor: str, now: datetime, entry: dict) -> dict:
     """Acknowledge: the first one makes the actor the owner and stops escalation; later ones are noted."""
     fs, db = _fs(), client()
     ref = db.collection(INCIDENTS).document(incident_id)
 
     def run(tx):
-        snap = ref.get(transaction=tx)
-        if not snap.exists:
-            raise NotFound(incident_id)
-        incident = snap.to_dict()
-        if incident["status"] == "resolved":
-            raise Closed(incident_id)
+        incident = _open_incident(ref, tx, incident_id)
         update = {"timeline": fs.ArrayUnion([entry]), "updated_at": now}
         first = incident.get("acknowledged_at") is None
         if first:
@@ -63,12 +69,7 @@ def set_severity(incident_id: str, rank: int, label: str, pin: bool, lead: bool,
     ref = db.collection(INCIDENTS).document(incident_id)
 
     def run(tx):
-        snap = ref.get(transaction=tx)
-        if not snap.exists:
-            raise NotFound(incident_id)
-        incident = snap.to_dict()
-        if incident["status"] == "resolved":
-            raise Closed(incident_id)
+        incident = _open_incident(ref, tx, incident_id)
         if incident.get("pinned_rank") and not lead:
             raise Pinned(incident_id)
         live_ref = db.collection(LIVE).document(incident["key_doc"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from shared.store import OUTBOX, Conflict, _call, _errors, _fs, client
-ACTIVE = ("pending", "held", "sending")
 
 
 def record_id(incident_id: str, reason: str, channel: str) -> str:
@@ -42,13 +41,6 @@ def enqueue(records: list[dict]) -> list[bool]:
 def get(rid: str) -> dict | None:
     snap = _call(lambda: client().collection(OUTBOX).document(rid).get())
     return snap.to_dict() if snap.exists else None
-
-
-def for_incident(incident_id: str) -> list[dict]:
-    """Return every outbox record of one incident."""
-    fs = _fs()
-    query = client().collection(OUTBOX).where(filter=fs.FieldFilter("incident_id", "==", incident_id))
-    return _call(lambda: [s.to_dict() for s in query.stream()])
 
 
 def due(now: datetime, limit: int) -> list[dict]:
@@ -115,8 +107,7 @@ def create_claimed(record: dict, now: datetime, lease: timedelta) -> bool:
     return True
 
 
-__all__ = ["ACTIVE", "Conflict", "claim", "create_claimed", "due", "enqueue", "finish", "for_incident", "get",
-           "record_id", "retry_at"]
+__all__ = ["Conflict", "claim", "create_claimed", "due", "enqueue", "finish", "get", "record_id", "retry_at"]
 
 
 def mark(rid: str, **fields) -> None:
