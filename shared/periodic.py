@@ -1,9 +1,9 @@
 """The scheduled runs, each idempotent per schedule time (Cloud Scheduler delivers at least once)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
-from shared import escalations, handoff, log, store
+from shared import escalations, handoff, health, log, store
 from shared.store import outbox
 from shared.config import config, settings
 from shared.notify.sweep import sweep
@@ -23,4 +23,5 @@ def run_escalate(now: datetime, job: str) -> dict:
         due.append(handoff_record["id"])
     stats = sweep(config(), settings(), now, SWEEP_BUDGET, first=due)
     log.info("sweep done", run=key, **escalated, **stats.as_dict())
+    health.record_sweep(datetime.now(timezone.utc), now, {**escalated, **stats.as_dict()})
     return {"status": "done", "run": key, **escalated, **stats.as_dict()}

@@ -157,7 +157,7 @@ def test_body_of_exactly_one_mib_is_not_413(ingest):
 
 @pytest.mark.parametrize("method,path,allow", [
     ("GET", "/sentry", "POST"), ("PUT", "/uptimerobot", "POST"), ("DELETE", "/sentry", "POST"),
-    ("POST", "/", "GET"), ("PATCH", "/", "GET"),
+    ("POST", "/", "GET, HEAD"), ("PATCH", "/", "GET, HEAD"),
 ])
 def test_wrong_method_is_405_and_changes_nothing(ingest, firestore, method, path, allow):
     r = ingest.open(path, method=method, data=b"{}")

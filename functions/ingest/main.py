@@ -1,11 +1,12 @@
 """Cloud Function `ingest`: alert webhooks in, deduplicated incidents out.
 
-GET  /ingest/                 the sources it accepts (health check)
+GET  /ingest/                 the sources it accepts (liveness)
+GET  /ingest/health           the alerting system's own health: 503 when the sweep stalls or notifications wait
 POST /ingest/<source>         one webhook delivery; answers {"incident", "status"}
 """
 import functions_framework
 
-from shared import ingestion, web
+from shared import health, ingestion, web
 
 web.preload("shared.notify.delivery")  # before the first alert: team file, Firestore, notifiers
 
@@ -16,9 +17,11 @@ def ingest(request):
 
     def handle():
         if not path:
-            if request.method not in ("GET", "HEAD"):
-                raise web.method_not_allowed("GET")
+            web.allow(request.method, "GET", "HEAD")
             return web.json_response(ingestion.listing())
+        if path == "health":
+            web.allow(request.method, "GET", "HEAD")
+            return web.json_response(*health.check(web.now()))
         if request.method != "POST":
             raise web.method_not_allowed("POST")
         body = web.read_body(request)

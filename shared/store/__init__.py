@@ -330,3 +330,16 @@ def incidents_created_since(since: datetime, limit: int) -> list[dict]:
     query = (client().collection(INCIDENTS).where(filter=fs.FieldFilter("created_at", ">=", since))
              .order_by("created_at").limit(limit))
     return _call(lambda: [effective(s.to_dict()) for s in query.stream()])
+
+
+STATUS = "status"
+
+
+def set_status(name: str, fields: dict) -> None:
+    """Record how a periodic job went (status/{name}), for the health check."""
+    _call(lambda: client().collection(STATUS).document(name).set(fields))
+
+
+def get_status(name: str) -> dict | None:
+    snap = _call(lambda: client().collection(STATUS).document(name).get())
+    return snap.to_dict() if snap.exists else None

@@ -1,0 +1,39 @@
+"""Who watches the watchman: the alerting system's own health, for an outside monitor (UptimeRobot).
+
+GET /ingest/health answers 200 when the every-minute sweep has run recently and no notification has
+waited too long, else 503 with the reasons, so a keyword or status monitor pages the team directly when
+this system is the thing that is down.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from shared import store
+from shared.store import outbox
+
+SWEEP_STALE = timedelta(minutes=5)        # the sweep runs every minute
+UNDELIVERED_STALE = timedelta(minutes=15)  # a notification due this long ago and still not out
+
+
+def record_sweep(wall: datetime, schedule_time: datetime, stats: dict) -> None:
+    """Note a finished sweep (wall-clock time and its schedule time)."""
+    store.set_status("sweep", {"finished_at": wall, "schedule_time": schedule_time, "stats": stats})
+
+
+def check(wall: datetime) -> tuple[dict, int]:
+    """Return the health report and 200 (healthy) or 503."""
+    problems = []
+    sweep = store.get_status("sweep")
+    last = sweep["finished_at"] if sweep else None
+    if last is None:
+        problems.append("the escalate sweep has never run")
+    elif wall - last > SWEEP_STALE:
+        problems.append(f"the escalate sweep last ran {int((wall - last).total_seconds() // 60)} min ago")
+    backlog = outbox.due(wall, 500)
+    waiting = [r for r in backlog if r["status"] in ("pending", "sending")]
+    oldest = min((r["due_at"] for r in waiting), default=None)
+    if oldest is not None and wall - oldest > UNDELIVERED_STALE:
+        problems.append(f"a notification has waited {int((wall - oldest).total_seconds() // 60)} min")
+    report = {"status": "ok" if not problems else "unhealthy", "problems": problems,
+              "last_sweep_at": last, "outbox_backlog": len(waiting), "oldest_undelivered_due_at": oldest}
+    return report, 200 if not problems else 503
