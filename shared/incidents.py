@@ -81,7 +81,11 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
     if alert.action is Action.ACKNOWLEDGE:
         if not active:
             return Outcome(key.incident_id, "duplicate")  # like PagerDuty: an ack for a closed key is dropped
-        changes.acknowledge(key.incident_id, alert.actor, now, _entry(now, alert.actor, "acknowledged", alert.detail))
+        try:
+            changes.acknowledge(key.incident_id, alert.actor, now,
+                                _entry(now, alert.actor, "acknowledged", alert.detail))
+        except (changes.Closed, changes.NotFound):
+            return Outcome(key.incident_id, "duplicate")  # resolved meanwhile
         return Outcome(key.incident_id, "updated")
     if alert.action is Action.ASSIGN:
         store.annotate(key.incident_id, {"assignee": alert.extra.get("assignee", "")},
@@ -101,12 +105,12 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
     if alert.action is Action.IGNORE:
         if key.status == Status.IGNORED.value or not active:
             return Outcome(key.incident_id, "duplicate")
-        store.change_status(key.incident_id, key_doc, Status.IGNORED.value, {},
+        store.change_status(key.incident_id, key_doc, Status.IGNORED.value, {"next_check_at": None},
                             _entry(now, alert.actor, "ignored", alert.detail), claim, now, close=False)
         return Outcome(key.incident_id, "updated")
     if alert.action is Action.REOPEN:
         if key.status == Status.IGNORED.value and active:
-            store.change_status(key.incident_id, key_doc, Status.OPEN.value, {},
+            store.change_status(key.incident_id, key_doc, Status.OPEN.value, {"next_check_at": now},
                                 _entry(now, alert.actor, "reopened", alert.detail), claim, now, close=False)
             return Outcome(key.incident_id, "updated")
         if active:

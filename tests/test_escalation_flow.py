@@ -123,3 +123,24 @@ def test_duplicate_and_concurrent_sweeps_page_each_person_once(ingest, escalate_
     assert len(pages) == 1 and "response due 02:15 passed" in pages[0]["content"]
     assert len(channels.prod()) == 2
     assert [m.rcpt_tos for m in channels.smtp.messages][1:] == [["dev-a@petties.world"]]  # the lead, once
+
+
+def test_an_incident_muted_in_sentry_does_not_escalate_until_unmuted(ingest, escalate, channels, team, monkeypatch):
+    from tests.conftest import fixture_json, sentry_headers
+    opened = sentry_alert(ingest, monkeypatch, SATURDAY_0200, "5006", "Database unavailable", level="fatal")
+    delivery.wait_idle()
+
+    def workflow(action):
+        payload = fixture_json("sentry_issue_ignored.json")
+        payload["action"] = action
+        payload["data"]["issue"]["id"] = "5006"
+        body = json.dumps(payload).encode()
+        assert ingest.post("/sentry", data=body, headers=sentry_headers(body, "issue")).get_json()["status"] == \
+            "updated"
+
+    workflow("ignored")
+    assert sweep(escalate, local("2026-11-28 02:30:00"))["escalated"] == 0
+    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-28 02:40:00"))
+    workflow("unresolved")
+    assert sweep(escalate, local("2026-11-28 02:41:00"))["escalated"] == 1
+    assert any(m["content"].startswith(f"⏰ SLA breach: {opened['incident']}") for m in channels.prod())

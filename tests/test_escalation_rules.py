@@ -50,11 +50,13 @@ def test_a_high_at_2000_friday_waits_until_monday():
         ("Mon 10:00", "sla-response"), ("Mon 17:00", "sla-resolution")]
 
 
-def test_resolved_and_staging_incidents_never_escalate():
+def test_resolved_ignored_and_staging_incidents_never_escalate():
     late = at("2026-11-30 12:00:00")
     assert escalation.evaluate(state(Severity.CRITICAL, "2026-11-28 02:00:00", status="resolved"), late, CFG) == \
         escalation.Decision((), None)
     assert escalation.evaluate(state(Severity.CRITICAL, "2026-11-28 02:00:00", environment="staging"), late, CFG) == \
+        escalation.Decision((), None)
+    assert escalation.evaluate(state(Severity.CRITICAL, "2026-11-28 02:00:00", status="ignored"), late, CFG) == \
         escalation.Decision((), None)
 
 

@@ -3,7 +3,8 @@
 Level 1 is the on-call, told when the incident opens (routing). Level 2: nobody acknowledged within the
 response SLA -> the team lead is paged with an SLA-breach warning. Level 3: a Critical still
 unacknowledged `escalation.stakeholders_after` later, or anything unresolved past its resolution SLA ->
-the stakeholders. Outside business hours only Critical escalates; the rest waits for 09:00. Each step
+the stakeholders. Outside business hours only Critical escalates; the rest waits for 09:00. An incident
+muted in its source tool (ignored) does not escalate until it is reopened. Each step
 has a name; the caller records the names it has done, so a step is never taken twice.
 """
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Decision:
 
 def evaluate(state: State, now: datetime, cfg: Config) -> Decision:
     """Return the steps due at `now` and when to look at the incident again."""
-    if state.status == "resolved" or state.environment not in cfg.escalation.environments:
+    if state.status in ("resolved", "ignored") or state.environment not in cfg.escalation.environments:
         return Decision((), None)
     if state.severity is not Severity.CRITICAL and not is_business_time(now, cfg):
         return Decision((), next_business_start(now, cfg))
