@@ -84,11 +84,15 @@ def claim(rid: str, now: datetime, lease: timedelta, include_held: bool = False)
     return {**record, **update}
 
 
+KEEP_FINISHED = timedelta(days=90)  # a TTL policy on expire_at deletes finished records after this
+
+
 def finish(rid: str, status: str, now: datetime, **fields) -> None:
     """Record a final state (sent, failed, superseded): nothing more to do, so due_at goes."""
     fs = _fs()
     _call(lambda: client().collection(OUTBOX).document(rid).update(
-        {**fields, "status": status, "finished_at": now, "due_at": fs.DELETE_FIELD}))
+        {**fields, "status": status, "finished_at": now, "due_at": fs.DELETE_FIELD,
+         "expire_at": now + KEEP_FINISHED}))
 
 
 def retry_at(rid: str, when: datetime, error: str, status: str = "pending") -> None:
