@@ -32,9 +32,9 @@ def clocks(severity: Severity, environment: str, opened_at: datetime, now: datet
     """Return the SLA fields for an incident of this severity (set at open, reset when severity changes)."""
     due = sla.due(severity, opened_at, cfg)
     state = escalation.State(severity, environment, "open", due.respond_by, due.resolve_by, False, frozenset())
+    # evaluate() gives no next check where escalation does not apply (staging, ...)
     return {"respond_by": due.respond_by, "resolve_by": due.resolve_by,
-            "next_check_at": escalation.evaluate(state, now, cfg).next_check_at if environment in
-            cfg.escalation.environments else None}
+            "next_check_at": escalation.evaluate(state, now, cfg).next_check_at}
 
 
 def _due(records: list[dict]) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared import log, oncall, store
@@ -38,10 +38,9 @@ class Stats:
     skipped: int = 0
     digests: int = 0
     left: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "errors"}
+        return dict(self.__dict__)
 
 
 _rng = random.Random()

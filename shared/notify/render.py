@@ -144,7 +144,7 @@ def context(incident: dict, cfg: Config, now: datetime, mentions: str = "", esca
 
 
 def _clock(value: datetime | None, cfg: Config) -> str:
-    """Format a due time the way people say it: 15:45, or Mon 10:00 when it is not today."""
+    """Format a due time the way the guide says it: 15:45, in the team's zone."""
     if value is None:
         return "—"
     return value.astimezone(cfg.team.zone).strftime("%H:%M")

@@ -32,7 +32,8 @@ def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: 
             released.append(group[0]["id"])  # one held message goes out as itself
         else:
             _digest(channel, group, cfg, settings, now, stats)
-    for rid in released + [r for r in others if r in {x["id"] for x in records if x["status"] == "held"}]:
+    held_ids = {r["id"] for r in records if r["status"] == "held"}  # held, but not as part of a digest
+    for rid in released + [r for r in others if r in held_ids]:
         outbox.retry_at(rid, now, "released at the start of business hours")
     delivery.deliver(released + others, cfg, settings, now, max(deadline - time.monotonic(), 0), stats)
     return stats

@@ -182,16 +182,13 @@ class FakeDiscord(FakeService):
                                   "channel_id": hook["channel_id"], "application_id": None, "token": hook["token"]})
         errors: dict[str, Any] = {}
         wait = _flag(request, "wait", errors)
-        keep = _flag(request, "with_components", errors) or hook["application_owned"]
         thread_id = request.args.get("thread_id")
         if thread_id is not None and not thread_id.isdigit():
             add_error(errors, ("thread_id",), "NUMBER_TYPE_COERCE", f'Value "{thread_id}" is not snowflake.')
-        body = self._body(request)
-        if isinstance(body, Response):
-            return body
-        errors.update(validate(body, keep_components=keep))
-        if errors:
-            return _invalid_form(errors)
+        parsed = self._validated(request, hook, errors)
+        if isinstance(parsed, Response):
+            return parsed
+        body, keep = parsed
         record = {"content": body.get("content") or "", "embeds": body.get("embeds") or [],
                   "components": (body.get("components") or []) if keep else [],
                   "attachments": body.get("attachments") or []}
@@ -204,6 +201,17 @@ class FakeDiscord(FakeService):
         self.messages.append(record)
         return json_response(self._render(record)) if wait else Response(status=204)
 
+    def _validated(self, request: Request, hook: dict[str, Any], errors: dict[str, Any]):
+        """Return (body, keep_components) for a post or an edit, or the 400 Discord would answer."""
+        keep = _flag(request, "with_components", errors) or hook["application_owned"]
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
+        errors.update(validate(body, keep_components=keep))
+        if errors:
+            return _invalid_form(errors)
+        return body, keep
+
     def _message(self, request: Request, webhook_id: str, message_id: str, hook: dict[str, Any]) -> Response:
         record = next((m for m in self.messages if m["id"] == message_id and m["webhook_id"] == webhook_id), None)
         if record is None or (record["thread_id"] and request.args.get("thread_id") != record["thread_id"]):
@@ -214,14 +222,10 @@ class FakeDiscord(FakeService):
             self.messages.remove(record)
             self.deleted.append(record)
             return Response(status=204)
-        errors: dict[str, Any] = {}
-        keep = _flag(request, "with_components", errors) or hook["application_owned"]
-        body = self._body(request)
-        if isinstance(body, Response):
-            return body
-        errors.update(validate(body, keep_components=keep))
-        if errors:
-            return _invalid_form(errors)
+        parsed = self._validated(request, hook, {})
+        if isinstance(parsed, Response):
+            return parsed
+        body, keep = parsed
         changes = {k: body[k] for k in EDITABLE if k in body and (keep or k != "components")}
         defaults = {"content": "", "embeds": [], "components": [], "flags": 0}
         candidate = {**record, **{k: defaults.get(k) if v is None else v for k, v in changes.items()}}
