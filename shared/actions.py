@@ -1,68 +1,83 @@
-"""What people do to incidents (from the API today, from Discord later): acknowledge, resolve, re-classify, note.
+"""What people do to incidents, whatever the transport (the API today, Discord next): acknowledge, resolve,
+re-classify, note.
 
 Every change goes on the timeline with its actor. The first acknowledgement makes the actor the owner and
 stops escalation. The on-call may raise or lower the severity; the team lead's change pins it (final:
-the on-call cannot change a pinned severity and automatic rises never override it).
+the on-call cannot change a pinned severity and automatic rises never override it). Each returns the
+outbox records that are due now; the caller delivers them (notify.delivery.deliver_soon).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from shared import incidents, oncall, store
+from shared import incidents, oncall
 from shared.config import Config
-from shared.model import Severity, Status, TimelineEntry
+from shared.errors import BadInput, Closed, Forbidden, NotFound
+from shared.model import Incident, Severity, Status, TimelineEntry
 from shared.notify import plan
-from shared.sources.common import BadInput
-from shared.store import changes
-
-
-class Forbidden(Exception):
-    """The actor may not do this (say, a severity change by someone neither on call nor the team lead)."""
+from shared.rules import ids
+from shared.store import incidents as store
+from shared.store.client import Conflict
 
 
 def person(actor: object, cfg: Config) -> str:
-    """Return the person id for an actor given as id or name (case-insensitive); 400 when unknown."""
+    """Return the person id for an actor given as id, name or Discord user id (case-insensitive)."""
     wanted = str(actor or "").strip().lower()
     if not wanted:
         raise BadInput("actor is missing: say who is doing this (a person id or name from the team file)")
     for p in cfg.people:
-        if wanted in (p.id.lower(), p.name.lower()):
+        if wanted in (p.id.lower(), p.name.lower()) or (p.discord_id and wanted == p.discord_id):
             return p.id
     raise BadInput(f"unknown actor {str(actor)[:80]!r}: use a person id or name from the team file")
+
+
+def incident_id(typed: object) -> str:
+    """Return the canonical id for what a person typed ('inc-7k3qxd', '7K3QXD'); NotFound when it cannot be one."""
+    canonical = ids.normalize(str(typed or ""))
+    if not ids.is_valid(canonical):
+        raise NotFound(f"no incident {str(typed)[:40]!r}")
+    return canonical
+
+
+def get(typed_id: object) -> Incident:
+    """Return an incident by what a person typed; NotFound when there is none."""
+    canonical = incident_id(typed_id)
+    incident = store.get_incident(canonical)
+    if incident is None:
+        raise NotFound(f"no incident {str(typed_id)[:40]!r}")
+    return incident
 
 
 def _entry(now: datetime, actor: str, action: str, detail: str = "") -> dict:
     return TimelineEntry(now, actor, action, detail[:2000]).to_dict()
 
 
-def acknowledge(incident_id: str, actor: str, now: datetime, cfg: Config) -> dict:
-    who = person(actor, cfg)
-    result = changes.acknowledge(incident_id, who, now, _entry(now, who, "acknowledged", "👀 investigating"))
-    return {"owner_set": result["first"]}
+def acknowledge(typed_id: object, actor: object, now: datetime, cfg: Config) -> list[str]:
+    """Acknowledge; the first acknowledgement sets the owner and stops escalation."""
+    who, iid = person(actor, cfg), incident_id(typed_id)
+    store.acknowledge(iid, who, now, _entry(now, who, "acknowledged", "👀 investigating"))
+    return []
 
 
-def resolve(incident_id: str, actor: str, now: datetime, cfg: Config, detail: str = "") -> list[str]:
-    """Resolve by hand; return the outbox records to deliver. 409 when it is already resolved."""
-    who = person(actor, cfg)
-    incident = store.get_incident(incident_id)
-    if incident is None:
-        raise changes.NotFound(incident_id)
-    if incident["status"] == Status.RESOLVED.value:
-        raise changes.Closed(incident_id)
-    records = plan.on_resolve(incident_id, incident["environment"], now, cfg)
+def resolve(typed_id: object, actor: object, now: datetime, cfg: Config, detail: str = "") -> list[str]:
+    """Resolve by hand; Closed when it is already resolved."""
+    who, incident = person(actor, cfg), get(typed_id)
+    if incident.is_resolved:
+        raise Closed(f"{incident.id} is resolved")
+    records = plan.on_resolve(incident.id, incident.environment, now, cfg)
     try:
-        store.change_status(incident_id, incident["key_doc"], Status.RESOLVED.value, {"resolved_at": now,
+        store.change_status(incident.id, incident.key_doc, Status.RESOLVED.value, {"resolved_at": now,
                             "active": False}, _entry(now, who, "resolved", detail or "✅ resolved"), None, now,
                             close=True, outbox=records)
-    except store.Conflict:
-        raise changes.Closed(incident_id) from None
-    return [r["id"] for r in records if r["status"] == "pending"]
+    except Conflict:
+        raise Closed(f"{incident.id} is resolved") from None
+    return plan.due_now(records)
 
 
-def set_severity(incident_id: str, severity: object, actor: str, now: datetime, cfg: Config,
+def set_severity(typed_id: object, severity: object, actor: object, now: datetime, cfg: Config,
                  reason: str = "") -> list[str]:
-    """Change the severity by hand; return the outbox records to deliver (a rise notifies like an automatic one)."""
-    who = person(actor, cfg)
+    """Change the severity by hand (a rise notifies like an automatic one)."""
+    who, iid = person(actor, cfg), incident_id(typed_id)
     try:
         new = Severity.parse(str(severity))
     except ValueError as e:
@@ -73,26 +88,33 @@ def set_severity(incident_id: str, severity: object, actor: str, now: datetime, 
     role = "team lead (final)" if lead else "on-call"
     why = f"set by {cfg.person(who).name}, {role}" + (f": {reason}" if reason else "")
 
-    def fields_for(incident: dict) -> dict:
-        return incidents.clocks(new, incident["environment"], incident["created_at"], now, cfg) | {"next_check_at": now}
+    def fields_for(incident: Incident) -> dict:
+        return incidents.clocks(new, incident.environment, incident.created_at, now, cfg) | {"next_check_at": now}
 
-    def outbox_for(incident: dict) -> list[dict]:
-        current = Severity(store.effective(incident)["severity_rank"])
-        if new <= current:
+    def outbox_for(incident: Incident) -> list[dict]:
+        if new <= incident.severity:
             return []
-        return plan.on_raise(incident_id, new, incident["environment"], now, cfg, oncall.primary_now(now, cfg))
+        return plan.on_raise(iid, new, incident.environment, now, cfg, oncall.primary_now(now, cfg))
 
     entry = _entry(now, who, "severity", f"-> {new.label} ({role})" + (f": {reason}" if reason else ""))
-    result = changes.set_severity(incident_id, int(new), new.label, lead, lead, why, entry, now, fields_for,
-                                  outbox_for)
-    return result["notify"]
+    return store.set_severity(iid, int(new), new.label, lead, lead, why, entry, now, fields_for, outbox_for)["notify"]
 
 
-def note(incident_id: str, actor: str, text: object, now: datetime, cfg: Config) -> None:
+def note(typed_id: object, actor: object, text: object, now: datetime, cfg: Config) -> list[str]:
+    """Add a note to the timeline."""
     who = person(actor, cfg)
     body = str(text or "").strip()
     if not body:
         raise BadInput("text is missing")
-    if store.get_incident(incident_id) is None:
-        raise changes.NotFound(incident_id)
-    store.add_timeline(incident_id, _entry(now, who, "note", body))
+    store.add_timeline(get(typed_id).id, _entry(now, who, "note", body))
+    return []
+
+
+# name in the API path (/api/incidents/<id>/<name>) -> the use case and the body fields it takes
+ACTIONS = {
+    "ack": lambda iid, body, now, cfg: acknowledge(iid, body.get("actor"), now, cfg),
+    "resolve": lambda iid, body, now, cfg: resolve(iid, body.get("actor"), now, cfg, str(body.get("detail") or "")),
+    "severity": lambda iid, body, now, cfg: set_severity(iid, body.get("severity"), body.get("actor"), now, cfg,
+                                                         str(body.get("reason") or "")),
+    "note": lambda iid, body, now, cfg: note(iid, body.get("actor"), body.get("text"), now, cfg),
+}

@@ -1,19 +1,25 @@
-"""The incidents API: views of stored incidents (state-changing calls come with later issues)."""
+"""The API's use cases: incident views and queries, state changes (shared.actions), on-call, handoff, metrics.
+
+Transport-neutral: refusals are shared.errors; the entry point maps them to HTTP.
+"""
 from __future__ import annotations
 
 import hmac
 from datetime import datetime, timedelta, timezone
 
-from shared import actions, oncall, store
-from shared.config import config, settings
-from shared.model import Severity, Status
-from shared.rules import ids
-from shared.sources.common import BadInput, Unauthorized
-from shared.store import changes
+from shared import actions, handoff, oncall
+from shared.config import config
+from shared.errors import BadInput, NotFound, Unauthorized
+from shared.model import Incident, Status
+from shared.notify import delivery
+from shared.rules import metrics as metric_rules
+from shared.settings import settings
+from shared.store import incidents as store
 from shared.store import oncall as store_oncall
-from shared.web import HTTPError, iso
+from shared.web import iso
 
 MAX_LIMIT = 500
+DELIVERY_WAIT = 0.25  # seconds an answer may wait for the notifications an action causes (they go on after)
 STATUS_GROUPS = {"active": [Status.OPEN.value, Status.ACKNOWLEDGED.value]}
 
 
@@ -28,43 +34,42 @@ def authenticate(authorization: str) -> None:
         raise Unauthorized("wrong API token")
 
 
-def incident_view(doc: dict) -> dict:
+def incident_view(incident: Incident) -> dict:
     """Return the public JSON shape of a stored incident."""
-    severity = Severity(doc["severity_rank"])
     return {
-        "id": doc["id"],
-        "title": doc["title"],
-        "status": doc["status"],
-        "severity": severity.label,
-        "severity_reason": doc.get("severity_reasons", {}).get(severity.label, ""),
-        "service": doc["service"],
-        "environment": doc["environment"],
-        "source": doc["source"],
-        "dedup_key": doc["dedup_key"],
-        "links": doc.get("links", {}),
-        "location": doc.get("location", ""),
-        "occurrences": doc["occurrences"],
-        "users_affected": doc.get("users_affected", 0),
-        "latest_message": doc.get("latest_message", ""),
-        "created_at": iso(doc["created_at"]),
-        "first_seen": iso(doc.get("first_seen")),
-        "last_seen": iso(doc.get("last_seen")),
-        "acknowledged_at": iso(doc.get("acknowledged_at")),
-        "resolved_at": iso(doc.get("resolved_at")),
-        "assignee": doc.get("assignee"),
-        "previous_incident": doc.get("previous_incident"),
-        "downtime_seconds": doc.get("downtime_seconds"),
-        "owner": doc.get("owner"),
-        "severity_pinned": bool(doc.get("pinned_rank")),
-        "respond_by": iso(doc.get("respond_by")),
-        "resolve_by": iso(doc.get("resolve_by")),
-        "escalation_level": doc.get("escalation_level", 1),
-        "time_to_acknowledge_seconds": doc.get("tta_seconds"),
-        "time_to_resolve_seconds": doc.get("ttr_seconds"),
-        "sla_response_met": doc.get("sla_response_met"),
-        "sla_resolution_met": doc.get("sla_resolution_met"),
+        "id": incident.id,
+        "title": incident.title,
+        "status": incident.status,
+        "severity": incident.severity.label,
+        "severity_reason": incident.reason,
+        "service": incident.service,
+        "environment": incident.environment,
+        "source": incident.source,
+        "dedup_key": incident.dedup_key,
+        "links": incident.links,
+        "location": incident.location,
+        "occurrences": incident.occurrences,
+        "users_affected": incident.users_affected,
+        "latest_message": incident.latest_message,
+        "created_at": iso(incident.created_at),
+        "first_seen": iso(incident.first_seen),
+        "last_seen": iso(incident.last_seen),
+        "acknowledged_at": iso(incident.acknowledged_at),
+        "resolved_at": iso(incident.resolved_at),
+        "assignee": incident.assignee,
+        "previous_incident": incident.previous_incident,
+        "downtime_seconds": incident.downtime_seconds,
+        "owner": incident.owner,
+        "severity_pinned": bool(incident.pinned_rank),
+        "respond_by": iso(incident.respond_by),
+        "resolve_by": iso(incident.resolve_by),
+        "escalation_level": incident.escalation_level,
+        "time_to_acknowledge_seconds": incident.tta_seconds,
+        "time_to_resolve_seconds": incident.ttr_seconds,
+        "sla_response_met": incident.sla_response_met,
+        "sla_resolution_met": incident.sla_resolution_met,
         "timeline": [{"at": iso(e["at"]), "actor": e["actor"], "action": e["action"], "detail": e.get("detail", "")}
-                     for e in doc.get("timeline", [])],  # in the order the changes were stored
+                     for e in incident.timeline],  # in the order the changes were stored
     }
 
 
@@ -90,23 +95,7 @@ def list_incidents(status: str | None, limit: str | None) -> dict:
 
 def get_incident(typed_id: str) -> dict:
     """GET /api/incidents/<id>; the id is case-insensitive."""
-    incident_id = ids.normalize(typed_id)
-    doc = store.get_incident(incident_id) if ids.is_valid(incident_id) else None
-    if doc is None:
-        raise HTTPError(404, f"no incident {typed_id!r}")
-    return incident_view(doc)
-
-
-# ---------------------------------------------------------------- state changes and on-call
-
-ACTIONS = ("ack", "resolve", "severity", "note")
-
-
-def _incident_id(typed: str) -> str:
-    incident_id = ids.normalize(typed)
-    if not ids.is_valid(incident_id):
-        raise HTTPError(404, f"no incident {typed!r}")
-    return incident_id
+    return incident_view(actions.get(typed_id))
 
 
 def _time(value: object, name: str) -> datetime:
@@ -119,33 +108,14 @@ def _time(value: object, name: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
-def act(typed_id: str, action: str, body: dict, now: datetime) -> tuple[dict, list[str]]:
-    """POST /api/incidents/<id>/<ack|resolve|severity|note>; return the incident and the notifications due."""
-    cfg, incident_id = config(), _incident_id(typed_id)
-    try:
-        if action == "ack":
-            actions.acknowledge(incident_id, body.get("actor"), now, cfg)
-            due: list[str] = []
-        elif action == "resolve":
-            due = actions.resolve(incident_id, body.get("actor"), now, cfg, str(body.get("detail") or ""))
-        elif action == "severity":
-            due = actions.set_severity(incident_id, body.get("severity"), body.get("actor"), now, cfg,
-                                       str(body.get("reason") or ""))
-        elif action == "note":
-            actions.note(incident_id, body.get("actor"), body.get("text"), now, cfg)
-            due = []
-        else:
-            raise HTTPError(404, f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
-    except changes.NotFound:
-        raise HTTPError(404, f"no incident {typed_id!r}") from None
-    except changes.Closed:
-        raise HTTPError(409, f"{incident_id} is resolved") from None
-    except changes.Pinned:
-        raise HTTPError(409, f"the team lead pinned the severity of {incident_id}; only the team lead can change it") \
-            from None
-    except actions.Forbidden as e:
-        raise HTTPError(403, str(e)) from None
-    return get_incident(incident_id), due
+def act(typed_id: str, action: str, body: dict, now: datetime) -> dict:
+    """POST /api/incidents/<id>/<ack|resolve|severity|note>; return the incident (its notifications go out)."""
+    use_case = actions.ACTIONS.get(action)
+    if use_case is None:
+        raise NotFound(f"unknown action {action[:40]!r}; use one of {', '.join(actions.ACTIONS)}")
+    due = use_case(typed_id, body, now, config())
+    delivery.deliver_soon(due, config(), settings(), now, DELIVERY_WAIT)
+    return get_incident(typed_id)
 
 
 def _person_view(pid: str) -> dict:
@@ -186,13 +156,12 @@ def add_override(body: dict, now: datetime) -> dict:
 
 def delete_override(override_id: str) -> None:
     if not store_oncall.delete_override(override_id):
-        raise HTTPError(404, f"no override {override_id!r}")
+        raise NotFound(f"no override {override_id[:40]!r}")
     oncall.forget()
 
 
 def handoff_now(now: datetime) -> dict:
     """GET /api/handoff: the handoff as it would be posted now."""
-    from shared import handoff
     composed = handoff.compose(now, config())
     return {**composed, "text": handoff.text(composed, config())[0]}
 
@@ -209,11 +178,10 @@ def add_handoff_note(body: dict, now: datetime) -> dict:
 
 def metrics(start: str | None, end: str | None, now: datetime) -> dict:
     """GET /api/metrics?from=&to=: time to acknowledge / resolve and SLA kept, per severity."""
-    from shared.rules import metrics as rules
     since = _time(start, "from") if start else now - timedelta(days=1)
     until = _time(end, "to") if end else now
-    incidents = [i for i in store.incidents_created_since(since, 2000) if i["created_at"] < until]
-    return {"from": iso(since), "to": iso(until), "by_severity": rules.summarize(incidents),
-            "incidents": [{"id": i["id"], "severity": Severity(i["severity_rank"]).label, "status": i["status"],
-                           "sla_response_met": i.get("sla_response_met"),
-                           "sla_resolution_met": i.get("sla_resolution_met")} for i in incidents]}
+    incidents = [i for i in store.incidents_created_since(since, 2000) if i.created_at < until]
+    return {"from": iso(since), "to": iso(until), "by_severity": metric_rules.summarize(incidents),
+            "incidents": [{"id": i.id, "severity": i.severity.label, "status": i.status,
+                           "sla_response_met": i.sla_response_met,
+                           "sla_resolution_met": i.sla_resolution_met} for i in incidents]}

@@ -142,17 +142,17 @@ class SeverityConfig(_Strict):
     rules: list[SeverityRule] = []
 
 
-ChannelName = Literal["discord", "discord_staging", "email", "github"]
 TemplateName = Literal["critical", "high", "warning"]
 AfterHours = Literal["send", "hold"]
 ROLE_TARGETS = ("on-call", "team-lead")
 
 
 class RouteChannel(_Strict):
-    channel: ChannelName
+    channel: str                              # a name in shared/channels REGISTRY (discord, discord_staging, ...)
     template: TemplateName | None = None      # default: by severity (critical, high, else warning)
-    mention: list[str] = []                   # on-call, team-lead or person ids (Discord only)
-    to: list[str] = []                        # email: on-call, team-lead, person ids or addresses
+    mention: list[str] = []                   # on-call, team-lead or person ids (channels that name people)
+    to: list[str] = []                        # addressed channels (email): on-call, team-lead, person ids or
+    #                                           addresses; required there, since nobody to address means no send
     after_hours: AfterHours | None = None     # default: the route's
 
 
@@ -236,12 +236,22 @@ class Config(_Strict):
                            *[("stakeholders", p) for p in self.stakeholders]]:
             if pid not in ids:
                 raise ValueError(f"{where}: {pid!r} is not in people")
+        from shared.channels import REGISTRY  # the channels' own capabilities; imported late (they import this)
         for r, route in enumerate(self.notifications.routes):
             for c, channel in enumerate(route.channels):
+                where = f"notifications.routes.{r}.channels.{c}"
+                kind = REGISTRY.get(channel.channel)
+                if kind is None:
+                    raise ValueError(f"{where}: unknown channel {channel.channel!r} (known: {', '.join(REGISTRY)})")
+                if channel.mention and not kind.mentions:
+                    raise ValueError(f"{where}: {channel.channel} does not name people; remove `mention`")
+                if bool(channel.to) != kind.addressed:
+                    raise ValueError(f"{where}: {channel.channel} " + ("needs `to` (who to address)" if kind.addressed
+                                                                      else "is not addressed; remove `to`"))
                 for target in channel.mention + channel.to:
                     if target not in ROLE_TARGETS and target not in ids and "@" not in target:
-                        raise ValueError(f"notifications.routes.{r}.channels.{c}: {target!r} is neither on-call, "
-                                         "team-lead, a person id nor an email address")
+                        raise ValueError(f"{where}: {target!r} is neither on-call, team-lead, a person id nor an "
+                                         "email address")
         if self.default_environment not in self.environments:
             raise ValueError(f"default_environment: {self.default_environment!r} is not in environments")
         names = [s.name for s in self.services]
@@ -286,57 +296,3 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 def config() -> Config:
     """Return the process-wide config, loaded on first use."""
     return load_config()
-
-
-class Secret:
-    """A secret value that never shows itself in logs, reprs or errors."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str):
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-
-class Settings:
-    """Secrets and endpoints from the environment, read once."""
-
-    def __init__(self, env: dict[str, str] | os._Environ = os.environ):
-        self.sentry_client_secret = Secret(env.get("SENTRY_CLIENT_SECRET", ""))
-        self.ingest_token = Secret(env.get("INGEST_TOKEN", ""))
-        self.api_token = Secret(env.get("API_TOKEN", ""))
-        self.project = env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCLOUD_PROJECT") or "demo-incidents"
-        self.sentry_max_age_seconds = int(env.get("SENTRY_MAX_AGE_SECONDS", "0") or 0)
-        # notification channels; an unset one is shown in the logs (and the local preview page) instead
-        self.discord_webhook_url = Secret(env.get("DISCORD_WEBHOOK_URL", ""))
-        self.discord_staging_webhook_url = Secret(env.get("DISCORD_STAGING_WEBHOOK_URL", ""))
-        self.github_token = Secret(env.get("GITHUB_TOKEN", ""))
-        self.github_repo = env.get("GITHUB_REPO", "")
-        self.github_api_url = env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
-        self.smtp_url = Secret(env.get("SMTP_URL", ""))
-        self.sendgrid_api_key = Secret(env.get("SENDGRID_API_KEY", ""))
-        self.sendgrid_api_url = env.get("SENDGRID_API_URL", "https://api.sendgrid.com").rstrip("/")
-        self.email_from = env.get("EMAIL_FROM", "incidents@localhost")
-        # standard formats: Grafana's HMAC secret (optional timestamp header), PagerDuty routing keys
-        self.grafana_webhook_secret = Secret(env.get("GRAFANA_WEBHOOK_SECRET", ""))
-        self.grafana_timestamp_header = env.get("GRAFANA_TIMESTAMP_HEADER", "")
-        self.pagerduty_routing_keys = {
-            key.strip(): service.strip()
-            for key, _, service in (item.partition("=") for item in env.get("PAGERDUTY_ROUTING_KEYS", "").split(","))
-            if key.strip()}
-
-
-@functools.lru_cache(maxsize=1)
-def settings() -> Settings:
-    """Return the process-wide settings."""
-    return Settings()

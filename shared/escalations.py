@@ -5,10 +5,10 @@ from datetime import datetime
 
 from shared import log
 from shared.config import Config
-from shared.model import Severity, TimelineEntry
+from shared.model import Incident, TimelineEntry
 from shared.notify import plan
 from shared.rules import escalation
-from shared.store import changes, effective
+from shared.store import incidents as store
 
 BATCH = 500
 STEP_TEXT = {"sla-response": "response SLA breached: the team lead is paged",
@@ -16,19 +16,17 @@ STEP_TEXT = {"sla-response": "response SLA breached: the team lead is paged",
              "sla-resolution": "resolution SLA breached: the stakeholders are paged"}
 
 
-def state_of(incident: dict) -> escalation.State:
-    return escalation.State(Severity(incident["severity_rank"]), incident["environment"], incident["status"],
-                            incident["respond_by"], incident["resolve_by"], incident.get("acknowledged_at") is not None,
-                            frozenset(incident.get("escalations", [])))
+def state_of(incident: Incident) -> escalation.State:
+    return escalation.State(incident.severity, incident.environment, incident.status, incident.respond_by,
+                            incident.resolve_by, incident.acknowledged_at is not None, frozenset(incident.escalations))
 
 
 def sweep(cfg: Config, now: datetime) -> tuple[dict, list[str]]:
     """Evaluate every due incident; return counts and the outbox records to deliver now."""
-    due = changes.due_incidents(now, BATCH)
+    due = store.due_incidents(now, BATCH)
     stats = {"checked": len(due), "escalated": 0}
     notify: list[str] = []
-    for stored in due:
-        incident = effective(stored)
+    for incident in due:
         decision = escalation.evaluate(state_of(incident), now, cfg)
         steps = list(decision.steps)
         records = plan.on_escalation(incident, steps, now, cfg)
@@ -36,9 +34,9 @@ def sweep(cfg: Config, now: datetime) -> tuple[dict, list[str]]:
                                  f"{STEP_TEXT.get(s.name, 'reminder: still unacknowledged')}").to_dict()
                    for s in steps]
         level = max((s.level for s in steps), default=1)
-        if changes.record_escalation(incident["id"], [s.name for s in steps], level, decision.next_check_at,
+        if store.record_escalation(incident.id, [s.name for s in steps], level, decision.next_check_at,
                                      records, entries, now) and steps:
             stats["escalated"] += 1
-            notify += [r["id"] for r in records if r["status"] == "pending"]
-            log.warning("incident escalated", incident=incident["id"], steps=[s.name for s in steps])
+            notify += plan.due_now(records)
+            log.warning("incident escalated", incident=incident.id, steps=[s.name for s in steps])
     return stats, notify

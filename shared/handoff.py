@@ -4,12 +4,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from shared import oncall, store
+from shared import oncall
 from shared.config import Config
-from shared.model import Severity
+from shared.model import OutboxStatus
+from shared.channels import discord
 from shared.notify import render
 from shared.rules import oncall as rotation
+from shared.store import incidents as store
 from shared.store import oncall as oncall_store
+from shared.store import outbox
 
 POST_WITHIN = timedelta(hours=1)   # a sweep that missed the handover by more than this does not post it late
 
@@ -21,21 +24,20 @@ def compose(now: datetime, cfg: Config) -> dict:
     active = store.list_incidents(["open", "acknowledged"], 50)
     watch = []
     for incident in active:
-        for field, what in (("respond_by", "response"), ("resolve_by", "resolution")):
-            due = incident.get(field)
+        for due, what in ((incident.respond_by, "response"), (incident.resolve_by, "resolution")):
             if due and now <= due <= now + timedelta(hours=24) and not (what == "response" and
-                                                                         incident.get("acknowledged_at")):
-                watch.append(f"{incident['id']}: {what} due {render.local_time(due, cfg)} (near an SLA breach)")
+                                                                         incident.acknowledged_at):
+                watch.append(f"{incident.id}: {what} due {render.local_time(due, cfg)} (near an SLA breach)")
     week = store.incidents_created_since(now - timedelta(days=7), 500)
-    flaps = Counter(i["title"].split(" is down")[0] for i in week if i["source"] == "uptimerobot")
+    flaps = Counter(i.title.split(" is down")[0] for i in week if i.source == "uptimerobot")
     watch += [f"{name} went down {count} times this week" for name, count in flaps.items() if count >= 2]
     notes = list(cfg.handoff_notes) + [f"{n['text']} (@{cfg.person(n['actor']).name})"
                                        for n in oncall_store.handoff_notes_since(handover - timedelta(days=7))]
     notes += [f"{s.name} dashboard: {s.dashboard_url}" for s in cfg.services if s.dashboard_url]
     return {
         "date": render.local_time(handover, cfg)[:10], "from": before.primary, "to": after.primary,
-        "active": [{"id": i["id"], "title": i["title"], "severity": Severity(i["severity_rank"]).name.title(),
-                    "status": i["status"]} for i in active],
+        "active": [{"id": i.id, "title": i.title, "severity": i.severity.name.title(), "status": i.status}
+                   for i in active],
         "watch": watch, "notes": notes,
     }
 
@@ -48,18 +50,24 @@ def text(handoff: dict, cfg: Config) -> tuple[str, tuple[str, ...]]:
            "active": [{**a, "title": render.discord_text(a["title"])} for a in handoff["active"]],
            "watch": [render.discord_text(w) for w in handoff["watch"]],
            "notes": [render.discord_text(n) for n in handoff["notes"]]}
-    return render.truncate(render._render("discord/handoff.md.j2", ctx), render.DISCORD_CONTENT_MAX), \
+    return render.truncate(render.template("discord/handoff.md.j2", ctx), discord.CONTENT_MAX), \
         who.discord_ids
 
 
-def due_record(now: datetime, cfg: Config) -> dict | None:
-    """Return the outbox record for the handoff that just happened, once per handover; None otherwise."""
+def post_once(now: datetime, cfg: Config) -> str | None:
+    """Write the outbox record for the handoff that just happened, once per handover; return its id.
+
+    The record's id is the claim: creating it is the one write, so a sweep that fails half-way leaves
+    nothing behind and the next minute's sweep posts it.
+    """
     handover = rotation.next_handover(now, cfg) - timedelta(days=7)
     if not handover <= now < handover + POST_WITHIN:
         return None
-    if not store.claim_once(f"handoff-{handover:%Y%m%dT%H%M}", now):
+    rid = outbox.record_id(f"handoff-{handover:%Y%m%dT%H%M}", "handoff", "discord")
+    if outbox.get(rid) is not None:
         return None
     body, pings = text(compose(now, cfg), cfg)
-    return {"id": f"handoff-{handover:%Y%m%dT%H%M}:handoff:discord", "incident_id": None, "reason": "handoff",
-            "channel": "discord", "template": "handoff", "text": body, "pings": list(pings), "mentions": [],
-            "recipients": [], "status": "pending", "due_at": now, "created_at": now, "attempts": 0}
+    record = {"id": rid, "incident_id": None, "reason": "handoff", "channel": "discord", "template": "handoff",
+              "text": body, "pings": list(pings), "mentions": [], "recipients": [],
+              "status": OutboxStatus.PENDING.value, "due_at": now, "created_at": now, "attempts": 0}
+    return rid if outbox.enqueue([record])[0] else None

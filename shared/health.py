@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from shared import store
-from shared.store import outbox
+from shared.model import OutboxStatus
+from shared.store import outbox, status
 
 SWEEP_STALE = timedelta(minutes=5)        # the sweep runs every minute
 UNDELIVERED_STALE = timedelta(minutes=15)  # a notification due this long ago and still not out
@@ -17,20 +17,20 @@ UNDELIVERED_STALE = timedelta(minutes=15)  # a notification due this long ago an
 
 def record_sweep(wall: datetime, schedule_time: datetime, stats: dict) -> None:
     """Note a finished sweep (wall-clock time and its schedule time)."""
-    store.set_status("sweep", {"finished_at": wall, "schedule_time": schedule_time, "stats": stats})
+    status.set_status("sweep", {"finished_at": wall, "schedule_time": schedule_time, "stats": stats})
 
 
 def check(wall: datetime) -> tuple[dict, int]:
     """Return the health report and 200 (healthy) or 503."""
     problems = []
-    sweep = store.get_status("sweep")
+    sweep = status.get_status("sweep")
     last = sweep["finished_at"] if sweep else None
     if last is None:
         problems.append("the escalate sweep has never run")
     elif wall - last > SWEEP_STALE:
         problems.append(f"the escalate sweep last ran {int((wall - last).total_seconds() // 60)} min ago")
     backlog = outbox.due(wall, 500)
-    waiting = [r for r in backlog if r["status"] in ("pending", "sending")]
+    waiting = [r for r in backlog if r["status"] in (OutboxStatus.PENDING, OutboxStatus.SENDING)]
     oldest = min((r["due_at"] for r in waiting), default=None)
     if oldest is not None and wall - oldest > UNDELIVERED_STALE:
         problems.append(f"a notification has waited {int((wall - oldest).total_seconds() // 60)} min")

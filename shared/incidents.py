@@ -4,11 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from shared import oncall, store
-from shared.notify import plan
-from shared.store import changes, outbox
+from shared import oncall
 from shared.config import Config
+from shared.errors import Closed, NotFound, Unavailable
 from shared.model import Action, Alert, Severity, Status, TimelineEntry
+from shared.notify import plan
+from shared.store import incidents as store
+from shared.store import outbox
+from shared.store.client import AlreadyClaimed, Conflict, NotActive
 from shared.rules import escalation, ids, sla
 from shared.rules.mapping import environment_for, service_for
 from shared.rules.severity import Facts, classify
@@ -37,10 +40,6 @@ def clocks(severity: Severity, environment: str, opened_at: datetime, now: datet
             "next_check_at": escalation.evaluate(state, now, cfg).next_check_at}
 
 
-def _due(records: list[dict]) -> tuple[str, ...]:
-    return tuple(r["id"] for r in records if r["status"] == "pending")
-
-
 def _entry(now: datetime, actor: str, action: str, detail: str = "") -> dict:
     return TimelineEntry(now, actor or "system", action, detail[:MAX_TEXT]).to_dict()
 
@@ -51,20 +50,20 @@ def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -
     if alert.action is Action.TRIGGER:
         try:  # the hot path: one commit, no read
             return _occurrence(alert, cfg, now, claim, key_doc)
-        except store.NotActive:
+        except NotActive:
             pass
-        except store.AlreadyClaimed:  # a replayed delivery: changes nothing; name the incident it is about
+        except AlreadyClaimed:  # a replayed delivery: changes nothing; name the incident it is about
             key = store.get_key(key_doc)
             return Outcome(key.incident_id if key else None, "duplicate")
     for attempt in range(MAX_ATTEMPTS):
         key = store.get_key(key_doc)
         try:
             return _apply(alert, cfg, now, claim, key_doc, key, retry=attempt > 0)
-        except store.Conflict:
+        except Conflict:
             continue  # someone else moved this key first; read it again
-        except store.AlreadyClaimed:
+        except AlreadyClaimed:
             return Outcome(key.incident_id if key else None, "duplicate")
-    raise store.Unavailable(f"gave up after {MAX_ATTEMPTS} conflicting writes on one dedup key")
+    raise Unavailable(f"gave up after {MAX_ATTEMPTS} conflicting writes on one dedup key")
 
 
 def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str,
@@ -82,9 +81,9 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         if not active:
             return Outcome(key.incident_id, "duplicate")  # like PagerDuty: an ack for a closed key is dropped
         try:
-            changes.acknowledge(key.incident_id, alert.actor, now,
+            store.acknowledge(key.incident_id, alert.actor, now,
                                 _entry(now, alert.actor, "acknowledged", alert.detail))
-        except (changes.Closed, changes.NotFound):
+        except (Closed, NotFound):
             return Outcome(key.incident_id, "duplicate")  # resolved meanwhile
         return Outcome(key.incident_id, "updated")
     if alert.action is Action.ASSIGN:
@@ -101,7 +100,7 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         store.change_status(key.incident_id, key_doc, Status.RESOLVED.value, fields,
                             _entry(now, alert.actor, "resolved", alert.detail or f"resolved by {alert.source}"),
                             claim, now, close=True, outbox=records)
-        return Outcome(key.incident_id, "resolved", (("resolved",),), _due(records))
+        return Outcome(key.incident_id, "resolved", (("resolved",),), tuple(plan.due_now(records)))
     if alert.action is Action.IGNORE:
         if key.status == Status.IGNORED.value or not active:
             return Outcome(key.incident_id, "duplicate")
@@ -133,7 +132,7 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
     incident_id = ids.incident_id(alert.dedup_key, generation, id_length)
     if retry:  # a lost race, or a short id that another dedup key already holds
         existing = store.get_incident(incident_id)
-        if existing and existing.get("dedup_key") != alert.dedup_key:
+        if existing and existing.dedup_key != alert.dedup_key:
             id_length = 10
             incident_id = ids.incident_id(alert.dedup_key, generation, id_length)
     timeline = [_entry(now, alert.actor, "opened",
@@ -162,7 +161,7 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
     }
     records = plan.on_open(incident_id, verdict.severity, environment, now, cfg, oncall.primary_now(now, cfg))
     store.open_incident(doc, live, key_doc, previous, [claim] if claim else [], now, outbox=records)
-    return Outcome(incident_id, "created", (("opened",),), _due(records))
+    return Outcome(incident_id, "created", (("opened",),), tuple(plan.due_now(records)))
 
 
 def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str) -> Outcome:
@@ -191,4 +190,4 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
         outbox.enqueue(milestone)
         events.append(("milestone", counted.occurrences))
         records += milestone
-    return Outcome(incident_id, "duplicate", tuple(events), _due(records))
+    return Outcome(incident_id, "duplicate", tuple(events), tuple(plan.due_now(records)))

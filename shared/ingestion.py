@@ -5,11 +5,13 @@ import hashlib
 import time
 from datetime import datetime
 
-from shared import incidents, lazy, log
-from shared.config import config, settings
+from shared import incidents, log
+from shared.config import config
+from shared.errors import NotFound
+from shared.notify import delivery
+from shared.settings import settings
 from shared.sources import REGISTRY
 from shared.sources.common import InboundRequest
-from shared.web import HTTPError
 
 
 DELIVERY_WAIT = 0.25  # seconds the answer may wait for notifications to go out (Sentry gives a webhook 1 s, a
@@ -27,7 +29,7 @@ def handle(path: str, req: InboundRequest, now: datetime) -> tuple[dict, int]:
     name = path.strip("/").split("/")[0]
     source = REGISTRY.get(name)
     if source is None:
-        raise HTTPError(404, f"unknown source {name!r}; known: {', '.join(REGISTRY)}")
+        raise NotFound(f"unknown source {name[:40]!r}; known: {', '.join(REGISTRY)}")
     source.authenticate(req, settings())
     alerts = source.parse(req)
     cfg = config()
@@ -45,7 +47,6 @@ def handle(path: str, req: InboundRequest, now: datetime) -> tuple[dict, int]:
         outcomes.append(outcome)
     due = [rid for o in outcomes for rid in o.notify]
     if due:  # send now; answer within Sentry's 1 s whether or not the vendor has answered yet
-        delivery = lazy.load("shared.notify.delivery")  # preloaded by the entry point
         delivery.deliver_soon(due, cfg, settings(), now, DELIVERY_WAIT - (time.monotonic() - started))
     if hasattr(source, "answer"):  # a format with its own answer (PagerDuty's 202)
         return source.answer(alerts, outcomes)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 
 class Severity(enum.IntEnum):
@@ -93,3 +94,89 @@ class TimelineEntry:
 
     def to_dict(self) -> dict:
         return {"at": self.at, "actor": self.actor, "action": self.action, "detail": self.detail}
+
+
+class OutboxStatus(str, enum.Enum):
+    """Where one notification stands; only PENDING, HELD and SENDING still have work (a due time)."""
+
+    PENDING = "pending"          # due now or at due_at
+    HELD = "held"                # waiting for business hours (released as a digest at 09:00)
+    SENDING = "sending"          # claimed under a lease by a sender
+    SENT = "sent"
+    FAILED = "failed"            # permanent error, or retries given up; on the incident's timeline
+    SUPERSEDED = "superseded"    # another record carries the news (or there was nothing left to say)
+
+
+def effective_rank(automatic: int, pinned: int | None) -> int:
+    """Return the severity that counts: the team lead's pin wins over the automatic classification."""
+    return pinned or automatic
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A stored incident as every reader sees it, live counters merged in and the severity the effective one."""
+
+    id: str
+    title: str
+    status: str
+    auto_severity_rank: int              # what the rules gave (rises only)
+    service: str
+    environment: str
+    source: str
+    dedup_key: str
+    key_doc: str
+    created_at: datetime
+    occurrences: int = 1
+    users_affected: int = 0
+    pinned_rank: int = 0                 # the team lead's pin; 0: none
+    severity_reasons: dict[str, str] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    location: str = ""
+    latest_message: str = ""
+    active: bool = True
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    assignee: str | None = None
+    owner: str | None = None
+    previous_incident: str | None = None
+    downtime_seconds: float | None = None
+    respond_by: datetime | None = None
+    resolve_by: datetime | None = None
+    next_check_at: datetime | None = None
+    escalation_level: int = 1
+    escalations: tuple[str, ...] = ()
+    tta_seconds: float | None = None
+    ttr_seconds: float | None = None
+    sla_response_met: bool | None = None
+    sla_resolution_met: bool | None = None
+    timeline: tuple[dict, ...] = ()
+    doc: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # everything stored, as stored
+
+    @property
+    def severity_rank(self) -> int:
+        return effective_rank(self.auto_severity_rank, self.pinned_rank)
+
+    @property
+    def severity(self) -> Severity:
+        return Severity(self.severity_rank)
+
+    @property
+    def reason(self) -> str:
+        """Why it has its (effective) severity."""
+        return self.severity_reasons.get(self.severity.label, "")
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status == Status.RESOLVED.value
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> "Incident":
+        """Build from a stored document (unknown keys stay in `doc`; missing optional ones take defaults)."""
+        names = {f.name for f in fields(cls)} - {"auto_severity_rank", "doc"}
+        values = {k: v for k, v in doc.items() if k in names and v is not None}
+        for name in ("escalations", "timeline"):
+            if name in values:
+                values[name] = tuple(values[name])
+        return cls(auto_severity_rank=int(doc["severity_rank"]), doc=doc, **values)

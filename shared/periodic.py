@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from shared import escalations, handoff, health, log, store
-from shared.store import outbox
-from shared.config import config, settings
+from shared import escalations, handoff, health, log
+from shared.config import config
 from shared.notify.sweep import sweep
+from shared.settings import settings
+from shared.store.client import claim_once
 
 SWEEP_BUDGET = 45.0  # seconds; the next run starts a minute after this one
 
@@ -14,13 +15,12 @@ SWEEP_BUDGET = 45.0  # seconds; the next run starts a minute after this one
 def run_escalate(now: datetime, job: str) -> dict:
     """Run the minute's sweep once for this schedule time."""
     key = f"run-{job}-{now.strftime('%Y%m%dT%H%M%S')}"
-    if not store.claim_once(key, now):
+    if not claim_once(key, now):
         return {"status": "duplicate", "run": key}
     escalated, due = escalations.sweep(config(), now)
-    handoff_record = handoff.due_record(now, config())
+    handoff_record = handoff.post_once(now, config())
     if handoff_record:
-        outbox.enqueue([handoff_record])
-        due.append(handoff_record["id"])
+        due.append(handoff_record)
     stats = sweep(config(), settings(), now, SWEEP_BUDGET, first=due)
     log.info("sweep done", run=key, **escalated, **stats.as_dict())
     health.record_sweep(datetime.now(timezone.utc), now, {**escalated, **stats.as_dict()})

@@ -7,42 +7,47 @@ import uuid
 from datetime import datetime, timezone
 from typing import Callable
 
-from shared import lazy, log, store
+from shared import errors, log
 from shared.config import ConfigError, config
-from shared.sources.common import BadInput, InboundRequest, Unauthorized
+from shared.settings import settings
+from shared.sources.common import InboundRequest
 
 MAX_BODY = 1024 * 1024  # 1 MiB; Sentry and PagerDuty payloads are far below it
 
 
+# The one mapping from what a use case refuses to an HTTP status (a Discord reply maps the same errors).
+STATUS = {errors.BadInput: 400, errors.Unauthorized: 401, errors.Forbidden: 403, errors.NotFound: 404,
+          errors.Conflict: 409, errors.Unavailable: 503}
+
+
+def status_of(refusal: errors.Refusal) -> int:
+    return next(code for kind, code in STATUS.items() if isinstance(refusal, kind))
+
+
 class HTTPError(Exception):
-    """An answer other than 2xx, with its status code and message."""
+    """A refusal that only HTTP knows (405 wrong method, 413 too large), with its status code and message."""
 
     def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}
 
 
-def preload(*modules: str) -> None:
-    """Validate the team file and import the heavy libraries while the instance starts.
+def start() -> None:
+    """Validate the team file and the environment once, as the instance starts; raise ConfigError if wrong.
 
-    Synchronous on purpose: the functions framework imports this module in gunicorn's master process
-    and forks the worker after it, so a thread started here would die mid-import and leave half
-    imported modules behind, and a gRPC channel opened here would not survive the fork. Clients are
-    created on first use, in the process that serves.
+    Called at import by each entry point, so functions-framework refuses to start on a bad value (with
+    the variable or key named) instead of answering 500 to every request. Clients are created on first
+    use, in the process that serves: gunicorn forks its worker after the import.
     """
     config()
-    for name in ("google.cloud.firestore", "google.api_core.exceptions", *modules):
-        lazy.load(name)
-
-
-def method_not_allowed(allowed: str) -> HTTPError:
-    return HTTPError(405, f"method not allowed here; use {allowed}", {"Allow": allowed})
+    settings()
 
 
 def allow(method: str, *allowed: str) -> None:
     """Raise 405 (with Allow) unless `method` is one of `allowed`."""
     if method not in allowed:
-        raise method_not_allowed(", ".join(allowed))
+        names = ", ".join(allowed)
+        raise HTTPError(405, f"method not allowed here; use {names}", {"Allow": names})
 
 
 def read_json(request) -> dict:
@@ -53,9 +58,9 @@ def read_json(request) -> dict:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as e:
-        raise HTTPError(400, f"body is not valid JSON: {str(e)[:200]}") from None
+        raise errors.BadInput(f"body is not valid JSON: {str(e)[:200]}") from None
     if not isinstance(data, dict):
-        raise HTTPError(400, "expected a JSON object")
+        raise errors.BadInput("expected a JSON object")
     return data
 
 
@@ -70,7 +75,7 @@ def schedule_time(header: str | None) -> datetime:
             parsed = datetime.fromisoformat(header.strip().replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
         except ValueError:
-            raise HTTPError(400, f"X-CloudScheduler-ScheduleTime {header[:40]!r} is not an RFC 3339 time") from None
+            raise errors.BadInput(f"X-CloudScheduler-ScheduleTime {header[:40]!r} is not an RFC 3339 time") from None
     return now()
 
 
@@ -114,15 +119,13 @@ def guarded(handler: Callable[[], object], request) -> tuple:
         return handler()
     except HTTPError as e:
         return json_response({"error": e.message}, e.status, e.headers)
-    except Unauthorized as e:
-        log.warning("unauthorized", path=request.path, reason=str(e), request_id=request_id)
-        return json_response({"error": str(e)}, 401)
-    except BadInput as e:
-        log.info("bad input", path=request.path, reason=str(e), request_id=request_id)
-        return json_response(e.body or {"error": str(e)}, 400)
-    except store.Unavailable as e:
-        log.error("storage unavailable", path=request.path, reason=str(e)[:500], request_id=request_id)
-        return json_response({"error": "storage is unavailable, try again"}, 503, {"Retry-After": "5"})
+    except errors.Refusal as e:
+        status = status_of(e)
+        level = {503: "ERROR", 401: "WARNING"}.get(status, "INFO")
+        log.log(level, "refused", path=request.path, status=status, reason=e.message[:300], request_id=request_id)
+        if status == 503:  # the cause stays in the log; the caller learns only that it may retry
+            return json_response({"error": "storage is unavailable, try again"}, 503, {"Retry-After": "5"})
+        return json_response(e.body or {"error": e.message}, status)
     except ConfigError as e:
         log.error("configuration error", reason=str(e), request_id=request_id)
         return json_response({"error": "the server's configuration is invalid"}, 500)

@@ -59,19 +59,17 @@ def firestore(emulator_host):
     """Give a test an empty Firestore emulator database, and the client the product uses."""
     import httpx
 
-    from shared import store
-
-    from shared.notify import delivery
-
     from shared import oncall
+    from shared.notify import delivery
+    from shared.store.client import client
 
     delivery.wait_idle()  # a previous test's background sends must not land in this test's database
-    delivery._paused.clear()
+    delivery.reset_pacing()
     oncall.forget()
     project = os.environ["GOOGLE_CLOUD_PROJECT"]
     url = f"http://{emulator_host}/emulator/v1/projects/{project}/databases/(default)/documents"
     httpx.delete(url, timeout=30).raise_for_status()
-    return store.client()
+    return client()
 
 
 def dump_firestore(db) -> dict:

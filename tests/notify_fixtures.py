@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.config import settings
+from shared.settings import settings
 from tests.conftest import fixture_json, sentry_headers
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.github import FakeGitHub

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import DEFAULT_CONFIG, ConfigError, Settings, load_config, parse_config
+from shared.config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
+from shared.settings import Settings
 
 DEFAULT_TEXT = DEFAULT_CONFIG.read_text()
 
@@ -71,6 +72,6 @@ def test_unreadable_and_invalid_files(tmp_path):
 
 
 def test_secrets_never_show_themselves():
-    s = Settings({"SENTRY_CLIENT_SECRET": "hunter2", "INGEST_TOKEN": "tok", "API_TOKEN": "api"})
+    s = Settings.from_env({"SENTRY_CLIENT_SECRET": "hunter2", "INGEST_TOKEN": "tok", "API_TOKEN": "api"})
     assert s.sentry_client_secret.reveal() == "hunter2"
     assert "hunter2" not in repr(s.sentry_client_secret) + str(s.sentry_client_secret) + repr(vars(s))

@@ -109,12 +109,12 @@ def test_no_secret_in_logs_errors_or_firestore_when_every_call_fails(ingest, cha
     assert records and all(r["last_error"] for r in records)
     no_secret_in(capsys.readouterr().out, json.dumps(dump_firestore(firestore), default=str),
                  json.dumps([r["last_error"] for r in records]))
-    assert all(s not in repr(__import__("shared.config", fromlist=["settings"]).settings().__dict__) for s in SECRETS)
+    assert all(s not in repr(__import__("shared.settings", fromlist=["settings"]).settings().__dict__) for s in SECRETS)
 
 
 def test_critical_email_through_sendgrid_retries_a_429_and_never_leaks_the_key(ingest, channels, monkeypatch,
                                                                               escalate, firestore, capsys):
-    from shared.config import settings
+    from shared.settings import settings
     from tests.fakes.sendgrid import FakeSendGrid
     key = "SG.sendgrid-key-SECRET"
     with FakeSendGrid(api_key=key) as sendgrid:

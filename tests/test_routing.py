@@ -116,7 +116,7 @@ def test_a_week_of_hourly_critical_and_high_alerts():
 def test_a_rise_to_critical_goes_to_every_critical_channel():
     got = names(routing.raised(Severity.CRITICAL, "production", at("2026-11-28 02:00:00"), CFG))
     assert got == [("discord", "raised", ("dev-d", "dev-a"), (), None),
-                   ("email", "critical", (), ("dev-d@petties.world", "dev-a@petties.world"), None)]
+                   ("email", "raised", (), ("dev-d@petties.world", "dev-a@petties.world"), None)]
     assert {d.reason for d in routing.raised(Severity.CRITICAL, "production", at("2026-11-28 02:00:00"), CFG)} \
         == {"severity-critical"}
 

@@ -103,7 +103,7 @@ def test_grafana_bad_or_missing_credentials_are_401(ingest, firestore, headers, 
 def test_grafana_token_and_timestamped_signature(ingest, clock, monkeypatch):
     assert ingest.post("/grafana" + TOKEN, data=fixture_bytes("grafana_firing.json"), headers=JSON).status_code == 200
     monkeypatch.setenv("GRAFANA_TIMESTAMP_HEADER", "X-Grafana-Alerting-Timestamp")
-    from shared.config import settings
+    from shared.settings import settings
     settings.cache_clear()
     try:
         body = fixture_bytes("grafana_resolved.json")

@@ -8,15 +8,9 @@ GET    /api/handoff                                POST /api/handoff/notes      
 import functions_framework
 
 from shared import api as incidents_api
-from shared import lazy, web
+from shared import web
 
-web.preload("shared.notify.delivery")
-
-
-def _deliver(due, now):
-    if due:
-        from shared.config import config, settings
-        lazy.load("shared.notify.delivery").deliver_soon(due, config(), settings(), now, 0.25)
+web.start()
 
 
 @functions_framework.http
@@ -29,9 +23,7 @@ def api(request):
         route = (parts[0] if parts else "", len(parts))
         if route == ("incidents", 3):
             web.allow(method, "POST")
-            incident, due = incidents_api.act(parts[1], parts[2], web.read_json(request), now)
-            _deliver(due, now)
-            return web.json_response(incident)
+            return web.json_response(incidents_api.act(parts[1], parts[2], web.read_json(request), now))
         if route in (("incidents", 1), ("incidents", 2)):
             web.allow(method, "GET", "HEAD")
             if len(parts) == 1:
@@ -57,6 +49,6 @@ def api(request):
         if route == ("metrics", 1):
             web.allow(method, "GET", "HEAD")
             return web.json_response(incidents_api.metrics(request.args.get("from"), request.args.get("to"), now))
-        raise web.HTTPError(404, "not found; see the README for the API's paths")
+        raise web.errors.NotFound("not found; see the README for the API's paths")
 
     return web.guarded(handle, request)

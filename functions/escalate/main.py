@@ -1,21 +1,21 @@
 """Cloud Function `escalate`: the every-minute sweep (Cloud Scheduler).
 
 POST /escalate/   headers X-CloudScheduler-ScheduleTime (the run's "now" and its idempotency key)
-Releases notifications held outside business hours (one digest per channel) and retries the outbox.
+Takes due escalation steps, posts the handoff at each handover, releases notifications held outside
+business hours (one digest per channel) and retries the outbox.
 """
 import functions_framework
 
 from shared import web
 from shared.periodic import run_escalate
 
-web.preload("shared.notify.sweep")
+web.start()
 
 
 @functions_framework.http
 def escalate(request):
     def handle():
-        if request.method != "POST":
-            raise web.method_not_allowed("POST")
+        web.allow(request.method, "POST")
         now = web.schedule_time(request.headers.get("X-CloudScheduler-ScheduleTime"))
         return web.json_response(run_escalate(now, request.headers.get("X-CloudScheduler-JobName", "escalate")))
 

@@ -8,7 +8,7 @@ import functions_framework
 
 from shared import health, ingestion, web
 
-web.preload("shared.notify.delivery")  # before the first alert: team file, Firestore, notifiers
+web.start()  # the team file and the environment are checked before the first request: a bad one stops the start
 
 
 @functions_framework.http
@@ -22,8 +22,7 @@ def ingest(request):
         if path == "health":
             web.allow(request.method, "GET", "HEAD")
             return web.json_response(*health.check(web.now()))
-        if request.method != "POST":
-            raise web.method_not_allowed("POST")
+        web.allow(request.method, "POST")
         body = web.read_body(request)
         return web.json_response(*ingestion.handle(path, web.inbound(request, body), web.now()))
 

@@ -80,16 +80,18 @@ def warm_emulator() -> None:
     """Exercise the kinds of call an alert makes, so a fresh emulator's JIT is not paid by the first alert."""
     from datetime import datetime, timezone
 
-    from shared import store
-    db = store.client()
+    from google.cloud import firestore
+
+    from shared.store.client import client
+    db = client()
     ref = db.collection("_warm_up").document("ping")
     for _ in range(3):
         list(db.get_all([ref, db.collection("_warm_up").document("pong")]))
         batch = db.batch()
         batch.set(ref, {"at": datetime.now(timezone.utc)})
         batch.commit()
-        store.lazy.load("google.cloud.firestore").transactional(lambda tx: ref.get(transaction=tx))(db.transaction())
-        list(db.collection("_warm_up").where(filter=store._fs().FieldFilter("at", "<=", datetime.now(timezone.utc)))
+        firestore.transactional(lambda tx: ref.get(transaction=tx))(db.transaction())
+        list(db.collection("_warm_up").where(filter=firestore.FieldFilter("at", "<=", datetime.now(timezone.utc)))
              .limit(1).stream())
         ref.delete()
 

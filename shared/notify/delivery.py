@@ -4,30 +4,32 @@ Every record is claimed under a lease before its send, so two senders (ingest an
 sweeps) never send the same record; a sender that dies mid-way leaves the lease to expire and the
 record is tried again. Retryable failures back off exponentially with full jitter, or wait as long
 as the server asked (429 retry_after). Permanent failures are recorded on the incident's timeline.
+What a record's kind means for a channel is in KINDS below; what a channel does is the channel's own.
 """
 from __future__ import annotations
 
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from shared import log, oncall, store
-from shared.config import Config, Settings
-from shared.model import Severity, TimelineEntry
-from shared.notify import discord, email, github, preview, render
-from shared.notify.base import Result
+from shared import channels, log, oncall
+from shared.channels import (ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, TEXT, Channel, Context, Message,
+                             preview)
+from shared.channels.base import SUPERSEDED, Result
+from shared.config import Config
+from shared.errors import Unavailable
+from shared.model import Incident, OutboxStatus, TimelineEntry
 from shared.rules import routing
+from shared.settings import Settings
+from shared.store import incidents as store
 from shared.store import outbox
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 12               # about 9 hours of backoff before a notification is given up
 BACKOFF_BASE, BACKOFF_CAP = 5.0, 3600.0
 SEND_TIMEOUT = 5.0
-
-_paused: dict[str, float] = {}  # channel -> monotonic time its rate-limit bucket refills
-_paused_lock = threading.Lock()
 
 
 @dataclass
@@ -53,6 +55,13 @@ def backoff(attempts: int, retry_after: float | None, rng: random.Random = _rng)
     return rng.uniform(BACKOFF_BASE / 2, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0)))
 
 
+# ---------------------------------------------------------------- pacing (per channel, per process)
+
+_paused: dict[str, float] = {}  # channel -> monotonic time its rate-limit bucket refills
+_locks: dict[str, threading.Lock] = {}
+_paused_lock = threading.Lock()
+
+
 def _pause(channel: str, seconds: float) -> None:
     with _paused_lock:
         _paused[channel] = max(_paused.get(channel, 0.0), time.monotonic() + seconds)
@@ -62,6 +71,19 @@ def _paused_for(channel: str) -> float:
     with _paused_lock:
         return max(_paused.get(channel, 0.0) - time.monotonic(), 0.0)
 
+
+def _channel_lock(channel: str) -> threading.Lock:
+    with _paused_lock:
+        return _locks.setdefault(channel, threading.Lock())
+
+
+def reset_pacing() -> None:
+    """Forget rate-limit pauses (tests start each case with fresh buckets)."""
+    with _paused_lock:
+        _paused.clear()
+
+
+# ---------------------------------------------------------------- running deliveries
 
 BACKGROUND_BUDGET = 25.0
 _inflight: set[threading.Thread] = set()
@@ -74,6 +96,9 @@ def deliver_soon(record_ids: list[str], cfg: Config, settings: Settings, now: da
     short would turn a slow success into a retry and a duplicate; so the send keeps its own timeout and
     finishes after the answer. Its lease keeps the sweep away meanwhile.
     """
+    if not record_ids:
+        return
+
     def run():
         try:
             deliver(record_ids, cfg, settings, now, BACKGROUND_BUDGET)
@@ -113,53 +138,57 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
             if record is None:
                 stats.skipped += 1
                 continue
-            _deliver_one(record, cfg, settings, at, min(SEND_TIMEOUT, max(deadline - time.monotonic(), 0.1)), stats)
+            timeout = min(SEND_TIMEOUT, max(deadline - time.monotonic(), 0.1))
+            settle(record, _attempt(record, cfg, settings, at, timeout), at, stats)
     return stats
 
 
-_locks: dict[str, threading.Lock] = {}
+@dataclass(frozen=True)
+class Job:
+    """One claimed record being sent, with everything its kind's handler needs."""
+
+    record: dict
+    channel: Channel
+    incident: Incident | None
+    cfg: Config
+    settings: Settings
+    now: datetime
+    timeout: float
+
+    @property
+    def kind(self) -> str:
+        return channels.kind_of(self.record["reason"])
 
 
-def _channel_lock(channel: str) -> threading.Lock:
-    with _paused_lock:
-        return _locks.setdefault(channel, threading.Lock())
-
-
-def _deliver_one(record: dict, cfg: Config, settings: Settings, now: datetime, timeout: float, stats: Stats) -> None:
-    if record.get("text"):  # a message about no single incident (the on-call handoff)
-        payload = {"content": record["text"], "allowed_mentions": {"parse": [], "users": record.get("pings", [])}}
-        webhook = webhook_for(record["channel"], settings)
-        result = discord.post(webhook, payload, timeout) if webhook else \
-            preview.show(record["channel"], "-", record["reason"], record["text"])
-        _settle(record, result, now, stats)
-        return
-    incident = store.get_incident(record["incident_id"])
-    if incident is None:
-        outbox.finish(record["id"], "failed", now, last_error="incident not found")
-        stats.failed += 1
-        return
+def _attempt(record: dict, cfg: Config, settings: Settings, now: datetime, timeout: float) -> Result:
+    incident = None
+    if record.get("incident_id"):
+        incident = store.get_incident(record["incident_id"])
+        if incident is None:
+            return Result(False, error="incident not found")
+    job = Job(record, channels.build(record["channel"], settings), incident, cfg, settings, now, timeout)
     try:
-        result = _send(record, incident, cfg, settings, now, timeout)
-    except store.Unavailable:
+        return KINDS[job.kind](job)
+    except Unavailable:
         raise
     except Exception as e:  # noqa: BLE001 - a rendering bug must not block other notifications
-        log.error("notification crashed", incident=record["incident_id"], outbox=record["id"], error=type(e).__name__,
-                  reason=str(e)[:300])
-        result = Result(False, retryable=True, error=f"{type(e).__name__} while sending")
-    _settle(record, result, now, stats)
+        log.error("notification crashed", incident=record.get("incident_id"), outbox=record["id"],
+                  error=type(e).__name__, reason=str(e)[:300])
+        return Result(False, retryable=True, error=f"{type(e).__name__} while sending")
 
 
-def _settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
+def settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
+    """Record how a send went: sent, superseded, retried later, or failed for good (on the timeline)."""
     rid, channel = record["id"], record["channel"]
     incident_id = record.get("incident_id") or "-"
     if result.pause:
         _pause(channel, result.pause)
-    if result.ok and result.ref == "superseded":
-        outbox.finish(rid, "superseded", now)
+    if result.superseded:
+        outbox.finish(rid, OutboxStatus.SUPERSEDED, now)
         stats.skipped += 1
         return
     if result.ok:
-        outbox.finish(rid, "sent", now, ref=result.ref, sent_at=now)
+        outbox.finish(rid, OutboxStatus.SENT, now, ref=result.ref, sent_at=now)
         stats.sent += 1
         return
     if result.retry_after:
@@ -167,169 +196,114 @@ def _settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
     attempts = record.get("attempts", 1)
     if result.retryable and attempts < MAX_ATTEMPTS:
         wait = backoff(attempts, result.retry_after)
-        outbox.retry_at(rid, now + timedelta(seconds=wait), result.error)
+        outbox.retry_at(rid, now + timedelta(seconds=wait), result.error, progress=result.progress)
         log.warning("notification will be retried", incident=incident_id, outbox=rid, error=result.error,
                     attempts=attempts, retry_in_s=round(wait, 2))
         stats.retried += 1
         return
-    outbox.finish(rid, "failed", now, last_error=result.error)
-    if record.get("incident_id"):
+    outbox.finish(rid, OutboxStatus.FAILED, now, last_error=result.error)
+    if record.get("incident_id") and result.error != "incident not found":
         store.add_timeline(record["incident_id"], TimelineEntry(
             now, "system", "notification failed", f"{channel} {record['reason']}: {result.error}").to_dict())
     log.error("notification failed", incident=incident_id, outbox=rid, error=result.error, attempts=attempts)
     stats.failed += 1
 
 
-SUPERSEDED = Result(True, ref="superseded")
+def transmit(channel: Channel, message: Message, incident_id: str, reason: str, settings: Settings,
+             timeout: float) -> Result:
+    """Send a message, or show it on the local preview page when the channel has no credentials."""
+    if channel.addressed and not message.recipients:
+        return SUPERSEDED  # nobody to address
+    if not channel.configured():
+        return preview.show(channel.name, incident_id, reason, message, settings)
+    return channel.send(message, timeout)
 
 
-def opening_for(channel: str, incident: dict, cfg: Config, now: datetime) -> routing.Delivery | None:
-    """Return the opening this channel would get for the incident's current severity."""
-    severity = Severity(incident["severity_rank"])
+def opening_for(channel: str, incident: Incident, cfg: Config, now: datetime) -> routing.Delivery | None:
+    """Return the opening this channel would get for the incident's current severity (on call now)."""
     on_call = oncall.primary_now(now, cfg)
-    return next((d for d in routing.opening(severity, incident["environment"], now, cfg, on_call)
+    return next((d for d in routing.opening(incident.severity, incident.environment, now, cfg, on_call)
                  if d.channel == channel), None)
 
 
-def _send(record: dict, incident: dict, cfg: Config, settings: Settings, now: datetime, timeout: float) -> Result:
-    channel, reason = record["channel"], record["reason"]
-    if reason == "opened":
-        return _send_opening(channel, incident, record, cfg, settings, now, timeout)
-    if reason.startswith("escalation-"):
-        return _escalation(record, incident, cfg, settings, now, timeout)
-    opened = outbox.get(outbox.record_id(incident["id"], "opened", channel))
-    if reason.startswith("severity-"):
-        if opened is None:  # this channel has not carried the incident yet: open it here
-            fresh = {**record, "id": outbox.record_id(incident["id"], "opened", channel), "reason": "opened"}
-            if not outbox.create_claimed(fresh, now, LEASE):
-                return SUPERSEDED
-            _settle(fresh, _send_opening(channel, incident, fresh, cfg, settings, now, timeout), now, Stats())
-            return SUPERSEDED  # the opening record now carries this news, and its own retries
-        if opened["status"] in ("held", "pending"):  # not out yet: send it now, at the new severity
-            claimed = outbox.claim(opened["id"], now, LEASE, include_held=True)
-            if claimed:
-                result = _send_opening(channel, incident, claimed, cfg, settings, now, timeout)
-                _settle(claimed, result, now, Stats())
-            return SUPERSEDED
-        if opened["status"] != "sent" or not channel.startswith("discord"):
-            return SUPERSEDED  # email/GitHub already carry it; a failed opening is on the timeline
-        return _discord_follow_up(channel, "raised", incident, opened, record, cfg, settings, now, timeout)
-    if opened is None or opened.get("status") != "sent":
-        return SUPERSEDED  # nothing went out on this channel: the opening (if still coming) shows the state
-    if channel.startswith("discord"):
-        return _discord_follow_up(channel, record["template"], incident, opened, record, cfg, settings, now, timeout,
-                                  extra={"milestone": reason.removeprefix("milestone-")})
-    if channel == "github" and reason == "resolved":
-        return _github_resolved(incident, opened, record, cfg, settings, now, timeout)
-    if channel == "email" and reason == "resolved":
-        return _email(render.email_message("resolved", incident, cfg, now, opened.get("recipients", [])),
-                      settings, timeout, incident, reason)
-    return SUPERSEDED
+def _send(job: Job, kind: str, ctx: Context, ref: str | None = None) -> Result:
+    message = job.channel.render(kind, job.incident, job.cfg, job.now, ctx)
+    message = replace(message, ref=ref, attempt=job.record.get("attempts", 1), progress=job.record.get("progress", {}))
+    return transmit(job.channel, message, job.incident.id if job.incident else "-", job.record["reason"], job.settings,
+                    job.timeout)
 
 
-def _escalation(record: dict, incident: dict, cfg: Config, settings: Settings, now: datetime,
-                timeout: float) -> Result:
-    """Page the next level, unless the incident was acknowledged (or resolved) since the step was taken."""
-    step = record["reason"].removeprefix("escalation-")
-    if incident["status"] == "resolved" or (step != "sla-resolution" and incident.get("acknowledged_at")):
-        return SUPERSEDED
-    extra = {"step": step, "level": record.get("level", 2)}
-    mentions = tuple(record.get("mentions", []))
-    if record["channel"] == "email":
-        message = render.email_message("escalation", incident, cfg, now, record.get("recipients", []), mentions, extra)
-        return _email(message, settings, timeout, incident, record["reason"])
-    payload = render.discord_message("escalation", incident, cfg, now, mentions, extra)
-    webhook = webhook_for(record["channel"], settings)
-    if not webhook:
-        return preview.show(record["channel"], incident["id"], record["reason"], payload["content"])
-    return discord.post(webhook, payload, timeout)
+# ---------------------------------------------------------------- what each kind of record does
 
-
-def webhook_for(channel: str, settings: Settings):
-    return settings.discord_webhook_url if channel == "discord" else settings.discord_staging_webhook_url
-
-
-def _send_opening(channel: str, incident: dict, record: dict, cfg: Config, settings: Settings, now: datetime,
-                  timeout: float) -> Result:
-    current = opening_for(channel, incident, cfg, now)
+def _opening(job: Job) -> Result:
+    """The incident's first message on this channel, rendered for who is on call now."""
+    current = opening_for(job.channel.name, job.incident, job.cfg, job.now)
+    record = job.record
     template = current.template if current else record["template"]
-    # who is on call is decided at send time: a message held overnight names the person on call now
     mentions = current.mentions if current else tuple(record.get("mentions", []))
-    if channel.startswith("discord"):
-        payload = render.discord_message(template, incident, cfg, now, mentions)
-        webhook = webhook_for(channel, settings)
-        if not webhook:
-            return preview.show(channel, incident["id"], record["reason"], payload["content"])
-        return discord.post(webhook, payload, timeout)
-    if channel == "email":
-        recipients = tuple(dict.fromkeys([*record.get("recipients", []), *(current.recipients if current else ())]))
-        return _email(render.email_message("critical", incident, cfg, now, recipients, mentions), settings, timeout,
-                      incident, "opened")
-    if channel == "github":
-        return _github_open(incident, record, cfg, settings, now, timeout)
-    return Result(False, error=f"unknown channel {channel!r}")
+    recipients = tuple(dict.fromkeys([*record.get("recipients", []), *(current.recipients if current else ())]))
+    return _send(job, OPENED, Context(mentions, recipients, {"template": template}))
 
 
-def _discord_follow_up(channel: str, template: str, incident: dict, opened: dict, record: dict, cfg: Config,
-                       settings: Settings, now: datetime, timeout: float, extra: dict | None = None) -> Result:
-    current = opening_for(channel, incident, cfg, now)
-    mentions = (current.mentions if current else tuple(record.get("mentions", []))) if template == "raised" else ()
-    payload = render.discord_message(template, incident, cfg, now, mentions, extra)
-    webhook = webhook_for(channel, settings)
-    if not webhook:
-        return preview.show(channel, incident["id"], record["reason"], payload["content"])
-    result = discord.post(webhook, payload, timeout)
-    if result.ok and opened.get("ref") and not opened.get("digest"):
+def _opened_record(job: Job) -> dict | None:
+    return outbox.get(outbox.record_id(job.incident.id, "opened", job.channel.name))
+
+
+def _raised(job: Job) -> Result:
+    """A severity rise: open the incident here if this channel has not carried it yet, else follow up."""
+    opened = _opened_record(job)
+    if opened is None:  # this channel has not carried the incident yet: open it here
+        fresh = {**job.record, "id": outbox.record_id(job.incident.id, "opened", job.channel.name), "reason": "opened"}
+        if outbox.create_claimed(fresh, job.now, LEASE):
+            settle(fresh, _opening(replace(job, record=fresh)), job.now, Stats())
+        return SUPERSEDED  # the opening record now carries this news, and its own retries
+    if opened["status"] in (OutboxStatus.HELD, OutboxStatus.PENDING):  # not out yet: send it now, at the new severity
+        claimed = outbox.claim(opened["id"], job.now, LEASE, include_held=True)
+        if claimed:
+            settle(claimed, _opening(replace(job, record=claimed)), job.now, Stats())
+        return SUPERSEDED
+    return _follow_up(job, opened)
+
+
+def _follow_up(job: Job, opened: dict | None = None) -> Result:
+    """A change to an incident this channel carries: a short message, then the original shown as it is now."""
+    opened = opened or _opened_record(job)
+    if opened is None or opened.get("status") != OutboxStatus.SENT or job.kind not in job.channel.carries:
+        return SUPERSEDED  # nothing went out here (the opening, if still coming, shows the state), or nothing to say
+    current = opening_for(job.channel.name, job.incident, job.cfg, job.now)
+    mentions = (current.mentions if current else tuple(job.record.get("mentions", []))) if job.kind == RAISED else ()
+    extra = {"milestone": job.record["reason"].removeprefix("milestone-")} if job.kind == MILESTONE else {}
+    result = _send(job, job.kind, Context(mentions, tuple(opened.get("recipients", [])), extra), opened.get("ref"))
+    if result.ok and not result.superseded and job.channel.edits and job.channel.configured() and opened.get("ref") \
+            and not opened.get("digest"):
         # the original card shows the state now; best effort, the short message above carries the news
-        card = render.discord_message(current.template if current else opened["template"], incident, cfg, now,
-                                      tuple(opened.get("mentions", [])))
-        card["allowed_mentions"] = {"parse": []}  # an edit never pings again
-        edited = discord.edit(webhook, opened["ref"], card, timeout)
+        template = current.template if current else opened["template"]
+        card = job.channel.render(OPENED, job.incident, job.cfg, job.now,
+                                  Context(tuple(opened.get("mentions", [])), (), {"template": template}))
+        edited = job.channel.edit(opened["ref"], card, job.timeout)
         if not edited.ok:
-            log.warning("could not edit the original message", incident=incident["id"], error=edited.error)
+            log.warning("could not edit the original message", incident=job.incident.id, error=edited.error)
     return result
 
 
-def _email(message: render.Email, settings: Settings, timeout: float, incident: dict, reason: str) -> Result:
-    if not message.to:
+def _escalation(job: Job) -> Result:
+    """Page the next level, unless the incident was acknowledged (or resolved) since the step was taken."""
+    step = job.record["reason"].removeprefix("escalation-")
+    if job.incident.is_resolved or (step != "sla-resolution" and job.incident.acknowledged_at):
         return SUPERSEDED
-    if settings.sendgrid_api_key:
-        return email.send_sendgrid(settings.sendgrid_api_url, settings.sendgrid_api_key, settings.email_from,
-                                   message, timeout)
-    if settings.smtp_url:
-        return email.send_smtp(settings.smtp_url, settings.email_from, message, timeout)
-    return preview.show("email", incident["id"], reason, f"To: {', '.join(message.to)}\nSubject: {message.subject}\n\n"
-                        f"{message.text}")
+    if ESCALATION not in job.channel.carries:
+        return SUPERSEDED
+    extra = {"step": step, "level": job.record.get("level", 2)}
+    return _send(job, ESCALATION, Context(tuple(job.record.get("mentions", [])),
+                                          tuple(job.record.get("recipients", [])), extra))
 
 
-def _github_ready(settings: Settings) -> bool:
-    return bool(settings.github_token and settings.github_repo)
+def _text(job: Job) -> Result:
+    """A message about no single incident (the on-call handoff), rendered when it was decided."""
+    if TEXT not in job.channel.carries:
+        return SUPERSEDED
+    return _send(job, TEXT, Context(extra={"text": job.record["text"], "pings": job.record.get("pings", [])}))
 
 
-def _github_open(incident: dict, record: dict, cfg: Config, settings: Settings, now: datetime,
-                 timeout: float) -> Result:
-    issue = render.github_issue(incident, cfg, now)
-    if not _github_ready(settings):
-        return preview.show("github", incident["id"], "opened", f"{issue['title']}\n\n{issue['body']}")
-    api, repo, token = settings.github_api_url, settings.github_repo, settings.github_token
-    if record.get("attempts", 1) > 1:  # an earlier attempt may have created it before its answer was lost
-        found = github.find_issue(api, repo, token, f"incident:{incident['id']}", timeout)
-        if not found.ok:
-            return found
-        if found.ref:
-            return found
-    return github.create_issue(api, repo, token, issue, timeout)
-
-
-def _github_resolved(incident: dict, opened: dict, record: dict, cfg: Config, settings: Settings, now: datetime,
-                     timeout: float) -> Result:
-    body = render.github_resolved_comment(incident, cfg, now)
-    if not _github_ready(settings) or not opened.get("ref"):
-        return preview.show("github", incident["id"], "resolved", body)
-    api, repo, token, number = settings.github_api_url, settings.github_repo, settings.github_token, opened["ref"]
-    if not record.get("commented"):
-        result = github.comment(api, repo, token, number, body, timeout)
-        if not result.ok:
-            return result
-        outbox.mark(record["id"], commented=True)
-    return github.close(api, repo, token, number, timeout)
+KINDS = {OPENED: _opening, RAISED: _raised, RESOLVED: _follow_up, MILESTONE: _follow_up, ESCALATION: _escalation,
+         TEXT: _text}

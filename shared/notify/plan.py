@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from shared.channels import MILESTONE, REGISTRY
 from shared.config import Config
-from shared.model import Severity
+from shared.model import Incident, OutboxStatus, Severity
 from shared.rules import routing
 
 
@@ -15,9 +16,14 @@ def record(incident_id: str, delivery: routing.Delivery, now: datetime) -> dict:
         "id": f"{incident_id}:{delivery.reason}:{delivery.channel}", "incident_id": incident_id,
         "reason": delivery.reason, "channel": delivery.channel, "template": delivery.template,
         "mentions": list(delivery.mentions), "recipients": list(delivery.recipients),
-        "status": "held" if held else "pending", "due_at": delivery.not_before if held else now,
-        "created_at": now, "attempts": 0,
+        "status": (OutboxStatus.HELD if held else OutboxStatus.PENDING).value,
+        "due_at": delivery.not_before if held else now, "created_at": now, "attempts": 0,
     }
+
+
+def due_now(records: list[dict]) -> list[str]:
+    """Return the ids of the records to deliver at once (not held for business hours)."""
+    return [r["id"] for r in records if r["status"] == OutboxStatus.PENDING]
 
 
 def on_open(incident_id: str, severity: Severity, environment: str, now: datetime, cfg: Config,
@@ -37,14 +43,16 @@ def on_resolve(incident_id: str, environment: str, now: datetime, cfg: Config) -
 
 
 def on_milestone(incident_id: str, count: int, environment: str, now: datetime, cfg: Config) -> list[dict]:
-    channels = [c for c in routing.follow_up_channels(environment, cfg) if c.startswith("discord")]
+    channels = [c for c in routing.follow_up_channels(environment, cfg) if MILESTONE in REGISTRY[c].carries]
     return [record(incident_id, routing.Delivery(c, f"milestone-{count}", "milestone"), now) for c in channels]
 
 
-def on_escalation(incident: dict, steps, now: datetime, cfg: Config) -> list[dict]:
-    """Records for escalation steps: a Discord message naming the people paged, and an email for Critical."""
-    channel = next((d.channel for d in routing.opening(Severity(incident["severity_rank"]), incident["environment"],
-                                                        now, cfg) if d.channel.startswith("discord")), "discord")
+def on_escalation(incident: Incident, steps, now: datetime, cfg: Config) -> list[dict]:
+    """Records for escalation steps: a message in the incident's chat channel naming the people paged, and
+    for Critical a message to each addressed channel of its route (email)."""
+    opening = routing.opening(incident.severity, incident.environment, now, cfg)
+    chat = next((d.channel for d in opening if REGISTRY[d.channel].chat), "discord")
+    addressed = [d.channel for d in opening if REGISTRY[d.channel].addressed]
     out = []
     for step in steps:
         people: list[str] = []
@@ -52,9 +60,10 @@ def on_escalation(incident: dict, steps, now: datetime, cfg: Config) -> list[dic
             for pid in (cfg.stakeholders if target == "stakeholders" else [cfg.team_lead]):
                 if pid not in people:
                     people.append(pid)
-        deliveries = [routing.Delivery(channel, f"escalation-{step.name}", "escalation", tuple(people))]
+        deliveries = [routing.Delivery(chat, f"escalation-{step.name}", "escalation", tuple(people))]
         emails = tuple(e for e in (cfg.person(p).email for p in people) if e)
-        if Severity(incident["severity_rank"]) is Severity.CRITICAL and emails:
-            deliveries.append(routing.Delivery("email", f"escalation-{step.name}", "escalation", tuple(people), emails))
-        out += [{**record(incident["id"], d, now), "level": step.level} for d in deliveries]
+        if incident.severity is Severity.CRITICAL and emails:
+            deliveries += [routing.Delivery(c, f"escalation-{step.name}", "escalation", tuple(people), emails)
+                           for c in addressed or ["email"]]
+        out += [{**record(incident.id, d, now), "level": step.level} for d in deliveries]
     return out

@@ -1,34 +1,21 @@
-"""Render incidents into channel messages with the team's templates, within each vendor's limits."""
+"""What every channel's rendering shares: the template context of an incident, limits, truncation, people."""
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import jinja2
 
 from shared.config import Config
-from shared.model import Severity
+from shared.model import Incident, Severity
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
-# Discord limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
-# and https://discord.com/developers/docs/resources/webhook#execute-webhook (content)
-DISCORD_CONTENT_MAX = 2000
-DISCORD_EMBED_TITLE_MAX = 256
-DISCORD_EMBED_DESCRIPTION_MAX = 4096
-DISCORD_FIELD_VALUE_MAX = 1024
-DISCORD_EMBED_TOTAL_MAX = 6000
-# GitHub issue titles are capped at 256 characters; bodies at 65,536 (https://docs.github.com/en/rest/issues)
-GITHUB_TITLE_MAX = 256
-GITHUB_BODY_MAX = 65536
-EMAIL_SUBJECT_MAX = 200
-
 EMOJI = {Severity.CRITICAL: "🔴", Severity.HIGH: "🟠", Severity.MEDIUM: "🟡", Severity.LOW: "🟢"}
-COLOR = {Severity.CRITICAL: 0xE74C3C, Severity.HIGH: 0xE67E22, Severity.MEDIUM: 0xF1C40F, Severity.LOW: 0x2ECC71}
-RESOLVED_COLOR = 0x2ECC71
+
 TRUNCATED = "… (truncated {n} characters)"
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
@@ -107,38 +94,37 @@ def people(ids: tuple[str, ...] | list[str], cfg: Config) -> People:
     return People(" ".join(shown), tuple(pings), " ".join(names))
 
 
-def context(incident: dict, cfg: Config, now: datetime, mentions: str = "", escape=lambda s: s) -> dict:
+def context(incident: Incident, cfg: Config, now: datetime, mentions: str = "", escape=lambda s: s) -> dict:
     """Return what every template may use, from a stored incident (untrusted text passed through `escape`)."""
-    severity = Severity(incident["severity_rank"])
-    opened = incident["created_at"]
-    last = incident.get("last_seen") or opened
+    severity = incident.severity
+    opened = incident.created_at
+    last = incident.last_seen or opened
     minutes = max(math.ceil((last - opened).total_seconds() / 60), 1)
-    users, occurrences = incident.get("users_affected", 0), incident["occurrences"]
-    links = incident.get("links", {})
-    service = next((s for s in cfg.services if s.name == incident["service"]), None)
-    link_urls = {"sentry_url": safe_url(links.get("sentry") or links.get("monitor") or ""),
+    users, occurrences = incident.users_affected, incident.occurrences
+    service = next((s for s in cfg.services if s.name == incident.service), None)
+    link_urls = {"sentry_url": safe_url(source_link(incident)),
                  "logs_url": safe_url(service.logs_url) if service else "",
                  "dashboard_url": safe_url(service.dashboard_url) if service else ""}
-    end = incident.get("resolved_at") or now
-    downtime = incident.get("downtime_seconds")
+    end = incident.resolved_at or now
+    downtime = incident.downtime_seconds
     return {
-        "id": incident["id"], "service": escape(incident["service"]), "environment": incident["environment"],
-        "title": escape(incident["title"]), "location": escape(incident.get("location") or "—"),
-        "details": escape(incident.get("latest_message") or incident["title"]),
-        "details_code": (incident.get("latest_message") or incident["title"]).replace("```", "'''"),
+        "id": incident.id, "service": escape(incident.service), "environment": incident.environment,
+        "title": escape(incident.title), "location": escape(incident.location or "—"),
+        "details": escape(incident.latest_message or incident.title),
+        "details_code": (incident.latest_message or incident.title).replace("```", "'''"),
         "time": local_time(opened, cfg), "severity": severity.label, "severity_upper": severity.name,
-        "emoji": EMOJI[severity], "reason": escape(_reason(incident, severity)), "status": incident["status"],
+        "emoji": EMOJI[severity], "reason": escape(incident.reason), "status": incident.status,
         "impact": f"{users} user{'s' if users != 1 else ''} in {minutes} minute{'s' if minutes != 1 else ''}",
         "occurrences_text": f"{occurrences} occurrence{'s' if occurrences != 1 else ''}"
         + (f" ({users} user{'s' if users != 1 else ''} in {minutes} minute{'s' if minutes != 1 else ''})"
            if users else f" in {minutes} minute{'s' if minutes != 1 else ''}"),
         "metric": escape(f"{occurrences} occurrences and {users} users in {minutes} min; "
-                         f"threshold: {_reason(incident, severity) or severity.label}"),
+                         f"threshold: {incident.reason or severity.label}"),
         "links": {"sentry": link_urls["sentry_url"] or "—", "logs": link_urls["logs_url"] or "—",
                   "dashboard": link_urls["dashboard_url"] or "—", **link_urls},
         "mentions": mentions, "duration": _duration((end - opened).total_seconds()),
         "downtime": _duration(downtime) if downtime else "",
-        "respond_by": _clock(incident.get("respond_by"), cfg), "resolve_by": _clock(incident.get("resolve_by"), cfg),
+        "respond_by": _clock(incident.respond_by, cfg), "resolve_by": _clock(incident.resolve_by, cfg),
         "unacked_for": _duration((now - opened).total_seconds()),
     }
 
@@ -150,110 +136,32 @@ def _clock(value: datetime | None, cfg: Config) -> str:
     return value.astimezone(cfg.team.zone).strftime("%H:%M")
 
 
-def _reason(incident: dict, severity: Severity) -> str:
-    return incident.get("severity_reasons", {}).get(severity.label, "")
+def source_link(incident: Incident) -> str:
+    """Return the link to the problem in the tool that reported it (Sentry issue, UptimeRobot monitor, ...)."""
+    return incident.links.get("sentry") or incident.links.get("monitor") or ""
 
 
-def _render(name: str, ctx: dict) -> str:
+def find(channel: str, name: str, suffix: str) -> str:
+    """Return templates/<channel>/<name><suffix>, or the shared templates/common/<name>.txt.j2 when the channel has
+    no wording of its own."""
+    own = f"{channel}/{name}{suffix}"
+    return own if (TEMPLATES / own).exists() else f"common/{name}.txt.j2"
+
+
+def template(name: str, ctx: dict) -> str:
+    """Render one template file (templates/<channel>/<name>) with StrictUndefined."""
     return _env.get_template(name).render(**ctx).strip()
 
 
-def _fit(name: str, ctx: dict, limit: int, field: str = "details") -> str:
+def fit(name: str, ctx: dict, limit: int, field: str = "details") -> str:
     """Render, shortening `field` (visibly) until the text fits `limit`; then hard-cut as a last resort."""
-    text = _render(name, ctx)
+    text = template(name, ctx)
     value = ctx.get(field, "")
     for _ in range(4):
         if len(text) <= limit or not value:
             break
         value = truncate(value, max(len(value) - (len(text) - limit), 0))
-        text = _render(name, {**ctx, field: value})
+        text = template(name, {**ctx, field: value})
     return truncate(text, limit)
 
 
-def discord_message(template: str, incident: dict, cfg: Config, now: datetime, mention_ids=(),
-                    extra: dict | None = None) -> dict:
-    """Return a Discord execute-webhook payload: the team's template as content plus a coloured embed."""
-    who = people(mention_ids, cfg)
-    ctx = {**context(incident, cfg, now, who.shown, escape=discord_text), **(extra or {})}
-    payload = {"content": _fit(f"discord/{template}.md.j2", ctx, DISCORD_CONTENT_MAX),
-               "allowed_mentions": {"parse": [], "users": list(who.discord_ids)}}
-    if template in ("critical", "high", "warning"):
-        payload["embeds"] = [discord_embed(incident, cfg)]
-    return payload
-
-
-def discord_embed(incident: dict, cfg: Config) -> dict:
-    """Return the incident card: severity colour, current status and counts (edited as they change)."""
-    severity = Severity(incident["severity_rank"])
-    resolved = incident["status"] == "resolved"
-    title = f"{'✅ RESOLVED · ' if resolved else ''}{EMOJI[severity]} {severity.name} · {incident['service']} · " \
-            f"{incident['id']}"
-    embed = {
-        "title": truncate(title, DISCORD_EMBED_TITLE_MAX),
-        "description": truncate(discord_text(incident["title"]), 1024),
-        "color": RESOLVED_COLOR if resolved else COLOR[severity],
-        "fields": [
-            {"name": "Status", "value": incident["status"], "inline": True},
-            {"name": "Occurrences", "value": str(incident["occurrences"]), "inline": True},
-            {"name": "Users affected", "value": str(incident.get("users_affected", 0)), "inline": True},
-            {"name": "Environment", "value": truncate(incident["environment"], DISCORD_FIELD_VALUE_MAX),
-             "inline": True},
-            {"name": "Why this severity", "value": truncate(discord_text(_reason(incident, severity)) or "—",
-                                                            DISCORD_FIELD_VALUE_MAX)},
-        ],
-        "footer": {"text": f"{incident['id']} · {cfg.team.name} incident response"},
-        "timestamp": incident["created_at"].astimezone(timezone.utc).isoformat(),
-    }
-    link = safe_url(incident.get("links", {}).get("sentry") or incident.get("links", {}).get("monitor") or "")
-    if link:
-        embed["url"] = link
-    return embed
-
-
-def discord_digest(items: list[dict], cfg: Config, now: datetime, since: datetime, mention_ids=()) -> dict:
-    """Return one message that releases everything held for a channel outside business hours."""
-    who = people(mention_ids, cfg)
-    rows = [context(i, cfg, now, escape=discord_text) for i in items]
-    ctx = {"items": rows, "since": local_time(since, cfg), "mentions": who.shown}
-    text = _render("discord/digest.md.j2", ctx)
-    while len(text) > DISCORD_CONTENT_MAX and len(rows) > 1:
-        rows = rows[:-1]
-        more = len(items) - len(rows)
-        text = _render("discord/digest.md.j2", {**ctx, "items": rows}) + f"\n… and {more} more"
-    return {"content": truncate(text, DISCORD_CONTENT_MAX),
-            "allowed_mentions": {"parse": [], "users": list(who.discord_ids)}}
-
-
-@dataclass(frozen=True)
-class Email:
-    to: tuple[str, ...]
-    subject: str
-    text: str
-    html: str
-
-
-def email_message(template: str, incident: dict, cfg: Config, now: datetime, recipients, mention_ids=(),
-                  extra: dict | None = None) -> Email:
-    """Return an email (plain text and autoescaped HTML) for the critical, resolved or escalation template."""
-    ctx = {**context(incident, cfg, now, people(mention_ids, cfg).names), **(extra or {})}
-    prefix = {"resolved": "RESOLVED", "escalation": f"ESCALATION L{(extra or {}).get('level', 2)}"}.get(
-        template, Severity(incident["severity_rank"]).name)
-    subject = truncate(f"[{prefix}] {incident['service']}: {incident['title']} ({incident['id']})".replace("\n", " "),
-                       EMAIL_SUBJECT_MAX)
-    return Email(tuple(recipients), subject, _render(f"email/{template}.txt.j2", ctx),
-                 _render(f"email/{template}.html.j2", ctx))
-
-
-def github_issue(incident: dict, cfg: Config, now: datetime) -> dict:
-    """Return the GitHub issue for an incident: title, Markdown body, labels."""
-    severity = Severity(incident["severity_rank"])
-    title = f"[{severity.name}] {incident['service']}: {incident['title']}".replace("\n", " ")
-    title = truncate(title, GITHUB_TITLE_MAX)
-    body = _fit("github/issue.md.j2", context(incident, cfg, now), GITHUB_BODY_MAX, field="details_code")
-    return {"title": title, "body": body,
-            "labels": [f"severity:{severity.label}", f"service:{incident['service']}"[:50],
-                       f"incident:{incident['id']}"]}
-
-
-def github_resolved_comment(incident: dict, cfg: Config, now: datetime) -> str:
-    return _render("github/resolved.md.j2", context(incident, cfg, now))

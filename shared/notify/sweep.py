@@ -4,9 +4,13 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
-from shared import log, store
-from shared.config import Config, Settings
-from shared.notify import delivery, discord, preview, render
+from shared import channels, log
+from shared.channels import DIGEST, REGISTRY, Context
+from shared.config import Config
+from shared.model import OutboxStatus
+from shared.notify import delivery
+from shared.settings import Settings
+from shared.store import incidents as store
 from shared.store import outbox
 
 BATCH = 200
@@ -22,7 +26,7 @@ def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: 
     held: dict[str, list[dict]] = {}
     others = []
     for record in records:
-        if record["status"] == "held" and record["channel"].startswith("discord"):
+        if record["status"] == OutboxStatus.HELD and DIGEST in REGISTRY[record["channel"]].carries:
             held.setdefault(record["channel"], []).append(record)
         else:
             others.append(record["id"])
@@ -32,14 +36,14 @@ def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: 
             released.append(group[0]["id"])  # one held message goes out as itself
         else:
             _digest(channel, group, cfg, settings, now, stats)
-    held_ids = {r["id"] for r in records if r["status"] == "held"}  # held, but not as part of a digest
+    held_ids = {r["id"] for r in records if r["status"] == OutboxStatus.HELD}  # held, but not as part of a digest
     for rid in released + [r for r in others if r in held_ids]:
         outbox.retry_at(rid, now, "released at the start of business hours")
     delivery.deliver(released + others, cfg, settings, now, max(deadline - time.monotonic(), 0), stats)
     return stats
 
 
-def _digest(channel: str, group: list[dict], cfg: Config, settings: Settings, now: datetime,
+def _digest(name: str, group: list[dict], cfg: Config, settings: Settings, now: datetime,
             stats: delivery.Stats) -> None:
     """Send one message for everything held for a channel, and settle each record with it."""
     claimed = [r for r in (outbox.claim(g["id"], now, delivery.LEASE, include_held=True) for g in group) if r]
@@ -47,22 +51,22 @@ def _digest(channel: str, group: list[dict], cfg: Config, settings: Settings, no
     items = [incidents[i] for i in dict.fromkeys(r["incident_id"] for r in claimed) if incidents[i]]
     if not items:
         return
-    openings = [delivery.opening_for(channel, i, cfg, now) for i in items]  # on call now, not when held
+    openings = [delivery.opening_for(name, i, cfg, now) for i in items]  # on call now, not when held
     mentions = tuple(dict.fromkeys(m for o in openings if o for m in o.mentions))
     since = min(r["created_at"] for r in claimed)
-    payload = render.discord_digest(items, cfg, now, since, mentions)
-    webhook = delivery.webhook_for(channel, settings)
-    result = discord.post(webhook, payload, delivery.SEND_TIMEOUT) if webhook else \
-        preview.show(channel, ",".join(i["id"] for i in items), "digest", payload["content"])
+    channel = channels.build(name, settings)
+    message = channel.render(DIGEST, None, cfg, now, Context(mentions, extra={"items": items, "since": since}))
+    result = delivery.transmit(channel, message, ",".join(i.id for i in items), "digest", settings,
+                               delivery.SEND_TIMEOUT)
     for record in claimed:
         if result.ok:
-            outbox.finish(record["id"], "sent", now, ref=result.ref, sent_at=now, digest=True)
+            outbox.finish(record["id"], OutboxStatus.SENT, now, ref=result.ref, sent_at=now, digest=True)
         else:
             wait = delivery.backoff(record.get("attempts", 1), result.retry_after)
-            outbox.retry_at(record["id"], now + timedelta(seconds=wait), result.error, status="held")
+            outbox.retry_at(record["id"], now + timedelta(seconds=wait), result.error, status=OutboxStatus.HELD)
     if result.ok:
         stats.sent += len(claimed)
         stats.digests += 1
-        log.info("held notifications released as one digest", channel=channel, count=len(claimed))
+        log.info("held notifications released as one digest", channel=name, count=len(claimed))
     else:
         stats.retried += len(claimed)

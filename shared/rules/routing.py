@@ -75,9 +75,9 @@ def opening(severity: Severity, environment: str, now: datetime, cfg: Config,
     out = []
     for channel in route.channels:
         template = channel.template or TEMPLATE_BY_SEVERITY.get(severity, "warning")
-        mentions = tuple(_people(channel.mention, now, cfg, on_call)) if channel.channel == "discord" else ()
-        recipients = _emails(channel, severity, now, cfg, on_call) if channel.channel == "email" else ()
-        if channel.channel == "email" and not recipients:
+        mentions = tuple(_people(channel.mention, now, cfg, on_call))
+        recipients = _emails(channel, severity, now, cfg, on_call) if channel.to else ()
+        if channel.to and not recipients:  # an addressed channel with nobody to address: nothing to send
             continue
         out.append(Delivery(channel.channel, "opened", template, mentions, recipients,
                             _hold_until(route, channel, now, cfg)))
@@ -91,9 +91,8 @@ def raised(severity: Severity, environment: str, now: datetime, cfg: Config,
     A channel that already carries the incident gets a short update naming who must now act; one that
     does not yet (say a Low that became High) gets the full opening message at send time.
     """
-    follow_up = {"discord": "raised", "discord_staging": "raised", "email": "critical", "github": "issue"}
-    return [Delivery(d.channel, f"severity-{severity.label}", follow_up[d.channel], d.mentions, d.recipients,
-                     d.not_before) for d in opening(severity, environment, now, cfg, on_call)]
+    return [Delivery(d.channel, f"severity-{severity.label}", "raised", d.mentions, d.recipients, d.not_before)
+            for d in opening(severity, environment, now, cfg, on_call)]
 
 
 def follow_up_channels(environment: str, cfg: Config) -> list[str]:

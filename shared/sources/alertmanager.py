@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 
-from shared.config import Settings, config
+from shared.config import config
+from shared.settings import Settings
 from shared.model import Action, Alert
-from shared.sources.common import BadInput, InboundRequest, check_token, obj, tags, text, timestamp
+from shared.errors import BadInput
+from shared.sources.common import InboundRequest, check_token, obj, tags, text, timestamp
 
 NAME = "alertmanager"
 AUTH = "?token=INGEST_TOKEN (or Authorization: Bearer in http_config)"

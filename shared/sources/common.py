@@ -9,19 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
-from shared.config import Secret
-
-
-class BadInput(Exception):
-    """The caller sent something we cannot use: answer 400 with this message (or `body`, a vendor's shape)."""
-
-    def __init__(self, message: str, body: dict | None = None):
-        super().__init__(message)
-        self.body = body
-
-
-class Unauthorized(Exception):
-    """Missing or wrong credentials: answer 401 with this message."""
+from shared.errors import BadInput, Unauthorized
+from shared.settings import Secret
 
 
 @dataclass(frozen=True)

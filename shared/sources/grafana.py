@@ -7,10 +7,12 @@ Docs: https://grafana.com/docs/grafana/latest/alerting/configure-notifications/m
 """
 from __future__ import annotations
 
-from shared.config import Settings, config
+from shared.config import config
+from shared.settings import Settings
 from shared.model import Alert
 from shared.sources.alertmanager import parse_group
-from shared.sources.common import InboundRequest, Unauthorized, check_hmac_sha256, check_token
+from shared.errors import Unauthorized
+from shared.sources.common import InboundRequest, check_hmac_sha256, check_token
 
 NAME = "grafana"
 AUTH = "X-Grafana-Alerting-Signature (HMAC-SHA256, GRAFANA_WEBHOOK_SECRET) or ?token=INGEST_TOKEN"

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import uuid
 
-from shared.config import Settings, settings
+from shared.settings import Settings, settings
 from shared.model import Action, Alert
-from shared.sources.common import BadInput, InboundRequest, text, timestamp
+from shared.errors import BadInput
+from shared.sources.common import InboundRequest, text, timestamp
 
 NAME = "pagerduty"
 AUTH = "routing_key in the body (PAGERDUTY_ROUTING_KEYS)"

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 import time
 
-from shared.config import Settings
+from shared.settings import Settings
 from shared.model import Action, Alert
-from shared.sources.common import (BadInput, InboundRequest, Unauthorized, check_hmac_sha256, integer, obj,
-                                   tags, text, timestamp)
+from shared.errors import BadInput, Unauthorized
+from shared.sources.common import InboundRequest, check_hmac_sha256, integer, obj, tags, text, timestamp
 
 NAME = "sentry"
 AUTH = "Sentry-Hook-Signature: HMAC-SHA256 of the raw body with SENTRY_CLIENT_SECRET"

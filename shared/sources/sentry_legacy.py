@@ -12,9 +12,10 @@ Source: getsentry/sentry src/sentry_plugins/webhooks/plugin.py (get_group_data).
 """
 from __future__ import annotations
 
-from shared.config import Settings
+from shared.settings import Settings
 from shared.model import Action, Alert
-from shared.sources.common import BadInput, InboundRequest, check_token, tags, text, timestamp
+from shared.errors import BadInput
+from shared.sources.common import InboundRequest, check_token, tags, text, timestamp
 
 NAME = "sentry-legacy"
 AUTH = "?token=INGEST_TOKEN"

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 
-from shared.config import Settings
+from shared.settings import Settings
 from shared.model import Action, Alert
-from shared.sources.common import BadInput, InboundRequest, check_token, integer, text, timestamp
+from shared.errors import BadInput
+from shared.sources.common import InboundRequest, check_token, integer, text, timestamp
 
 NAME = "uptimerobot"
 AUTH = "?token=INGEST_TOKEN"

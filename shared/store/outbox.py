@@ -2,53 +2,70 @@
 
 outbox/{incident}:{reason}:{channel} holds what to send and its state. `due_at` exists only while there is
 something to do (pending, held, or sending under a lease), so the sweep's query `due_at <= now` reads
-the due set and never the history.
+the due set and never the history. previews/{auto} keeps what channels without credentials would have
+sent, for the local preview page.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from shared.store import OUTBOX, Conflict, _call, _errors, _fs, client
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from shared.model import OutboxStatus
+from shared.store.client import call, client
+
+OUTBOX = "outbox"
+PREVIEWS = "previews"
+KEEP_FINISHED = timedelta(days=90)  # a TTL policy on expire_at deletes finished records after this
+KEEP_PREVIEWS = timedelta(days=7)
 
 
 def record_id(incident_id: str, reason: str, channel: str) -> str:
     return f"{incident_id}:{reason}:{channel}"
 
 
+def _ref(rid: str):
+    return client().collection(OUTBOX).document(rid)
+
+
+def add_records(writer, records) -> None:
+    """Add the creation of outbox records to a batch or transaction (the change that causes them)."""
+    for record in records:
+        writer.create(_ref(record["id"]), record)
+
+
 def enqueue(records: list[dict]) -> list[bool]:
     """Create outbox records; True for each that is new, False for one that already existed."""
-    db, errors = client(), _errors()
     if not records:
         return []
-    batch = db.batch()
-    for record in records:
-        batch.create(db.collection(OUTBOX).document(record["id"]), record)
+    batch = client().batch()
+    add_records(batch, records)
     try:
-        _call(batch.commit)
+        call(batch.commit)
         return [True] * len(records)
-    except errors.Conflict:
+    except gexc.Conflict:
         pass
     created = []
     for record in records:  # some existed: create one by one to learn which
         try:
-            _call(lambda r=record: db.collection(OUTBOX).document(r["id"]).create(r))
+            call(lambda r=record: _ref(r["id"]).create(r))
             created.append(True)
-        except errors.Conflict:
+        except gexc.Conflict:
             created.append(False)
     return created
 
 
 def get(rid: str) -> dict | None:
-    snap = _call(lambda: client().collection(OUTBOX).document(rid).get())
+    snap = call(_ref(rid).get)
     return snap.to_dict() if snap.exists else None
 
 
 def due(now: datetime, limit: int) -> list[dict]:
     """Return records with something to do at `now`, oldest first (indexed on due_at)."""
-    fs = _fs()
-    query = (client().collection(OUTBOX).where(filter=fs.FieldFilter("due_at", "<=", now))
+    query = (client().collection(OUTBOX).where(filter=firestore.FieldFilter("due_at", "<=", now))
              .order_by("due_at").limit(limit))
-    return _call(lambda: [s.to_dict() for s in query.stream()])
+    return call(lambda: [s.to_dict() for s in query.stream()])
 
 
 def _wall() -> datetime:
@@ -62,76 +79,60 @@ def claim(rid: str, now: datetime, lease: timedelta, include_held: bool = False)
     the wall clock, since a late-delivered run and the next one can overlap in real time.
     """
     db = client()
-    ref = db.collection(OUTBOX).document(rid)
-    snap = _call(ref.get)
+    ref = _ref(rid)
+    snap = call(ref.get)
     if not snap.exists:
         return None
     record = snap.to_dict()
     status, due_at, wall = record.get("status"), record.get("due_at"), _wall()
-    if status == "sending":
+    if status == OutboxStatus.SENDING:
         claimable = record.get("lease_until") is not None and record["lease_until"] <= wall
-    elif status == "held":
+    elif status == OutboxStatus.HELD:
         claimable = include_held  # a held record is taken only to release it (digest, or sent at a new severity)
     else:
-        claimable = status == "pending" and due_at is not None and due_at <= now
+        claimable = status == OutboxStatus.PENDING and due_at is not None and due_at <= now
     if not claimable:
         return None
-    update = {"status": "sending", "lease_until": wall + lease, "attempts": record.get("attempts", 0) + 1}
+    update = {"status": OutboxStatus.SENDING.value, "lease_until": wall + lease,
+              "attempts": record.get("attempts", 0) + 1}
     try:
-        _call(lambda: ref.update(update, option=db.write_option(last_update_time=snap.update_time)))
-    except (_errors().FailedPrecondition, _errors().Conflict):
+        call(lambda: ref.update(update, option=db.write_option(last_update_time=snap.update_time)))
+    except (gexc.FailedPrecondition, gexc.Conflict):
         return None
     return {**record, **update}
 
 
-KEEP_FINISHED = timedelta(days=90)  # a TTL policy on expire_at deletes finished records after this
-
-
-def finish(rid: str, status: str, now: datetime, **fields) -> None:
+def finish(rid: str, status: OutboxStatus, now: datetime, **fields) -> None:
     """Record a final state (sent, failed, superseded): nothing more to do, so due_at goes."""
-    fs = _fs()
-    _call(lambda: client().collection(OUTBOX).document(rid).update(
-        {**fields, "status": status, "finished_at": now, "due_at": fs.DELETE_FIELD,
-         "expire_at": now + KEEP_FINISHED}))
+    call(lambda: _ref(rid).update({**fields, "status": OutboxStatus(status).value, "finished_at": now,
+                                   "due_at": firestore.DELETE_FIELD, "expire_at": now + KEEP_FINISHED}))
 
 
-def retry_at(rid: str, when: datetime, error: str, status: str = "pending") -> None:
-    """Put a record back for another attempt at `when`."""
-    _call(lambda: client().collection(OUTBOX).document(rid).update(
-        {"status": status, "due_at": when, "last_error": error[:500]}))
+def retry_at(rid: str, when: datetime, error: str, status: OutboxStatus = OutboxStatus.PENDING,
+             progress: dict | None = None) -> None:
+    """Put a record back for another attempt at `when` (with the steps of a multi-step send already done)."""
+    update = {"status": OutboxStatus(status).value, "due_at": when, "last_error": error[:500]}
+    if progress:
+        update["progress"] = progress
+    call(lambda: _ref(rid).update(update))
 
 
 def create_claimed(record: dict, now: datetime, lease: timedelta) -> bool:
     """Create a record already claimed by the caller; False when it exists (someone else has it)."""
     try:
-        _call(lambda: client().collection(OUTBOX).document(record["id"]).create(
-            {**record, "status": "sending", "due_at": now, "lease_until": _wall() + lease, "attempts": 1}))
-    except _errors().Conflict:
+        call(lambda: _ref(record["id"]).create({**record, "status": OutboxStatus.SENDING.value, "due_at": now,
+                                                "lease_until": _wall() + lease, "attempts": 1}))
+    except gexc.Conflict:
         return False
     return True
 
 
-__all__ = ["Conflict", "claim", "create_claimed", "due", "enqueue", "finish", "get", "record_id", "retry_at"]
-
-
-def mark(rid: str, **fields) -> None:
-    """Record progress inside a multi-step send (e.g. the GitHub comment before the close)."""
-    _call(lambda: client().collection(OUTBOX).document(rid).update(fields))
-
-
-PREVIEWS = "previews"
-
-
-def add_preview(channel: str, incident_id: str, reason: str, text: str) -> None:
+def add_preview(preview: dict) -> None:
     """Keep a rendered message for the local preview page."""
-    from datetime import timezone
-    now = datetime.now(timezone.utc)
-    _call(lambda: client().collection(PREVIEWS).add({"at": now, "channel": channel, "incident_id": incident_id,
-                                                    "reason": reason, "text": text[:20000],
-                                                    "expire_at": now + timedelta(days=7)}))
+    now = _wall()
+    call(lambda: client().collection(PREVIEWS).add({**preview, "at": now, "expire_at": now + KEEP_PREVIEWS}))
 
 
 def list_previews(limit: int = 100) -> list[dict]:
-    fs = _fs()
-    query = client().collection(PREVIEWS).order_by("at", direction=fs.Query.DESCENDING).limit(limit)
-    return _call(lambda: [s.to_dict() for s in query.stream()])
+    query = client().collection(PREVIEWS).order_by("at", direction=firestore.Query.DESCENDING).limit(limit)
+    return call(lambda: [s.to_dict() for s in query.stream()])

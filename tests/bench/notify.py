@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from shared.config import settings
+from shared.settings import settings
 from shared.notify import delivery
 from tests.bench.__main__ import Http, pct, serve, signed, issue
 from tests.fakes.discord import FakeDiscord

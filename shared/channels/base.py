@@ -1,4 +1,4 @@
-"""What every notifier shares: the Result of a send and one classifier of HTTP answers."""
+"""What every channel shares: the Result of a send, one classifier of HTTP answers, the HTTP client."""
 from __future__ import annotations
 
 import threading
@@ -19,6 +19,11 @@ class Result:
     ref: str | None = None             # what the channel calls the thing we made (message id, issue number)
     error: str = ""
     pause: float | None = None         # the rate-limit bucket is empty for this long even though we succeeded
+    superseded: bool = False           # nothing was sent because another record carries the news
+    progress: dict | None = None       # steps of a multi-step send already done, kept for the retry
+
+
+SUPERSEDED = Result(True, superseded=True)
 
 
 def _seconds(value) -> float | None:

@@ -5,20 +5,21 @@ any account. In production an unset channel is a configuration gap, hence the wa
 """
 from __future__ import annotations
 
-import os
-
 from shared import log
-from shared.notify.base import Result
+from shared.channels import Message
+from shared.channels.base import Result
+from shared.settings import Settings
 from shared.store import outbox
 
 
-def show(channel: str, incident_id: str, reason: str, text: str) -> Result:
+def show(channel: str, incident_id: str, reason: str, message: Message, settings: Settings) -> Result:
     """Record a rendered message as if it had been sent; return ok."""
-    if os.environ.get("LOCAL_PREVIEW") == "1":  # ./deploy.sh local: show it as the team would read it
+    text = message.preview
+    if settings.local_preview:  # ./deploy.sh local: show it as the team would read it
         rule = "─" * 60
         print(f"\n{rule}\n{channel} · {reason} · {incident_id}\n{rule}\n{text}\n{rule}\n", flush=True)
     else:
         log.warning(f"{channel} is not configured; showing the {reason} message for {incident_id} here instead",
                     incident=incident_id, channel=channel, preview=text)
-    outbox.add_preview(channel, incident_id, reason, text)
+    outbox.add_preview({"channel": channel, "incident_id": incident_id, "reason": reason, "text": text[:20000]})
     return Result(True, ref="preview")

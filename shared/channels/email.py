@@ -1,0 +1,122 @@
+"""Email: SMTP (smtp://user:pass@host:587 with STARTTLS, smtps:// for implicit TLS) or the SendGrid v3 API.
+
+SendGrid docs: https://docs.sendgrid.com/api-reference/mail-send/mail-send. Outbound SMTP is often blocked
+on Cloud Functions, hence the HTTP API.
+"""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
+
+from shared.channels import ESCALATION, OPENED, RESOLVED, Channel, Context, Message
+from shared.channels.base import SUPERSEDED, Result, classify, http, transport_error
+from shared.config import Config
+from shared.model import Incident
+from shared.notify.render import context, find, people, template, truncate
+from shared.settings import Secret
+
+SUBJECT_MAX = 200
+TEMPLATE = {OPENED: "critical", RESOLVED: "resolved", ESCALATION: "escalation"}
+
+
+@dataclass(frozen=True)
+class Email:
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+
+
+def email_message(template_name: str, incident: Incident, cfg: Config, now: datetime, recipients, mention_ids=(),
+                  extra: dict | None = None) -> Email:
+    """Return an email (plain text and autoescaped HTML) for the critical, resolved or escalation template."""
+    ctx = {**context(incident, cfg, now, people(mention_ids, cfg).names), **(extra or {})}
+    prefix = {"resolved": "RESOLVED", "escalation": f"ESCALATION L{(extra or {}).get('level', 2)}"}.get(
+        template_name, incident.severity.name)
+    subject = truncate(f"[{prefix}] {incident.service}: {incident.title} ({incident.id})".replace("\n", " "),
+                       SUBJECT_MAX)
+    return Email(tuple(recipients), subject, template(find("email", template_name, ".txt.j2"), ctx),
+                 template(f"email/{template_name}.html.j2", ctx))
+
+
+def _message(email: Email, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, ", ".join(email.to), email.subject
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    return message
+
+
+def send_smtp(url: Secret, sender: str, email: Email, timeout: float) -> Result:
+    """Send over SMTP; 4xx replies and connection failures are retryable, 5xx replies are not."""
+    parts = urlsplit(url.reveal())
+    options = parse_qs(parts.query)
+    tls = options.get("tls", ["starttls"])[0]  # starttls | insecure (self-signed, tests) | none
+    context_ = ssl.create_default_context()
+    if tls == "insecure":
+        context_.check_hostname, context_.verify_mode = False, ssl.CERT_NONE
+    try:
+        if parts.scheme == "smtps":
+            server = smtplib.SMTP_SSL(parts.hostname, parts.port or 465, timeout=timeout, context=context_)
+        else:
+            server = smtplib.SMTP(parts.hostname, parts.port or 587, timeout=timeout)
+        with server:
+            if parts.scheme == "smtp" and tls != "none":
+                server.starttls(context=context_)
+            if parts.username:
+                server.login(unquote(parts.username), unquote(parts.password or ""))
+            refused = server.send_message(_message(email, sender))
+    except smtplib.SMTPResponseException as e:
+        code = e.smtp_code
+        return Result(False, retryable=400 <= code < 500, error=f"SMTP {code}")
+    except smtplib.SMTPRecipientsRefused as e:
+        codes = [code for code, _ in e.recipients.values()]
+        return Result(False, retryable=all(400 <= c < 500 for c in codes), error=f"SMTP recipients refused {codes}")
+    except (OSError, smtplib.SMTPException) as e:
+        return Result(False, retryable=True, error=f"{type(e).__name__}: SMTP connection failed")
+    if refused:
+        return Result(False, retryable=False, error=f"SMTP refused {len(refused)} recipient(s)")
+    return Result(True)
+
+
+def send_sendgrid(api: str, key: Secret, sender: str, email: Email, timeout: float) -> Result:
+    body = {"personalizations": [{"to": [{"email": a} for a in email.to]}], "from": {"email": sender},
+            "subject": email.subject,
+            "content": [{"type": "text/plain", "value": email.text}, {"type": "text/html", "value": email.html}]}
+    try:
+        response = http().post(f"{api}/v3/mail/send", json=body, timeout=timeout,
+                               headers={"Authorization": f"Bearer {key.reveal()}"})
+    except httpx.HTTPError as e:
+        return transport_error(e)
+    return classify(response)
+
+
+class EmailChannel(Channel):
+    """Critical openings, their resolution and escalation pages, to people's addresses."""
+
+    name = "email"
+    carries = frozenset(TEMPLATE)
+    addressed = True
+
+    def configured(self) -> bool:
+        return bool(self.settings.sendgrid_api_key or self.settings.smtp_url)
+
+    def render(self, kind: str, incident: Incident | None, cfg: Config, now: datetime, ctx: Context) -> Message:
+        email = email_message(TEMPLATE[kind], incident, cfg, now, ctx.recipients, ctx.mentions, ctx.extra)
+        preview = f"To: {', '.join(email.to)}\nSubject: {email.subject}\n\n{email.text}"
+        return Message(kind, email, preview, recipients=email.to)
+
+    def send(self, message: Message, timeout: float) -> Result:
+        email: Email = message.payload
+        if not email.to:
+            return SUPERSEDED
+        s = self.settings
+        if s.sendgrid_api_key:
+            return send_sendgrid(s.sendgrid_api_url, s.sendgrid_api_key, s.email_from, email, timeout)
+        return send_smtp(s.smtp_url, s.email_from, email, timeout)

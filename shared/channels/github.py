@@ -1,0 +1,97 @@
+"""GitHub issues: one per incident, commented and closed when it resolves.
+
+Docs: https://docs.github.com/en/rest/issues/issues (titles up to 256 characters, bodies up to 65,536)
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import httpx
+
+from shared.channels import OPENED, RESOLVED, Channel, Context, Message
+from shared.channels.base import Result, classify, http, transport_error
+from shared.config import Config
+from shared.model import Incident
+from shared.notify.render import context, fit, template, truncate
+
+TITLE_MAX = 256
+BODY_MAX = 65536
+HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+
+
+def issue(incident: Incident, cfg: Config, now: datetime) -> dict:
+    """Return the GitHub issue for an incident: title, Markdown body, labels."""
+    severity = incident.severity
+    title = truncate(f"[{severity.name}] {incident.service}: {incident.title}".replace("\n", " "), TITLE_MAX)
+    body = fit("github/issue.md.j2", context(incident, cfg, now), BODY_MAX, field="details_code")
+    return {"title": title, "body": body,
+            "labels": [f"severity:{severity.label}", f"service:{incident.service}"[:50], f"incident:{incident.id}"]}
+
+
+def resolved_comment(incident: Incident, cfg: Config, now: datetime) -> str:
+    return template("github/resolved.md.j2", context(incident, cfg, now))
+
+
+class GitHub(Channel):
+    """An issue per incident (Low and Medium by default), commented and closed when it resolves."""
+
+    name = "github"
+    carries = frozenset({OPENED, RESOLVED})
+
+    def configured(self) -> bool:
+        return bool(self.settings.github_token and self.settings.github_repo)
+
+    def render(self, kind: str, incident: Incident | None, cfg: Config, now: datetime, ctx: Context) -> Message:
+        if kind == OPENED:
+            payload = issue(incident, cfg, now)
+            return Message(kind, payload, f"{payload['title']}\n\n{payload['body']}")
+        body = resolved_comment(incident, cfg, now)
+        return Message(kind, body, body)
+
+    def send(self, message: Message, timeout: float) -> Result:
+        if message.kind == OPENED:
+            if message.attempt > 1:  # an earlier attempt may have created it before its answer was lost
+                found = self._find(message.payload["labels"][-1], timeout)
+                if not found.ok or found.ref:
+                    return found
+            return self._call("POST", "/issues", message.payload, timeout)
+        if not message.ref:
+            return Result(True, superseded=True)  # the opening made no issue (it was shown on the preview page)
+        if not message.progress.get("commented"):
+            result = self._call("POST", f"/issues/{message.ref}/comments", {"body": message.payload}, timeout,
+                                message.ref)
+            if not result.ok:
+                return result
+        closed = self._call("PATCH", f"/issues/{message.ref}", {"state": "closed", "state_reason": "completed"},
+                            timeout, message.ref)
+        return closed if closed.ok else replace(closed, progress={"commented": True})
+
+    def _headers(self) -> dict:
+        return {**HEADERS, "Authorization": f"Bearer {self.settings.github_token.reveal()}"}
+
+    def _url(self, path: str) -> str:
+        return f"{self.settings.github_api_url}/repos/{self.settings.github_repo}{path}"
+
+    def _find(self, label: str, timeout: float) -> Result:
+        """Return the number of an issue already carrying `label` (a retry after a lost answer), if any."""
+        try:
+            response = http().get(self._url("/issues"), params={"labels": label, "state": "all"},
+                                  headers=self._headers(), timeout=timeout)
+        except httpx.HTTPError as e:
+            return transport_error(e)
+        result = classify(response)
+        if result.ok:
+            issues = response.json()
+            return Result(True, ref=str(issues[0]["number"]) if issues else None)
+        return result
+
+    def _call(self, method: str, path: str, body: dict, timeout: float, ref: str | None = None) -> Result:
+        """Make one API call; a created issue's number comes back as Result.ref."""
+        try:
+            response = http().request(method, self._url(path), json=body, headers=self._headers(), timeout=timeout)
+        except httpx.HTTPError as e:
+            return transport_error(e)
+        if response.status_code == 201 and ref is None:
+            ref = str(response.json().get("number"))
+        return classify(response, ref)

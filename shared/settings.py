@@ -1,0 +1,125 @@
+"""Secrets and endpoints from the environment, validated once when a function starts.
+
+A bad value stops the function from starting with a message naming the variable
+(`SENTRY_MAX_AGE_SECONDS: expected a whole number of seconds, got 'abc'`), rather than a 500 on
+every request later.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from shared.config import ConfigError
+
+
+class Secret:
+    """A secret value that never shows itself in logs, reprs or errors."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+def _secret(value: object) -> Secret:
+    return value if isinstance(value, Secret) else Secret(str(value or ""))
+
+
+def _url(value: object) -> str:
+    return str(value or "").strip().rstrip("/")
+
+
+SecretValue = Annotated[Secret, BeforeValidator(_secret)]
+BaseUrl = Annotated[str, BeforeValidator(_url)]
+
+
+class Settings(BaseModel):
+    """The environment a function runs with; field aliases are the variable names."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, populate_by_name=True, extra="ignore")
+
+    sentry_client_secret: SecretValue = Field(Secret(""), alias="SENTRY_CLIENT_SECRET")
+    ingest_token: SecretValue = Field(Secret(""), alias="INGEST_TOKEN")
+    api_token: SecretValue = Field(Secret(""), alias="API_TOKEN")
+    project: str = Field("demo-incidents", alias="GOOGLE_CLOUD_PROJECT")
+    sentry_max_age_seconds: int = Field(0, alias="SENTRY_MAX_AGE_SECONDS", ge=0)
+    # notification channels; an unset one shows its messages in the logs and on the local preview page
+    discord_webhook_url: SecretValue = Field(Secret(""), alias="DISCORD_WEBHOOK_URL")
+    discord_staging_webhook_url: SecretValue = Field(Secret(""), alias="DISCORD_STAGING_WEBHOOK_URL")
+    github_token: SecretValue = Field(Secret(""), alias="GITHUB_TOKEN")
+    github_repo: str = Field("", alias="GITHUB_REPO", pattern=r"^([\w.-]+/[\w.-]+)?$")
+    github_api_url: BaseUrl = Field("https://api.github.com", alias="GITHUB_API_URL")
+    smtp_url: SecretValue = Field(Secret(""), alias="SMTP_URL")
+    sendgrid_api_key: SecretValue = Field(Secret(""), alias="SENDGRID_API_KEY")
+    sendgrid_api_url: BaseUrl = Field("https://api.sendgrid.com", alias="SENDGRID_API_URL")
+    email_from: str = Field("incidents@localhost", alias="EMAIL_FROM")
+    # standard formats: Grafana's HMAC secret (optional timestamp header), PagerDuty routing keys
+    grafana_webhook_secret: SecretValue = Field(Secret(""), alias="GRAFANA_WEBHOOK_SECRET")
+    grafana_timestamp_header: str = Field("", alias="GRAFANA_TIMESTAMP_HEADER")
+    pagerduty_routing_keys: dict[str, str] = Field({}, alias="PAGERDUTY_ROUTING_KEYS")
+    local_preview: bool = Field(False, alias="LOCAL_PREVIEW")
+
+    @field_validator("sentry_max_age_seconds", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        text = str(value).strip()
+        if not text:
+            return 0
+        if not text.isdigit():
+            raise ValueError(f"expected a whole number of seconds, got {text[:40]!r}")
+        return int(text)
+
+    @field_validator("pagerduty_routing_keys", mode="before")
+    @classmethod
+    def _routing_keys(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return value
+        keys = {}
+        for item in str(value or "").split(","):
+            key, sep, service = item.partition("=")
+            if not key.strip():
+                continue
+            if not sep or not service.strip():
+                raise ValueError(f"expected key=service pairs separated by commas, got {item.strip()[:8]}…")
+            keys[key.strip()] = service.strip()
+        return keys
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+        """Read and validate the environment; ConfigError names each bad variable."""
+        values = {k: v for k, v in env.items() if k in _ALIASES}
+        if not values.get("GOOGLE_CLOUD_PROJECT") and env.get("GCLOUD_PROJECT"):
+            values["GOOGLE_CLOUD_PROJECT"] = env["GCLOUD_PROJECT"]
+        try:
+            return cls.model_validate(values)
+        except ValidationError as e:
+            problems = []
+            for err in e.errors():
+                name = str(err["loc"][0]) if err["loc"] else "environment"
+                # never echo a value back: it may be a secret
+                problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+            raise ConfigError("environment: " + "; ".join(problems)) from None
+
+
+_ALIASES = {f.alias for f in Settings.model_fields.values()}
+
+
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Return the process-wide settings."""
+    return Settings.from_env()

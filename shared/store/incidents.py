@@ -1,0 +1,325 @@
+"""Incidents, their dedup keys and live counters.
+
+Documents:
+  incidents/{id}        the incident: what, where, severity reasons, status, SLA clocks, timeline
+  incident_keys/{key}   per dedup key, permanent: its current incident id, generation, status
+  live/{key}            per dedup key, exists only while its incident is active: the live counters
+
+Contention: no transaction on a document that alerts hit concurrently. A duplicate alert is ONE batched
+commit with no read: an update of live/{key} with Increment and Maximum transforms (whose results come
+back in the commit, so the caller learns the exact count) plus the delivery's claim. When the incident
+is not active, live/{key} does not exist, the update fails with NotFound and the whole batch, claim
+included, changes nothing; the caller then takes the slow path. Opening an incident is a batched create
+(the loser of a race retries as a duplicate). Human-rate changes (acknowledge, resolve, severity) are
+transactions: they do not contend with the alert path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from shared.errors import Closed, NotFound, Pinned
+from shared.model import Incident, Status
+from shared.store.client import (AlreadyClaimed, Conflict, add_claim, call, client, commit, is_claimed,
+                                 run_transaction)
+from shared.store.outbox import OUTBOX, add_records
+
+INCIDENTS = "incidents"
+KEYS = "incident_keys"
+LIVE = "live"
+
+# Counters that live in live/{key} while the incident is active and are copied into it when it closes.
+LIVE_FIELDS = ("occurrences", "users_affected", "severity_rank", "last_seen", "latest_message")
+
+
+def _ref(collection: str, name: str):
+    return client().collection(collection).document(name)
+
+
+# ---------------------------------------------------------------- dedup keys
+
+@dataclass(frozen=True)
+class KeyState:
+    """A dedup key's current incident and, while it is active, its live counters."""
+
+    incident_id: str
+    status: str
+    generation: int
+    key_update_time: Any
+    live: dict | None          # live/{key} while the incident is active
+
+
+def get_key(key_doc: str) -> KeyState | None:
+    """Return the state of a dedup key, or None when it never had an incident."""
+    refs = [_ref(KEYS, key_doc), _ref(LIVE, key_doc)]
+    snaps = {s.reference.parent.id: s for s in call(lambda: list(client().get_all(refs)))}
+    key, live = snaps[KEYS], snaps[LIVE]
+    if not key.exists:
+        return None
+    d = key.to_dict()
+    return KeyState(d["incident_id"], d["status"], int(d["generation"]), key.update_time,
+                    live.to_dict() if live.exists else None)
+
+
+def open_incident(incident: dict, live: dict, key_doc: str, previous: KeyState | None, claims: list[str],
+                  now: datetime, outbox: list[dict] = ()) -> None:
+    """Create an incident, its live counters, its notifications and point its dedup key at it, atomically."""
+    db = client()
+    batch = db.batch()
+    add_records(batch, outbox)
+    batch.create(_ref(INCIDENTS, incident["id"]), incident)
+    batch.create(_ref(LIVE, key_doc), live)
+    key_fields = {"incident_id": incident["id"], "status": incident["status"], "generation": incident["generation"],
+                  "dedup_key": incident["dedup_key"]}
+    if previous is None:
+        batch.create(_ref(KEYS, key_doc), key_fields)
+    else:
+        batch.update(_ref(KEYS, key_doc), key_fields, option=db.write_option(last_update_time=previous.key_update_time))
+    for claim in claims:
+        add_claim(batch, claim, now)
+    commit(batch, claims[0] if claims else None)
+
+
+# ---------------------------------------------------------------- occurrences
+
+@dataclass(frozen=True)
+class Occurrence:
+    """The live counters right after one more occurrence was counted (exact under concurrency)."""
+
+    generation: int
+    id_length: int
+    occurrences: int
+    opened_epoch: float
+    severity_rank: int
+    users: int
+    pinned_rank: int = 0      # the team lead's pin (0: none); automatic rises leave a pinned incident alone
+
+
+def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str | None, now: datetime) -> Occurrence:
+    """Count one occurrence on the active incident in one commit; NotActive when there is none."""
+    # Maximum(x, 0) leaves a non-negative field as it is and returns its value: a read inside the write.
+    transforms = {"occurrences": firestore.Increment(1), "users_affected": firestore.Maximum(users or 0),
+                  "severity_rank": firestore.Maximum(0), "generation": firestore.Maximum(0),
+                  "id_length": firestore.Maximum(0), "opened_epoch": firestore.Maximum(0),
+                  "pinned_rank": firestore.Maximum(0)}
+    batch = client().batch()
+    batch.update(_ref(LIVE, key_doc), {**fields, **transforms})
+    add_claim(batch, claim, now)
+    result = commit(batch, claim, missing_means_inactive=True)[0]
+    # transform results come back in field-path order
+    values = dict(zip(sorted(transforms), (_number(v) for v in result.transform_results), strict=True))
+    return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
+                      occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
+                      severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]),
+                      pinned_rank=int(values["pinned_rank"]))
+
+
+def _number(value) -> float:
+    return value.double_value if value._pb.WhichOneof("value_type") == "double_value" else value.integer_value
+
+
+def raise_severity(incident_id: str, key_doc: str, rank: int, label: str, reason: str, entry: dict,
+                   now: datetime, outbox: list[dict] = (), due: dict | None = None) -> bool:
+    """Raise the severity to `rank` once (a claim per rank) with its notifications and new SLA due times;
+    False when already done."""
+    batch = client().batch()
+    add_records(batch, outbox)
+    batch.update(_ref(INCIDENTS, incident_id), {
+        "severity_rank": firestore.Maximum(rank), f"severity_reasons.{label}": reason, "updated_at": now,
+        "timeline": firestore.ArrayUnion([entry]), **(due or {})})
+    batch.update(_ref(LIVE, key_doc), {"severity_rank": firestore.Maximum(rank)})
+    claim = f"{incident_id}:severity:{rank}"
+    add_claim(batch, claim, now)
+    try:
+        commit(batch, claim)
+    except (AlreadyClaimed, Conflict):
+        return False  # done by another writer, or the incident closed meanwhile
+    return True
+
+
+# ---------------------------------------------------------------- status changes
+
+def change_status(incident_id: str, key_doc: str, status: str, fields: dict, entry: dict, claim: str | None,
+                  now: datetime, close: bool, outbox: list[dict] = ()) -> None:
+    """Move the active incident of a dedup key to a new status, in a transaction.
+
+    A human-rate change, so a transaction is right here: it locks live/{key}, so the occurrences counted
+    by concurrent blind updates are all in the counters it copies when closing, and any that come after
+    fail with NotFound and open the next incident. Conflict when the key no longer points at
+    `incident_id` or it is no longer active.
+    """
+    db = client()
+    key_ref, live_ref, incident_ref = _ref(KEYS, key_doc), _ref(LIVE, key_doc), _ref(INCIDENTS, incident_id)
+
+    def run(tx):
+        snaps = {s.reference.parent.id: s for s in db.get_all([key_ref, live_ref, incident_ref], transaction=tx)}
+        key, live, incident = snaps[KEYS], snaps[LIVE], snaps[INCIDENTS].to_dict()
+        if not key.exists or key.get("incident_id") != incident_id or not live.exists:
+            raise Conflict("the dedup key moved on")
+        add_claim(tx, claim, now)
+        add_records(tx, outbox)
+        update = {**fields, "status": status, "updated_at": now, "timeline": firestore.ArrayUnion([entry])}
+        if close:
+            counters = live.to_dict()
+            update.update({k: counters[k] for k in LIVE_FIELDS if k in counters})
+            tx.delete(live_ref)
+            update.update({"next_check_at": None, "ttr_seconds": (now - incident["created_at"]).total_seconds()})
+            if incident.get("resolve_by"):
+                update["sla_resolution_met"] = now <= incident["resolve_by"]
+        tx.update(incident_ref, update)
+        tx.update(key_ref, {"status": status})
+
+    try:
+        run_transaction(run)
+    except gexc.Conflict as e:  # AlreadyExists: the claim
+        if claim and is_claimed(claim):
+            raise AlreadyClaimed(claim) from None
+        raise Conflict(str(e)) from None
+
+
+def annotate(incident_id: str, fields: dict, entry: dict, claim: str | None, now: datetime) -> None:
+    """Record a change that is not a status change (e.g. assigned in the source tool)."""
+    batch = client().batch()
+    batch.update(_ref(INCIDENTS, incident_id), {**fields, "updated_at": now, "timeline": firestore.ArrayUnion([entry])})
+    add_claim(batch, claim, now)
+    commit(batch, claim)
+
+
+def _open_incident(tx, incident_id: str) -> dict:
+    """Read an incident inside a transaction; NotFound when missing, Closed when resolved."""
+    snap = _ref(INCIDENTS, incident_id).get(transaction=tx)
+    if not snap.exists:
+        raise NotFound(f"no incident {incident_id}")
+    incident = snap.to_dict()
+    if incident["status"] == Status.RESOLVED.value:
+        raise Closed(f"{incident_id} is resolved")
+    return incident
+
+
+def acknowledge(incident_id: str, actor: str, now: datetime, entry: dict) -> dict:
+    """Acknowledge: the first one makes the actor the owner and stops escalation; later ones are noted."""
+    ref = _ref(INCIDENTS, incident_id)
+
+    def run(tx):
+        incident = _open_incident(tx, incident_id)
+        update = {"timeline": firestore.ArrayUnion([entry]), "updated_at": now}
+        first = incident.get("acknowledged_at") is None
+        if first:
+            tta = (now - incident["created_at"]).total_seconds()
+            update.update({"status": Status.ACKNOWLEDGED.value, "acknowledged_at": now, "owner": actor,
+                           "tta_seconds": tta, "sla_response_met": now <= incident["respond_by"]})
+            tx.update(_ref(KEYS, incident["key_doc"]), {"status": Status.ACKNOWLEDGED.value})
+        tx.update(ref, update)
+        return {"first": first}
+
+    return run_transaction(run)
+
+
+def set_severity(incident_id: str, rank: int, label: str, pin: bool, lead: bool, reason: str, entry: dict,
+                 now: datetime, fields_for: Callable[[Incident], dict],
+                 outbox_for: Callable[[Incident], list[dict]]) -> dict:
+    """Change the severity by hand: a pin by the team lead, or a change by the on-call unless pinned."""
+    db = client()
+    ref = _ref(INCIDENTS, incident_id)
+
+    def run(tx):
+        stored = _open_incident(tx, incident_id)
+        if stored.get("pinned_rank") and not lead:
+            raise Pinned(f"the team lead pinned the severity of {incident_id}; only the team lead can change it")
+        incident = Incident.from_doc(stored)
+        live_ref = _ref(LIVE, incident.key_doc)
+        live = live_ref.get(transaction=tx)
+        records = [r for r in outbox_for(incident)
+                   if not db.collection(OUTBOX).document(r["id"]).get(transaction=tx).exists]
+        add_records(tx, records)
+        update = {f"severity_reasons.{label}": reason, "timeline": firestore.ArrayUnion([entry]), "updated_at": now,
+                  **fields_for(incident)}
+        live_update = {}
+        if pin:
+            update.update({"pinned_rank": rank, "pinned_by": entry["actor"]})
+            live_update["pinned_rank"] = rank
+        else:
+            update["severity_rank"] = rank
+            live_update["severity_rank"] = rank
+        tx.update(ref, update)
+        if live.exists and live.get("incident_id") == incident_id:
+            tx.update(live_ref, live_update)
+        return {"notify": [r["id"] for r in records if r["status"] == "pending"]}
+
+    return run_transaction(run)
+
+
+def record_escalation(incident_id: str, steps: list[str], level: int, next_check_at: datetime | None,
+                      records: list[dict], entries: list[dict], now: datetime) -> bool:
+    """Take escalation steps once: their claims, notifications and the next check in one batch.
+
+    False when another sweep took them first (its batch holds the same claims), which changes nothing.
+    """
+    batch = client().batch()
+    for step in steps:
+        add_claim(batch, f"{incident_id}:escalation:{step}", now)
+    add_records(batch, records)
+    update: dict = {"next_check_at": next_check_at, "updated_at": now}
+    if steps:
+        update.update({"escalations": firestore.ArrayUnion(steps), "escalation_level": firestore.Maximum(level),
+                       "timeline": firestore.ArrayUnion(entries)})
+    batch.update(_ref(INCIDENTS, incident_id), update)
+    try:
+        call(batch.commit)
+    except gexc.Conflict:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- reads
+
+def _merge(incident: dict, live: dict | None) -> Incident:
+    """Overlay the live counters on the stored incident."""
+    if live is not None and live.get("incident_id") == incident["id"]:
+        incident = {**incident, **{k: live[k] for k in LIVE_FIELDS if k in live}}
+    return Incident.from_doc(incident)
+
+
+def get_incident(incident_id: str) -> Incident | None:
+    """Return one incident with its live counters, or None."""
+    snap = call(_ref(INCIDENTS, incident_id).get)
+    if not snap.exists:
+        return None
+    incident = snap.to_dict()
+    live = call(_ref(LIVE, incident["key_doc"]).get) if incident.get("active") else None
+    return _merge(incident, live.to_dict() if live and live.exists else None)
+
+
+def list_incidents(statuses: list[str] | None, limit: int) -> list[Incident]:
+    """Return incidents, newest first, optionally only those in `statuses` (indexed query)."""
+    query = client().collection(INCIDENTS)
+    if statuses:
+        query = query.where(filter=firestore.FieldFilter("status", "in", statuses))
+    query = query.order_by("created_at", direction=firestore.Query.DESCENDING).limit(limit)
+    incidents = call(lambda: [s.to_dict() for s in query.stream()])
+    refs = [_ref(LIVE, i["key_doc"]) for i in incidents if i.get("active")]
+    live = {s.id: s.to_dict() for s in call(lambda: list(client().get_all(refs))) if s.exists} if refs else {}
+    return [_merge(i, live.get(i["key_doc"])) for i in incidents]
+
+
+def incidents_created_since(since: datetime, limit: int) -> list[Incident]:
+    """Return incidents created at or after `since`, oldest first (single-field index on created_at)."""
+    query = (client().collection(INCIDENTS).where(filter=firestore.FieldFilter("created_at", ">=", since))
+             .order_by("created_at").limit(limit))
+    return call(lambda: [Incident.from_doc(s.to_dict()) for s in query.stream()])
+
+
+def due_incidents(now: datetime, limit: int) -> list[Incident]:
+    """Return incidents whose escalation check is due (indexed on next_check_at; only active ones have it)."""
+    query = (client().collection(INCIDENTS).where(filter=firestore.FieldFilter("next_check_at", "<=", now))
+             .order_by("next_check_at").limit(limit))
+    return call(lambda: [Incident.from_doc(s.to_dict()) for s in query.stream()])
+
+
+def add_timeline(incident_id: str, entry: dict) -> None:
+    """Append one entry to an incident's timeline (e.g. a notification sent or failed)."""
+    call(lambda: _ref(INCIDENTS, incident_id).update({"timeline": firestore.ArrayUnion([entry])}))
