@@ -63,11 +63,11 @@ setup() {
     "$py" -m venv .venv || die "could not create .venv (on Debian/Ubuntu: apt-get install python3-venv)"
   fi
   local want have=""
-  want=$(cat requirements.txt | sha256sum | cut -d' ' -f1)
+  want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
   [ -f .venv/.requirements.sha256 ] && have=$(cat .venv/.requirements.sha256)
   if [ "$want" != "$have" ]; then
-    say "== installing requirements.txt into .venv"
-    .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt || die "pip install failed"
+    say "== installing requirements.txt and requirements-dev.txt into .venv"
+    .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt || die "pip install failed"
     echo "$want" > .venv/.requirements.sha256
   fi
   export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
@@ -115,6 +115,8 @@ start_emulator() {
 # ---------------------------------------------------------------- commands
 cmd_test() {
   setup
+  say "== lint (ruff)"
+  .venv/bin/ruff check . || die "lint found problems (ruff check . --fix mends most)"
   start_emulator own
   export GOOGLE_CLOUD_PROJECT=demo-incidents-test
   say "== running the test suite"

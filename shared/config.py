@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-
 DEFAULT_CONFIG = Path(__file__).parent / "teams" / "petties.yaml"
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SeverityName = Literal["critical", "high", "medium", "low"]
@@ -128,7 +127,7 @@ class SeverityRule(_Strict):
     min_rate_per_minute: float | None = None
 
     @model_validator(mode="after")
-    def _has_condition(self) -> "SeverityRule":
+    def _has_condition(self) -> SeverityRule:
         conditions = (self.keywords, self.levels, self.sources, self.services, self.environments, self.tags,
                       self.min_users, self.min_occurrences, self.min_rate_per_minute)
         if not any(c not in (None, [], {}) for c in conditions):
@@ -228,7 +227,7 @@ class Config(_Strict):
     sources: Sources = Sources()
 
     @model_validator(mode="after")
-    def _references(self) -> "Config":
+    def _references(self) -> Config:
         ids = {p.id for p in self.people}
         if len(ids) != len(self.people):
             raise ValueError("people: two people share an id")

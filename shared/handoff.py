@@ -5,9 +5,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from shared import oncall
+from shared.channels import discord
 from shared.config import Config
 from shared.model import OutboxStatus
-from shared.channels import discord
 from shared.notify import render
 from shared.rules import oncall as rotation
 from shared.store import incidents as store

@@ -9,12 +9,12 @@ from shared.config import Config
 from shared.errors import Closed, NotFound, Unavailable
 from shared.model import Action, Alert, Severity, Status, TimelineEntry
 from shared.notify import plan
-from shared.store import incidents as store
-from shared.store import outbox
-from shared.store.client import AlreadyClaimed, Conflict, NotActive
 from shared.rules import escalation, ids, sla
 from shared.rules.mapping import environment_for, service_for
 from shared.rules.severity import Facts, classify
+from shared.store import incidents as store
+from shared.store import outbox
+from shared.store.client import AlreadyClaimed, Conflict, NotActive
 
 MAX_ATTEMPTS = 8  # each retry follows a lost race, which can only happen a few times in a row
 MAX_TEXT = 4000   # stored message length; notifiers truncate further for their channel

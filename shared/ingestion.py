@@ -13,7 +13,6 @@ from shared.settings import settings
 from shared.sources import REGISTRY
 from shared.sources.common import InboundRequest
 
-
 DELIVERY_WAIT = 0.25  # seconds the answer may wait for notifications to go out (Sentry gives a webhook 1 s, a
 # cold start takes about half of that); the send goes on in the background either way
 

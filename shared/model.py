@@ -20,7 +20,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, value: str) -> "Severity":
+    def parse(cls, value: str) -> Severity:
         try:
             return cls[str(value).strip().upper()]
         except KeyError:
@@ -172,7 +172,7 @@ class Incident:
         return self.status == Status.RESOLVED.value
 
     @classmethod
-    def from_doc(cls, doc: dict) -> "Incident":
+    def from_doc(cls, doc: dict) -> Incident:
         """Build from a stored document (unknown keys stay in `doc`; missing optional ones take defaults)."""
         names = {f.name for f in fields(cls)} - {"auto_severity_rank", "doc"}
         values = {k: v for k, v in doc.items() if k in names and v is not None}

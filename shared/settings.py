@@ -95,12 +95,12 @@ class Settings(BaseModel):
             if not key.strip():
                 continue
             if not sep or not service.strip():
-                raise ValueError(f"expected key=service pairs separated by commas, got {item.strip()[:8]}…")
+                raise ValueError("expected key=service pairs separated by commas (an item has no service)")
             keys[key.strip()] = service.strip()
         return keys
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         """Read and validate the environment; ConfigError names each bad variable."""
         values = {k: v for k, v in env.items() if k in _ALIASES}
         if not values.get("GOOGLE_CLOUD_PROJECT") and env.get("GCLOUD_PROJECT"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import traceback
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Callable
 
 from shared import errors, log
 from shared.config import ConfigError, config
@@ -129,7 +129,7 @@ def guarded(handler: Callable[[], object], request) -> tuple:
     except ConfigError as e:
         log.error("configuration error", reason=str(e), request_id=request_id)
         return json_response({"error": "the server's configuration is invalid"}, 500)
-    except Exception as e:  # noqa: BLE001 - a bug of ours: log it, answer without internals
+    except Exception as e:
         log.error("unexpected error", path=request.path, error=type(e).__name__, reason=str(e)[:300],
                   request_id=request_id, traceback=traceback.format_exc(limit=8))
         return json_response({"error": "internal error", "request_id": request_id}, 500)

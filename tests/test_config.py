@@ -1,7 +1,6 @@
 """Configuration: the Petties default loads; every mistake is named by its key."""
 from __future__ import annotations
 
-
 import pytest
 
 from shared.config import DEFAULT_CONFIG, ConfigError, load_config, parse_config

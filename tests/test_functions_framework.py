@@ -56,3 +56,22 @@ def test_function_serves_under_the_framework_cli(target, firestore):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("SENTRY_MAX_AGE_SECONDS", "abc", "SENTRY_MAX_AGE_SECONDS: expected a whole number of seconds"),
+    ("PAGERDUTY_ROUTING_KEYS", "no-service-here", "PAGERDUTY_ROUTING_KEYS: expected key=service pairs"),
+    ("INCIDENT_CONFIG", "/nonexistent/team.yaml", "cannot read config"),
+])
+def test_a_bad_setting_stops_the_function_from_starting(variable, value, says):
+    cli = Path(sys.executable).parent / "functions-framework"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = subprocess.run([str(cli), "--target", "ingest", "--source", "functions/ingest/main.py",
+                           "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), variable: value}, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert says in done.stdout + done.stderr
+    if variable == "PAGERDUTY_ROUTING_KEYS":  # routing keys are credentials: never echoed
+        assert value[:4] not in done.stdout + done.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 import httpx
 
 from shared.notify import delivery
-
 from tests.conftest import fixture_bytes, sentry_headers
 
 

@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared.config import DEFAULT_CONFIG, load_config, parse_config
 from shared.channels import discord, github
 from shared.channels.email import email_message
+from shared.config import DEFAULT_CONFIG, load_config, parse_config
 from shared.model import Incident
 from shared.notify import render
 

@@ -9,13 +9,23 @@ from datetime import datetime, timezone
 
 import httpx
 
-from shared.channels import (DIGEST, ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, TEXT, Channel, Context,
-                             Message)
+from shared.channels import DIGEST, ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, TEXT, Channel, Context, Message
 from shared.channels.base import Result, classify, http, transport_error
 from shared.config import Config
 from shared.model import Incident, Severity
-from shared.notify.render import EMOJI, context, discord_text, find, fit, local_time, people, safe_url, source_link, \
-    template, truncate
+from shared.notify.render import (
+    EMOJI,
+    context,
+    discord_text,
+    find,
+    fit,
+    local_time,
+    people,
+    safe_url,
+    source_link,
+    template,
+    truncate,
+)
 from shared.settings import Secret
 
 CONTENT_MAX = 2000

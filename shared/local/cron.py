@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -54,10 +55,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8080")
     args = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run(args.url.rstrip("/"))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

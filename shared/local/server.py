@@ -7,6 +7,7 @@ deployed (/ingest/sentry -> "/sentry").
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 from pathlib import Path
@@ -57,8 +58,8 @@ class _Handler(WSGIRequestHandler):
 
 def notifications_page() -> str:
     """Render the messages channels without credentials would have sent, newest first."""
-    from shared.notify.render import local_time
     from shared.config import config
+    from shared.notify.render import local_time
     from shared.store.outbox import list_previews
 
     rows = []
@@ -110,10 +111,8 @@ def main() -> None:
     server = make_local_server(args.host, args.port)
     warm_emulator()
     print(f"serving {', '.join(function_names())} on http://{args.host}:{server.server_port}/", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

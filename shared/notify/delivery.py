@@ -15,8 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared import channels, log, oncall
-from shared.channels import (ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, TEXT, Channel, Context, Message,
-                             preview)
+from shared.channels import ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, TEXT, Channel, Context, Message, preview
 from shared.channels.base import SUPERSEDED, Result
 from shared.config import Config
 from shared.errors import Unavailable
@@ -102,7 +101,7 @@ def deliver_soon(record_ids: list[str], cfg: Config, settings: Settings, now: da
     def run():
         try:
             deliver(record_ids, cfg, settings, now, BACKGROUND_BUDGET)
-        except Exception as e:  # noqa: BLE001 - the sweep retries what this did not finish
+        except Exception as e:
             log.error("background delivery failed", error=type(e).__name__, reason=str(e)[:300])
         finally:
             _inflight.discard(thread)
@@ -171,7 +170,7 @@ def _attempt(record: dict, cfg: Config, settings: Settings, now: datetime, timeo
         return KINDS[job.kind](job)
     except Unavailable:
         raise
-    except Exception as e:  # noqa: BLE001 - a rendering bug must not block other notifications
+    except Exception as e:
         log.error("notification crashed", incident=record.get("incident_id"), outbox=record["id"],
                   error=type(e).__name__, reason=str(e)[:300])
         return Result(False, retryable=True, error=f"{type(e).__name__} while sending")

@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 
 from shared.config import config
-from shared.settings import Settings
-from shared.model import Action, Alert
 from shared.errors import BadInput
+from shared.model import Action, Alert
+from shared.settings import Settings
 from shared.sources.common import InboundRequest, check_token, obj, tags, text, timestamp
 
 NAME = "alertmanager"

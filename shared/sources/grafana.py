@@ -8,10 +8,10 @@ Docs: https://grafana.com/docs/grafana/latest/alerting/configure-notifications/m
 from __future__ import annotations
 
 from shared.config import config
-from shared.settings import Settings
-from shared.model import Alert
-from shared.sources.alertmanager import parse_group
 from shared.errors import Unauthorized
+from shared.model import Alert
+from shared.settings import Settings
+from shared.sources.alertmanager import parse_group
 from shared.sources.common import InboundRequest, check_hmac_sha256, check_token
 
 NAME = "grafana"

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 import time
 
-from shared.settings import Settings
-from shared.model import Action, Alert
 from shared.errors import BadInput, Unauthorized
+from shared.model import Action, Alert
+from shared.settings import Settings
 from shared.sources.common import InboundRequest, check_hmac_sha256, integer, obj, tags, text, timestamp
 
 NAME = "sentry"

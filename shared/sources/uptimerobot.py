@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 
-from shared.settings import Settings
-from shared.model import Action, Alert
 from shared.errors import BadInput
+from shared.model import Action, Alert
+from shared.settings import Settings
 from shared.sources.common import InboundRequest, check_token, integer, text, timestamp
 
 NAME = "uptimerobot"

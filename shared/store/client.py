@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from shared.settings import settings
 from shared.errors import Unavailable
+from shared.settings import settings
 
 CLAIMS = "claims"
 CLAIM_TTL = timedelta(days=30)  # a TTL policy on expire_at deletes claims after this (firestore.indexes.json)

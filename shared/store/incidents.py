@@ -15,17 +15,17 @@ transactions: they do not contend with the alert path.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from shared.errors import Closed, NotFound, Pinned
 from shared.model import Incident, Status
-from shared.store.client import (AlreadyClaimed, Conflict, add_claim, call, client, commit, is_claimed,
-                                 run_transaction)
+from shared.store.client import AlreadyClaimed, Conflict, add_claim, call, client, commit, is_claimed, run_transaction
 from shared.store.outbox import OUTBOX, add_records
 
 INCIDENTS = "incidents"

@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from shared.settings import settings
 from shared.notify import delivery
-from tests.bench.__main__ import Http, pct, serve, signed, issue
+from shared.settings import settings
+from tests.bench.__main__ import Http, issue, pct, serve, signed
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.github import FakeGitHub
 from tests.fakes.smtp import SmtpServer
@@ -78,6 +78,7 @@ def main() -> None:
 def signed_again(headers: dict, body: bytes) -> dict:
     import hashlib
     import hmac
+
     from tests.bench.__main__ import SECRET
     return {**headers, "Sentry-Hook-Signature": hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
 

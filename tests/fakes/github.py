@@ -196,7 +196,7 @@ class FakeGitHub(FakeService):
             return _message(404, "Not Found")
         if "state" in body and body["state"] not in STATES:
             return _invalid("Issue", "state", "invalid")
-        if body.get("state_reason", None) not in STATE_REASONS:
+        if body.get("state_reason") not in STATE_REASONS:
             return _invalid("Issue", "state_reason", "invalid")
         if "title" in body and (not isinstance(body["title"], str) or not body["title"]):
             return _invalid("Issue", "title", "missing_field")

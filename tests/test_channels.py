@@ -1,0 +1,106 @@
+"""A channel added from a test is one class and one registry line, and is routed, delivered, retried and
+previewed like the built-in ones (the contract in shared/channels/__init__.py)."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from shared import channels
+from shared.channels import OPENED, RESOLVED, Channel, Message
+from shared.channels.base import Result
+from shared.config import DEFAULT_CONFIG, ConfigError, parse_config
+from shared.notify import delivery
+from shared.store import outbox
+from tests.notify_fixtures import local, sentry_alert, sweep
+
+TUESDAY = local("2026-11-24 10:00:00")
+
+
+class Pager:
+    """What the fake pager service received, and how it should answer next."""
+
+    received: list[dict] = []
+    failures_left = 0
+    configured = True
+
+
+class PagerChannel(Channel):
+    """A made-up pager: one JSON message per opening and per resolution."""
+
+    name = "pager"
+    carries = frozenset({OPENED, RESOLVED})
+
+    def configured(self) -> bool:
+        return Pager.configured
+
+    def render(self, kind, incident, cfg, now, ctx) -> Message:
+        text = f"{kind}: {incident.id} {incident.severity.label} {incident.title}"
+        return Message(kind, {"text": text}, text)
+
+    def send(self, message: Message, timeout: float) -> Result:
+        if Pager.failures_left:
+            Pager.failures_left -= 1
+            return Result(False, retryable=True, error="HTTP 503")
+        Pager.received.append(message.payload)
+        return Result(True, ref=f"page-{len(Pager.received)}")
+
+
+@pytest.fixture
+def pager(monkeypatch):
+    monkeypatch.setitem(channels.REGISTRY, "pager", PagerChannel)  # the one registry line
+    Pager.received, Pager.failures_left, Pager.configured = [], 0, True
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    critical = next(r for r in data["notifications"]["routes"] if r["severities"] == ["critical"])
+    critical["channels"].append({"channel": "pager"})
+    cfg = parse_config(yaml.safe_dump(data))
+    for module in ("shared.ingestion", "shared.periodic"):
+        monkeypatch.setattr(f"{module}.config", lambda: cfg)
+    return cfg
+
+
+def test_a_new_channel_is_routed_delivered_and_resolved(ingest, channels, pager, monkeypatch):
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "9001", "Checkout down", level="fatal")
+    delivery.wait_idle()
+    assert Pager.received == [{"text": f"opened: {opened['incident']} critical Checkout down"}]
+    record = outbox.get(f"{opened['incident']}:opened:pager")
+    assert (record["status"], record["ref"]) == ("sent", "page-1")
+    sentry_alert(ingest, monkeypatch, local("2026-11-24 10:30:00"), "9001", "Checkout down", level="fatal",
+                 action="resolved")
+    delivery.wait_idle()
+    assert Pager.received[-1]["text"].startswith(f"resolved: {opened['incident']}")
+    assert len(channels.prod()) == 2  # Discord went on as before
+
+
+def test_a_new_channel_is_retried_by_the_sweep(ingest, escalate, channels, pager, monkeypatch):
+    Pager.failures_left = 1
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "9002", "Checkout down", level="fatal")
+    delivery.wait_idle()
+    record = outbox.get(f"{opened['incident']}:opened:pager")
+    assert (record["status"], record["last_error"], Pager.received) == ("pending", "HTTP 503", [])
+    sweep(escalate, local("2026-11-24 10:10:00"))
+    assert outbox.get(f"{opened['incident']}:opened:pager")["status"] == "sent"
+    assert len(Pager.received) == 1
+
+
+def test_an_unconfigured_new_channel_is_previewed(ingest, channels, pager, monkeypatch):
+    Pager.configured = False
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "9003", "Checkout down", level="fatal")
+    delivery.wait_idle()
+    previews = [p for p in outbox.list_previews() if p["channel"] == "pager"]
+    assert [p["text"] for p in previews] == [f"opened: {opened['incident']} critical Checkout down"]
+    assert Pager.received == []
+
+
+def test_routes_name_only_registered_channels_with_the_capabilities_they_have():
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["notifications"]["routes"][0]["channels"].append({"channel": "slack"})
+    with pytest.raises(ConfigError, match="unknown channel 'slack'"):
+        parse_config(yaml.safe_dump(data))
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["notifications"]["routes"][0]["channels"][1].pop("to")   # email with nobody to address
+    with pytest.raises(ConfigError, match="email needs `to`"):
+        parse_config(yaml.safe_dump(data))
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["notifications"]["routes"][2]["channels"][1]["mention"] = ["on-call"]   # GitHub names nobody
+    with pytest.raises(ConfigError, match="github does not name people"):
+        parse_config(yaml.safe_dump(data))
