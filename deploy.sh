@@ -190,6 +190,6 @@ case "${1:-}" in
   local) shift; cmd_local "$@" ;;
   test) shift; cmd_test "$@"; exit $? ;;
   bench) shift; cmd_bench "$@"; exit $? ;;
-  gcp) die "deploying to Google Cloud comes with a later issue; nothing was changed" ;;
+  gcp) die "deploying to Google Cloud is not written yet (see README, Not done yet); nothing was changed" ;;
   *) say "usage: ./deploy.sh local|test|bench"; exit 2 ;;
 esac

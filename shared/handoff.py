@@ -1,4 +1,4 @@
-"""The on-call handoff (GUIDE 4.3): posted when the rotation turns over, and on demand."""
+"""The on-call handoff: posted when the rotation turns over, and on demand (GET /api/handoff)."""
 from __future__ import annotations
 
 from collections import Counter

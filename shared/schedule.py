@@ -1,7 +1,7 @@
 """The cron table: what Cloud Scheduler fires in production and the local runner fires in development.
 
-Keep it to 3 jobs (Cloud Scheduler's free tier). deploy.sh creates one Scheduler job per entry whose
-function exists; the local runner fires the same entries against the local server.
+Keep it to 3 jobs (Cloud Scheduler's free tier). The local runner (shared/local/cron.py) fires the entries
+whose function exists against the local server; the production deploy is to create one Scheduler job each.
 """
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def fixture_json(name: str) -> dict:
 
 
 def sentry_headers(body: bytes, resource: str, request_id: str | None = None, secret: bytes = SENTRY_SECRET) -> dict:
-    """Headers exactly as Sentry's integration platform sends them (FORMATS.md 1a)."""
+    """Headers exactly as Sentry's integration platform sends them (https://docs.sentry.io/organization/integrations/integration-platform/webhooks/)."""
     return {
         "Content-Type": "application/json",
         "Request-ID": request_id or uuid.uuid4().hex,

@@ -1,4 +1,4 @@
-"""SLA due times from the guide's table, in the team's calendar (pure)."""
+"""SLA due times from the team file's table, in the team's calendar (pure)."""
 from __future__ import annotations
 
 import pytest

@@ -130,7 +130,7 @@ def context(incident: Incident, cfg: Config, now: datetime, mentions: str = "", 
 
 
 def _clock(value: datetime | None, cfg: Config) -> str:
-    """Format a due time the way the guide says it: 15:45, in the team's zone."""
+    """Format a due time as the alerts say it (15:45), in the team's zone."""
     if value is None:
         return "—"
     return value.astimezone(cfg.team.zone).strftime("%H:%M")

@@ -1,4 +1,4 @@
-"""The escalation path (GUIDE 7.2) as a pure function of an incident's state and `now`.
+"""The escalation path as a pure function of an incident's state and `now`.
 
 Level 1 is the on-call, told when the incident opens (routing). Level 2: nobody acknowledged within the
 response SLA -> the team lead is paged with an SLA-breach warning. Level 3: a Critical still
