@@ -43,5 +43,9 @@ class Pinned(Conflict):
     """The team lead pinned the severity; only the team lead may change it."""
 
 
+class Contended(Conflict):
+    """Others kept changing the same incident at the same moment; trying again will work."""
+
+
 class Unavailable(Refusal):
     """Firestore could not be reached or answered with a server error: try again later."""

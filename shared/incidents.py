@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from shared import oncall
 from shared.config import Config
-from shared.errors import Closed, NotFound, Unavailable
+from shared.errors import Closed, Contended, NotFound, Unavailable
 from shared.model import Action, Alert, Severity, Status, TimelineEntry
 from shared.notify import plan
 from shared.rules import escalation, ids, sla
@@ -59,8 +59,8 @@ def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -
         key = store.get_key(key_doc)
         try:
             return _apply(alert, cfg, now, claim, key_doc, key, retry=attempt > 0)
-        except Conflict:
-            continue  # someone else moved this key first; read it again
+        except (Conflict, Contended):
+            continue  # someone else moved this key first, or holds it: read it again
         except AlreadyClaimed:
             return Outcome(key.incident_id if key else None, "duplicate")
     raise Unavailable(f"gave up after {MAX_ATTEMPTS} conflicting writes on one dedup key")

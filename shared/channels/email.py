@@ -5,8 +5,11 @@ on Cloud Functions, hence the HTTP API.
 """
 from __future__ import annotations
 
+import email.policy
+import re
 import smtplib
 import ssl
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -22,6 +25,14 @@ from shared.notify.render import context, find, people, template, truncate
 from shared.settings import Secret
 
 SUBJECT_MAX = 200
+_SPACES = re.compile(r"\s+")
+
+
+def header_text(text: str) -> str:
+    """Fold untrusted text into one header-safe line: every line break (CR, LF, U+0085, U+2028, ...) and control
+    or format character becomes a space, so a title can neither inject a header nor make the message unbuildable."""
+    cleaned = "".join(" " if unicodedata.category(c)[0] in "CZ" and c != " " else c for c in text)
+    return _SPACES.sub(" ", cleaned).strip()
 TEMPLATE = {OPENED: "critical", RESOLVED: "resolved", ESCALATION: "escalation"}
 
 
@@ -39,14 +50,18 @@ def email_message(template_name: str, incident: Incident, cfg: Config, now: date
     ctx = {**context(incident, cfg, now, people(mention_ids, cfg).names), **(extra or {})}
     prefix = {"resolved": "RESOLVED", "escalation": f"ESCALATION L{(extra or {}).get('level', 2)}"}.get(
         template_name, incident.severity.name)
-    subject = truncate(f"[{prefix}] {incident.service}: {incident.title} ({incident.id})".replace("\n", " "),
-                       SUBJECT_MAX)
+    subject = truncate(header_text(f"[{prefix}] {incident.service}: {incident.title} ({incident.id})"), SUBJECT_MAX)
     return Email(tuple(recipients), subject, template(find("email", template_name, ".txt.j2"), ctx),
                  template(f"email/{template_name}.html.j2", ctx))
 
 
+# RFC 5322 allows 998 characters a line: no folding for our (at most 200-character) subjects, whose folding by
+# the default policy can start the header with a line break that mail clients show as a leading space
+POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 def _message(email: Email, sender: str) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"], message["To"], message["Subject"] = sender, ", ".join(email.to), email.subject
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")

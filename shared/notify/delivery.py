@@ -20,6 +20,7 @@ from shared.channels.base import SUPERSEDED, Result
 from shared.config import Config
 from shared.errors import Unavailable
 from shared.model import Incident, OutboxStatus, TimelineEntry
+from shared.notify import render
 from shared.rules import routing
 from shared.settings import Settings
 from shared.store import incidents as store
@@ -170,10 +171,30 @@ def _attempt(record: dict, cfg: Config, settings: Settings, now: datetime, timeo
         return KINDS[job.kind](job)
     except Unavailable:
         raise
-    except Exception as e:
+    except Exception as e:  # a rendering bug must not block other notifications
         log.error("notification crashed", incident=record.get("incident_id"), outbox=record["id"],
                   error=type(e).__name__, reason=str(e)[:300])
+        if incident is not None and record.get("attempts", 1) == 1:
+            _report_crash(job, e)
         return Result(False, retryable=True, error=f"{type(e).__name__} while sending")
+
+
+def _report_crash(job: Job, error: Exception) -> None:
+    """A notification that cannot even be built is a bug: say so on the timeline and, once, in the incident's
+    chat channel when that is not the broken one, so nobody mistakes silence for calm."""
+    what = f"{job.channel.name} {job.record['reason']}: {type(error).__name__} while building the message"
+    store.add_timeline(job.incident.id, TimelineEntry(job.now, "system", "notification crashed", what).to_dict())
+    chat = next((name for name in routing.follow_up_channels(job.incident.environment, job.cfg)
+                 if channels.REGISTRY[name].chat and name != job.channel.name), None)
+    if chat is None:
+        return
+    text = f"⚠️ {job.incident.id}: the {what} (retrying; see the logs). {job.incident.severity.name}: " \
+           f"{render.discord_text(job.incident.title[:200])}"
+    reason = f"notice-{job.channel.name}"
+    outbox.enqueue([{"id": outbox.record_id(job.incident.id, reason, chat), "incident_id": job.incident.id,
+                     "reason": reason, "channel": chat, "template": "text", "text": text, "pings": [], "mentions": [],
+                     "recipients": [], "status": OutboxStatus.PENDING.value, "due_at": job.now,
+                     "created_at": job.now, "attempts": 0}])
 
 
 def settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:

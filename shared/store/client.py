@@ -6,13 +6,15 @@ handoff_notes/{id} (store/oncall.py), claims/{name} (here).
 """
 from __future__ import annotations
 
+import random
 import threading
+import time
 from datetime import datetime, timedelta
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from shared.errors import Unavailable
+from shared.errors import Contended, Unavailable
 from shared.settings import settings
 
 CLAIMS = "claims"
@@ -98,9 +100,31 @@ def commit(batch, claim: str | None = None, missing_means_inactive: bool = False
         raise Conflict(str(e)) from None
 
 
-def run_transaction(fn):
-    """Run fn(tx) in a transaction; an abort after the client's retries is a Conflict."""
-    try:
-        return call(lambda: firestore.transactional(fn)(client().transaction()))
-    except gexc.Aborted as e:
-        raise Conflict(str(e)) from None
+TRANSACTION_DEADLINE = 10.0   # seconds a human action may keep retrying under contention before it is refused
+
+
+def run_transaction(fn, deadline: float = TRANSACTION_DEADLINE):
+    """Run fn(tx) in a transaction, retried with jittered backoff while other writers hold the documents.
+
+    Several people clicking at once is normal (Discord buttons). Each attempt is a single try (the
+    client's own retries follow each other without a pause and, on contended documents, all lose
+    again); a lost attempt waits a random, growing pause and tries again until `deadline`, then
+    Contended (409 "changed meanwhile, try again"). fn must be safe to run again (it reads inside).
+    """
+    give_up = time.monotonic() + deadline
+    pause = 0.05
+    while True:
+        try:
+            return call(lambda: firestore.transactional(fn)(client().transaction(max_attempts=1)))
+        except gexc.Aborted:
+            pass
+        except ValueError as e:  # the client gave up on its attempt, or lost the transaction's id
+            if "failed to commit transaction in" not in str(e).lower():
+                if "transaction" in str(e).lower():
+                    raise Unavailable(f"Firestore transaction failed: {str(e)[:200]}") from None
+                raise
+        wait = random.uniform(0, pause)
+        if time.monotonic() + wait > give_up:
+            raise Contended("the incident changed meanwhile, try again")
+        time.sleep(wait)
+        pause = min(pause * 2, 1.0)

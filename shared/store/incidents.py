@@ -15,6 +15,8 @@ transactions: they do not contend with the alert path.
 """
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +25,7 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from shared.errors import Closed, NotFound, Pinned
+from shared.errors import Closed, Contended, NotFound, Pinned
 from shared.model import Incident, Status
 from shared.store.client import AlreadyClaimed, Conflict, add_claim, call, client, commit, is_claimed, run_transaction
 from shared.store.outbox import OUTBOX, add_records
@@ -200,23 +202,39 @@ def _open_incident(tx, incident_id: str) -> dict:
     return incident
 
 
-def acknowledge(incident_id: str, actor: str, now: datetime, entry: dict) -> dict:
-    """Acknowledge: the first one makes the actor the owner and stops escalation; later ones are noted."""
-    ref = _ref(INCIDENTS, incident_id)
+def acknowledge(incident_id: str, actor: str, now: datetime, entry: dict, deadline: float = 10.0) -> dict:
+    """Acknowledge: the first one makes the actor the owner and stops escalation; later ones are noted.
 
-    def run(tx):
-        incident = _open_incident(tx, incident_id)
-        update = {"timeline": firestore.ArrayUnion([entry]), "updated_at": now}
-        first = incident.get("acknowledged_at") is None
-        if first:
-            tta = (now - incident["created_at"]).total_seconds()
-            update.update({"status": Status.ACKNOWLEDGED.value, "acknowledged_at": now, "owner": actor,
-                           "tta_seconds": tta, "sla_response_met": now <= incident["respond_by"]})
-            tx.update(_ref(KEYS, incident["key_doc"]), {"status": Status.ACKNOWLEDGED.value})
-        tx.update(ref, update)
-        return {"first": first}
-
-    return run_transaction(run)
+    Optimistic, not a transaction: the first acknowledgement is written only if the incident is unchanged
+    since it was read (a precondition on its update time), so people clicking at the same moment never
+    wait on locks: one wins, the others read again, find it acknowledged and are noted with a plain write.
+    """
+    db, ref = client(), _ref(INCIDENTS, incident_id)
+    give_up = time.monotonic() + deadline
+    while True:
+        snap = call(ref.get)
+        if not snap.exists:
+            raise NotFound(f"no incident {incident_id}")
+        incident = snap.to_dict()
+        if incident["status"] == Status.RESOLVED.value:
+            raise Closed(f"{incident_id} is resolved")
+        if incident.get("acknowledged_at") is not None:
+            call(lambda: ref.update({"timeline": firestore.ArrayUnion([entry]), "updated_at": now}))
+            return {"first": False}
+        batch = db.batch()
+        batch.update(ref, {"timeline": firestore.ArrayUnion([entry]), "updated_at": now,
+                           "status": Status.ACKNOWLEDGED.value, "acknowledged_at": now, "owner": actor,
+                           "tta_seconds": (now - incident["created_at"]).total_seconds(),
+                           "sla_response_met": now <= incident["respond_by"]},
+                     option=db.write_option(last_update_time=snap.update_time))
+        batch.update(_ref(KEYS, incident["key_doc"]), {"status": Status.ACKNOWLEDGED.value})
+        try:
+            call(batch.commit)
+            return {"first": True}
+        except (gexc.FailedPrecondition, gexc.Aborted):
+            if time.monotonic() > give_up:
+                raise Contended(f"{incident_id} changed meanwhile, try again") from None
+            time.sleep(random.uniform(0, 0.05))  # changed since we read it: read again
 
 
 def set_severity(incident_id: str, rank: int, label: str, pin: bool, lead: bool, reason: str, entry: dict,

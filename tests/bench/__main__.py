@@ -32,7 +32,7 @@ SECRET = "bench-sentry-secret"
 os.environ.update({"SENTRY_CLIENT_SECRET": SECRET, "INGEST_TOKEN": "bench-token", "API_TOKEN": "bench-api",
                    "LOG_LEVEL": "WARNING"})  # one log line per request would measure the terminal, not ingest
 
-from shared import store  # noqa: E402
+from shared.store.client import client as firestore_client  # noqa: E402
 from tests.bench.firestore_counter import install  # noqa: E402
 
 ISSUE = json.loads((ROOT / "tests/fixtures/sentry_issue_created.json").read_text())
@@ -69,7 +69,7 @@ def bare_write_function():
 
     @app.post("/")
     def write():
-        store.client().collection("bench_bare_http").document(uuid.uuid4().hex).set({"at": time.time()})
+        firestore_client().collection("bench_bare_http").document(uuid.uuid4().hex).set({"at": time.time()})
         return {"ok": True}
     return app
 
@@ -133,7 +133,7 @@ def cold_start() -> tuple[float, float]:
 def main() -> None:
     from google.cloud import firestore
 
-    db = store.client()
+    db = firestore_client()
     counts = install(db)  # counts only what the product's own client sends
     yardstick = firestore.Client(project=db.project).collection("bench_bare")  # a second, uncounted client
     port, server = serve()

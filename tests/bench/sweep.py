@@ -8,8 +8,10 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from shared import escalations, store
+from shared import escalations
 from shared.config import config
+from shared.store.client import client
+from shared.store.incidents import INCIDENTS
 from tests.bench.firestore_counter import install
 
 
@@ -25,7 +27,7 @@ def seed(db, total: int, due: int, now: datetime, run: str) -> None:
                "resolve_by": opened + timedelta(hours=2), "acknowledged_at": None, "escalations": [],
                "escalation_level": 1, "pinned_rank": 0, "occurrences": 1, "users_affected": 0, "timeline": [],
                "next_check_at": opened + timedelta(minutes=15), "links": {}}
-        batch.set(db.collection(store.INCIDENTS).document(doc["id"]), doc)
+        batch.set(db.collection(INCIDENTS).document(doc["id"]), doc)
         size += 1
         if size == 400:
             batch.commit()
@@ -35,7 +37,7 @@ def seed(db, total: int, due: int, now: datetime, run: str) -> None:
 
 
 def main() -> None:
-    db = store.client()
+    db = client()
     counts = install(db)
     cfg = config().model_copy(update={"stakeholders": []})
     print("\nescalation sweep benchmark: one sweep, Critical incidents 20 min old are due (level 2)")

@@ -1,0 +1,89 @@
+"""Regressions from a hostile probe: no lost Critical email, no 500 under contention (findings 1 and 2)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from shared.channels.email import EmailChannel
+from shared.notify import delivery
+from tests.notify_fixtures import local, sentry_alert, sweep
+
+TUESDAY = local("2026-11-24 10:00:00")   # business hours; Dev D is on call that week
+
+
+@pytest.mark.parametrize("breaker", ["\r\nBcc: x@evil.example", "\u2028Bcc: x@evil.example", "\x85Bcc: x@evil"])
+def test_a_title_with_any_line_break_is_still_emailed_on_one_subject_line(ingest, channels, monkeypatch, breaker):
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8101", "payment gateway down" + breaker, level="fatal")
+    delivery.wait_idle()
+    [mail] = channels.smtp.messages
+    subject = mail.message["Subject"]
+    assert subject.startswith("[CRITICAL] petties-backend: payment gateway down Bcc: x@evil")
+    assert opened["incident"] in subject and "\n" not in subject and "\r" not in subject
+    assert mail.message["Bcc"] is None
+    assert sorted(mail.rcpt_tos) == ["dev-a@petties.world", "dev-d@petties.world"]
+
+
+def test_a_message_that_cannot_be_built_is_on_the_timeline_and_said_in_discord(ingest, api, escalate, channels,
+                                                                               monkeypatch):
+    def broken(self, kind, incident, cfg, now, ctx):
+        raise ValueError("template bug")
+
+    monkeypatch.setattr(EmailChannel, "render", broken)
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8102", "Payments failing", level="fatal")
+    delivery.wait_idle()
+    timeline = api.get(f"/incidents/{opened['incident']}").get_json()["timeline"]
+    crashed = [e for e in timeline if e["action"] == "notification crashed"]
+    assert [e["detail"] for e in crashed] == ["email opened: ValueError while building the message"]
+    sweep(escalate, local("2026-11-24 10:01:00"))
+    sweep(escalate, local("2026-11-24 10:02:00"))   # the email fails again: still one notice, one timeline entry
+    notices = [m for m in channels.prod() if m["content"].startswith("⚠️")]
+    assert len(notices) == 1 and opened["incident"] in notices[0]["content"]
+    assert notices[0]["allowed_mentions"] == {"parse": [], "users": []}
+    timeline = api.get(f"/incidents/{opened['incident']}").get_json()["timeline"]
+    assert len([e for e in timeline if e["action"] == "notification crashed"]) == 1
+
+
+def _parallel(n: int, call) -> list:
+    answers: list = [None] * n
+    start = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        start.wait()
+        answers[i] = call(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return answers
+
+
+@pytest.mark.slow
+def test_twenty_parallel_acks_severity_changes_and_resolves_never_answer_5xx(ingest, api, channels, monkeypatch):
+    ids = [sentry_alert(ingest, monkeypatch, TUESDAY, f"82{i:02d}", f"Problem {i}")["incident"] for i in range(3)]
+    delivery.wait_idle()
+    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:05:00"))
+    people = ["dev-a", "dev-b", "dev-c", "dev-d"]
+    acks = _parallel(20, lambda i: api.post(f"/incidents/{ids[0]}/ack", json={"actor": people[i % 4]}))
+    assert all(r.status_code == 200 for r in acks), [r.status_code for r in acks]
+    acked = api.get(f"/incidents/{ids[0]}").get_json()
+    assert acked["status"] == "acknowledged" and acked["owner"] in people
+    # every click is on the timeline (identical clicks at the same instant are one entry: the clock is fixed)
+    assert {e["actor"] for e in acked["timeline"] if e["action"] == "acknowledged"} == set(people)
+
+    levels = ["critical", "high", "medium", "low"]
+    changes = _parallel(20, lambda i: api.post(f"/incidents/{ids[1]}/severity",
+                                               json={"actor": "dev-a", "severity": levels[i % 4]}))
+    assert all(r.status_code in (200, 409) for r in changes), {r.status_code for r in changes}
+    assert all("changed meanwhile" in r.get_json()["error"] for r in changes if r.status_code == 409)
+    final = api.get(f"/incidents/{ids[1]}").get_json()
+    applied = [e for e in final["timeline"] if e["action"] == "severity" and e["actor"] == "dev-a"]
+    assert len(applied) == sum(r.status_code == 200 for r in changes)
+    assert final["severity"] == applied[-1]["detail"].split()[1]   # the last applied change is the state
+
+    resolves = _parallel(20, lambda i: api.post(f"/incidents/{ids[2]}/resolve", json={"actor": people[i % 4]}))
+    codes = [r.status_code for r in resolves]
+    assert all(c in (200, 409) for c in codes) and codes.count(200) == 1, codes
+    assert api.get(f"/incidents/{ids[2]}").get_json()["status"] == "resolved"
