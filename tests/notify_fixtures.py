@@ -10,6 +10,7 @@ import pytest
 
 from shared.settings import settings
 from tests.conftest import fixture_json, sentry_headers
+from tests.fakes.clock import REAL_CLOCK, Clock, FakeClock
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.github import FakeGitHub
 from tests.fakes.smtp import SmtpServer
@@ -31,6 +32,7 @@ class Channels:
     discord: FakeDiscord
     github: FakeGitHub
     smtp: SmtpServer
+    clock: Clock  # what the fakes read the time from; a FakeClock (advance it) with @pytest.mark.fakes(clock="fake")
 
     def prod(self) -> list[dict]:
         return self.discord.messages_for("100")
@@ -41,16 +43,28 @@ class Channels:
 
 @pytest.fixture
 def channels(firestore, monkeypatch, request):
-    """Start the fakes (options via @pytest.mark.fakes(...)) and point the settings at them."""
+    """Start the fakes (options via @pytest.mark.fakes(...)) and point the settings at them.
+
+    clock="real" (the default) or "fake": the fakes' rate-limit windows and timestamps follow the system
+    clock, or a FakeClock (channels.clock) that only moves when the test advances it. The product paces
+    itself by the system clock, so a test whose sends wait for the fake's bucket to refill needs "real".
+    """
     marker = request.node.get_closest_marker("fakes")
-    options = marker.kwargs if marker else {}
+    options = dict(marker.kwargs) if marker else {}
+    clock_option = options.pop("clock", "real")
+    unknown = set(options) - {"rate_limit", "rate_window", "fail_ratio", "seed", "hang_seconds"}
+    if unknown or clock_option not in ("real", "fake"):
+        raise ValueError(f"@pytest.mark.fakes: unknown option(s) {sorted(unknown)} or clock={clock_option!r}")
+    clock = FakeClock() if clock_option == "fake" else REAL_CLOCK
     discord = FakeDiscord(webhook_id="100", token=DISCORD_TOKEN, rate_limit=options.get("rate_limit", 50),
                           rate_window=options.get("rate_window", 1.0), fail_ratio=options.get("fail_ratio", 0.0),
-                          seed=options.get("seed", 0), hang_seconds=options.get("hang_seconds", 0.8)).serve()
+                          seed=options.get("seed", 0), hang_seconds=options.get("hang_seconds", 0.8),
+                          clock=clock).serve()
     discord.add_webhook("200", STAGING_TOKEN)
     github = FakeGitHub(tokens=(GITHUB_TOKEN,), repos=("petties/petties",), fail_ratio=options.get("fail_ratio", 0.0),
-                        seed=options.get("seed", 0), hang_seconds=options.get("hang_seconds", 0.8)).serve()
-    smtp = SmtpServer(user="mailer", password=SMTP_PASSWORD).serve()
+                        seed=options.get("seed", 0), hang_seconds=options.get("hang_seconds", 0.8),
+                        clock=clock).serve()
+    smtp = SmtpServer(user="mailer", password=SMTP_PASSWORD, clock=clock).serve()
     env = {"DISCORD_WEBHOOK_URL": discord.webhook_url("100", DISCORD_TOKEN),
            "DISCORD_STAGING_WEBHOOK_URL": discord.webhook_url("200", STAGING_TOKEN),
            "GITHUB_TOKEN": GITHUB_TOKEN, "GITHUB_REPO": "petties/petties", "GITHUB_API_URL": github.base_url,
@@ -59,7 +73,7 @@ def channels(firestore, monkeypatch, request):
         monkeypatch.setenv(key, value)
     settings.cache_clear()
     try:
-        yield Channels(discord, github, smtp)
+        yield Channels(discord, github, smtp, clock)
     finally:
         from shared.notify import delivery
         delivery.wait_idle()

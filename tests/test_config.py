@@ -5,6 +5,7 @@ import pytest
 
 from shared.config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
 from shared.settings import Settings
+from tests.teams import team_yaml, variant
 
 DEFAULT_TEXT = DEFAULT_CONFIG.read_text()
 
@@ -26,7 +27,7 @@ def test_default_is_the_petties_team():
 
 def test_incident_config_points_to_another_file(tmp_path, monkeypatch):
     other = tmp_path / "team.yaml"
-    other.write_text(DEFAULT_TEXT.replace("name: Petties", "name: Other Team"))
+    other.write_text(team_yaml({"team.name": "Other Team"}))
     monkeypatch.setenv("INCIDENT_CONFIG", str(other))
     assert load_config().team.name == "Other Team"
 
@@ -53,9 +54,8 @@ def test_config_errors_name_the_bad_key(old, new, message):
 
 
 def test_rule_without_condition_is_refused():
-    text = DEFAULT_TEXT.replace("  rules:\n", "  rules:\n    - name: everything\n      severity: critical\n", 1)
     with pytest.raises(ConfigError, match="rule 'everything' has no condition"):
-        parse_config(text)
+        variant(edit=lambda data: data["severity"]["rules"].insert(0, {"name": "everything", "severity": "critical"}))
 
 
 def test_unreadable_and_invalid_files(tmp_path):

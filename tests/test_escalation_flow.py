@@ -6,17 +6,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shared.config import DEFAULT_CONFIG, parse_config
 from shared.notify import delivery
 from tests.notify_fixtures import local, sentry_alert, sweep
+from tests.teams import variant
 
 SATURDAY_0200 = local("2026-11-28 02:00:00")   # Dev D on call, Dev A leads; DevOps is a stakeholder here
 
 
 @pytest.fixture
 def team(monkeypatch):
-    cfg = parse_config(DEFAULT_CONFIG.read_text().replace("stakeholders: []", "stakeholders: [devops]")
-                       .replace("name: DevOps, role: devops}", "name: DevOps, role: devops, email: ops@petties.world}"))
+    cfg = variant({"stakeholders": ["devops"], "people.devops.email": "ops@petties.world"})
     for where in ("shared.ingestion.config", "shared.periodic.config", "shared.api.config"):
         monkeypatch.setattr(where, lambda: cfg)
     return cfg

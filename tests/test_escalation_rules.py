@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.config import DEFAULT_CONFIG, load_config, parse_config
+from shared.config import load_config
 from shared.model import Severity
 from shared.rules import escalation, sla
+from tests.teams import variant
 from tests.test_routing import at
 
 CFG = load_config()
@@ -61,7 +62,7 @@ def test_resolved_ignored_and_staging_incidents_never_escalate():
 
 
 def test_reminders_repeat_until_acknowledged_one_at_a_time():
-    cfg = parse_config(DEFAULT_CONFIG.read_text().replace("repeat_every: null", "repeat_every: 10m"))
+    cfg = variant({"escalation.repeat_every": "10m"})
     steps = walk(Severity.CRITICAL, "2026-11-28 02:00:00", "2026-11-28 02:50:00", cfg=cfg, ack_at="2026-11-28 02:40:00")
     assert steps == [("Sat 02:15", "sla-response"), ("Sat 02:25", "reminder-1"), ("Sat 02:35", "reminder-2")]
     # a sweep that was down for an hour sends the latest reminder, not a backlog

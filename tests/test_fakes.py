@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-import time
+from datetime import datetime
 from email.message import EmailMessage
 
 import httpx
 import pytest
 
+from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.github import FakeGitHub
 from tests.fakes.sendgrid import FakeSendGrid
@@ -113,7 +114,8 @@ def test_discord_wait_returns_the_message_and_patch_edits_it(discord):
 
 
 def test_discord_rate_limit_answers_429_with_headers_then_recovers():
-    with FakeDiscord(rate_limit=5, rate_window=0.5) as fake:
+    clock = FakeClock()
+    with FakeDiscord(rate_limit=5, rate_window=0.5, clock=clock) as fake:
         other = fake.add_webhook("2", "tok2")
         answers = [post(fake, {"content": f"m{i}"}) for i in range(6)]
         assert [a.status_code for a in answers] == [204] * 5 + [429]
@@ -125,12 +127,14 @@ def test_discord_rate_limit_answers_429_with_headers_then_recovers():
         assert (body["message"], body["global"]) == ("You are being rate limited.", False)
         assert 0 < body["retry_after"] <= 0.5
         assert float(limited.headers["X-RateLimit-Reset-After"]) == body["retry_after"]
-        assert abs(float(limited.headers["X-RateLimit-Reset"]) - (time.time() + body["retry_after"])) < 0.25
+        assert abs(float(limited.headers["X-RateLimit-Reset"]) - (clock.time() + body["retry_after"])) < 0.25
         assert int(limited.headers["Retry-After"]) >= body["retry_after"]
         assert limited.headers["X-RateLimit-Scope"] == "user" and "X-RateLimit-Global" not in limited.headers
         assert [m["content"] for m in fake.messages] == [f"m{i}" for i in range(5)]
         assert httpx.post(other, json={"content": "own bucket"}).status_code == 204
-        time.sleep(float(limited.headers["X-RateLimit-Reset-After"]))
+        clock.advance(float(limited.headers["X-RateLimit-Reset-After"]) / 2)
+        assert post(fake, {"content": "before the reset"}).status_code == 429
+        clock.advance(float(limited.headers["X-RateLimit-Reset-After"]) / 2)
         again = post(fake, {"content": "after reset"})
         assert again.status_code == 204 and again.headers["X-RateLimit-Remaining"] == "4"
         assert [m["content"] for m in fake.messages_for("1")][-1] == "after reset"
@@ -189,6 +193,45 @@ def test_discord_keeps_components_only_with_with_components(discord):
     assert "custom_id" in refused.json()["errors"]["components"]["0"]["components"]["0"]
 
 
+LINK = {"type": 2, "style": 5, "label": "Runbook", "url": "https://example.org/runbook"}
+ACK = {"type": 2, "style": 1, "label": "Acknowledge", "custom_id": "ack:INC-1"}
+SEVERITY = {"type": 3, "custom_id": "severity:INC-1", "options": [{"label": "High", "value": "high"}]}
+INTERACTIVE = [{"type": 1, "components": [ACK]}, {"type": 1, "components": [SEVERITY]}]
+
+
+def test_discord_plain_webhook_drops_interactive_components_silently(discord):
+    # INTEGRATIONS.md A7: "Non-application-owned webhooks cannot send interactive components"
+    # (https://discord.com/developers/docs/resources/webhook#execute-webhook)
+    assert httpx.get(discord.webhook_url()).json()["application_id"] is None
+    for params in ({}, {"with_components": "true"}):
+        sent = post(discord, {"content": "buttons?", "components": INTERACTIVE}, wait="true", **params)
+        assert sent.status_code == 200 and sent.json()["components"] == []
+        assert httpx.get(f"{discord.webhook_url()}/messages/{sent.json()['id']}").json()["components"] == []
+    mixed = [{"type": 1, "components": [ACK, LINK]}, {"type": 1, "components": [SEVERITY]}]
+    kept = post(discord, {"content": "mixed", "components": mixed}, wait="true", with_components="true").json()
+    assert kept["components"] == [{"type": 1, "components": [LINK]}]  # only the non-interactive link button
+    edited = httpx.patch(f"{discord.webhook_url()}/messages/{kept['id']}", params={"with_components": "true"},
+                         json={"components": INTERACTIVE})
+    assert edited.status_code == 200 and edited.json()["components"] == []
+    assert [m["components"] for m in discord.messages] == [[], [], []]
+
+
+def test_discord_application_owned_webhook_keeps_interactive_components(discord):
+    url = discord.add_webhook("3", "app-token", application_id="900000000000000001")
+    assert httpx.get(url).json()["application_id"] == "900000000000000001"
+    sent = httpx.post(url, params={"wait": "true"}, json={"content": "act", "components": INTERACTIVE})
+    assert sent.status_code == 200 and sent.json()["components"] == INTERACTIVE
+    assert httpx.get(f"{url}/messages/{sent.json()['id']}").json()["components"] == INTERACTIVE
+    link_row = [{"type": 1, "components": [LINK]}]
+    edited = httpx.patch(f"{url}/messages/{sent.json()['id']}", json={"components": link_row})
+    assert edited.json()["components"] == link_row
+    no_id = [{"type": 1, "components": [{"type": 2, "style": 1, "label": "Ack"}]}]
+    refused = httpx.post(url, json={"content": "c", "components": no_id})  # validated without ?with_components
+    assert refused.status_code == 400
+    assert "custom_id" in refused.json()["errors"]["components"]["0"]["components"]["0"]
+    assert [m["components"] for m in discord.messages_for("3")] == [[{"type": 1, "components": [LINK]}]]
+
+
 def test_discord_fail_next_answers_503_unrecorded_then_delivers(discord):
     discord.fail_next(1, 503)
     failed, delivered = post(discord, {"content": "once"}), post(discord, {"content": "once"})
@@ -208,6 +251,7 @@ def test_discord_hang_answers_late_but_the_message_is_posted():
         assert len(fake.messages) == 2  # the duplicate a blind retry after a timeout causes
 
 
+@pytest.mark.slow
 def test_random_faults_are_seeded_and_only_successes_are_recorded():
     def run(seed: int) -> tuple[list[int], list, list[str]]:
         with FakeDiscord(fail_ratio=0.5, seed=seed, hang_seconds=0.05, rate_limit=1000) as fake:
@@ -218,6 +262,18 @@ def test_random_faults_are_seeded_and_only_successes_are_recorded():
     assert run(3) == (statuses, faults, contents) and run(4)[0] != statuses
     assert set(statuses) == {204, 429, 500, 502, 503} and "hang" in faults
     assert contents == [str(i) for i, status in enumerate(statuses) if status == 204]
+
+
+@pytest.mark.fakes(clock="fake", rate_limit=1, rate_window=60.0)
+def test_the_channels_fixture_hands_one_fake_clock_to_every_fake(channels):
+    assert isinstance(channels.clock, FakeClock)
+    assert channels.discord.clock is channels.github.clock is channels.smtp.clock is channels.clock
+    url = channels.discord.webhook_url("100")
+    first = httpx.post(url, params={"wait": "true"}, json={"content": "one"})
+    assert datetime.fromisoformat(first.json()["timestamp"]).timestamp() == channels.clock.time()
+    assert httpx.post(url, json={"content": "two"}).status_code == 429
+    channels.clock.advance(60)
+    assert httpx.post(url, json={"content": "two"}).status_code == 204
 
 
 # -- GitHub -------------------------------------------------------------------------------------------------------
@@ -284,12 +340,19 @@ def test_github_unknown_repo_rate_limit_headers_and_secondary_limit(github):
 
 
 def test_github_primary_rate_limit_exhausted_is_403_with_remaining_0():
-    with FakeGitHub(rate_limit=1) as fake:
+    clock = FakeClock()
+    with FakeGitHub(rate_limit=1, clock=clock) as fake:
         client = gh(fake, "Bearer test-github-token")
         assert client.get(ISSUES).status_code == 200
         over = client.get(ISSUES)
         assert (over.status_code, over.headers["x-ratelimit-remaining"]) == (403, "0")
         assert over.json()["message"].startswith("API rate limit exceeded")
+        reset = int(over.headers["x-ratelimit-reset"])
+        assert reset == int(clock.time()) + 3600
+        clock.advance(reset - clock.time())  # the hour is over: the quota refills
+        refilled = client.get(ISSUES)
+        assert (refilled.status_code, refilled.headers["x-ratelimit-remaining"]) == (200, "0")
+        assert int(refilled.headers["x-ratelimit-reset"]) == reset + 3600
 
 
 # -- SendGrid -----------------------------------------------------------------------------------------------------

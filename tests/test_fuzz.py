@@ -41,6 +41,7 @@ SOURCES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture,resource", SOURCES)
 def test_mutated_sentry_payloads_never_500(ingest, firestore, fixture, resource):
     rng = random.Random(fixture)

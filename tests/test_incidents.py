@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 
 from tests.conftest import fixture_bytes, fixture_json, sentry_headers
+from tests.teams import variant
 
 TOKEN = "?token=test-ingest-token"
 
@@ -196,10 +198,7 @@ def test_uptimerobot_tolerates_placeholders_snake_case_and_numbers(ingest, api):
 def test_staging_monitor_down_is_medium(ingest, api, monkeypatch):
     fields = dict(fixture_json("uptimerobot_down.json"), monitorURL="https://staging.petties.world",
                   monitorID="900", monitorFriendlyName="Staging web")
-    cfg_text = __import__("shared.config", fromlist=["DEFAULT_CONFIG"]).DEFAULT_CONFIG.read_text()
-    from shared import config as config_module
-    staged = config_module.parse_config(cfg_text.replace(
-        "    monitors: []\n", '    monitors: ["https://staging.petties.world"]\n', 1))
+    staged = variant({"environments.staging.monitors": ["https://staging.petties.world"]})
     monkeypatch.setattr("shared.ingestion.config", lambda: staged)
     got = api.get(f"/incidents/{uptime(ingest, fields, 'json').get_json()['incident']}").get_json()
     assert (got["environment"], got["severity"]) == ("staging", "medium")
@@ -238,6 +237,7 @@ def test_replay_of_an_opening_delivery_after_resolve_does_not_reopen(ingest, api
     assert api.get(f"/incidents/{first['incident']}").get_json()["status"] == "resolved"
 
 
+@pytest.mark.slow
 def test_resolve_racing_a_storm_loses_no_occurrence(live_server, api, firestore):
     """Every trigger answered for an incident is counted on exactly that incident, resolves or not."""
     body = fixture_bytes("uptimerobot_down.json")

@@ -14,6 +14,7 @@ from shared.notify import delivery
 from shared.store import outbox
 from tests.conftest import fixture_json, sentry_headers
 from tests.notify_fixtures import local, sweep
+from tests.teams import variant
 
 TUESDAY = local("2026-11-24 10:00:00")
 
@@ -21,9 +22,7 @@ TUESDAY = local("2026-11-24 10:00:00")
 @pytest.fixture
 def no_escalation(monkeypatch):
     """These tests drain the outbox over simulated hours: keep SLA escalation out of the count."""
-    from shared.config import DEFAULT_CONFIG, parse_config
-    cfg = parse_config(DEFAULT_CONFIG.read_text().replace("environments: [production]   # staging never pages",
-                                                          "environments: []"))
+    cfg = variant({"escalation.environments": []})
     monkeypatch.setattr("shared.ingestion.config", lambda: cfg)
     monkeypatch.setattr("shared.periodic.config", lambda: cfg)
     return cfg
@@ -64,6 +63,7 @@ def incident_of(message: dict) -> str:
     return ID.search(message["embeds"][0]["footer"]["text"] if message.get("embeds") else message["content"]).group(0)
 
 
+@pytest.mark.slow
 @pytest.mark.fakes(fail_ratio=0.3, seed=7, hang_seconds=0.8, rate_limit=200)
 def test_with_30_percent_of_calls_failing_every_notification_arrives_exactly_once(live_server, channels, escalate,
                                                                                    monkeypatch, no_escalation):
@@ -91,6 +91,7 @@ def test_with_30_percent_of_calls_failing_every_notification_arrives_exactly_onc
     assert sweeps >= 2
 
 
+@pytest.mark.slow
 def test_a_storm_of_1000_alerts_on_20_problems_sends_openings_and_milestones_only(live_server, channels, escalate,
                                                                                   monkeypatch, no_escalation):
     monkeypatch.setattr("shared.web.now", lambda: TUESDAY)

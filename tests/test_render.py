@@ -1,27 +1,29 @@
 """Golden files for every template on every channel, including over-limit and hostile text.
 
-Regenerate after an intended change with UPDATE_GOLDEN=1 ./deploy.sh test -k render, then review the diff.
+Each golden file shows a message as its reader sees it: a Discord message's content as-is, then the rest of
+the payload (embeds, allowed_mentions) as JSON; an email's Subject and To, then its text (or its HTML); a
+GitHub issue's Title and Labels, then its Markdown body. Regenerate after an intended change with
+UPDATE_GOLDEN=1 ./deploy.sh test -k render (that run writes and skips), review the diff, then run again without.
 """
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
 from shared.channels import discord, github
-from shared.channels.email import email_message
-from shared.config import DEFAULT_CONFIG, load_config, parse_config
+from shared.channels.email import Email, email_message
+from shared.config import load_config
 from shared.model import Incident
 from shared.notify import render
+from tests.golden_files import golden
+from tests.teams import variant
 
 CFG = load_config()
-CFG_WITH_DISCORD_IDS = parse_config(
-    DEFAULT_CONFIG.read_text()
-    .replace("name: Dev A, role: team-lead,", "name: Dev A, role: team-lead, discord_id: '111',")
-    .replace("name: Dev D, role: developer,", "name: Dev D, role: developer, discord_id: '444',"))
-GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "render")
+CFG_WITH_DISCORD_IDS = variant({"people.dev-a.discord_id": "111", "people.dev-d.discord_id": "444"})
+GOLDEN = Path(__file__).parent / "golden" / "render"
 NOW = datetime(2026, 11, 27, 8, 52, 0, tzinfo=timezone.utc)  # 15:52 in Ho Chi Minh City
 
 
@@ -47,42 +49,73 @@ HOSTILE = incident(title="@everyone **URGENT** [click](https://evil.example) <@&
                    links={"sentry": "javascript:alert(1)"})
 
 
-def check(name: str, value) -> None:
-    path = os.path.join(GOLDEN, name)
-    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_GOLDEN"):
-        os.makedirs(GOLDEN, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-    with open(path, encoding="utf-8") as f:
-        assert text == f.read()
+# -- the golden files' formats; each is checked to read back as exactly what was rendered ---------------------
+JSON_FENCE = "\n\n```json\n"
+
+
+def discord_md(payload: dict) -> str:
+    """The content as Discord shows it, then the rest of the payload as a JSON block."""
+    rest = {k: v for k, v in payload.items() if k != "content"}
+    text = payload["content"] + JSON_FENCE + json.dumps(rest, indent=2, ensure_ascii=False, sort_keys=True) + "\n```\n"
+    content, _, block = text.rpartition(JSON_FENCE)  # JSON never holds a raw newline, so the last fence is ours
+    assert {"content": content, **json.loads(block.removesuffix("\n```\n"))} == json.loads(json.dumps(payload)), \
+        "not reversible"
+    return text
+
+
+def _headed(headers: dict[str, str], body: str) -> str:
+    """Mail-style `Key: value` lines, a blank line, then the body as-is."""
+    assert all("\n" not in v for v in headers.values()), "a header value would span lines"
+    return "".join(f"{k}: {v}\n" for k, v in headers.items()) + "\n" + body
+
+
+def email_txt(email: Email) -> str:
+    """Subject and To as the mail carries them, then the plain-text part."""
+    assert all(", " not in a for a in email.to)
+    return _headed({"Subject": email.subject, "To": ", ".join(email.to)}, email.text)
+
+
+def github_md(issue: dict) -> str:
+    """The issue's title and labels, then its Markdown body."""
+    assert set(issue) == {"title", "labels", "body"} and all(", " not in n for n in issue["labels"]), \
+        "the issue has a field this format does not show: extend github_md"
+    return _headed({"Title": issue["title"], "Labels": ", ".join(issue["labels"])}, issue["body"])
+
+
+def as_text(name: str, value) -> str:
+    """Return the golden text of one rendered value, by the file's name."""
+    if name.startswith("discord_"):
+        return discord_md(value)
+    if name.startswith("email_"):
+        return value.html if name.endswith(".html") else email_txt(value)
+    if isinstance(value, dict):
+        return github_md(value)
+    return value
 
 
 CASES = {
-    "discord_critical.json": lambda: discord.message("critical", incident(), CFG_WITH_DISCORD_IDS, NOW,
-                                                            ("dev-d", "dev-a")),
-    "discord_high.json": lambda: discord.message("high", incident(severity_rank=3), CFG, NOW, ("dev-d",)),
-    "discord_warning.json": lambda: discord.message("warning", incident(severity_rank=2), CFG, NOW),
-    "discord_raised.json": lambda: discord.message("raised", incident(), CFG_WITH_DISCORD_IDS, NOW,
-                                                          ("dev-d", "dev-a")),
-    "discord_resolved.json": lambda: discord.message(
+    "discord_critical.md": lambda: discord.message("critical", incident(), CFG_WITH_DISCORD_IDS, NOW,
+                                                   ("dev-d", "dev-a")),
+    "discord_high.md": lambda: discord.message("high", incident(severity_rank=3), CFG, NOW, ("dev-d",)),
+    "discord_warning.md": lambda: discord.message("warning", incident(severity_rank=2), CFG, NOW),
+    "discord_raised.md": lambda: discord.message("raised", incident(), CFG_WITH_DISCORD_IDS, NOW,
+                                                 ("dev-d", "dev-a")),
+    "discord_resolved.md": lambda: discord.message(
         "resolved", incident(status="resolved", resolved_at=datetime(2026, 11, 27, 10, 3, tzinfo=timezone.utc),
                              downtime_seconds=2677), CFG, NOW),
-    "discord_milestone.json": lambda: discord.message("milestone", incident(occurrences=100), CFG, NOW,
-                                                             extra={"milestone": "100"}),
-    "discord_digest.json": lambda: discord.digest(
+    "discord_milestone.md": lambda: discord.message("milestone", incident(occurrences=100), CFG, NOW,
+                                                    extra={"milestone": "100"}),
+    "discord_digest.md": lambda: discord.digest(
         [incident(severity_rank=3), incident(id="INC-22222", severity_rank=2, title="Slow /api/bookings",
                                              status="resolved")], CFG, NOW,
         datetime(2026, 11, 26, 11, 0, tzinfo=timezone.utc), ("dev-d",)),
-    "discord_hostile.json": lambda: discord.message("critical", HOSTILE, CFG_WITH_DISCORD_IDS, NOW, ("dev-a",)),
+    "discord_hostile.md": lambda: discord.message("critical", HOSTILE, CFG_WITH_DISCORD_IDS, NOW, ("dev-a",)),
     "email_critical.txt": lambda: email_message("critical", incident(), CFG, NOW,
-                                                       ("dev-d@petties.world",), ("dev-d", "dev-a")).text,
-    "email_critical.html": lambda: email_message("critical", HOSTILE, CFG, NOW, ("dev-d@petties.world",)).html,
-    "email_subject.txt": lambda: email_message("critical", incident(), CFG, NOW, ("a@b.c",)).subject + "\n",
-    "email_resolved.txt": lambda: email_message("resolved", incident(status="resolved"), CFG, NOW,
-                                                       ("a@b.c",)).text,
-    "github_issue.json": lambda: github.issue(incident(severity_rank=2), CFG, NOW),
-    "github_hostile.json": lambda: github.issue(
+                                                ("dev-d@petties.world",), ("dev-d", "dev-a")),
+    "email_hostile.html": lambda: email_message("critical", HOSTILE, CFG, NOW, ("dev-d@petties.world",)),
+    "email_resolved.txt": lambda: email_message("resolved", incident(status="resolved"), CFG, NOW, ("a@b.c",)),
+    "github_issue.md": lambda: github.issue(incident(severity_rank=2), CFG, NOW),
+    "github_hostile.md": lambda: github.issue(
         incident(severity_rank=1, title="x" * 400, latest_message="```\n" + "B" * 70000), CFG, NOW),
     "github_resolved.md": lambda: github.resolved_comment(incident(status="resolved"), CFG, NOW) + "\n",
 }
@@ -90,7 +123,12 @@ CASES = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name):
-    check(name, CASES[name]())
+    text = as_text(name, CASES[name]())
+    assert text == golden(GOLDEN / name, text)
+
+
+def test_every_golden_file_belongs_to_a_case():
+    assert sorted(p.name for p in GOLDEN.iterdir()) == sorted(CASES)
 
 
 def test_discord_messages_stay_within_discord_limits():
@@ -109,14 +147,14 @@ def test_discord_messages_stay_within_discord_limits():
 
 
 def test_hostile_text_is_inert_and_truncated_visibly():
-    payload = CASES["discord_hostile.json"]()
+    payload = CASES["discord_hostile.md"]()
     assert payload["allowed_mentions"] == {"parse": [], "users": ["111"]}
     assert "@everyone" not in payload["content"] and "@here" not in payload["content"]
     assert "\\*\\*URGENT\\*\\*" in payload["content"]
     assert "javascript:" not in payload["content"] and "url" not in payload["embeds"][0]
     assert "… (truncated" in payload["content"]
     assert len(payload["content"]) == discord.CONTENT_MAX
-    html = CASES["email_critical.html"]()
+    html = CASES["email_hostile.html"]().html
     assert "&lt;@&amp;123&gt;" in html and "<@&" not in html
 
 

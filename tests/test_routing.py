@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.config import DEFAULT_CONFIG, load_config, parse_config
+from shared.config import load_config
 from shared.model import Severity
 from shared.rules import calendar, oncall, routing
+from tests.teams import variant
 
 CFG = load_config()
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -40,7 +41,7 @@ def test_next_business_start(local, release):
 
 
 def test_holidays_are_skipped():
-    cfg = parse_config(DEFAULT_CONFIG.read_text().replace("holidays: []", "holidays: [2026-11-30, 2026-12-01]"))
+    cfg = variant({"team.holidays": ["2026-11-30", "2026-12-01"]})
     assert calendar.next_business_start(at("2026-11-27 20:00:00"), cfg) == at("2026-12-02 09:00:00")
 
 
@@ -54,8 +55,7 @@ def test_rotation_turns_over_monday_0900_local():
 
 
 def test_rotation_across_daylight_saving_in_berlin():
-    text = DEFAULT_CONFIG.read_text().replace("time_zone: Asia/Ho_Chi_Minh", "time_zone: Europe/Berlin")
-    cfg = parse_config(text.replace('start: "2025-12-29"', 'start: "2026-03-23"'))
+    cfg = variant({"team.time_zone": "Europe/Berlin", "rotation.start": "2026-03-23", "sprint.start": "2026-03-23"})
     berlin = ZoneInfo("Europe/Berlin")
     # clocks go forward on Sunday 2026-03-29; the handover stays at 09:00 local on Monday 2026-03-30
     assert oncall.primary(at("2026-03-30 08:59:00", berlin), cfg) == "dev-a"
@@ -122,9 +122,8 @@ def test_a_rise_to_critical_goes_to_every_critical_channel():
 
 
 def test_critical_emails_list_is_copied_and_routes_validate():
-    text = DEFAULT_CONFIG.read_text().replace("critical_emails: []", "critical_emails: [cto@petties.world]")
-    cfg = parse_config(text)
+    cfg = variant({"notifications.critical_emails": ["cto@petties.world"]})
     email = routing.opening(Severity.CRITICAL, "production", at("2026-11-24 11:00:00"), cfg)[1]
     assert email.recipients[-1] == "cto@petties.world"
     with pytest.raises(Exception, match="neither on-call, team-lead"):
-        parse_config(DEFAULT_CONFIG.read_text().replace("mention: [on-call]}", "mention: [nobody]}"))
+        variant({"notifications.routes.1.channels.0.mention": ["nobody"]})

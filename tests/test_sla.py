@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
+from shared.config import ConfigError, load_config
 from shared.model import Severity
 from shared.rules import sla
+from tests.teams import variant
 from tests.test_routing import at
 
 CFG = load_config()
@@ -26,11 +27,11 @@ def test_due_times(severity, opened, respond, resolve):
 
 
 def test_sprints_follow_the_configured_start_and_length():
-    cfg = parse_config(DEFAULT_CONFIG.read_text().replace("length_days: 14", "length_days: 7"))
+    cfg = variant({"sprint.length_days": 7})
     assert sla.due(Severity.MEDIUM, at("2026-11-24 10:00:00"), cfg).resolve_by == at("2026-11-27 18:00:00")
     assert sla.due(Severity.MEDIUM, at("2026-11-30 10:00:00"), cfg).resolve_by == at("2026-12-04 18:00:00")
 
 
 def test_bad_sla_terms_are_named():
     with pytest.raises(ConfigError, match="sla.high.respond: expected a duration like 15m"):
-        parse_config(DEFAULT_CONFIG.read_text().replace("high: {respond: 1h", "high: {respond: soon"))
+        variant({"sla.high.respond": "soon"})

@@ -1,19 +1,21 @@
 """Each vendor payload parses into the expected alert (golden files in tests/golden/).
 
-Regenerate after an intended change with UPDATE_GOLDEN=1 ./deploy.sh test -k golden, then review the diff.
+Regenerate after an intended change with UPDATE_GOLDEN=1 ./deploy.sh test -k golden (that run writes and
+skips), review the diff, then run again without.
 """
 from __future__ import annotations
 
 import json
-import os
+from pathlib import Path
 
 import pytest
 
 from shared.sources import REGISTRY
 from shared.sources.common import InboundRequest
 from tests.conftest import fixture_bytes
+from tests.golden_files import golden
 
-GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
+GOLDEN = Path(__file__).parent / "golden"
 
 CASES = [
     # fixture, source, headers
@@ -46,13 +48,13 @@ CASES = [
 def test_payload_parses_to_golden_alert(fixture, source, headers):
     alerts = REGISTRY[source].parse(InboundRequest(fixture_bytes(fixture), headers))
     got = [a.golden() for a in alerts]
-    path = os.path.join(GOLDEN, fixture.replace(".json", ".alert.json"))
-    if os.environ.get("UPDATE_GOLDEN"):
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(got, f, indent=2, ensure_ascii=False, sort_keys=True)
-            f.write("\n")
-    with open(path, encoding="utf-8") as f:
-        assert got == json.load(f)
+    text = json.dumps(got, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    assert got == json.loads(golden(GOLDEN / fixture.replace(".json", ".alert.json"), text))
+
+
+def test_every_golden_alert_file_belongs_to_a_case():
+    assert sorted(p.name for p in GOLDEN.glob("*.alert.json")) == sorted(c[0].replace(".json", ".alert.json")
+                                                                        for c in CASES)
 
 
 def test_sentry_resource_is_inferred_when_the_header_is_missing():

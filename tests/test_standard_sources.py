@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from shared.config import DEFAULT_CONFIG, parse_config
 from shared.notify import delivery
 from tests.conftest import dump_firestore, fixture_bytes, fixture_json
 from tests.notify_fixtures import local
+from tests.teams import variant
 
 TOKEN = "?token=test-ingest-token"
 TUESDAY = local("2026-11-24 10:00:00")
@@ -53,8 +53,7 @@ def test_alertmanager_truncated_group_is_noted_and_labels_map_through_config(ing
 
 
 def test_alertmanager_group_mode_makes_one_incident_per_group(ingest, api, clock, monkeypatch):
-    cfg = parse_config(DEFAULT_CONFIG.read_text().replace("alertmanager: {one_incident_per: alert}",
-                                                          "alertmanager: {one_incident_per: group}"))
+    cfg = variant({"sources.alertmanager.one_incident_per": "group"})
     monkeypatch.setattr("shared.sources.alertmanager.config", lambda: cfg)
     r = ingest.post("/alertmanager" + TOKEN, data=fixture_bytes("alertmanager_firing.json"), headers=JSON)
     assert [o["status"] for o in r.get_json()["incidents"]] == ["created", "duplicate"]

@@ -5,7 +5,6 @@ import hashlib
 import json
 import math
 import re
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +12,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes.discord_rules import add_error, is_empty, validate
+from tests.fakes.clock import Clock
+from tests.fakes.discord_rules import add_error, is_empty, keep_non_interactive, validate
 from tests.fakes.server import FakeService, Fault, json_response
 
 # https://discord.com/developers/docs/topics/rate-limits (webhook buckets are per webhook; obey the headers)
@@ -33,10 +33,6 @@ _ROUTES = Map([
     Rule("/api/webhooks/<webhook_id>/<token>/messages/<message_id>", methods=["GET", "PATCH", "DELETE"],
          endpoint="message"),
 ])
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _error(status: int, message: str, code: int, errors: dict | None = None) -> Response:
@@ -65,8 +61,8 @@ class FakeDiscord(FakeService):
 
     def __init__(self, *, rate_limit: int = DEFAULT_RATE_LIMIT, rate_window: float = DEFAULT_RATE_WINDOW,
                  webhook_id: str = "1", token: str = "tok", fail_ratio: float = 0.0, seed: int | None = 0,
-                 hang_seconds: float = 2.0) -> None:
-        super().__init__(fail_ratio=fail_ratio, seed=seed, hang_seconds=hang_seconds)
+                 hang_seconds: float = 2.0, clock: Clock | None = None) -> None:
+        super().__init__(fail_ratio=fail_ratio, seed=seed, hang_seconds=hang_seconds, clock=clock)
         self.rate_limit, self.rate_window = rate_limit, rate_window
         self.default_webhook = (str(webhook_id), token)
         self.messages: list[dict[str, Any]] = []
@@ -74,15 +70,21 @@ class FakeDiscord(FakeService):
         self.webhooks: dict[str, dict[str, Any]] = {}
         self._buckets: dict[str, dict[str, float]] = {}
         self._increment = 0
+        self._last_snowflake = 0
         self.add_webhook(webhook_id, token)
 
     # -- set-up and inspection ------------------------------------------------------------------------------
     def add_webhook(self, webhook_id: str, token: str, *, channel_id: str | None = None,
-                    application_owned: bool = False) -> str:
-        """Register a webhook (application-owned ones keep components without ?with_components); return its URL."""
+                    application_id: str | None = None) -> str:
+        """Register a webhook and return its URL; with application_id it is application-owned.
+
+        A channel webhook made in the Discord UI (Server Settings > Integrations) belongs to no application;
+        one a bot or OAuth2 app creates (POST /channels/{id}/webhooks) carries that app's application_id.
+        Only application-owned webhooks may send interactive components (buttons, selects); see _validated.
+        """
         with self._lock:
             self.webhooks[str(webhook_id)] = {"token": token, "channel_id": channel_id or self._snowflake(),
-                                              "application_owned": application_owned}
+                                              "application_id": application_id}
         return self.webhook_url(webhook_id, token)
 
     def webhook_url(self, webhook_id: str | None = None, token: str | None = None) -> str:
@@ -98,12 +100,18 @@ class FakeDiscord(FakeService):
     def _snowflake(self) -> str:
         with self._lock:
             self._increment = (self._increment + 1) & 0xFFF
-            return str(((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (1 << 17) | self._increment)
+            flake = ((int(self.clock.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (1 << 17) | self._increment
+            # unique and increasing even when a fake clock stands still for more than 4096 ids
+            self._last_snowflake = max(flake, self._last_snowflake + 1)
+            return str(self._last_snowflake)
+
+    def _now_iso(self) -> str:
+        return datetime.fromtimestamp(self.clock.time(), UTC).isoformat(timespec="microseconds")
 
     # -- rate limits ------------------------------------------------------------------------------------------
     def _take(self, webhook_id: str) -> tuple[bool, float, dict[str, str]]:
         """Spend one request of the webhook's bucket; return (allowed, reset_after, rate-limit headers)."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         bucket = self._buckets.get(webhook_id)
         if bucket is None or now >= bucket["reset_at"]:
             bucket = self._buckets[webhook_id] = {"reset_at": now + self.rate_window, "remaining": self.rate_limit}
@@ -115,7 +123,7 @@ class FakeDiscord(FakeService):
 
     def _headers(self, remaining: int, reset_after: float, webhook_id: str) -> dict[str, str]:
         return {"X-RateLimit-Limit": str(self.rate_limit), "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+                "X-RateLimit-Reset": f"{self.clock.time() + reset_after:.3f}",
                 "X-RateLimit-Reset-After": f"{reset_after:.3f}",
                 "X-RateLimit-Bucket": hashlib.sha1(f"webhook:{webhook_id}".encode()).hexdigest()[:32]}
 
@@ -179,7 +187,8 @@ class FakeDiscord(FakeService):
     def _execute(self, request: Request, webhook_id: str, hook: dict[str, Any]) -> Response:
         if request.method == "GET":
             return json_response({"id": webhook_id, "type": 1, "name": "Fake Webhook", "avatar": None,
-                                  "channel_id": hook["channel_id"], "application_id": None, "token": hook["token"]})
+                                  "channel_id": hook["channel_id"], "application_id": hook["application_id"],
+                                  "token": hook["token"]})
         errors: dict[str, Any] = {}
         wait = _flag(request, "wait", errors)
         thread_id = request.args.get("thread_id")
@@ -197,20 +206,32 @@ class FakeDiscord(FakeService):
         record.update(id=self._snowflake(), webhook_id=webhook_id, channel_id=thread_id or hook["channel_id"],
                       thread_id=thread_id, allowed_mentions=body.get("allowed_mentions"),
                       username=body.get("username"), avatar_url=body.get("avatar_url"), tts=bool(body.get("tts")),
-                      flags=body.get("flags") or 0, edits=[], created_at=_now_iso(), edited_at=None)
+                      flags=body.get("flags") or 0, edits=[], created_at=self._now_iso(), edited_at=None)
         self.messages.append(record)
         return json_response(self._render(record)) if wait else Response(status=204)
 
     def _validated(self, request: Request, hook: dict[str, Any], errors: dict[str, Any]):
-        """Return (body, keep_components) for a post or an edit, or the 400 Discord would answer."""
-        keep = _flag(request, "with_components", errors) or hook["application_owned"]
+        """Return (body, keep_components) for a post or an edit, or the 400 Discord would answer.
+
+        Which components a webhook keeps, as Discord documents it in
+        https://discord.com/developers/docs/resources/webhook#execute-webhook (INTEGRATIONS.md A7):
+        "Application-owned webhooks can always send components. Non-application-owned webhooks cannot send
+        interactive components, and the components field will be ignored unless they set the
+        with_components query param." An application-owned webhook keeps them all; any other webhook
+        ignores them without ?with_components, and with it keeps only the non-interactive ones (link
+        buttons; the body returned has the interactive ones dropped). Kept or not, they must be valid.
+        """
+        with_components = _flag(request, "with_components", errors)
+        owned = hook["application_id"] is not None
         body = self._body(request)
         if isinstance(body, Response):
             return body
-        errors.update(validate(body, keep_components=keep))
+        errors.update(validate(body, keep_components=owned or with_components))
         if errors:
             return _invalid_form(errors)
-        return body, keep
+        if with_components and not owned and isinstance(body.get("components"), list):
+            body = {**body, "components": keep_non_interactive(body["components"])}
+        return body, owned or with_components
 
     def _message(self, request: Request, webhook_id: str, message_id: str, hook: dict[str, Any]) -> Response:
         record = next((m for m in self.messages if m["id"] == message_id and m["webhook_id"] == webhook_id), None)
@@ -231,7 +252,7 @@ class FakeDiscord(FakeService):
         candidate = {**record, **{k: defaults.get(k) if v is None else v for k, v in changes.items()}}
         if is_empty(candidate):
             return _error(400, "Cannot send an empty message", EMPTY_MESSAGE)
-        record.update(candidate, edited_at=_now_iso())
+        record.update(candidate, edited_at=self._now_iso())
         record["edits"].append({"at": record["edited_at"], "changes": changes})
         return json_response(self._render(record))
 

@@ -25,6 +25,7 @@ ACTION_ROWS_MAX = 5
 ROW_COMPONENTS_MAX = 5
 BUTTON_LABEL_MAX = 80
 CUSTOM_ID_MAX = 100
+ACTION_ROW, BUTTON = 1, 2
 LINK_STYLE = 5
 
 Errors = dict[str, Any]
@@ -130,6 +131,34 @@ def _components(errors: Errors, value: Any) -> None:
                     add_error(errors, (*cpath, "url"), "BASE_TYPE_REQUIRED", "This field is required")
             else:
                 _required_text(errors, (*cpath, "custom_id"), comp.get("custom_id"), CUSTOM_ID_MAX)
+
+
+def is_interactive(component: Any) -> bool:
+    """Tell whether a component sends an interaction when used: every button but a link button, every select."""
+    if not isinstance(component, dict):
+        return False
+    if component.get("type") == BUTTON:
+        return component.get("style") != LINK_STYLE  # a link button opens its url and sends no interaction
+    return component.get("type") != ACTION_ROW  # selects (3, 5-8) and text inputs (4); rows hold, not act
+
+
+def keep_non_interactive(components: Any) -> list:
+    """Return a (validated) components list without its interactive components; rows left empty go too.
+
+    A webhook no application owns "cannot send interactive components" even with ?with_components, which
+    only "allows ... non-owned webhooks to use non-interactive components" (INTEGRATIONS.md A7,
+    https://discord.com/developers/docs/resources/webhook#execute-webhook). The docs do not say whether the
+    interactive ones are refused or dropped; like the components of a post without ?with_components, they
+    are dropped here.
+    """
+    kept = []
+    for row in components or []:
+        if not isinstance(row, dict) or is_interactive(row):
+            continue
+        children = [c for c in row.get("components") or [] if not is_interactive(c)]
+        if children:
+            kept.append({**row, "components": children})
+    return kept
 
 
 def validate(body: dict[str, Any], *, keep_components: bool) -> Errors:

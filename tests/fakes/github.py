@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes.clock import Clock
 from tests.fakes.server import HANG, FakeService, Fault, json_response
 
 # https://docs.github.com/en/rest/issues/issues
@@ -22,6 +22,7 @@ STATE_REASONS = ("completed", "not_planned", "duplicate", "reopened", None)
 PER_PAGE_DEFAULT, PER_PAGE_MAX = 30, 100
 # https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
 PRIMARY_LIMIT = 5000
+PRIMARY_WINDOW = 3600  # seconds; x-ratelimit-reset is when the hour's quota refills
 SECONDARY_LIMIT_MESSAGE = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try "
                            "again. If you reach out to GitHub Support for help, please include the request ID {id}.")
 DOCS = "https://docs.github.com/rest"
@@ -37,10 +38,6 @@ _ROUTES = Map([
     Rule("/repos/<owner>/<repo>/issues/<int:number>", methods=["GET", "PATCH"], endpoint="issue"),
     Rule("/repos/<owner>/<repo>/issues/<int:number>/comments", methods=["GET", "POST"], endpoint="comments"),
 ])
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _message(status: int, message: str, docs: str = DOCS, **extra: Any) -> Response:
@@ -61,10 +58,10 @@ class FakeGitHub(FakeService):
     def __init__(self, *, tokens: tuple[str, ...] = ("test-github-token",),
                  repos: tuple[str, ...] = ("acme/incidents",),
                  rate_limit: int = PRIMARY_LIMIT, fail_ratio: float = 0.0, seed: int | None = 0,
-                 hang_seconds: float = 2.0) -> None:
-        super().__init__(fail_ratio=fail_ratio, seed=seed, hang_seconds=hang_seconds)
+                 hang_seconds: float = 2.0, clock: Clock | None = None) -> None:
+        super().__init__(fail_ratio=fail_ratio, seed=seed, hang_seconds=hang_seconds, clock=clock)
         self.tokens = set(tokens)
-        self.rate_limit, self.used, self.reset_at = rate_limit, 0, int(time.time()) + 3600
+        self.rate_limit, self.used, self.reset_at = rate_limit, 0, int(self.clock.time()) + PRIMARY_WINDOW
         self.repos: dict[str, dict[str, Any]] = {}
         self._ids = 1000
         for full_name in repos:
@@ -87,6 +84,9 @@ class FakeGitHub(FakeService):
     def _next_id(self) -> int:
         self._ids += 1
         return self._ids
+
+    def _now(self) -> str:
+        return datetime.fromtimestamp(self.clock.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     # -- headers, faults, auth ----------------------------------------------------------------------------------
     def decorate(self, request: Request, response: Response) -> None:
@@ -116,6 +116,8 @@ class FakeGitHub(FakeService):
             return _message(401, "Requires authentication")
         if scheme.lower() not in ("bearer", "token") or token.strip() not in self.tokens:
             return _message(401, "Bad credentials")
+        if self.clock.time() >= self.reset_at:  # a new window: the quota refills
+            self.used, self.reset_at = 0, int(self.clock.time()) + PRIMARY_WINDOW
         if self.used >= self.rate_limit:
             return _message(403, "API rate limit exceeded for user ID 1.",
                             "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
@@ -179,8 +181,8 @@ class FakeGitHub(FakeService):
         number = len(repo["issues"]) + 1
         issue = {"number": number, "id": self._next_id(), "title": title, "body": body.get("body"), "state": "open",
                  "state_reason": None, "labels": labels, "assignees": list(body.get("assignees") or []),
-                 "comments": [], "events": [{"event": "created", "at": _now()}], "created_at": _now(),
-                 "updated_at": _now(), "closed_at": None}
+                 "comments": [], "events": [{"event": "created", "at": self._now()}], "created_at": self._now(),
+                 "updated_at": self._now(), "closed_at": None}
         repo["issues"][number] = issue
         rendered = self._render(repo, issue)
         return json_response(rendered, 201, {"Location": rendered["url"]}, content_type=JSON_UTF8)
@@ -204,7 +206,7 @@ class FakeGitHub(FakeService):
         labels = refused or (self._labels(repo, body["labels"] or []) if "labels" in body else issue["labels"])
         if isinstance(labels, Response):
             return labels
-        now, events = _now(), issue["events"]
+        now, events = self._now(), issue["events"]
         if body.get("title", issue["title"]) != issue["title"]:
             events.append({"event": "renamed", "at": now, "from": issue["title"], "to": body["title"]})
         events += [{"event": "labeled", "at": now, "label": n} for n in labels if n not in issue["labels"]]
@@ -237,7 +239,7 @@ class FakeGitHub(FakeService):
             return _invalid("IssueComment", "body", "missing_field")
         if len(text) > BODY_MAX:
             return _invalid("IssueComment", "body", "custom", f"body is too long (maximum is {BODY_MAX} characters)")
-        cid, name, now = self._next_id(), repo["full_name"], _now()
+        cid, name, now = self._next_id(), repo["full_name"], self._now()
         comment = {"id": cid, "node_id": f"IC_{cid}", "url": f"{self.base_url}/repos/{name}/issues/comments/{cid}",
                    "html_url": f"https://github.com/{name}/issues/{number}#issuecomment-{cid}",
                    "issue_url": f"{self.base_url}/repos/{name}/issues/{number}", "body": text, "user": USER,

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes.clock import Clock
 from tests.fakes.server import FakeService, Fault, json_response
 
 # https://docs.sendgrid.com/api-reference/mail-send/mail-send
@@ -117,8 +117,8 @@ class FakeSendGrid(FakeService):
     """SendGrid Mail Send at the HTTP boundary; accepted mails land in .mails (sandbox mode answers 200, not kept)."""
 
     def __init__(self, *, api_key: str = "SG.test-key", fail_ratio: float = 0.0, seed: int | None = 0,
-                 hang_seconds: float = 2.0) -> None:
-        super().__init__(fail_ratio=fail_ratio, seed=seed, hang_seconds=hang_seconds)
+                 hang_seconds: float = 2.0, clock: Clock | None = None) -> None:
+        super().__init__(fail_ratio=fail_ratio, seed=seed, hang_seconds=hang_seconds, clock=clock)
         self.api_key = api_key
         self.mails: list[dict[str, Any]] = []
 
@@ -131,7 +131,7 @@ class FakeSendGrid(FakeService):
         """Answer an injected 429 with no body (plus SendGrid's rate-limit headers), a 5xx with {errors}."""
         if fault.status == 429:
             return Response(b"", 429, headers={"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0",
-                                               "X-RateLimit-Reset": str(int(time.time()) + 1)})
+                                               "X-RateLimit-Reset": str(int(self.clock.time()) + 1)})
         return _errors(("Internal server error" if fault.status == 500 else "Service unavailable", None),
                        status=fault.status)
 
@@ -158,5 +158,5 @@ class FakeSendGrid(FakeService):
             return Response(b"", 200, headers={"X-Message-Id": message_id})
         self.mails.append({"message_id": message_id, "from": mail["from"], "subject": mail.get("subject"),
                            "personalizations": mail["personalizations"], "content": mail.get("content"),
-                           "body": mail, "received_at": time.time()})
+                           "body": mail, "received_at": self.clock.time()})
         return Response(b"", 202, headers={"X-Message-Id": message_id})

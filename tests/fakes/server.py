@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -12,6 +11,8 @@ from typing import Any, Self
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.fakes.clock import REAL_CLOCK, Clock
 
 HANG = 0  # pseudo-status of a fault that answers normally, but only after hang_seconds
 
@@ -58,14 +59,21 @@ class Fault:
 
 
 class FakeService:
-    """Base of the HTTP fakes: start/stop, thread-safe request log, scripted and seeded random faults."""
+    """Base of the HTTP fakes: start/stop, thread-safe request log, scripted and seeded random faults.
+
+    Every time a fake states (rate-limit windows and resets, timestamps, the request log's "at") comes from
+    `clock`: the real clock by default, or a tests.fakes.clock.FakeClock the test advances. A HANG still
+    waits in real time: it exists to run into the client's real socket timeout.
+    """
 
     #: statuses a random fault picks from (HANG = answer normally but late); subclasses may widen it
     FAULT_STATUSES: tuple[int, ...] = (500, 502, 503, 429, HANG)
 
-    def __init__(self, *, fail_ratio: float = 0.0, seed: int | None = 0, hang_seconds: float = 2.0) -> None:
+    def __init__(self, *, fail_ratio: float = 0.0, seed: int | None = 0, hang_seconds: float = 2.0,
+                 clock: Clock | None = None) -> None:
         if not 0.0 <= fail_ratio <= 1.0:
             raise ValueError("fail_ratio must be within 0..1")
+        self.clock = clock or REAL_CLOCK
         self.fail_ratio = fail_ratio
         self.hang_seconds = hang_seconds
         self.rng = random.Random(seed)
@@ -154,7 +162,7 @@ class FakeService:
                 "method": request.method, "path": request.path, "query": request.args.to_dict(),
                 "status": response.status_code, "headers": dict(request.headers), "body": request.get_data(),
                 "fault": None if fault is None else ("hang" if fault.status == HANG else fault.status),
-                "at": time.time(),
+                "at": self.clock.time(),
             })
         if fault is not None and fault.status == HANG:
             self._stopping.wait(self.hang_seconds if fault.hang_seconds is None else fault.hang_seconds)

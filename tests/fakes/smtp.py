@@ -8,7 +8,6 @@ import ssl
 import subprocess
 import tempfile
 import threading
-import time
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from urllib.parse import quote
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from tests.fakes.clock import REAL_CLOCK, Clock
 
 HOST = "127.0.0.1"
 _cert_lock = threading.Lock()
@@ -82,7 +83,7 @@ class ReceivedMail:
     message: EmailMessage
     tls: bool
     auth_user: str | None
-    received_at: float = field(default_factory=time.time)
+    received_at: float = field(default_factory=REAL_CLOCK.time)
 
 
 class _Controller(Controller):
@@ -93,11 +94,12 @@ class _Controller(Controller):
 
 
 class SmtpServer:
-    """SMTP on 127.0.0.1:<free port> recording every accepted message in .messages."""
+    """SMTP on 127.0.0.1:<free port> recording every accepted message in .messages (stamped by `clock`)."""
 
     def __init__(self, *, user: str | None = "mailer", password: str = "secret",
-                 auth_require_tls: bool = True) -> None:
+                 auth_require_tls: bool = True, clock: Clock | None = None) -> None:
         self.user, self.password, self.auth_require_tls = user, password, auth_require_tls
+        self.clock = clock or REAL_CLOCK
         self.host, self.port = HOST, 0
         self.messages: list[ReceivedMail] = []
         self.rejected: list[dict[str, Any]] = []
@@ -183,7 +185,8 @@ class SmtpServer:
         login = getattr(session.auth_data, "login", None)
         mail = ReceivedMail(mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos), raw=raw,
                             message=email.message_from_bytes(raw, policy=email.policy.default),
-                            tls=session.ssl is not None, auth_user=login.decode() if login else None)
+                            tls=session.ssl is not None, auth_user=login.decode() if login else None,
+                            received_at=self.clock.time())
         with self._lock:
             self.messages.append(mail)
         return "250 Message accepted for delivery"
