@@ -1,12 +1,15 @@
 """Regressions from a hostile probe: no lost Critical email, no 500 under contention (findings 1 and 2)."""
 from __future__ import annotations
 
+import socket
 import threading
+import time
 
 import pytest
 
 from shared.channels.email import EmailChannel
 from shared.notify import delivery
+from shared.store import outbox
 from tests.notify_fixtures import local, sentry_alert, sweep
 
 TUESDAY = local("2026-11-24 10:00:00")   # business hours; Dev D is on call that week
@@ -87,3 +90,64 @@ def test_twenty_parallel_acks_severity_changes_and_resolves_never_answer_5xx(ing
     codes = [r.status_code for r in resolves]
     assert all(c in (200, 409) for c in codes) and codes.count(200) == 1, codes
     assert api.get(f"/incidents/{ids[2]}").get_json()["status"] == "resolved"
+
+
+class _StuckServer:
+    """A Discord that accepts the connection and then never answers, or answers one byte every second."""
+
+    def __init__(self, trickle: bool):
+        self.trickle, self.sock = trickle, socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(50)
+        self.stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/api/webhooks/100/token"
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 1000:
+                if self.stop.wait(1.0):
+                    return
+                if self.trickle:
+                    try:
+                        conn.send(bytes([byte]))
+                    except OSError:
+                        return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trickle", [False, True], ids=["hung", "trickling"])
+def test_a_hung_or_trickling_discord_never_delays_critical_email(ingest, channels, monkeypatch, trickle):
+    from shared.settings import settings
+    stuck = _StuckServer(trickle)
+    try:
+        monkeypatch.setenv("DISCORD_WEBHOOK_URL", stuck.url)
+        settings.cache_clear()
+        started = time.monotonic()
+        ids = [sentry_alert(ingest, monkeypatch, TUESDAY, f"83{i:02d}", f"Outage {i}", level="fatal")["incident"]
+               for i in range(5)]
+        while len(channels.smtp.messages) < 5 and time.monotonic() - started < 10:
+            time.sleep(0.05)
+        assert len(channels.smtp.messages) == 5, f"{len(channels.smtp.messages)} emails in 10 s"
+        delivery.wait_idle(30)
+        for incident in ids:   # Discord's sends gave up at their total deadline and wait for the sweep
+            record = outbox.get(f"{incident}:opened:discord")
+            assert record["status"] == "pending" and "timeout" in record["last_error"].lower(), record
+    finally:
+        stuck.close()

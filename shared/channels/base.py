@@ -64,15 +64,50 @@ def _json(response: httpx.Response):
         return {}
 
 
-_client: httpx.Client | None = None
+_clients: dict[str, httpx.Client] = {}
 _lock = threading.Lock()
 
 
-def http() -> httpx.Client:
-    """Return the process-wide HTTP client (keep-alive to each vendor), created on first use."""
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                _client = httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=httpx.Timeout(5.0, connect=3.0))
-    return _client
+def _client_for(name: str) -> httpx.Client:
+    with _lock:
+        client = _clients.get(name)
+        if client is None:
+            client = _clients[name] = httpx.Client(headers={"User-Agent": USER_AGENT},
+                                                   timeout=httpx.Timeout(5.0, connect=3.0))
+        return client
+
+
+def _drop(name: str, client: httpx.Client) -> None:
+    with _lock:
+        if _clients.get(name) is client:
+            del _clients[name]
+    client.close()  # closes its connections: a read stuck on a hung or trickling server ends here
+
+
+def request(channel: str, method: str, url: str, deadline: float, **kwargs) -> httpx.Response:
+    """Make one HTTP call that is over within `deadline` seconds in all (connect, write and every read).
+
+    httpx's timeouts are per operation, so a server that trickles a byte every few seconds would hold a
+    send (and the channel's queue behind it) for minutes. The call runs in a worker thread; past the
+    deadline the channel's connections are closed, which ends it, and the caller gets a timeout (a
+    retryable failure). Each channel has its own keep-alive client, so this never cuts another channel's
+    call short.
+    """
+    client = _client_for(channel)
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["response"] = client.request(method, url, timeout=deadline, **kwargs)
+        except BaseException as e:
+            outcome["error"] = e
+
+    worker = threading.Thread(target=run, name=f"http-{channel}", daemon=True)
+    worker.start()
+    worker.join(deadline)
+    if worker.is_alive():
+        _drop(channel, client)
+        raise httpx.TimeoutException(f"no complete answer within {deadline:.1f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["response"]

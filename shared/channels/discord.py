@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import httpx
 
 from shared.channels import DIGEST, ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, TEXT, Channel, Context, Message
-from shared.channels.base import Result, classify, http, transport_error
+from shared.channels.base import Result, classify, request, transport_error
 from shared.config import Config
 from shared.model import Incident, Severity
 from shared.notify.render import (
@@ -90,10 +90,10 @@ def digest(items: list[Incident], cfg: Config, now: datetime, since: datetime, m
     return {"content": truncate(text, CONTENT_MAX), "allowed_mentions": {"parse": [], "users": list(who.discord_ids)}}
 
 
-def post(webhook: Secret, payload: dict, timeout: float) -> Result:
+def post(channel: str, webhook: Secret, payload: dict, timeout: float) -> Result:
     """Post a message; its id comes back as Result.ref."""
     try:
-        response = http().post(webhook.reveal(), params={"wait": "true"}, json=payload, timeout=timeout)
+        response = request(channel, "POST", webhook.reveal(), timeout, params={"wait": "true"}, json=payload)
     except httpx.HTTPError as e:
         return transport_error(e)
     ref = None
@@ -105,10 +105,10 @@ def post(webhook: Secret, payload: dict, timeout: float) -> Result:
     return classify(response, ref)
 
 
-def patch(webhook: Secret, message_id: str, payload: dict, timeout: float) -> Result:
+def patch(channel: str, webhook: Secret, message_id: str, payload: dict, timeout: float) -> Result:
     """Edit a message this webhook posted."""
     try:
-        response = http().patch(f"{webhook.reveal()}/messages/{message_id}", json=payload, timeout=timeout)
+        response = request(channel, "PATCH", f"{webhook.reveal()}/messages/{message_id}", timeout, json=payload)
     except httpx.HTTPError as e:
         return transport_error(e)
     return classify(response, message_id)
@@ -141,11 +141,11 @@ class Discord(Channel):
         return Message(kind, payload, payload["content"])
 
     def send(self, message: Message, timeout: float) -> Result:
-        return post(self.webhook(), message.payload, timeout)
+        return post(self.name, self.webhook(), message.payload, timeout)
 
     def edit(self, ref: str, message: Message, timeout: float) -> Result:
         card = {**message.payload, "allowed_mentions": {"parse": []}}  # an edit never pings again
-        return patch(self.webhook(), ref, card, timeout)
+        return patch(self.name, self.webhook(), ref, card, timeout)
 
 
 class DiscordStaging(Discord):

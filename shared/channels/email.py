@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 
 from shared.channels import ESCALATION, OPENED, RESOLVED, Channel, Context, Message
-from shared.channels.base import SUPERSEDED, Result, classify, http, transport_error
+from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
 from shared.config import Config
 from shared.model import Incident
 from shared.notify.render import context, find, people, template, truncate
@@ -105,8 +105,8 @@ def send_sendgrid(api: str, key: Secret, sender: str, email: Email, timeout: flo
             "subject": email.subject,
             "content": [{"type": "text/plain", "value": email.text}, {"type": "text/html", "value": email.html}]}
     try:
-        response = http().post(f"{api}/v3/mail/send", json=body, timeout=timeout,
-                               headers={"Authorization": f"Bearer {key.reveal()}"})
+        response = request("email", "POST", f"{api}/v3/mail/send", timeout, json=body,
+                           headers={"Authorization": f"Bearer {key.reveal()}"})
     except httpx.HTTPError as e:
         return transport_error(e)
     return classify(response)

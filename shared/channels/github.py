@@ -10,7 +10,7 @@ from datetime import datetime
 import httpx
 
 from shared.channels import OPENED, RESOLVED, Channel, Context, Message
-from shared.channels.base import Result, classify, http, transport_error
+from shared.channels.base import Result, classify, request, transport_error
 from shared.config import Config
 from shared.model import Incident
 from shared.notify.render import context, fit, template, truncate
@@ -76,8 +76,8 @@ class GitHub(Channel):
     def _find(self, label: str, timeout: float) -> Result:
         """Return the number of an issue already carrying `label` (a retry after a lost answer), if any."""
         try:
-            response = http().get(self._url("/issues"), params={"labels": label, "state": "all"},
-                                  headers=self._headers(), timeout=timeout)
+            response = request(self.name, "GET", self._url("/issues"), timeout,
+                               params={"labels": label, "state": "all"}, headers=self._headers())
         except httpx.HTTPError as e:
             return transport_error(e)
         result = classify(response)
@@ -89,7 +89,7 @@ class GitHub(Channel):
     def _call(self, method: str, path: str, body: dict, timeout: float, ref: str | None = None) -> Result:
         """Make one API call; a created issue's number comes back as Result.ref."""
         try:
-            response = http().request(method, self._url(path), json=body, headers=self._headers(), timeout=timeout)
+            response = request(self.name, method, self._url(path), timeout, json=body, headers=self._headers())
         except httpx.HTTPError as e:
             return transport_error(e)
         if response.status_code == 201 and ref is None:

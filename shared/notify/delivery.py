@@ -121,9 +121,34 @@ def wait_idle(timeout: float = 60.0) -> None:
 
 def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetime, budget: float,
             stats: Stats | None = None) -> Stats:
-    """Send the given records that are due, within `budget` seconds; what is left stays due for the sweep."""
+    """Send the given records that are due, within `budget` seconds; what is left stays due for the sweep.
+
+    Each channel's records go in a thread of their own, so a slow or hung vendor never holds up another
+    channel (a Critical's email does not wait for Discord); within a channel they go one at a time.
+    """
     stats = stats or Stats()
     started = time.monotonic()
+    by_channel: dict[str, list[str]] = {}
+    for rid in record_ids:
+        by_channel.setdefault(rid.rsplit(":", 1)[-1], []).append(rid)
+    groups = [(ids, Stats()) for ids in by_channel.values()]
+    threads = [threading.Thread(target=_deliver_channel, args=(ids, part, cfg, settings, now, started, budget),
+                                name="deliver-channel", daemon=True) for ids, part in groups[1:]]
+    for thread in threads:
+        thread.start()
+    if groups:
+        _deliver_channel(*groups[0], cfg, settings, now, started, budget)
+    for thread in threads:
+        thread.join(max(started + budget + SEND_TIMEOUT - time.monotonic(), 0))
+    for _, part in groups:
+        for name, value in part.as_dict().items():
+            setattr(stats, name, getattr(stats, name) + value)
+    return stats
+
+
+def _deliver_channel(record_ids: list[str], stats: Stats, cfg: Config, settings: Settings, now: datetime,
+                     started: float, budget: float) -> None:
+    """Send one channel's records in order, paced by its rate-limit headers."""
     deadline = started + budget
     for rid in record_ids:
         remaining = deadline - time.monotonic()
@@ -140,7 +165,6 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
                 continue
             timeout = min(SEND_TIMEOUT, max(deadline - time.monotonic(), 0.1))
             settle(record, _attempt(record, cfg, settings, at, timeout), at, stats)
-    return stats
 
 
 @dataclass(frozen=True)
