@@ -1,18 +1,26 @@
 """HTTP plumbing shared by the entry points: body limits, JSON answers, errors -> status codes."""
 from __future__ import annotations
 
+import io
 import json
+import re
 import traceback
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+import flask
+
 from shared import errors, log
 from shared.config import ConfigError, config
 from shared.settings import settings
 from shared.sources.common import InboundRequest
+from shared.store.client import RETRY_WINDOW, with_deadline
 
 MAX_BODY = 1024 * 1024  # 1 MiB; Sentry and PagerDuty payloads are far below it
+_PIECE = 64 * 1024      # the body is read in pieces of this size, never more than MAX_BODY + 1 bytes in all
+_BODY = "incidents.body"  # environ key: the body read_body read and checked (read once per request)
+_LENGTH = re.compile(r"[0-9]+")
 
 
 # The one mapping from what a use case refuses to an HTTP status (a Discord reply maps the same errors).
@@ -41,6 +49,14 @@ def start() -> None:
     """
     config()
     settings()
+    if flask.has_app_context():  # functions-framework runs main.py inside its Flask app's context
+        # Bound the body for the routes functions-framework answers itself too (/favicon.ico, /robots.txt):
+        # after every answer it reads what is left of the body (request.get_data()), unbounded otherwise.
+        flask.current_app.before_request(_bound_the_body)
+
+
+def _bound_the_body() -> None:
+    body_stream(flask.request)
 
 
 def allow(method: str, *allowed: str) -> None:
@@ -79,13 +95,98 @@ def schedule_time(header: str | None) -> datetime:
     return now()
 
 
+class BoundedBody(io.RawIOBase):
+    """The request body as a stream that never yields more than MAX_BODY + 1 bytes, nor raises.
+
+    Installed as request.stream (guarded(), and start() for functions-framework's own routes), so
+    nothing (read_body, or functions-framework reading "the rest of the body" after the answer) reads an
+    unbounded body into memory. A read that fails (a Content-Length the client never sends, a read
+    timeout, a malformed chunk) ends the stream and is kept in `error` for read_body to answer 400.
+    `end()` stops all further reading once the answer is decided: what the client still sends is the
+    server's to discard (the local server closes the connection after a bounded drain).
+    """
+
+    def __init__(self, inner):
+        super().__init__()
+        self._inner, self._left, self.error = inner, MAX_BODY + 1, None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._left <= 0:
+            return 0
+        want = min(len(buffer), self._left, _PIECE)
+        try:
+            data = self._inner.read(want)
+        except Exception as e:  # whatever the server's input raises, the body is broken:
+            # werkzeug's ClientDisconnected (fewer bytes than declared), a read timeout (OSError), werkzeug's
+            # OSError or gunicorn's ParseException for bad chunk framing
+            self.error, self._left = e, 0
+            return 0
+        data = data or b""
+        buffer[:len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def end(self) -> None:
+        self._left = 0
+
+
+def body_stream(request) -> BoundedBody:
+    """Return request.stream wrapped in BoundedBody (once per request)."""
+    stream = request.stream
+    if not isinstance(stream, BoundedBody):
+        stream = request.stream = BoundedBody(stream)  # werkzeug's cached_property takes the assignment
+    return stream
+
+
+def declared_length(request) -> int | None:
+    """Return the declared Content-Length (None: no body, or a chunked one), before reading a byte.
+
+    Raise 400 when it cannot be trusted (not one plain byte count, several differing headers, or beside
+    Transfer-Encoding: chunked, which is how request smuggling starts), 413 when it is over MAX_BODY.
+    """
+    raw = request.headers.get("Content-Length")
+    if raw is None:
+        return None
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        raise HTTPError(400, "Content-Length and Transfer-Encoding: chunked together; send one of them")
+    raw = raw.strip()
+    if not _LENGTH.fullmatch(raw):
+        raise HTTPError(400, f"Content-Length {raw[:40]!r} is not one byte count")
+    if len(raw) > 15 or int(raw) > MAX_BODY:
+        raise HTTPError(413, f"body of {raw[:20]} bytes is over the {MAX_BODY}-byte limit")
+    return int(raw)
+
+
 def read_body(request) -> bytes:
-    """Return the raw body, or raise 413 when it is over MAX_BODY (checked before reading it all)."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise HTTPError(413, f"body of {request.content_length} bytes is over the {MAX_BODY}-byte limit")
-    body = request.stream.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
+    """Return the raw body, read completely and checked against its Content-Length before anyone parses it.
+
+    413 when it is over MAX_BODY (a declared length over it is refused before reading; a chunked body as
+    soon as it passes it), 400 when fewer bytes arrive than declared (the client stopped or timed out) or
+    the chunked framing is broken. Never holds more than MAX_BODY + 1 bytes of it.
+    """
+    if _BODY in request.environ:
+        return request.environ[_BODY]
+    declared = declared_length(request)
+    stream = body_stream(request)
+    pieces, size = [], 0
+    while size <= MAX_BODY:
+        piece = stream.read(_PIECE)
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    if size > MAX_BODY:
+        stream.end()
         raise HTTPError(413, f"body is over the {MAX_BODY}-byte limit")
+    if declared is not None and size != declared:
+        stream.end()
+        raise HTTPError(400, f"the body ended after {size} of its {declared} declared bytes (Content-Length)")
+    if stream.error is not None:  # chunked: the stream broke before its last chunk
+        raise HTTPError(400, f"the chunked body is incomplete or malformed (after {size} bytes)")
+    body = request.environ[_BODY] = b"".join(pieces)
     return body
 
 
@@ -112,24 +213,44 @@ def json_response(payload: object, status: int = 200, headers: dict[str, str] | 
     return body, status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
 
 
-def guarded(handler: Callable[[], object], request) -> tuple:
-    """Run a handler and map every expected failure to its HTTP status; never a 500 for bad input."""
-    request_id = request.headers.get("Request-ID") or request.headers.get("X-Cloud-Trace-Context") or uuid.uuid4().hex
+def _request_id(request) -> str:
+    """The caller's request id for the log and a 500's answer; bounded, since the header is the caller's."""
+    given = request.headers.get("Request-ID") or request.headers.get("X-Cloud-Trace-Context") or ""
+    return given.strip()[:100] or uuid.uuid4().hex
+
+
+def guarded(handler: Callable[[], object], request, firestore_deadline: float = RETRY_WINDOW) -> tuple:
+    """Run a handler and map every expected failure to its HTTP status; never a 500 for bad input.
+
+    `firestore_deadline`: how long a Firestore call may keep retrying an unreachable server before the
+    answer is 503 (a webhook sender such as Sentry gives up after 1 s).
+
+    The body is bounded for the whole request: its declared length is checked before the handler runs,
+    and nothing reads more of it after the answer (functions-framework would read the rest otherwise).
+    Log lines and answers carry at most 300 characters of any message, never a whole field or body.
+    """
+    request_id = _request_id(request)
+    path = request.path[:200]
+    stream = body_stream(request)
     try:
-        return handler()
+        declared_length(request)
+        with with_deadline(firestore_deadline):
+            return handler()
     except HTTPError as e:
-        return json_response({"error": e.message}, e.status, e.headers)
+        return json_response({"error": e.message[:300]}, e.status, e.headers)
     except errors.Refusal as e:
         status = status_of(e)
         level = {503: "ERROR", 401: "WARNING"}.get(status, "INFO")
-        log.log(level, "refused", path=request.path, status=status, reason=e.message[:300], request_id=request_id)
+        log.log(level, "refused", path=path, status=status, reason=e.message[:300], request_id=request_id)
         if status == 503:  # the cause stays in the log; the caller learns only that it may retry
             return json_response({"error": "storage is unavailable, try again"}, 503, {"Retry-After": "5"})
-        return json_response(e.body or {"error": e.message}, status)
+        return json_response(e.body or {"error": e.message[:300]}, status)
     except ConfigError as e:
-        log.error("configuration error", reason=str(e), request_id=request_id)
+        log.error("configuration error", reason=str(e)[:300], request_id=request_id)
         return json_response({"error": "the server's configuration is invalid"}, 500)
     except Exception as e:
-        log.error("unexpected error", path=request.path, error=type(e).__name__, reason=str(e)[:300],
-                  request_id=request_id, traceback=traceback.format_exc(limit=8))
+        log.error("unexpected error", path=path, error=type(e).__name__, reason=str(e)[:300],
+                  request_id=request_id, traceback="".join(traceback.format_tb(e.__traceback__, limit=8)))
         return json_response({"error": "internal error", "request_id": request_id}, 500)
+    finally:
+        stream.end()

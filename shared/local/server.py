@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import html
 import json
+import re
 from pathlib import Path
 
 import functions_framework
@@ -18,6 +19,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 ROOT = Path(__file__).resolve().parents[2]
+READ_TIMEOUT = 10.0        # seconds a client may leave the server waiting for its request (or its body) to arrive
+DRAIN_LIMIT = 1024 * 1024  # bytes of a body nobody read that are discarded after the answer, before closing
 
 
 def function_names(root: Path = ROOT) -> list[str]:
@@ -45,15 +48,88 @@ def build_app(root: Path = ROOT):
     return DispatcherMiddleware(index, mounts)
 
 
+class _DrainLimit:
+    """The connection's input once the request is handed to the app: only werkzeug reads it from then on.
+
+    After each answer werkzeug's dev server reads and discards whatever the client is still sending,
+    10 MB at a time, up to 10 GB (so that the client sees the answer rather than a reset). For a body
+    refused unread (413, a lying Content-Length) that is the whole hostile body: here the discarding
+    stops after DRAIN_LIMIT bytes, read in small pieces, and the connection is closed (it always is).
+    """
+
+    def __init__(self, rfile, limit: int):
+        self._rfile, self._left = rfile, limit
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        size = self._left if size is None or size < 0 else size
+        try:
+            data = self._rfile.read1(min(size, self._left, 64 * 1024))
+        except (OSError, ValueError):  # reset, timed out, closed: nothing more to discard
+            return b""
+        self._left -= len(data)
+        return data
+
+    def __getattr__(self, name: str):
+        return getattr(self._rfile, name)
+
+
+_QUERY_VALUE = re.compile(r"([?&;][^=&;\s]{0,60}=)[^&;\s]*")
+_SECRET_VALUE = re.compile(r"(?i)((?:token|secret|password|key|signature)[\w-]{0,30}\s*[=:]\s*)[^&;\s]+")
+_CONTROL = str.maketrans({c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]})
+
+
+def loggable(text: str, limit: int = 400) -> str:
+    """Return a log-safe form of text holding a request target: every query value masked (`token=***`:
+    an ingest token travels as ?token=), control characters escaped, at most `limit` characters."""
+    text = _SECRET_VALUE.sub(r"\1***", _QUERY_VALUE.sub(r"\1***", text)).translate(_CONTROL)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class _Handler(WSGIRequestHandler):
-    """HTTP/1.1 keep-alive, as Cloud Functions' front end gives; one access-log line per non-200 answer."""
+    """HTTP/1.1 keep-alive, as Cloud Functions' front end gives; one access-log line per non-200 answer.
+
+    The access log shows paths with their query values masked, never a token; a request whose body
+    does not arrive within READ_TIMEOUT is answered (400) instead of holding a thread forever.
+    """
 
     protocol_version = "HTTP/1.1"
     quiet = False
+    timeout = READ_TIMEOUT  # socketserver.StreamRequestHandler applies it to the connection
+
+    def make_environ(self):
+        environ = super().make_environ()
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1:  # werkzeug keeps only the last one; the app refuses a list (400)
+            environ["CONTENT_LENGTH"] = ", ".join(v.strip() for v in lengths)
+        self.rfile = _DrainLimit(self.rfile, DRAIN_LIMIT)  # environ["wsgi.input"] keeps the real one
+        return environ
 
     def log_request(self, code="-", size="-"):
-        if not self.quiet and str(code) != "200":
-            super().log_request(code, size)
+        if self.quiet or str(code) == "200":
+            return
+        if getattr(self, "path", None) is None:  # the request line could not be parsed
+            line = self.requestline
+        else:
+            line = f"{self.command} {self.path} {self.request_version}"
+        self.log("info", '"%s" %s %s', line, code, size)
+
+    def log(self, type: str, message: str, *args) -> None:
+        super().log(type, "%s", loggable(message % args if args else message))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer a request http.server could not parse in JSON, without echoing its request line."""
+        self.log_error("code %d, message %s", code, message or "")
+        what = (message or self.responses.get(code, ("error",))[0]).split(" (")[0][:80]
+        body = json.dumps({"error": what}).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
 
 
 def notifications_page() -> str:
@@ -97,9 +173,10 @@ def warm_emulator() -> None:
         ref.delete()
 
 
-def make_local_server(host: str = "127.0.0.1", port: int = 0, quiet: bool = False, app=None):
+def make_local_server(host: str = "127.0.0.1", port: int = 0, quiet: bool = False, app=None,
+                      read_timeout: float = READ_TIMEOUT):
     """Return a threaded HTTP server for build_app(); port 0 picks a free one (server.server_port)."""
-    handler = type("Handler", (_Handler,), {"quiet": quiet})
+    handler = type("Handler", (_Handler,), {"quiet": quiet, "timeout": read_timeout})
     return make_server(host, port, app or build_app(), threaded=True, request_handler=handler)
 
 

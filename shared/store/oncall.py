@@ -1,6 +1,7 @@
 """On-call overrides ("X covers for Y from ... to ...") and handoff notes in Firestore."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from shared.store.client import call, client
 
 OVERRIDES = "oncall_overrides"
 HANDOFF_NOTES = "handoff_notes"
+OVERRIDE_ID = re.compile(r"[0-9a-f]{12}")  # what add_override makes: uuid4().hex[:12]
 
 
 def add_override(override: dict) -> dict:
@@ -20,7 +22,13 @@ def add_override(override: dict) -> dict:
 
 
 def delete_override(override_id: str) -> bool:
-    """Delete an override; False when there was none."""
+    """Delete an override; False when there was none.
+
+    Anything but one of our ids is refused before Firestore sees it: `__name__`, `.` and `..` are not
+    valid document ids there, and the client library raises on them (a 500) instead of finding nothing.
+    """
+    if not isinstance(override_id, str) or not OVERRIDE_ID.fullmatch(override_id):
+        return False
     ref = client().collection(OVERRIDES).document(override_id)
     if not call(ref.get).exists:
         return False
