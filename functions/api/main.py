@@ -11,6 +11,7 @@ from shared import api as incidents_api
 from shared import web
 
 web.start()
+FIRESTORE_DEADLINE = 3.0  # seconds before a person's request is answered 503 when Firestore cannot be reached
 
 
 @functions_framework.http
@@ -51,4 +52,4 @@ def api(request):
             return web.json_response(incidents_api.metrics(request.args.get("from"), request.args.get("to"), now))
         raise web.errors.NotFound("not found; see the README for the API's paths")
 
-    return web.guarded(handle, request)
+    return web.guarded(handle, request, FIRESTORE_DEADLINE)

@@ -6,12 +6,17 @@ handoff_notes/{id} (store/oncall.py), claims/{name} (here).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import random
 import threading
 import time
 from datetime import datetime, timedelta
 
 from google.api_core import exceptions as gexc
+from google.api_core import retry as retries
+from google.api_core.gapic_v1.method import DEFAULT
 from google.cloud import firestore
 
 from shared.errors import Contended, Unavailable
@@ -36,13 +41,54 @@ class NotActive(Exception):
     """The dedup key has no active incident (live/{key} does not exist)."""
 
 
+# How long one Firestore call may keep retrying a server that does not answer (connection refused,
+# UNAVAILABLE) before the caller is told Unavailable, and how long a single attempt may take. Each caller
+# sets the first to fit its own contract (with_deadline): a webhook must answer within Sentry's 1 s.
+RETRY_WINDOW = 5.0
+ATTEMPT_TIMEOUT = 10.0
+_window: contextvars.ContextVar[float] = contextvars.ContextVar("firestore_retry_window", default=RETRY_WINDOW)
+_TRANSIENT = retries.if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError,
+                                       gexc.ResourceExhausted)
+_RPCS = ("batch_get_documents", "begin_transaction", "commit", "get_document", "rollback", "run_query",
+         "run_aggregation_query", "list_documents", "create_document", "update_document", "delete_document")
+
+
+@contextlib.contextmanager
+def with_deadline(seconds: float):
+    """Within this block, a Firestore call that cannot reach the server gives up after `seconds`."""
+    token = _window.set(seconds)
+    try:
+        yield
+    finally:
+        _window.reset(token)
+
+
+def _bounded(method):
+    """Give an RPC the caller's retry window unless the call names its own (transactions' begin and commit
+    do not let their callers name one, hence this wrapper on the client rather than on each call)."""
+    @functools.wraps(method)
+    def call_with_deadline(*args, **kwargs):
+        if kwargs.get("retry", DEFAULT) is DEFAULT:
+            window = _window.get()
+            kwargs["retry"] = retries.Retry(predicate=_TRANSIENT, initial=0.05, maximum=min(window, 1.0),
+                                            multiplier=2.0, timeout=window)
+        if kwargs.get("timeout", DEFAULT) in (DEFAULT, None):
+            kwargs["timeout"] = ATTEMPT_TIMEOUT
+        return method(*args, **kwargs)
+    return call_with_deadline
+
+
 def client() -> firestore.Client:
     """Return the Firestore client, created on first use in the process that serves (not before a fork)."""
     global _client
     if _client is None:
         with _lock:
             if _client is None:
-                _client = firestore.Client(project=settings().project)
+                made = firestore.Client(project=settings().project)
+                api = made._firestore_api  # the generated client every call goes through
+                for name in _RPCS:
+                    setattr(api, name, _bounded(getattr(api, name)))
+                _client = made
     return _client
 
 

@@ -191,50 +191,48 @@ def annotate(incident_id: str, fields: dict, entry: dict, claim: str | None, now
     commit(batch, claim)
 
 
-def _open_incident(tx, incident_id: str) -> dict:
-    """Read an incident inside a transaction; NotFound when missing, Closed when resolved."""
-    snap = _ref(INCIDENTS, incident_id).get(transaction=tx)
-    if not snap.exists:
-        raise NotFound(f"no incident {incident_id}")
-    incident = snap.to_dict()
-    if incident["status"] == Status.RESOLVED.value:
-        raise Closed(f"{incident_id} is resolved")
-    return incident
-
-
-def acknowledge(incident_id: str, actor: str, now: datetime, entry: dict, deadline: float = 10.0) -> dict:
-    """Acknowledge: the first one makes the actor the owner and stops escalation; later ones are noted.
-
-    Optimistic, not a transaction: the first acknowledgement is written only if the incident is unchanged
-    since it was read (a precondition on its update time), so people clicking at the same moment never
-    wait on locks: one wins, the others read again, find it acknowledged and are noted with a plain write.
-    """
+def _optimistic(incident_id: str, write: Callable, deadline: float = 10.0):
+    """Apply a person's change to an open incident without locks: read it, let `write(stored, batch, unchanged)`
+    add the writes (with `unchanged`, the precondition that it is as read, where the change depends on it),
+    commit; when someone changed it meanwhile, read again. People clicking at the same moment never wait on
+    each other's locks: the changes are applied one after another, none lost, none half-done; past
+    `deadline`, Contended (409 "changed meanwhile, try again")."""
     db, ref = client(), _ref(INCIDENTS, incident_id)
     give_up = time.monotonic() + deadline
     while True:
         snap = call(ref.get)
         if not snap.exists:
             raise NotFound(f"no incident {incident_id}")
-        incident = snap.to_dict()
-        if incident["status"] == Status.RESOLVED.value:
+        stored = snap.to_dict()
+        if stored["status"] == Status.RESOLVED.value:
             raise Closed(f"{incident_id} is resolved")
-        if incident.get("acknowledged_at") is not None:
-            call(lambda: ref.update({"timeline": firestore.ArrayUnion([entry]), "updated_at": now}))
-            return {"first": False}
         batch = db.batch()
-        batch.update(ref, {"timeline": firestore.ArrayUnion([entry]), "updated_at": now,
-                           "status": Status.ACKNOWLEDGED.value, "acknowledged_at": now, "owner": actor,
-                           "tta_seconds": (now - incident["created_at"]).total_seconds(),
-                           "sla_response_met": now <= incident["respond_by"]},
-                     option=db.write_option(last_update_time=snap.update_time))
-        batch.update(_ref(KEYS, incident["key_doc"]), {"status": Status.ACKNOWLEDGED.value})
+        result = write(stored, batch, db.write_option(last_update_time=snap.update_time))
         try:
             call(batch.commit)
-            return {"first": True}
-        except (gexc.FailedPrecondition, gexc.Aborted):
+            return result
+        except (gexc.FailedPrecondition, gexc.Aborted, gexc.Conflict, gexc.NotFound):
             if time.monotonic() > give_up:
                 raise Contended(f"{incident_id} changed meanwhile, try again") from None
-            time.sleep(random.uniform(0, 0.05))  # changed since we read it: read again
+            time.sleep(random.uniform(0, 0.05))
+
+
+def acknowledge(incident_id: str, actor: str, now: datetime, entry: dict) -> dict:
+    """Acknowledge: the first one makes the actor the owner and stops escalation; later ones are noted."""
+    ref = _ref(INCIDENTS, incident_id)
+
+    def write(stored: dict, batch, unchanged) -> dict:
+        if stored.get("acknowledged_at") is not None:
+            batch.update(ref, {"timeline": firestore.ArrayUnion([entry]), "updated_at": now})
+            return {"first": False}
+        batch.update(ref, {"timeline": firestore.ArrayUnion([entry]), "updated_at": now,
+                           "status": Status.ACKNOWLEDGED.value, "acknowledged_at": now, "owner": actor,
+                           "tta_seconds": (now - stored["created_at"]).total_seconds(),
+                           "sla_response_met": now <= stored["respond_by"]}, option=unchanged)
+        batch.update(_ref(KEYS, stored["key_doc"]), {"status": Status.ACKNOWLEDGED.value})
+        return {"first": True}
+
+    return _optimistic(incident_id, write)
 
 
 def set_severity(incident_id: str, rank: int, label: str, pin: bool, lead: bool, reason: str, entry: dict,
@@ -242,33 +240,25 @@ def set_severity(incident_id: str, rank: int, label: str, pin: bool, lead: bool,
                  outbox_for: Callable[[Incident], list[dict]]) -> dict:
     """Change the severity by hand: a pin by the team lead, or a change by the on-call unless pinned."""
     db = client()
-    ref = _ref(INCIDENTS, incident_id)
 
-    def run(tx):
-        stored = _open_incident(tx, incident_id)
+    def write(stored: dict, batch, unchanged) -> dict:
         if stored.get("pinned_rank") and not lead:
             raise Pinned(f"the team lead pinned the severity of {incident_id}; only the team lead can change it")
         incident = Incident.from_doc(stored)
-        live_ref = _ref(LIVE, incident.key_doc)
-        live = live_ref.get(transaction=tx)
-        records = [r for r in outbox_for(incident)
-                   if not db.collection(OUTBOX).document(r["id"]).get(transaction=tx).exists]
-        add_records(tx, records)
+        wanted = outbox_for(incident)
+        refs = [db.collection(OUTBOX).document(r["id"]) for r in wanted]
+        existing = {s.id for s in call(lambda: list(db.get_all(refs))) if s.exists} if refs else set()
+        records = [r for r in wanted if r["id"] not in existing]
+        add_records(batch, records)
         update = {f"severity_reasons.{label}": reason, "timeline": firestore.ArrayUnion([entry]), "updated_at": now,
                   **fields_for(incident)}
-        live_update = {}
-        if pin:
-            update.update({"pinned_rank": rank, "pinned_by": entry["actor"]})
-            live_update["pinned_rank"] = rank
-        else:
-            update["severity_rank"] = rank
-            live_update["severity_rank"] = rank
-        tx.update(ref, update)
-        if live.exists and live.get("incident_id") == incident_id:
-            tx.update(live_ref, live_update)
+        update.update({"pinned_rank": rank, "pinned_by": entry["actor"]} if pin else {"severity_rank": rank})
+        batch.update(_ref(INCIDENTS, incident_id), update, option=unchanged)
+        if stored.get("active"):
+            batch.update(_ref(LIVE, incident.key_doc), {"pinned_rank": rank} if pin else {"severity_rank": rank})
         return {"notify": [r["id"] for r in records if r["status"] == "pending"]}
 
-    return run_transaction(run)
+    return _optimistic(incident_id, write)
 
 
 def record_escalation(incident_id: str, steps: list[str], level: int, next_check_at: datetime | None,
