@@ -1,6 +1,7 @@
 """Regressions from a hostile probe: no lost Critical email, no 500 under contention (findings 1 and 2)."""
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -153,3 +154,36 @@ def test_a_hung_or_trickling_discord_never_delays_critical_email(ingest, channel
             assert record["status"] == "pending" and "timeout" in record["last_error"].lower(), record
     finally:
         stuck.close()
+
+
+@pytest.mark.parametrize(("field", "value"), [("alertDuration", "inf"), ("alertDuration", "1e400"),
+                                              ("alertDuration", -100), ("alertDuration", 2 ** 63),
+                                              ("alertDuration", "nan")])
+def test_numbers_that_are_not_finite_or_in_range_are_a_400_and_store_nothing(ingest, firestore, field, value):
+    from tests.conftest import dump_firestore, fixture_json
+    payload = dict(fixture_json("uptimerobot_up.json"), **{field: value})
+    r = ingest.post("/uptimerobot?token=test-ingest-token", json=payload)
+    assert r.status_code == 400 and field in r.get_json()["error"], r.get_data(as_text=True)
+    assert len(r.get_json()["error"]) < 200
+    assert dump_firestore(firestore) == {}
+
+
+@pytest.mark.parametrize("value", ["1e400", "-5", "inf"])
+def test_a_sentry_user_count_out_of_range_is_a_400(ingest, firestore, value):
+    from tests.conftest import dump_firestore, fixture_json, sentry_headers
+    payload = fixture_json("sentry_issue_created.json")
+    payload["data"]["issue"]["userCount"] = value
+    body = json.dumps(payload).encode()
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "issue"))
+    assert r.status_code == 400 and "userCount" in r.get_json()["error"]
+    assert dump_firestore(firestore) == {}
+
+
+def test_a_lone_surrogate_in_a_title_is_stored_as_a_replacement_character(ingest, api):
+    from tests.conftest import fixture_json, sentry_headers
+    payload = fixture_json("sentry_issue_created.json")
+    payload["data"]["issue"]["title"] = "broken \ud800 title"
+    body = json.dumps(payload).encode()
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "issue"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert api.get(f"/incidents/{r.get_json()['incident']}").get_json()["title"] == "broken \ufffd title"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -77,27 +78,42 @@ def check_hmac_sha256(secret: Secret, message: bytes, signature: str, header: st
 _PLACEHOLDER = re.compile(r"^(\*[A-Za-z_]+\*|\$[A-Za-z_]+|\{\{.*\}\})$")
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def text(value: object) -> str:
-    """Return a field as trimmed text; None and unsubstituted placeholders become ''."""
+    """Return a field as trimmed text; None and unsubstituted placeholders become ''; a lone surrogate (which no
+    store can encode) becomes U+FFFD."""
     if value is None or isinstance(value, (dict, list)):
         return ""
-    s = str(value).strip()
+    s = _SURROGATE.sub("\ufffd", str(value)).strip()
     return "" if _PLACEHOLDER.match(s) else s
 
 
-def integer(value: object, name: str) -> int | None:
-    """Return an int from an int or a numeric string ('12', '12.0'); '' or None is None."""
+MAX_INTEGER = 2 ** 53  # what every JSON reader and Firestore hold exactly
+
+
+def integer(value: object, name: str, minimum: int = 0) -> int | None:
+    """Return a whole number from an int or a numeric string ('12', '12.0') within minimum..2^53; '' or None is
+    None; anything else (inf, nan, 1e400, a negative count) is BadInput naming the field."""
     if isinstance(value, bool):
         raise BadInput(f"{name}: expected a number, got {value!r}")
     if isinstance(value, int):
-        return value
-    s = text(value)
-    if not s:
-        return None
-    try:
-        return int(float(s))
-    except ValueError:
-        raise BadInput(f"{name}: expected a number, got {s[:40]!r}") from None
+        number = value
+    else:
+        s = text(value)
+        if not s:
+            return None
+        try:
+            parsed = float(s)
+        except ValueError:
+            raise BadInput(f"{name}: expected a number, got {s[:40]!r}") from None
+        if not math.isfinite(parsed):
+            raise BadInput(f"{name}: expected a finite number, got {s[:40]!r}")
+        number = int(parsed)
+    if not minimum <= number <= MAX_INTEGER:
+        raise BadInput(f"{name}: expected a number from {minimum} to {MAX_INTEGER}, got {str(number)[:40]}")
+    return number
 
 
 def timestamp(value: object) -> datetime | None:

@@ -16,7 +16,7 @@ import re
 from shared.errors import BadInput
 from shared.model import Action, Alert
 from shared.settings import Settings
-from shared.sources.common import InboundRequest, check_token, integer, text, timestamp
+from shared.sources.common import MAX_INTEGER, InboundRequest, check_token, integer, text, timestamp
 
 NAME = "uptimerobot"
 AUTH = "?token=INGEST_TOKEN"
@@ -87,7 +87,7 @@ def parse(req: InboundRequest) -> list[Alert]:
     if kind == "up" and duration is not None:
         extra["downtime_seconds"] = duration
     if kind == "ssl_expiry":
-        days = integer(_first(f, "sslexpirydaysleft"), "sslExpiryDaysLeft")
+        days = integer(_first(f, "sslexpirydaysleft"), "sslExpiryDaysLeft", minimum=-MAX_INTEGER)
         if days is not None:
             extra["ssl_days_left"] = days
     if kind == "up":
