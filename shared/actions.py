@@ -16,6 +16,7 @@ from shared.errors import BadInput, Closed, Forbidden, NotFound
 from shared.model import Incident, Severity, Status, TimelineEntry
 from shared.notify import plan
 from shared.rules import ids
+from shared.rules.text import clean
 from shared.store import incidents as store
 from shared.store.client import Conflict
 
@@ -103,7 +104,7 @@ def set_severity(typed_id: object, severity: object, actor: object, now: datetim
 def note(typed_id: object, actor: object, text: object, now: datetime, cfg: Config) -> list[str]:
     """Add a note to the timeline."""
     who = person(actor, cfg)
-    body = str(text or "").strip()
+    body = clean(text)
     if not body:
         raise BadInput("text is missing")
     store.add_timeline(get(typed_id).id, _entry(now, who, "note", body))
@@ -113,8 +114,8 @@ def note(typed_id: object, actor: object, text: object, now: datetime, cfg: Conf
 # name in the API path (/api/incidents/<id>/<name>) -> the use case and the body fields it takes
 ACTIONS = {
     "ack": lambda iid, body, now, cfg: acknowledge(iid, body.get("actor"), now, cfg),
-    "resolve": lambda iid, body, now, cfg: resolve(iid, body.get("actor"), now, cfg, str(body.get("detail") or "")),
+    "resolve": lambda iid, body, now, cfg: resolve(iid, body.get("actor"), now, cfg, clean(body.get("detail"))),
     "severity": lambda iid, body, now, cfg: set_severity(iid, body.get("severity"), body.get("actor"), now, cfg,
-                                                         str(body.get("reason") or "")),
+                                                         clean(body.get("reason"), 500)),
     "note": lambda iid, body, now, cfg: note(iid, body.get("actor"), body.get("text"), now, cfg),
 }

@@ -13,6 +13,7 @@ from shared.errors import BadInput, NotFound, Unauthorized
 from shared.model import Incident, Status
 from shared.notify import delivery
 from shared.rules import metrics as metric_rules
+from shared.rules.text import clean
 from shared.settings import settings
 from shared.store import incidents as store
 from shared.store import oncall as store_oncall
@@ -149,7 +150,7 @@ def add_override(body: dict, now: datetime) -> dict:
     created_by = actions.person(body.get("actor") or covering, cfg)
     override = store_oncall.add_override({"covering": covering, "for": for_whom, "start": start, "end": end,
                                           "created_by": created_by, "created_at": now,
-                                          "note": str(body.get("note") or "")[:500]})
+                                          "note": clean(body.get("note"), 500)})
     oncall.forget()
     return _override_view(override)
 
@@ -169,7 +170,7 @@ def handoff_now(now: datetime) -> dict:
 def add_handoff_note(body: dict, now: datetime) -> dict:
     """POST /api/handoff/notes {"actor", "text"}: a thing to watch for the next handoff."""
     actor = actions.person(body.get("actor"), config())
-    text = str(body.get("text") or "").strip()
+    text = clean(body.get("text"))
     if not text:
         raise BadInput("text is missing")
     note = store_oncall.add_handoff_note({"actor": actor, "text": text[:500], "at": now})

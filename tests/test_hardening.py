@@ -187,3 +187,20 @@ def test_a_lone_surrogate_in_a_title_is_stored_as_a_replacement_character(ingest
     r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "issue"))
     assert r.status_code == 200, r.get_data(as_text=True)
     assert api.get(f"/incidents/{r.get_json()['incident']}").get_json()["title"] == "broken \ufffd title"
+
+
+def test_pagerduty_links_that_are_not_a_list_are_ignored(ingest, api):
+    event = {"routing_key": "R" * 32, "event_action": "trigger", "dedup_key": "srv01/links",
+             "payload": {"summary": "Disk full", "source": "srv01", "severity": "error"}, "links": 5}
+    r = ingest.post("/pagerduty/v2/enqueue", json=event)
+    assert r.status_code == 202, r.get_data(as_text=True)
+
+
+def test_api_text_with_lone_surrogates_and_control_characters_is_stored_clean(ingest, api, monkeypatch):
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8401", "Search slow")
+    r = api.post(f"/incidents/{opened['incident']}/note", json={"actor": "dev-d", "text": "see \ud800 log\x00s"})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.get_json()["timeline"][-1]["detail"] == "see \ufffd logs"
+    override = api.post("/oncall/overrides", json={"covering": "dev-b", "start": "2026-11-24T10:00:00+07:00",
+                                                  "end": "2026-11-24T18:00:00+07:00", "note": "\udfff sick"})
+    assert override.status_code == 201 and override.get_json()["note"] == "\ufffd sick"

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
 from shared.errors import BadInput, Unauthorized
+from shared.rules.text import clean
 from shared.settings import Secret
 
 
@@ -78,15 +79,12 @@ def check_hmac_sha256(secret: Secret, message: bytes, signature: str, header: st
 _PLACEHOLDER = re.compile(r"^(\*[A-Za-z_]+\*|\$[A-Za-z_]+|\{\{.*\}\})$")
 
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
 def text(value: object) -> str:
     """Return a field as trimmed text; None and unsubstituted placeholders become ''; a lone surrogate (which no
     store can encode) becomes U+FFFD."""
     if value is None or isinstance(value, (dict, list)):
         return ""
-    s = _SURROGATE.sub("\ufffd", str(value)).strip()
+    s = clean(value)
     return "" if _PLACEHOLDER.match(s) else s
 
 

@@ -83,7 +83,8 @@ def parse(req: InboundRequest) -> list[Alert]:
     payload = payload or {}
     details = payload.get("custom_details")
     links = {text(link.get("text")) or f"link {i + 1}": text(link.get("href"))
-             for i, link in enumerate(event.get("links") or []) if isinstance(link, dict) and text(link.get("href"))}
+             for i, link in enumerate(event.get("links") if isinstance(event.get("links"), list) else [])
+             if isinstance(link, dict) and text(link.get("href"))}
     if text(event.get("client_url")):
         links["source"] = text(event.get("client_url"))
     client = text(event.get("client")) or "PagerDuty Events API"

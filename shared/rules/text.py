@@ -1,0 +1,14 @@
+"""Untrusted text made storable (pure): every caller-controlled string goes through clean() before Firestore."""
+from __future__ import annotations
+
+import re
+
+_UNSTORABLE = re.compile(r"[\ud800-\udfff]")                     # lone surrogates: no encoder takes them
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")       # control characters other than \t \n \r
+
+
+def clean(value: object, limit: int | None = None) -> str:
+    """Return the value as text with lone surrogates as U+FFFD and control characters dropped, trimmed and cut
+    to `limit` characters."""
+    text = _CONTROL.sub("", _UNSTORABLE.sub("\ufffd", "" if value is None else str(value))).strip()
+    return text[:limit] if limit is not None else text
