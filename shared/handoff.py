@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from shared import oncall
 from shared.channels import discord
 from shared.config import Config
-from shared.model import OutboxStatus
-from shared.notify import render
+from shared.notify import plan, render
 from shared.rules import oncall as rotation
 from shared.store import incidents as store
 from shared.store import oncall as oncall_store
@@ -67,7 +66,4 @@ def post_once(now: datetime, cfg: Config) -> str | None:
     if outbox.get(rid) is not None:
         return None
     body, pings = text(compose(now, cfg), cfg)
-    record = {"id": rid, "incident_id": None, "reason": "handoff", "channel": "discord", "template": "handoff",
-              "text": body, "pings": list(pings), "mentions": [], "recipients": [],
-              "status": OutboxStatus.PENDING.value, "due_at": now, "created_at": now, "attempts": 0}
-    return rid if outbox.enqueue([record])[0] else None
+    return rid if outbox.enqueue([plan.text_record(rid, "handoff", "discord", body, now, pings=pings)])[0] else None

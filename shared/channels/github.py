@@ -10,7 +10,7 @@ from datetime import datetime
 import httpx
 
 from shared.channels import OPENED, RESOLVED, Channel, Context, Message
-from shared.channels.base import Result, classify, request, transport_error
+from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
 from shared.config import Config
 from shared.model import Incident
 from shared.notify.render import context, fit, template, truncate
@@ -57,7 +57,7 @@ class GitHub(Channel):
                     return found
             return self._call("POST", "/issues", message.payload, timeout)
         if not message.ref:
-            return Result(True, superseded=True)  # the opening made no issue (it was shown on the preview page)
+            return SUPERSEDED  # the opening made no issue (it was shown on the preview page)
         if not message.progress.get("commented"):
             result = self._call("POST", f"/issues/{message.ref}/comments", {"body": message.payload}, timeout,
                                 message.ref)

@@ -20,7 +20,7 @@ from shared.channels.base import SUPERSEDED, Result
 from shared.config import Config
 from shared.errors import Unavailable
 from shared.model import Incident, OutboxStatus, TimelineEntry
-from shared.notify import render
+from shared.notify import plan, render
 from shared.rules import routing
 from shared.settings import Settings
 from shared.store import incidents as store
@@ -30,6 +30,7 @@ LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 12               # about 9 hours of backoff before a notification is given up
 BACKOFF_BASE, BACKOFF_CAP = 5.0, 3600.0
 SEND_TIMEOUT = 5.0
+INCIDENT_GONE = Result(False, error="incident not found")  # permanent: nothing to render from
 
 
 @dataclass
@@ -189,7 +190,7 @@ def _attempt(record: dict, cfg: Config, settings: Settings, now: datetime, timeo
     if record.get("incident_id"):
         incident = store.get_incident(record["incident_id"])
         if incident is None:
-            return Result(False, error="incident not found")
+            return INCIDENT_GONE
     job = Job(record, channels.build(record["channel"], settings), incident, cfg, settings, now, timeout)
     try:
         return KINDS[job.kind](job)
@@ -215,10 +216,8 @@ def _report_crash(job: Job, error: Exception) -> None:
     text = f"⚠️ {job.incident.id}: the {what} (retrying; see the logs). {job.incident.severity.name}: " \
            f"{render.discord_text(job.incident.title[:200])}"
     reason = f"notice-{job.channel.name}"
-    outbox.enqueue([{"id": outbox.record_id(job.incident.id, reason, chat), "incident_id": job.incident.id,
-                     "reason": reason, "channel": chat, "template": "text", "text": text, "pings": [], "mentions": [],
-                     "recipients": [], "status": OutboxStatus.PENDING.value, "due_at": job.now,
-                     "created_at": job.now, "attempts": 0}])
+    outbox.enqueue([plan.text_record(outbox.record_id(job.incident.id, reason, chat), reason, chat, text, job.now,
+                                     incident_id=job.incident.id)])
 
 
 def settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
@@ -246,7 +245,7 @@ def settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
         stats.retried += 1
         return
     outbox.finish(rid, OutboxStatus.FAILED, now, last_error=result.error)
-    if record.get("incident_id") and result.error != "incident not found":
+    if record.get("incident_id") and result is not INCIDENT_GONE:  # a deleted incident has no timeline
         store.add_timeline(record["incident_id"], TimelineEntry(
             now, "system", "notification failed", f"{channel} {record['reason']}: {result.error}").to_dict())
     log.error("notification failed", incident=incident_id, outbox=rid, error=result.error, attempts=attempts)

@@ -21,6 +21,14 @@ def record(incident_id: str, delivery: routing.Delivery, now: datetime) -> dict:
     }
 
 
+def text_record(rid: str, reason: str, channel: str, text: str, now: datetime, incident_id: str | None = None,
+                pings: list[str] = ()) -> dict:
+    """Return the outbox record for a message whose text is decided now (the handoff, a notice)."""
+    return {"id": rid, "incident_id": incident_id, "reason": reason, "channel": channel, "template": "text",
+            "text": text, "pings": list(pings), "mentions": [], "recipients": [],
+            "status": OutboxStatus.PENDING.value, "due_at": now, "created_at": now, "attempts": 0}
+
+
 def due_now(records: list[dict]) -> list[str]:
     """Return the ids of the records to deliver at once (not held for business hours)."""
     return [r["id"] for r in records if r["status"] == OutboxStatus.PENDING]
