@@ -9,6 +9,10 @@
 # Needs: Python 3.11+, and the Google Cloud CLI with the Firestore emulator
 # (gcloud emulators firestore; Java 11+). Everything else it installs into .venv.
 set -uo pipefail
+# a relative INCIDENT_CONFIG names a file where the caller stands, not in the repo
+if [ -n "${INCIDENT_CONFIG:-}" ] && [ "${INCIDENT_CONFIG#/}" = "$INCIDENT_CONFIG" ]; then
+  export INCIDENT_CONFIG="$(pwd)/$INCIDENT_CONFIG"
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 ROOT=$(pwd)
 STATE="$ROOT/.local"
@@ -135,6 +139,7 @@ cmd_bench() {
 
 cmd_local() {
   setup
+  .venv/bin/python -m shared.local.team check || exit 1   # before anything starts: one line, no traceback
   start_emulator
   local port=${PORT:-8080}
   export GOOGLE_CLOUD_PROJECT=${GOOGLE_CLOUD_PROJECT:-demo-incidents}
@@ -145,7 +150,6 @@ cmd_local() {
   if ! .venv/bin/python -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
     die "port $port is in use; run with PORT=<another port> ./deploy.sh local"
   fi
-  .venv/bin/python -c "from shared.config import load_config; load_config()" || die "the team configuration is invalid"
   start_group "$STATE/server.log" .venv/bin/python -u -m shared.local.server --port "$port"
   local server=$LAST_PID base="http://127.0.0.1:$port"
   for _ in $(seq 120); do
@@ -159,6 +163,7 @@ cmd_local() {
   cat <<INFO
 
 Incident response is running locally.
+$(.venv/bin/python -m shared.local.team summary | sed 's/^/  /')
   Functions       $base/   ($(ls functions | tr '\n' ' '))
   Firestore       $FIRESTORE_EMULATOR_HOST (emulator, project $GOOGLE_CLOUD_PROJECT)
   Cron runner     ${LOCAL_CRON:-on}   Logs: .local/server.log, .local/cron.log, .local/firestore-emulator.log

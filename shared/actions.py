@@ -12,9 +12,10 @@ from datetime import datetime
 
 from shared import incidents, oncall
 from shared.config import Config
-from shared.errors import BadInput, Closed, Forbidden, NotFound
+from shared.errors import AlreadyAcknowledged, BadInput, Closed, Forbidden, NotFound
 from shared.model import Incident, Severity, Status, TimelineEntry
 from shared.notify import plan
+from shared.notify.render import local_time
 from shared.rules import ids
 from shared.rules.text import clean
 from shared.store import incidents as store
@@ -54,9 +55,14 @@ def _entry(now: datetime, actor: str, action: str, detail: str = "") -> dict:
 
 
 def acknowledge(typed_id: object, actor: object, now: datetime, cfg: Config) -> list[str]:
-    """Acknowledge; the first acknowledgement sets the owner and stops escalation."""
+    """Acknowledge; the first acknowledgement sets the owner and stops escalation. Another person's later one
+    changes nothing and is AlreadyAcknowledged (409, naming who and when); the owner's own again is done."""
     who, iid = person(actor, cfg), incident_id(typed_id)
-    store.acknowledge(iid, who, now, _entry(now, who, "acknowledged", "👀 investigating"))
+    done = store.acknowledge(iid, who, now, _entry(now, who, "acknowledged", "👀 investigating"))
+    if not done["first"] and done["owner"] != who:  # the same person again (a retry) is simply done
+        owner = cfg.person(done["owner"]).name if done["owner"] in {p.id for p in cfg.people} else done["owner"]
+        said = f"{iid} is already acknowledged by {owner} at {local_time(done['at'], cfg)}; nothing changed"
+        raise AlreadyAcknowledged(said, {"error": said, "owner": done["owner"], "acknowledged_at": done["at"]})
     return []
 
 

@@ -5,15 +5,16 @@ Transport-neutral: refusals are shared.errors; the entry point maps them to HTTP
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from shared import actions, handoff, oncall
 from shared.config import config
 from shared.errors import BadInput, NotFound, Unauthorized
 from shared.model import Incident, Status
 from shared.notify import delivery
+from shared.rules import calendar
 from shared.rules import metrics as metric_rules
-from shared.rules.text import clean
+from shared.rules.text import clean, quoted
 from shared.settings import settings
 from shared.store import incidents as store
 from shared.store import oncall as store_oncall
@@ -83,11 +84,11 @@ def list_incidents(status: str | None, limit: str | None) -> dict:
         elif name in {s.value for s in Status}:
             statuses.append(name)
         else:
-            raise BadInput(f"unknown status {name!r}; use open, acknowledged, resolved, ignored or active")
+            raise BadInput(f"unknown status {quoted(name)}; use open, acknowledged, resolved, ignored or active")
     try:
         count = int(limit) if limit else 100
     except ValueError:
-        raise BadInput(f"limit must be a whole number, got {limit!r}") from None
+        raise BadInput(f"limit must be a whole number, got {quoted(limit)}") from None
     if not 1 <= count <= MAX_LIMIT:
         raise BadInput(f"limit must be between 1 and {MAX_LIMIT}")
     docs = store.list_incidents(sorted(set(statuses)) or None, count)
@@ -106,7 +107,11 @@ def _time(value: object, name: str) -> datetime:
         raise BadInput(f"{name}: expected an ISO-8601 time, got {str(value)[:40]!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=config().team.zone)  # a wall-clock time is the team's
-    return parsed.astimezone(timezone.utc)
+    utc = calendar.in_range(parsed)
+    if utc is None:
+        raise BadInput(f"{name}: expected a time from {calendar.EARLIEST.year} to {calendar.LATEST.year - 1}, "
+                       f"got {str(value)[:40]!r}")
+    return utc
 
 
 def act(typed_id: str, action: str, body: dict, now: datetime) -> dict:

@@ -42,6 +42,15 @@ def _check_hhmm(value: str) -> str:
 ClockTime = Annotated[str, AfterValidator(_check_hhmm)]  # "09:00", local time
 
 
+def _check_year(value: date) -> date:
+    if not 2000 <= value.year <= 2099:
+        raise ValueError(f"expected a date from 2000 to 2099, got {value.isoformat()}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_check_year)]  # rotation and sprint arithmetic stays far from year 9999
+
+
 class BusinessHours(_Strict):
     days: list[Weekday]
     start: ClockTime
@@ -60,7 +69,7 @@ class Team(_Strict):
     name: str
     time_zone: str
     business_hours: BusinessHours
-    holidays: list[date] = []
+    holidays: list[Day] = []
 
     @field_validator("time_zone")
     @classmethod
@@ -93,7 +102,7 @@ class Handover(_Strict):
 class Rotation(_Strict):
     order: list[str] = Field(min_length=1)
     handover: Handover = Handover()
-    start: date
+    start: Day
 
 
 class Service(_Strict):
@@ -187,7 +196,7 @@ class SlaTarget(_Strict):
 
 
 class Sprint(_Strict):
-    start: date
+    start: Day
     length_days: int = Field(14, ge=1)
 
 
@@ -277,8 +286,33 @@ def parse_config(text: str, origin: str = "<config>") -> Config:
         for err in e.errors():
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
             msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{key}: {msg}")
+            problems.append(f"{key}: {msg}{_hint(err)}")
         raise ConfigError(f"{origin}: " + "; ".join(problems)) from None
+
+
+def _field_names(model: type[BaseModel], seen: set | None = None) -> set[str]:
+    """Return every field name the team file knows, at any depth."""
+    seen = set() if seen is None else seen
+    for name, info in model.model_fields.items():
+        seen.add(name)
+        for kind in (info.annotation, *getattr(info.annotation, "__args__", ())):
+            for inner in (kind, *getattr(kind, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel) and inner.__name__ not in seen:
+                    seen.add(inner.__name__)
+                    _field_names(inner, seen)
+    return {n for n in seen if n[:1].islower()}
+
+
+def _hint(err: dict) -> str:
+    """Return a hint for the common mistakes: a misspelt key, an unquoted number where text is expected."""
+    if err["type"] == "extra_forbidden":
+        import difflib
+        close = difflib.get_close_matches(str(err["loc"][-1]), sorted(_field_names(Config)), n=1, cutoff=0.7)
+        return f" (did you mean {close[0]}?)" if close else ""
+    if err["type"] == "string_type" and isinstance(err.get("input"), (int, float)):
+        return (f" (YAML read {err['input']!r} as a number: put it in quotes, e.g. "
+                f"{err['loc'][-1]}: \"{err['input']}\")")
+    return ""
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:

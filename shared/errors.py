@@ -39,6 +39,10 @@ class Closed(Conflict):
     """The incident is resolved: it cannot be acknowledged or re-classified."""
 
 
+class AlreadyAcknowledged(Conflict):
+    """Someone else acknowledged the incident first; nothing changed."""
+
+
 class Pinned(Conflict):
     """The team lead pinned the severity; only the team lead may change it."""
 

@@ -34,7 +34,11 @@ def compose(now: datetime, cfg: Config) -> dict:
                                        for n in oncall_store.handoff_notes_since(handover - timedelta(days=7))]
     notes += [f"{s.name} dashboard: {s.dashboard_url}" for s in cfg.services if s.dashboard_url]
     return {
-        "date": render.local_time(handover, cfg)[:10], "from": before.primary, "to": after.primary,
+        # the rotation's outgoing and incoming on-call; an override in force is listed as such, not as either
+        "date": render.local_time(handover, cfg)[:10], "from": before.rotation_primary, "to": after.rotation_primary,
+        "overrides": [{"covering": o["covering"], "for": o.get("for") or who.rotation_primary,
+                       "until": render.local_time(o["end"], cfg)}
+                      for who, o in ((after, after.override),) if o],
         "active": [{"id": i.id, "title": i.title, "severity": i.severity.name.title(), "status": i.status}
                    for i in active],
         "watch": watch, "notes": notes,
@@ -46,6 +50,8 @@ def text(handoff: dict, cfg: Config) -> tuple[str, tuple[str, ...]]:
     giver, taker = render.people((handoff["from"],), cfg), render.people((handoff["to"],), cfg)
     who = render.people((handoff["from"], handoff["to"]), cfg)
     ctx = {**handoff, "from_": giver.shown, "to": taker.shown,
+           "overrides": [{**o, "covering": render.people((o["covering"],), cfg).names,
+                          "for": cfg.person(o["for"]).name} for o in handoff["overrides"]],
            "active": [{**a, "title": render.discord_text(a["title"])} for a in handoff["active"]],
            "watch": [render.discord_text(w) for w in handoff["watch"]],
            "notes": [render.discord_text(n) for n in handoff["notes"]]}

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from shared import oncall
 from shared.config import Config
 from shared.errors import Closed, Contended, NotFound, Unavailable
-from shared.model import Action, Alert, Severity, Status, TimelineEntry
+from shared.model import MAX_TEXT, Action, Alert, Severity, Status, TimelineEntry
 from shared.notify import plan
 from shared.rules import escalation, ids, sla
 from shared.rules.mapping import environment_for, service_for
@@ -17,7 +17,6 @@ from shared.store import outbox
 from shared.store.client import AlreadyClaimed, Conflict, NotActive
 
 MAX_ATTEMPTS = 8  # each retry follows a lost race, which can only happen a few times in a row
-MAX_TEXT = 4000   # stored message length; notifiers truncate further for their channel
 ID_LENGTH = 6     # INC-XXXXXX: 30 bits; a collision falls back to 10 characters
 
 
@@ -142,15 +141,14 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
         timeline.insert(1, _entry(now, "system", "regression", f"regression of {previous.incident_id}"))
     live = {"incident_id": incident_id, "generation": generation, "id_length": id_length, "environment": environment,
             "opened_epoch": now.timestamp(), "occurrences": 1, "users_affected": alert.users or 0,
-            "severity_rank": int(verdict.severity), "last_seen": now, "latest_message": alert.message[:MAX_TEXT]}
-    extras = {k: v[:MAX_TEXT] if isinstance(v, str) else v for k, v in alert.extra.items()
-              if isinstance(v, (str, int, float)) and k != "assignee"}
+            "severity_rank": int(verdict.severity), "last_seen": now, "latest_message": alert.message}
+    extras = {k: v for k, v in alert.extra.items() if isinstance(v, (str, int, float)) and k != "assignee"}
     doc = {
         **extras,  # source-specific facts (short_id, ssl_days_left, ...); the fields below always win
         "id": incident_id, "dedup_key": alert.dedup_key, "key_doc": key_doc, "generation": generation,
-        "title": alert.title[:MAX_TEXT], "service": service, "environment": environment,
-        "source": alert.source, "links": {k: v[:2000] for k, v in alert.links.items()},
-        "location": alert.location[:MAX_TEXT], "level": alert.level[:100], "tags": alert.tags,
+        "title": alert.title, "service": service, "environment": environment,
+        "source": alert.source, "links": alert.links,
+        "location": alert.location, "level": alert.level, "tags": alert.tags,
         "status": Status.OPEN.value, "active": True,
         "severity_reasons": {verdict.severity.label: verdict.reason},
         "created_at": now, "updated_at": now, "first_seen": alert.occurred_at or now,
@@ -165,7 +163,7 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
 
 
 def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str) -> Outcome:
-    fields = {"last_seen": now, "latest_message": alert.message[:MAX_TEXT]}
+    fields = {"last_seen": now, "latest_message": alert.message}
     counted = store.count_occurrence(key_doc, fields, alert.users, claim, now)
     incident_id = ids.incident_id(alert.dedup_key, counted.generation, counted.id_length)
     service, environment = service_for(alert, cfg), environment_for(alert, cfg)

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from shared.rules import ids
+from shared.rules.text import quoted
+
 
 class Severity(enum.IntEnum):
     """Incident severity; a higher value is more urgent."""
@@ -24,7 +27,7 @@ class Severity(enum.IntEnum):
         try:
             return cls[str(value).strip().upper()]
         except KeyError:
-            raise ValueError(f"unknown severity {value!r} (expected critical, high, medium or low)") from None
+            raise ValueError(f"unknown severity {quoted(value)} (expected critical, high, medium or low)") from None
 
 
 class Status(str, enum.Enum):
@@ -52,6 +55,13 @@ class Action(str, enum.Enum):
     ACKNOWLEDGE = "acknowledge"  # someone took it in the source tool (PagerDuty Events acknowledge)
 
 
+MAX_TEXT = 4000  # title, message, location and detail; each channel truncates further for its own limits
+MAX_NAME = 200   # project, environment, actor: names, not prose
+MAX_LINK = 2000
+LIMITS = {"title": MAX_TEXT, "message": MAX_TEXT, "location": MAX_TEXT, "detail": MAX_TEXT, "level": 100,
+          "project": MAX_NAME, "environment": MAX_NAME, "actor": MAX_NAME}
+
+
 @dataclass(frozen=True)
 class Alert:
     """One normalised alert from any source."""
@@ -73,6 +83,17 @@ class Alert:
     actor: str = ""                      # who did it, for the timeline
     detail: str = ""                     # timeline detail for non-trigger actions
     extra: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Bound every caller-controlled field, whatever the source: a stored incident stays far below Firestore's
+        1 MiB document limit and a listing stays small."""
+        for name, limit in LIMITS.items():
+            value = getattr(self, name)
+            if len(value) > limit:
+                object.__setattr__(self, name, value[:limit])
+        object.__setattr__(self, "dedup_key", ids.bounded_key(self.dedup_key))
+        object.__setattr__(self, "links", {k[:100]: v[:MAX_LINK] for k, v in list(self.links.items())[:20]})
+        object.__setattr__(self, "extra", {k: v[:MAX_TEXT] if isinstance(v, str) else v for k, v in self.extra.items()})
 
     def golden(self) -> dict:
         """Return a JSON-ready view for golden-file tests."""

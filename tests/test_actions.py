@@ -36,10 +36,15 @@ def test_first_acknowledgement_sets_the_owner_and_time_to_acknowledge(ingest, ap
     got = post(api, f"/incidents/{incident}/ack", actor="Dev D").get_json()
     assert (got["status"], got["owner"], got["time_to_acknowledge_seconds"]) == ("acknowledged", "dev-d", 720)
     assert got["sla_response_met"] is True and got["acknowledged_at"].startswith("2026-11-24T03:12:00")
-    again = post(api, f"/incidents/{incident}/ack", actor="dev-b").get_json()
-    assert again["owner"] == "dev-d"
-    assert [(e["action"], e["actor"]) for e in again["timeline"]][-2:] == [("acknowledged", "dev-d"),
-                                                                          ("acknowledged", "dev-b")]
+    clock(local("2026-11-24 10:20:00"))
+    before = api.get(f"/incidents/{incident}").get_json()
+    again = post(api, f"/incidents/{incident}/ack", actor="dev-b")
+    assert again.status_code == 409
+    assert again.get_json() == {"error": f"{incident} is already acknowledged by Dev D at 2026-11-24 10:12:00 "
+                                         "+07:00; nothing changed", "owner": "dev-d",
+                                "acknowledged_at": "2026-11-24T03:12:00.000Z"}
+    assert post(api, f"/incidents/{incident}/ack", actor="dev-d").status_code == 200   # the owner again: done
+    assert api.get(f"/incidents/{incident}").get_json() == before
 
 
 def test_resolve_by_hand_then_no_more_changes(ingest, api, monkeypatch, clock):
@@ -141,6 +146,18 @@ def test_handoff_on_demand_with_notes_and_near_breach(ingest, api, monkeypatch, 
     assert f"{incident}: response due 2026-11-24 10:15:00 +07:00 (near an SLA breach)" in got["watch"]
     assert "New deployment Tuesday 10:00 (@Dev D)" in got["notes"]
     assert got["text"].startswith("## On-Call Handoff - 2026-11-23\n\n### From: @Dev C\n### To: @Dev D")
+    assert got["overrides"] == []
+
+
+def test_handoff_names_the_rotation_and_shows_an_override_as_such(api, firestore, clock):
+    # Dev D's week (from Mon 2026-11-23 09:00); Dev B covers one day
+    made = post(api, "/oncall/overrides", covering="dev-b", start="2026-11-24T09:00:00", end="2026-11-25T09:00:00",
+                actor="dev-d")
+    assert made.status_code == 201, made.get_data(as_text=True)
+    got = api.get("/handoff").get_json()   # the clock says Tue 2026-11-24 10:00 local
+    assert (got["from"], got["to"]) == ("dev-c", "dev-d")
+    assert got["overrides"] == [{"covering": "dev-b", "for": "dev-d", "until": "2026-11-25 09:00:00 +07:00"}]
+    assert "### To: @Dev D\nOverride: @Dev B covers for Dev D until 2026-11-25 09:00:00 +07:00\n" in got["text"]
 
 
 def test_metrics_per_severity(ingest, api, monkeypatch, clock):

@@ -74,3 +74,54 @@ def test_secrets_never_show_themselves():
     s = Settings.from_env({"SENTRY_CLIENT_SECRET": "hunter2", "INGEST_TOKEN": "tok", "API_TOKEN": "api"})
     assert s.sentry_client_secret.reveal() == "hunter2"
     assert "hunter2" not in repr(s.sentry_client_secret) + str(s.sentry_client_secret) + repr(vars(s))
+
+
+# ---------------------------------------------------------------- a newcomer adapting the team file
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("  time_zone: Asia/Ho_Chi_Minh", "  timezone: Asia/Ho_Chi_Minh",
+     "team.timezone: Extra inputs are not permitted (did you mean time_zone?)"),
+    ("{id: dev-b, name: Dev B,", "{id: dev-b, discord_id: 111111111111111111, name: Dev B,",
+     'people.1.discord_id: Input should be a valid string (YAML read 111111111111111111 as a number: put it in '
+     'quotes, e.g. discord_id: "111111111111111111")'),
+    ('  start: "2025-12-29"       #', '  start: "9999-12-29"       #',
+     "rotation.start: expected a date from 2000 to 2099, got 9999-12-29"),
+])
+def test_common_mistakes_come_with_a_hint(old, new, message):
+    assert old in DEFAULT_TEXT
+    with pytest.raises(ConfigError) as e:
+        parse_config(DEFAULT_TEXT.replace(old, new, 1), "team.yaml")
+    assert message in str(e.value)
+
+
+def test_the_example_team_file_loads_with_no_warning():
+    from shared.local import team
+    cfg = load_config(DEFAULT_CONFIG.parent / "example.yaml")
+    assert cfg.team.name == "Acme" and team.warnings(cfg) == []
+    assert cfg.team_lead not in cfg.rotation.order
+
+
+def test_a_lead_in_the_rotation_is_warned_of():
+    from shared.local import team
+    [warning] = team.warnings(load_config())
+    assert warning.startswith("rotation.order: the team lead Dev A is also in the rotation")
+
+
+def _deploy(args: list[str], cwd, **env):
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT
+    environment = {k: v for k, v in os.environ.items() if k != "INCIDENT_CONFIG"}
+    return subprocess.run([str(ROOT / "deploy.sh"), *args], cwd=cwd, env={**environment, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_deploy_local_checks_the_team_file_first_relative_to_where_you_stand(tmp_path):
+    (tmp_path / "acme.yaml").write_text(DEFAULT_TEXT.replace("  time_zone:", "  timezone:", 1))
+    done = _deploy(["local"], tmp_path, INCIDENT_CONFIG="acme.yaml", PORT="1", FIRESTORE_EMULATOR_HOST="")
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("==")]
+    assert lines == [f"the team file is invalid: {tmp_path}/acme.yaml: team.time_zone: Field required; "
+                     "team.timezone: Extra inputs are not permitted (did you mean time_zone?)"], done.stderr
+    assert "Traceback" not in done.stderr and "emulator" not in done.stderr

@@ -67,3 +67,15 @@ def test_friday_night_high_waits_for_monday_0900_and_goes_out_as_one_digest(inge
     assert "@Dev A - Please review" in digest[0]["text"] and "Dev D" not in digest[0]["text"]
     # the GitHub issue of a Medium would not wait; these are High, so GitHub gets nothing
     assert outbox.get(outbox.record_id(first, "opened", "github")) is None
+
+
+def test_a_quiet_sweep_logs_nothing_and_a_busy_one_says_what_it_did(escalate, ingest, monkeypatch, capfd):
+    quiet = {"X-CloudScheduler-ScheduleTime": "2026-11-24T03:00:00Z", "X-CloudScheduler-JobName": "escalate"}
+    assert escalate.post("/", headers=quiet).get_json()["status"] == "done"
+    assert "sweep done" not in "".join(capfd.readouterr())
+    post_issue(ingest, monkeypatch, local("2026-11-24 22:00:00"), "9101", "Search slow")  # held until 09:00
+    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-25 09:00:00"))
+    busy = escalate.post("/", headers={**quiet, "X-CloudScheduler-ScheduleTime": stamp(local("2026-11-25 09:00:00"))})
+    counts = {k: v for k, v in busy.get_json().items() if k not in ("status", "run")}
+    assert any(counts.values()), counts   # it checked the open incident
+    assert "sweep done" in "".join(capfd.readouterr())

@@ -71,11 +71,13 @@ def test_twenty_parallel_acks_severity_changes_and_resolves_never_answer_5xx(ing
     monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:05:00"))
     people = ["dev-a", "dev-b", "dev-c", "dev-d"]
     acks = _parallel(20, lambda i: api.post(f"/incidents/{ids[0]}/ack", json={"actor": people[i % 4]}))
-    assert all(r.status_code == 200 for r in acks), [r.status_code for r in acks]
     acked = api.get(f"/incidents/{ids[0]}").get_json()
     assert acked["status"] == "acknowledged" and acked["owner"] in people
-    # every click is on the timeline (identical clicks at the same instant are one entry: the clock is fixed)
-    assert {e["actor"] for e in acked["timeline"] if e["action"] == "acknowledged"} == set(people)
+    # the owner's clicks are done (200); everyone else learns who has it (409), and nothing else changed
+    assert all(r.status_code == (200 if people[i % 4] == acked["owner"] else 409) for i, r in enumerate(acks)), \
+        [r.status_code for r in acks]
+    assert all(r.get_json()["owner"] == acked["owner"] for r in acks if r.status_code == 409)
+    assert [e["actor"] for e in acked["timeline"] if e["action"] == "acknowledged"] == [acked["owner"]]
 
     levels = ["critical", "high", "medium", "low"]
     changes = _parallel(20, lambda i: api.post(f"/incidents/{ids[1]}/severity",
@@ -204,3 +206,91 @@ def test_api_text_with_lone_surrogates_and_control_characters_is_stored_clean(in
     override = api.post("/oncall/overrides", json={"covering": "dev-b", "start": "2026-11-24T10:00:00+07:00",
                                                   "end": "2026-11-24T18:00:00+07:00", "note": "\udfff sick"})
     assert override.status_code == 201 and override.get_json()["note"] == "\ufffd sick"
+
+
+# ---------------------------------------------------------------- finding 5: dates, finding 9: unbounded keys
+
+def test_a_sentry_time_that_overflows_counts_from_arrival(ingest, api, monkeypatch):
+    from tests.conftest import fixture_json, sentry_headers
+    monkeypatch.setattr("shared.web.now", lambda: TUESDAY)
+    payload = fixture_json("sentry_issue_created.json")
+    payload["data"]["issue"]["lastSeen"] = "9999-12-31T23:59:59-14:00"   # +14 h past year 9999
+    payload["data"]["issue"]["firstSeen"] = "0001-01-01T00:00:00+14:00"
+    body = json.dumps(payload).encode()
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "issue"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    stored = api.get(f"/incidents/{r.get_json()['incident']}").get_json()
+    assert stored["first_seen"] == stored["created_at"] and stored["created_at"].startswith("2026-11-24")
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("get", "/oncall?at=0001-01-01", None, "at"),
+    ("get", "/oncall?at=9999-12-31T23:59:59-14:00", None, "at"),
+    ("get", "/metrics?from=9999-12-31T23:59:59", None, "from"),
+    ("post", "/oncall/overrides", {"covering": "dev-b", "start": "2026-11-24T10:00:00+07:00",
+                                   "end": "9999-12-31T23:59:59-14:00"}, "end"),
+    ("post", "/oncall/overrides", {"covering": "dev-b", "start": "0001-01-01T00:00:00+14:00",
+                                   "end": "2026-11-24T18:00:00+07:00"}, "start"),
+])
+def test_api_times_outside_a_sane_range_are_a_400_that_changes_nothing(api, firestore, method, path, body, field):
+    from tests.conftest import dump_firestore
+    r = getattr(api, method)(path, json=body) if body else getattr(api, method)(path)
+    assert r.status_code == 400, r.get_data(as_text=True)
+    assert r.get_json()["error"].startswith(f"{field}: expected a time from 2000 to 2099")
+    assert dump_firestore(firestore) == {}
+
+
+def test_a_monitor_id_near_a_megabyte_is_one_bounded_incident(ingest, api, firestore):
+    from tests.conftest import fixture_json
+    huge = "9" * 900_000
+    payload = dict(fixture_json("uptimerobot_down.json"), monitorID=huge, monitorURL="", monitorFriendlyName="")
+    first = ingest.post("/uptimerobot?token=test-ingest-token", json=payload)
+    again = ingest.post("/uptimerobot?token=test-ingest-token", json=payload)
+    assert first.status_code == again.status_code == 200, first.get_data(as_text=True)[:300]
+    assert again.get_json()["incident"] == first.get_json()["incident"]   # the bounded key still deduplicates
+    listed = api.get("/incidents").get_json()["incidents"]
+    assert len(listed) == 1 and len(listed[0]["dedup_key"]) <= 255
+    assert listed[0]["dedup_key"].startswith("uptimerobot:999")
+    other = dict(payload, monitorID=huge[:-1] + "8")   # same 189-character prefix, another monitor
+    assert ingest.post("/uptimerobot?token=test-ingest-token", json=other).get_json()["incident"] \
+        != first.get_json()["incident"]
+    assert len(json.dumps(api.get("/incidents").get_json())) < 50_000   # two incidents, not two megabytes
+
+
+def test_a_huge_sentry_issue_id_gives_a_bounded_key(ingest, api):
+    from tests.conftest import fixture_json, sentry_headers
+    payload = fixture_json("sentry_issue_created.json")
+    payload["data"]["issue"]["id"] = "7" * 900_000
+    body = json.dumps(payload).encode()
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "issue"))
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    assert len(api.get(f"/incidents/{r.get_json()['incident']}").get_json()["dedup_key"]) <= 255
+
+
+@pytest.mark.parametrize("value", [2 ** 64, "1e400", -3, "inf"])
+def test_truncated_alerts_out_of_range_is_a_400(ingest, firestore, value):
+    from tests.conftest import dump_firestore, fixture_json
+    payload = dict(fixture_json("alertmanager_firing.json"), truncatedAlerts=value)
+    r = ingest.post("/alertmanager?token=test-ingest-token", json=payload)
+    assert r.status_code == 400 and r.get_json()["error"].startswith("truncatedAlerts:"), r.get_data(as_text=True)
+    assert dump_firestore(firestore) == {}
+
+
+def test_truncated_alerts_as_a_string_number_is_read(ingest, api):
+    from tests.conftest import fixture_json
+    payload = dict(fixture_json("alertmanager_firing.json"), truncatedAlerts="3")
+    r = ingest.post("/alertmanager?token=test-ingest-token", json=payload)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    first = api.get(f"/incidents/{r.get_json()['incident']}").get_json()
+    assert "3 more alerts were truncated" in first["timeline"][0]["detail"]
+
+
+@pytest.mark.parametrize(("path", "payload"), [
+    ("/uptimerobot?token=test-ingest-token", {"monitorID": "1", "alertType": "z" * 500_000}),
+    ("/alertmanager?token=test-ingest-token", {"alerts": [{"status": "s" * 500_000, "labels": {"a": "b"}}]}),
+])
+def test_an_error_answer_quotes_only_a_short_prefix_of_the_value(ingest, firestore, capfd, path, payload):
+    r = ingest.post(path, json=payload)
+    assert r.status_code == 400 and len(r.get_data()) < 300, r.get_data()[:300]
+    out, err = capfd.readouterr()
+    assert "z" * 100 not in out + err and "s" * 100 not in out + err

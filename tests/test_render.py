@@ -162,3 +162,22 @@ def test_truncate_says_how_much_it_cut():
     cut = render.truncate("x" * 5000, 1000)
     assert len(cut) == 1000 and cut.endswith("x… (truncated 4029 characters)")
     assert render.truncate("short", 10) == "short"
+
+
+@pytest.mark.parametrize(("source", "links", "label"), [
+    ("uptimerobot", {"monitor": "https://dashboard.uptimerobot.com/monitors/778899"}, "UptimeRobot"),
+    ("sentry-legacy", {"sentry": "https://petties.sentry.io/issues/1/"}, "Sentry"),
+    ("grafana", {"source": "https://grafana.example/alerting/1/view"}, "Grafana"),
+])
+def test_the_source_link_is_labelled_by_the_tool_that_reported_it(source, links, label):
+    down = incident(source=source, links=links)
+    url = next(iter(links.values()))
+    text = email_message("critical", down, CFG, NOW, ("dev-d@petties.world",)).text
+    assert f"- {label}: {url}" in text and "Sentry: https://dashboard" not in text
+    assert f"{label}: {url}" in discord.message("critical", down, CFG, NOW)["content"]
+
+
+def test_a_critical_email_names_the_people_it_is_addressed_to():
+    sent = email_message("critical", incident(), CFG, NOW, ("dev-d@petties.world", "dev-a@petties.world"))
+    assert "@Dev A @Dev D - IMMEDIATE ACTION REQUIRED" in sent.text   # in the team file's order
+    assert "@on-call" not in sent.text and "@on-call" not in sent.html

@@ -47,7 +47,8 @@ class Email:
 def email_message(template_name: str, incident: Incident, cfg: Config, now: datetime, recipients, mention_ids=(),
                   extra: dict | None = None) -> Email:
     """Return an email (plain text and autoescaped HTML) for the critical, resolved or escalation template."""
-    ctx = {**context(incident, cfg, now, people(mention_ids, cfg).names), **(extra or {})}
+    addressed = [p.id for p in cfg.people if p.email and p.email in recipients]  # named as Discord names them
+    ctx = {**context(incident, cfg, now, people(mention_ids or addressed, cfg).names), **(extra or {})}
     prefix = {"resolved": "RESOLVED", "escalation": f"ESCALATION L{(extra or {}).get('level', 2)}"}.get(
         template_name, incident.severity.name)
     subject = truncate(header_text(f"[{prefix}] {incident.service}: {incident.title} ({incident.id})"), SUBJECT_MAX)

@@ -102,7 +102,7 @@ def context(incident: Incident, cfg: Config, now: datetime, mentions: str = "", 
     minutes = max(math.ceil((last - opened).total_seconds() / 60), 1)
     users, occurrences = incident.users_affected, incident.occurrences
     service = next((s for s in cfg.services if s.name == incident.service), None)
-    link_urls = {"sentry_url": safe_url(source_link(incident)),
+    link_urls = {"source_url": safe_url(source_link(incident)),
                  "logs_url": safe_url(service.logs_url) if service else "",
                  "dashboard_url": safe_url(service.dashboard_url) if service else ""}
     end = incident.resolved_at or now
@@ -120,7 +120,8 @@ def context(incident: Incident, cfg: Config, now: datetime, mentions: str = "", 
            if users else f" in {minutes} minute{'s' if minutes != 1 else ''}"),
         "metric": escape(f"{occurrences} occurrences and {users} users in {minutes} min; "
                          f"threshold: {incident.reason or severity.label}"),
-        "links": {"sentry": link_urls["sentry_url"] or "—", "logs": link_urls["logs_url"] or "—",
+        "links": {"source": link_urls["source_url"] or "—", "source_label": source_label(incident),
+                  "logs": link_urls["logs_url"] or "—",
                   "dashboard": link_urls["dashboard_url"] or "—", **link_urls},
         "mentions": mentions, "duration": _duration((end - opened).total_seconds()),
         "downtime": _duration(downtime) if downtime else "",
@@ -138,7 +139,16 @@ def _clock(value: datetime | None, cfg: Config) -> str:
 
 def source_link(incident: Incident) -> str:
     """Return the link to the problem in the tool that reported it (Sentry issue, UptimeRobot monitor, ...)."""
-    return incident.links.get("sentry") or incident.links.get("monitor") or ""
+    return incident.links.get("sentry") or incident.links.get("monitor") or incident.links.get("source") or ""
+
+
+SOURCE_LABELS = {"sentry": "Sentry", "uptimerobot": "UptimeRobot", "alertmanager": "Alertmanager",
+                 "grafana": "Grafana", "pagerduty": "PagerDuty"}
+
+
+def source_label(incident: Incident) -> str:
+    """Return the name of the tool that reported the incident, to label its link."""
+    return SOURCE_LABELS.get(incident.source.split("-")[0], incident.source.title() or "Source")
 
 
 def find(channel: str, name: str, suffix: str) -> str:

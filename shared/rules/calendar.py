@@ -1,11 +1,22 @@
 """Business hours in the team's time zone: is it working time, and when does the next working day start."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from shared.config import Config
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)  # times a caller gives are checked against this range, so
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)    # date arithmetic on them (+14 h, +1 week) cannot overflow
+
+
+def in_range(moment: datetime) -> datetime | None:
+    """Return an aware time as UTC when it lies between EARLIEST and LATEST, else None."""
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+    return utc if EARLIEST <= utc < LATEST else None
 
 
 def _local(now: datetime, cfg: Config) -> datetime:

@@ -37,3 +37,14 @@ def is_valid(incident_id: str) -> bool:
 def key_doc_id(dedup_key: str) -> str:
     """Return a Firestore-safe document id for a dedup key (keys may hold '/')."""
     return hashlib.sha256(dedup_key.encode()).hexdigest()[:40]
+
+
+MAX_KEY = 255  # PagerDuty's dedup_key limit; longer keys from other sources keep a prefix and a hash of the whole
+
+
+def bounded_key(dedup_key: str) -> str:
+    """Return the dedup key itself when short enough, else a readable prefix and the SHA-256 of the whole key
+    (stable: the same long key always gives the same bounded one)."""
+    if len(dedup_key) <= MAX_KEY:
+        return dedup_key
+    return f"{dedup_key[:MAX_KEY - 66]}~{hashlib.sha256(dedup_key.encode()).hexdigest()}"

@@ -12,3 +12,9 @@ def clean(value: object, limit: int | None = None) -> str:
     to `limit` characters."""
     text = _CONTROL.sub("", _UNSTORABLE.sub("\ufffd", "" if value is None else str(value))).strip()
     return text[:limit] if limit is not None else text
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """Return a short quoted prefix of a caller's value for an error answer or a log line (never the whole)."""
+    text = clean(value)
+    return repr(text[:limit] + ("…" if len(text) > limit else ""))

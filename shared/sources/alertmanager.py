@@ -18,8 +18,9 @@ import hashlib
 from shared.config import config
 from shared.errors import BadInput
 from shared.model import Action, Alert
+from shared.rules.text import quoted
 from shared.settings import Settings
-from shared.sources.common import InboundRequest, check_token, obj, tags, text, timestamp
+from shared.sources.common import InboundRequest, check_token, integer, obj, tags, text, timestamp
 
 NAME = "alertmanager"
 AUTH = "?token=INGEST_TOKEN (or Authorization: Bearer in http_config)"
@@ -48,15 +49,15 @@ def parse_group(payload: dict, source: str, one_incident_per: str) -> list[Alert
     if not isinstance(alerts, list) or not alerts:
         raise BadInput("alerts: expected a non-empty list")
     common = tags(payload.get("commonLabels"))
-    truncated = payload.get("truncatedAlerts")
-    truncated = truncated if isinstance(truncated, int) and truncated > 0 else 0
+    truncated = integer(payload.get("truncatedAlerts"), "truncatedAlerts") or 0
     group_key = text(payload.get("groupKey"))
     out = []
     for index, item in enumerate(alerts):
         item = obj(item, f"alerts.{index}")
         status = text(item.get("status") or payload.get("status")).lower()
         if status not in STATUSES:
-            raise BadInput(f"alerts.{index}.status: expected firing or resolved, got {status or 'nothing'!r}")
+            got = quoted(status) if status else "nothing"
+            raise BadInput(f"alerts.{index}.status: expected firing or resolved, got {got}")
         labels = {**common, **tags(item.get("labels"))}
         annotations = tags(item.get("annotations"))
         if not labels and not text(item.get("fingerprint")):

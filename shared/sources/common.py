@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
 from shared.errors import BadInput, Unauthorized
+from shared.rules import calendar
 from shared.rules.text import clean
 from shared.settings import Secret
 
@@ -115,17 +116,19 @@ def integer(value: object, name: str, minimum: int = 0) -> int | None:
 
 
 def timestamp(value: object) -> datetime | None:
-    """Return a UTC datetime from ISO-8601 text or unix seconds; unreadable values are None."""
+    """Return a UTC datetime from ISO-8601 text or unix seconds; unreadable values and times outside
+    calendar.EARLIEST..LATEST are None (the alert then counts from when it arrived)."""
     s = text(value)
     if not s:
         return None
     try:
         if re.fullmatch(r"\d+(\.\d+)?", s):
-            return datetime.fromtimestamp(float(s), tz=timezone.utc)
-        parsed = datetime.fromisoformat(s.replace("Z", "+00:00"))
+            parsed = datetime.fromtimestamp(float(s), tz=timezone.utc)
+        else:
+            parsed = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return calendar.in_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc))
 
 
 MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 100, 200

@@ -17,6 +17,7 @@ import time
 
 from shared.errors import BadInput, Unauthorized
 from shared.model import Action, Alert
+from shared.rules.text import quoted
 from shared.settings import Settings
 from shared.sources.common import InboundRequest, check_hmac_sha256, integer, obj, tags, text, timestamp
 
@@ -78,17 +79,17 @@ def parse(req: InboundRequest) -> list[Alert]:
         return [_issue(action, data, actor_name)]
     if resource in EVENT_RESOURCES:
         if action not in ("triggered", "created"):
-            raise BadInput(f"unknown {resource} action {action!r}")
+            raise BadInput(f"unknown {resource} action {quoted(action)}")
         return [_event(data, EVENT_RESOURCES[resource], actor_name)]
     if resource == "metric_alert":
         return [_metric(action, data, actor_name)]
-    raise BadInput(f"unknown Sentry-Hook-Resource {resource!r} (known: issue, event_alert, error, metric_alert, "
+    raise BadInput(f"unknown Sentry-Hook-Resource {quoted(resource)} (known: issue, event_alert, error, metric_alert, "
                    "installation)")
 
 
 def _issue(action: str, data: dict, actor: str) -> Alert:
     if action not in ISSUE_ACTIONS:
-        raise BadInput(f"unknown issue action {action!r} (known: {', '.join(ISSUE_ACTIONS)})")
+        raise BadInput(f"unknown issue action {quoted(action)} (known: {', '.join(ISSUE_ACTIONS)})")
     issue = obj(data.get("issue"), "data.issue")
     issue_id = text(issue.get("id"))
     if not issue_id:
@@ -155,7 +156,7 @@ def _event(data: dict, key: str, actor: str) -> Alert:
 
 def _metric(action: str, data: dict, actor: str) -> Alert:
     if action not in METRIC_ACTIONS:
-        raise BadInput(f"unknown metric_alert action {action!r} (known: {', '.join(METRIC_ACTIONS)})")
+        raise BadInput(f"unknown metric_alert action {quoted(action)} (known: {', '.join(METRIC_ACTIONS)})")
     incident = obj(data.get("metric_alert"), "data.metric_alert")
     rule = incident.get("alert_rule") if isinstance(incident.get("alert_rule"), dict) else {}
     rule_id, identifier = text(rule.get("id")), text(incident.get("identifier")) or text(incident.get("id"))

@@ -15,8 +15,9 @@ import re
 
 from shared.errors import BadInput
 from shared.model import Action, Alert
+from shared.rules.text import quoted
 from shared.settings import Settings
-from shared.sources.common import MAX_INTEGER, InboundRequest, check_token, integer, text, timestamp
+from shared.sources.common import MAX_INTEGER, InboundRequest, check_token, integer, tags, text, timestamp
 
 NAME = "uptimerobot"
 AUTH = "?token=INGEST_TOKEN"
@@ -47,8 +48,8 @@ def fields(req: InboundRequest) -> dict[str, object]:
         elif req.content_type in ("application/x-www-form-urlencoded", "text/plain", "") and b"=" in body:
             merged.update({_key(k): v for k, v in req.form().items()})
         else:
-            raise BadInput(f"cannot read a body of type {req.content_type or 'unknown'!r}: send JSON, form fields "
-                           "or query parameters")
+            kind = quoted(req.content_type or "unknown")
+            raise BadInput(f"cannot read a body of type {kind}: send JSON, form fields or query parameters")
     return merged
 
 
@@ -70,7 +71,7 @@ def parse(req: InboundRequest) -> list[Alert]:
         kind = ALERT_TYPES.get(friendly)
     if kind is None:
         shown = raw_type or _first(f, "alerttypefriendlyname")
-        raise BadInput(f"alertType {shown!r} is not one of 1 (down), 2 (up), 3 (SSL expiry)" if shown
+        raise BadInput(f"alertType {quoted(shown)} is not one of 1 (down), 2 (up), 3 (SSL expiry)" if shown
                        else "alertType is missing (expected 1 down, 2 up or 3 SSL expiry)")
     monitor_id = _first(f, "monitorid", "id")
     url = _first(f, "monitorurl", "url")
@@ -104,7 +105,7 @@ def parse(req: InboundRequest) -> list[Alert]:
         project=url or name, location=url,
         links={"monitor": f"https://dashboard.uptimerobot.com/monitors/{monitor_id}"} if monitor_id.isdigit() else {},
         occurred_at=timestamp(_first(f, "alertdatetime")),
-        tags={k: v for k, v in (("monitor_id", monitor_id), ("monitor_name", name)) if v},
+        tags=tags({k: v for k, v in (("monitor_id", monitor_id), ("monitor_name", name)) if v}),
         actor="UptimeRobot", detail=detail, extra=extra,
     )]
 

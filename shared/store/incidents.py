@@ -191,6 +191,14 @@ def annotate(incident_id: str, fields: dict, entry: dict, claim: str | None, now
     commit(batch, claim)
 
 
+class NoChange(Exception):
+    """Raised by a `write` of _optimistic that finds nothing to change; _optimistic returns its result."""
+
+    def __init__(self, result):
+        super().__init__()
+        self.result = result
+
+
 def _optimistic(incident_id: str, write: Callable, deadline: float = 10.0):
     """Apply a person's change to an open incident without locks: read it, let `write(stored, batch, unchanged)`
     add the writes (with `unchanged`, the precondition that it is as read, where the change depends on it),
@@ -207,7 +215,10 @@ def _optimistic(incident_id: str, write: Callable, deadline: float = 10.0):
         if stored["status"] == Status.RESOLVED.value:
             raise Closed(f"{incident_id} is resolved")
         batch = db.batch()
-        result = write(stored, batch, db.write_option(last_update_time=snap.update_time))
+        try:
+            result = write(stored, batch, db.write_option(last_update_time=snap.update_time))
+        except NoChange as nothing:
+            return nothing.result
         try:
             call(batch.commit)
             return result
@@ -218,13 +229,13 @@ def _optimistic(incident_id: str, write: Callable, deadline: float = 10.0):
 
 
 def acknowledge(incident_id: str, actor: str, now: datetime, entry: dict) -> dict:
-    """Acknowledge: the first one makes the actor the owner and stops escalation; later ones are noted."""
+    """Acknowledge: the first one makes the actor the owner and stops escalation; a later one changes nothing and
+    returns who acknowledged first and when ({"first": False, "owner", "at"})."""
     ref = _ref(INCIDENTS, incident_id)
 
     def write(stored: dict, batch, unchanged) -> dict:
         if stored.get("acknowledged_at") is not None:
-            batch.update(ref, {"timeline": firestore.ArrayUnion([entry]), "updated_at": now})
-            return {"first": False}
+            raise NoChange({"first": False, "owner": stored.get("owner"), "at": stored["acknowledged_at"]})
         batch.update(ref, {"timeline": firestore.ArrayUnion([entry]), "updated_at": now,
                            "status": Status.ACKNOWLEDGED.value, "acknowledged_at": now, "owner": actor,
                            "tta_seconds": (now - stored["created_at"]).total_seconds(),
