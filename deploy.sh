@@ -121,6 +121,13 @@ cmd_test() {
   setup
   say "== lint (ruff)"
   .venv/bin/ruff check . || die "lint found problems (ruff check . --fix mends most)"
+  # the preview-page tests drive Debian's chromium (Playwright's own browser downloads are not used)
+  if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "== installing Debian's chromium (and an emoji font) for the browser tests"
+    { apt-get update -q && apt-get install -y -q chromium fonts-noto-color-emoji; } >/dev/null \
+      || say "deploy.sh: apt-get install chromium failed"
+  fi
+  [ -x /usr/bin/chromium ] || say "!! BROWSER TESTS WILL BE SKIPPED: install Debian's chromium (apt-get install chromium)"
   start_emulator own
   export GOOGLE_CLOUD_PROJECT=demo-incidents-test
   say "== running the test suite"

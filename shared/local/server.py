@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import html
 import json
 import re
 from pathlib import Path
@@ -37,7 +36,9 @@ def build_app(root: Path = ROOT):
     @Request.application
     def index(request: Request) -> Response:
         if request.path == "/_local/notifications":
-            return Response(notifications_page(), content_type="text/html; charset=utf-8")
+            from shared.local import preview_page  # reads the team file and Firestore: only when asked for
+            return Response(preview_page.render_page(), content_type="text/html; charset=utf-8",
+                            headers=preview_page.HEADERS)
         if request.path != "/":
             return Response(json.dumps({"error": f"no function at {request.path}", "functions": names}), 404,
                             content_type="application/json")
@@ -130,27 +131,6 @@ class _Handler(WSGIRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and code >= 200 and code not in (204, 304):
             self.wfile.write(body)
-
-
-def notifications_page() -> str:
-    """Render the messages channels without credentials would have sent, newest first."""
-    from shared.config import config
-    from shared.notify.render import local_time
-    from shared.store.outbox import list_previews
-
-    rows = []
-    for p in list_previews(200):
-        rows.append(f"<article><header><b>{html.escape(p['channel'])}</b> · {html.escape(p['reason'])} · "
-                    f"{html.escape(p['incident_id'])} · {html.escape(local_time(p['at'], config()))}</header>"
-                    f"<pre>{html.escape(p['text'])}</pre></article>")
-    body = "\n".join(rows) or "<p>No notifications yet. Send an alert (see README) and reload.</p>"
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>Notifications (local preview)</title>"
-            "<meta http-equiv='refresh' content='5'>"
-            "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}"
-            "article{border:1px solid #ddd;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}"
-            "pre{white-space:pre-wrap;font-family:inherit}</style></head><body>"
-            "<h1>Notifications (local preview)</h1><p>Channels with no credentials configured show their messages "
-            f"here instead of sending them.</p>{body}</body></html>")
 
 
 def warm_emulator() -> None:

@@ -134,5 +134,13 @@ def add_preview(preview: dict) -> None:
 
 
 def list_previews(limit: int = 100) -> list[dict]:
+    """Return the kept previews, newest first."""
     query = client().collection(PREVIEWS).order_by("at", direction=firestore.Query.DESCENDING).limit(limit)
     return call(lambda: [s.to_dict() for s in query.stream()])
+
+
+def list_held(limit: int = 100) -> list[dict]:
+    """Return records held for business hours, the first to go out first."""
+    query = client().collection(OUTBOX).where(filter=firestore.FieldFilter("status", "==", OutboxStatus.HELD.value)) \
+        .limit(limit)  # equality on one field: no composite index; sorted here
+    return sorted(call(lambda: [s.to_dict() for s in query.stream()]), key=lambda r: (r["due_at"], r["id"]))

@@ -1,0 +1,198 @@
+"""The local preview page (/_local/notifications): what channels without credentials would have sent, as the
+team would see it (a Discord message with its card, an email's HTML, a GitHub issue), and what is held for
+business hours, rendered as it will go out.
+
+Everything from a message is untrusted: the template autoescapes, Markdown is rendered with raw HTML off, the
+email's HTML runs in a sandboxed iframe, and the response forbids every external asset and script (CSP).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+from shared.channels import DIGEST, OPENED, REGISTRY, Context, build, kind_of
+from shared.channels.discord import Discord
+from shared.channels.email import EmailChannel
+from shared.channels.github import GitHub
+from shared.channels.preview import payload_of
+from shared.config import Config, config
+from shared.notify import delivery
+from shared.notify.render import TEMPLATES, local_time, safe_url
+from shared.settings import Settings, settings
+from shared.store import incidents as store
+from shared.store import outbox
+
+REFRESH_SECONDS = 10
+HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                      "frame-src 'self'; base-uri 'none'; form-action 'none'",
+           "Cache-Control": "no-store"}
+# How each channel's payload is shown (a subclass shows as its base: discord_staging as discord).
+FORMATS = {Discord: "discord", EmailChannel: "email", GitHub: "github"}
+BUTTON_STYLES = {1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link"}  # Discord button styles
+
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                          undefined=jinja2.StrictUndefined)
+# Discord's markdown: CommonMark less what Discord does not draw; every newline is a line break.
+_discord_md = MarkdownIt("commonmark", {"html": False, "breaks": True}).disable(
+    ["lheading", "hr", "code", "reference", "image"])
+# GitHub's: CommonMark with tables and strikethrough; raw HTML is shown as text.
+_github_md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+_TAGS_OR_CODE = re.compile(r"(<(code|pre|a)\b.*?</\2>|<[^>]*>)", re.S)
+_USER = re.compile(r"&lt;@!?(\d{1,25})&gt;")
+_ROLE = re.compile(r"&lt;@&amp;(\d{1,25})&gt;")
+_ROOM = re.compile(r"&lt;#(\d{1,25})&gt;")
+_EVERYONE = re.compile(r"@(everyone|here)\b")
+_URL = re.compile(r"https?://(?:(?!&lt;|&gt;|&quot;)[^\s<>\"'])+")
+_SUB = re.compile(r"&lt;(/?)(sub|sup)&gt;")  # the only tags GitHub shows that our issue template uses
+
+
+def render_page(cfg: Config | None = None) -> str:
+    """Return the page: held messages first (the next to go out first), then previews, newest first."""
+    cfg = cfg or config()
+    held = held_items(outbox.list_held(100), cfg, settings())
+    shown = [{**_heading(p, cfg), "view": view(p["channel"], p.get("payload"), p.get("text", ""), cfg)}
+             for p in outbox.list_previews(200)]
+    return _env.get_template("local/notifications.html.j2").render(held=held, shown=shown, refresh=REFRESH_SECONDS)
+
+
+def _heading(p: dict, cfg: Config) -> dict:
+    return {"channel": p.get("channel", "?"), "reason": p.get("reason", "?"), "incident": p.get("incident_id", "-"),
+            "when": local_time(p["at"], cfg) if p.get("at") else "—"}
+
+
+def held_items(records: list[dict], cfg: Config, settings_: Settings) -> list[dict]:
+    """Render what is held as it will go out at its due time (with whoever is on call then): one message
+    alone as itself, several for one chat channel as one digest (as notify/sweep.py releases them)."""
+    groups: dict[tuple, list[dict]] = {}
+    for record in records:
+        groups.setdefault((record["channel"], record["due_at"]), []).append(record)
+    items = []
+    for (name, due), group in groups.items():
+        kind = REGISTRY.get(name)
+        digest = len(group) > 1 and kind is not None and DIGEST in kind.carries
+        for part in [group] if digest else [[r] for r in group]:
+            items.append({"channel": name, "reason": "digest" if digest else part[0]["reason"],
+                          "incident": ", ".join(dict.fromkeys(r.get("incident_id") or "-" for r in part)),
+                          "until": local_time(due, cfg), "count": len(part),
+                          "view": _held_view(name, part, digest, cfg, settings_, due)})
+    return items
+
+
+def _held_view(name: str, part: list[dict], digest: bool, cfg: Config, settings_: Settings, due: datetime) -> dict:
+    try:
+        channel = build(name, settings_)
+        message = _held_digest(channel, part, cfg, due) if digest else _held_message(channel, part[0], cfg, due)
+    except Exception as e:  # a record the code no longer understands must not take the page down
+        return _text(f"cannot render this message now ({type(e).__name__}: {str(e)[:200]})")
+    if message is None:
+        return _text("its incident is gone: nothing will be sent")
+    return view(name, payload_of(message), message.preview, cfg)
+
+
+def _held_message(channel, record: dict, cfg: Config, due: datetime):
+    incident = store.get_incident(record["incident_id"]) if record.get("incident_id") else None
+    if incident is None:
+        return None
+    kind = kind_of(record["reason"])
+    if kind == OPENED:  # as delivery._opening decides it at send time
+        current = delivery.opening_for(channel.name, incident, cfg, due)
+        ctx = Context(current.mentions if current else tuple(record.get("mentions", [])),
+                      tuple(record.get("recipients", [])), {"template": current.template if current
+                                                            else record["template"]})
+    else:
+        ctx = Context(tuple(record.get("mentions", [])), tuple(record.get("recipients", [])))
+    return channel.render(kind, incident, cfg, due, ctx)
+
+
+def _held_digest(channel, group: list[dict], cfg: Config, due: datetime):
+    found = {i: store.get_incident(i) for i in dict.fromkeys(r["incident_id"] for r in group)}
+    incidents = [i for i in found.values() if i]
+    openings = [delivery.opening_for(channel.name, i, cfg, due) for i in incidents]
+    mentions = tuple(dict.fromkeys(m for o in openings if o for m in o.mentions))
+    since = min(r["created_at"] for r in group)
+    return channel.render(DIGEST, None, cfg, due, Context(mentions, extra={"items": incidents, "since": since}))
+
+
+def view(channel: str, payload: dict | None, text: str, cfg: Config) -> dict:
+    """Return what the template needs to show one message in its channel's look."""
+    kind = REGISTRY.get(channel)
+    fmt = next((f for base, f in FORMATS.items() if kind and issubclass(kind, base)), "text")
+    if not isinstance(payload, dict):
+        return _text(text)
+    if fmt == "discord":
+        return discord_view(payload, cfg)
+    if fmt == "email":
+        return {"format": "email", "subject": str(payload.get("subject", "")), "to": list(payload.get("to", [])),
+                "html": str(payload.get("html", "")), "text": str(payload.get("text", ""))}
+    if fmt == "github":
+        return {"format": "github", "title": str(payload.get("title", "")),
+                "labels": [str(label) for label in payload.get("labels", [])],
+                "body": github_markup(str(payload.get("body", "")))}
+    return _text(text)
+
+
+def _text(text: str) -> dict:
+    return {"format": "text", "text": text}
+
+
+def discord_view(payload: dict, cfg: Config) -> dict:
+    """Return a Discord execute-webhook payload as the client draws it: content, embeds, buttons."""
+    embeds = []
+    for e in payload.get("embeds") or []:
+        footer = (e.get("footer") or {}).get("text", "")
+        embeds.append({
+            "color": f"#{int(e['color']) & 0xFFFFFF:06x}" if isinstance(e.get("color"), int) else "#1e1f22",
+            "title": discord_markup(str(e.get("title", "")), cfg), "url": safe_url(str(e.get("url", ""))),
+            "description": discord_markup(str(e.get("description", "")), cfg),
+            "fields": [{"name": discord_markup(str(f.get("name", "")), cfg),
+                        "value": discord_markup(str(f.get("value", "")), cfg), "inline": bool(f.get("inline"))}
+                       for f in e.get("fields") or []],
+            "footer": footer, "timestamp": _when(e.get("timestamp"), cfg)})
+    rows = [[{"label": str(b.get("label") or (b.get("emoji") or {}).get("name", "")),
+              "style": BUTTON_STYLES.get(b.get("style"), "secondary"), "url": safe_url(str(b.get("url", ""))),
+              "disabled": bool(b.get("disabled"))} for b in row.get("components") or []]
+            for row in payload.get("components") or [] if isinstance(row, dict)]
+    return {"format": "discord", "content": discord_markup(str(payload.get("content", "")), cfg),
+            "embeds": embeds, "buttons": [r for r in rows if r]}
+
+
+def _when(value, cfg: Config) -> str:
+    try:
+        return local_time(datetime.fromisoformat(str(value)), cfg) if value else ""
+    except ValueError:
+        return str(value)
+
+
+def discord_markup(text: str, cfg: Config) -> Markup:
+    """Render Discord markdown to safe HTML, mentions shown as Discord shows them (@Name, @role, #channel)."""
+    if not text:
+        return Markup("")
+    names = {p.discord_id: p.name for p in cfg.people if p.discord_id}
+
+    def text_part(part: str) -> str:
+        part = _USER.sub(lambda m: _pill("@" + names.get(m[1], "unknown-user")), part)
+        part = _ROLE.sub(lambda m: _pill("@role"), part)
+        part = _ROOM.sub(lambda m: _pill("#channel"), part)
+        part = _EVERYONE.sub(lambda m: _pill("@" + m[1]), part)
+        return _URL.sub(lambda m: f'<a href="{m[0]}" rel="noreferrer">{m[0]}</a>', part)
+
+    return Markup(_outside_tags(_discord_md.render(text), text_part))
+
+
+def github_markup(text: str) -> Markup:
+    """Render GitHub-flavoured Markdown to safe HTML (raw HTML escaped, <sub> and <sup> kept)."""
+    return Markup(_outside_tags(_github_md.render(text), lambda part: _SUB.sub(r"<\1\2>", part)))
+
+
+def _pill(label: str) -> str:
+    return f'<span class="mention">{escape(label)}</span>'
+
+
+def _outside_tags(html: str, change) -> str:
+    """Apply `change` to the text of rendered HTML, leaving tags, code and links as they are."""
+    return "".join(part if i % 3 == 1 else change(part) if i % 3 == 0 else ""
+                   for i, part in enumerate(_TAGS_OR_CODE.split(html)))
