@@ -5,6 +5,8 @@
 #                       http://127.0.0.1:${PORT:-8080}/<function>/ and run the cron runner
 #   ./deploy.sh test    set up, start a private emulator, run the whole test suite
 #   ./deploy.sh bench   set up, start a private emulator, run tests/bench and print figures
+#   ./deploy.sh doctor  check the team file, the environment, each configured channel and Firestore
+#                       without alerting anyone (--send-test: one marked test message per channel)
 #
 # Needs: Python 3.11+, and the Google Cloud CLI with the Firestore emulator
 # (gcloud emulators firestore; Java 11+). Everything else it installs into .venv.
@@ -202,6 +204,7 @@ case "${1:-}" in
   local) shift; cmd_local "$@" ;;
   test) shift; cmd_test "$@"; exit $? ;;
   bench) shift; cmd_bench "$@"; exit $? ;;
+  doctor) shift; setup; .venv/bin/python -m shared.local.doctor "$@"; exit $? ;;
   gcp) die "deploying to Google Cloud is not written yet (see README, Not done yet); nothing was changed" ;;
-  *) say "usage: ./deploy.sh local|test|bench"; exit 2 ;;
+  *) say "usage: ./deploy.sh local|test|bench|doctor [--send-test]"; exit 2 ;;
 esac

@@ -1,4 +1,5 @@
-"""A fake GitHub REST API subset for issues: create, list by labels, get, update, comment; auth and rate limits."""
+"""A fake GitHub REST API subset: get a repository, and issues (create, list by labels, get, update, comment); auth,
+per-token repository access and rate limits."""
 from __future__ import annotations
 
 import json
@@ -31,9 +32,13 @@ NO_USER_AGENT = ("Request forbidden by administrative rules. Please make sure yo
                  "(https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). "
                  "Check https://developer.github.com for other possible causes.")
 USER = {"login": "incident-bot", "id": 1, "type": "Bot", "site_admin": False}
+# https://docs.github.com/en/rest/repos/repos#get-a-repository: `permissions` is the caller's role on the repository
+ROLES = ("pull", "triage", "push", "maintain", "admin")
+ISSUES_DISABLED = "Issues are disabled for this repo"
 JSON_UTF8 = "application/json; charset=utf-8"
 
 _ROUTES = Map([
+    Rule("/repos/<owner>/<repo>", methods=["GET"], endpoint="repo"),
     Rule("/repos/<owner>/<repo>/issues", methods=["GET", "POST"], endpoint="issues"),
     Rule("/repos/<owner>/<repo>/issues/<int:number>", methods=["GET", "PATCH"], endpoint="issue"),
     Rule("/repos/<owner>/<repo>/issues/<int:number>/comments", methods=["GET", "POST"], endpoint="comments"),
@@ -67,10 +72,19 @@ class FakeGitHub(FakeService):
         for full_name in repos:
             self.add_repo(full_name)
 
-    def add_repo(self, full_name: str) -> None:
-        """Create an empty repository owner/name."""
+    def add_repo(self, full_name: str, *, access: dict[str, str] | None = None, has_issues: bool = True,
+                 archived: bool = False) -> None:
+        """Create an empty (private) repository owner/name.
+
+        access maps a token to its role (pull, triage, push, maintain, admin); None gives every token admin.
+        A token without a role there gets 404 for the repository, as GitHub hides private repositories.
+        Without issues (has_issues=False) creating one is 410 Gone; an archived repository is read-only (403).
+        """
+        if access and not set(access.values()) <= set(ROLES):
+            raise ValueError(f"roles are {', '.join(ROLES)}")
         with self._lock:
-            self.repos[full_name.lower()] = {"full_name": full_name, "issues": {}, "labels": {}}
+            self.repos[full_name.lower()] = {"full_name": full_name, "issues": {}, "labels": {}, "access": access,
+                                             "has_issues": has_issues, "archived": archived, "id": self._next_id()}
 
     @property
     def issues(self) -> dict[int, dict[str, Any]]:
@@ -135,8 +149,10 @@ class FakeGitHub(FakeService):
         except HTTPException:
             return _message(404, "Not Found")
         repo = self.repos.get(f"{args.pop('owner')}/{args.pop('repo')}".lower())
-        if repo is None:
+        if repo is None or self._role(repo, request) is None:
             return _message(404, "Not Found")
+        if endpoint == "repo":
+            return json_response(self._render_repo(repo, self._role(repo, request)), content_type=JSON_UTF8)
         body: Any = {}
         if request.method in ("POST", "PATCH"):
             try:
@@ -167,6 +183,10 @@ class FakeGitHub(FakeService):
         return response
 
     def _issues_post(self, repo: dict, body: dict, request: Request) -> Response:
+        if not repo["has_issues"]:
+            return _message(410, ISSUES_DISABLED, CREATE_DOCS)
+        if repo["archived"]:
+            return _message(403, "Repository was archived so is read-only.", CREATE_DOCS)
         title = body.get("title")
         if isinstance(title, int) and not isinstance(title, bool):
             title = str(title)
@@ -250,6 +270,26 @@ class FakeGitHub(FakeService):
         return json_response(comment, 201, {"Location": comment["url"]}, content_type=JSON_UTF8)
 
     # -- helpers ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _role(repo: dict, request: Request) -> str | None:
+        """Return the caller's role on the repository (None: no access, answered as 404)."""
+        if repo["access"] is None:
+            return "admin"
+        return repo["access"].get(request.headers.get("Authorization", "").partition(" ")[2].strip())
+
+    def _render_repo(self, repo: dict, role: str) -> dict[str, Any]:
+        """Return the repository JSON GitHub answers with (the fields a client reads; GET /repos/{owner}/{repo})."""
+        name = repo["full_name"]
+        owner = name.split("/")[0]
+        level = ROLES.index(role)
+        return {"id": repo["id"], "node_id": f"R_{repo['id']}", "name": name.split("/")[1], "full_name": name,
+                "private": True, "visibility": "private", "owner": {"login": owner, "type": "Organization"},
+                "html_url": f"https://github.com/{name}", "url": f"{self.base_url}/repos/{name}",
+                "issues_url": f"{self.base_url}/repos/{name}/issues{{/number}}", "has_issues": repo["has_issues"],
+                "archived": repo["archived"], "disabled": False, "default_branch": "main",
+                "open_issues_count": sum(1 for i in repo["issues"].values() if i["state"] == "open"),
+                "permissions": {r: level >= ROLES.index(r) for r in ROLES}}
+
     @staticmethod
     def _check_text(title: str, body: Any) -> Response | None:
         if len(title) > TITLE_MAX:

@@ -1,4 +1,5 @@
-"""A fake SendGrid v3 Mail Send endpoint: bearer auth, the request validation SendGrid applies, 202 on success."""
+"""A fake SendGrid v3 Mail Send endpoint: bearer auth, the request validation SendGrid applies, 202 on success; and
+GET /v3/scopes, the permissions of the key."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,11 @@ from tests.fakes.server import FakeService, Fault, json_response
 PERSONALIZATIONS_MAX = 1000
 RECIPIENTS_MAX = 1000  # to+cc+bcc of one personalization
 SEND_PATH = "/v3/mail/send"
+# https://www.twilio.com/docs/sendgrid/api-reference/api-key-permissions/retrieve-a-list-of-scopes-for-which-this-user-has-access
+SCOPES_PATH = "/v3/scopes"
+FULL_ACCESS = ("mail.send", "alerts.read", "api_keys.read", "scopes.read", "stats.read", "templates.read",
+               "user.profile.read")
+FORBIDDEN = "access forbidden"  # a key without the mail.send scope
 BAD_KEY = "The provided authorization grant is invalid, expired, or revoked"
 HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html"
 NEED_TO = ("The to array is required for all personalization objects, and must have at least one email object "
@@ -116,10 +122,12 @@ def _content_errors(content: Any, templated: bool) -> list[tuple[str, str | None
 class FakeSendGrid(FakeService):
     """SendGrid Mail Send at the HTTP boundary; accepted mails land in .mails (sandbox mode answers 200, not kept)."""
 
-    def __init__(self, *, api_key: str = "SG.test-key", fail_ratio: float = 0.0, seed: int | None = 0,
-                 hang_seconds: float = 2.0, clock: Clock | None = None) -> None:
+    def __init__(self, *, api_key: str = "SG.test-key", scopes: tuple[str, ...] = FULL_ACCESS,
+                 fail_ratio: float = 0.0, seed: int | None = 0, hang_seconds: float = 2.0,
+                 clock: Clock | None = None) -> None:
         super().__init__(fail_ratio=fail_ratio, seed=seed, hang_seconds=hang_seconds, clock=clock)
         self.api_key = api_key
+        self.scopes = tuple(scopes)   # what the key may do (a restricted key lacks some, e.g. mail.send)
         self.mails: list[dict[str, Any]] = []
 
     @property
@@ -136,14 +144,18 @@ class FakeSendGrid(FakeService):
                        status=fault.status)
 
     def handle(self, request: Request) -> Response:
-        """Answer POST /v3/mail/send: 401 bad key, 400 invalid body, 202 accepted."""
-        if request.path != SEND_PATH:
+        """Answer POST /v3/mail/send (401 bad key, 403 no mail.send, 400 invalid body, 202 accepted), GET /v3/scopes."""
+        if request.path not in (SEND_PATH, SCOPES_PATH):
             return _errors(("Not Found", None), status=404)
-        if request.method != "POST":
+        if request.method != ("POST" if request.path == SEND_PATH else "GET"):
             return _errors(("Method Not Allowed", None), status=405)
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or key.strip() != self.api_key:
             return _errors((BAD_KEY, None), status=401)
+        if request.path == SCOPES_PATH:
+            return json_response({"scopes": list(self.scopes)})
+        if "mail.send" not in self.scopes:
+            return _errors((FORBIDDEN, None), status=403)
         try:
             mail = json.loads(request.get_data())
         except ValueError:
