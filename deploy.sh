@@ -5,6 +5,8 @@
 #                       http://127.0.0.1:${PORT:-8080}/<function>/ and run the cron runner
 #   ./deploy.sh test    set up, start a private emulator, run the whole test suite
 #   ./deploy.sh bench   set up, start a private emulator, run tests/bench and print figures
+#   ./deploy.sh alert SOURCE [ACTION] [--severity S] [--service NAME] [--env E] [--repeat N] [--replay] [--url URL]
+#                       send a realistic sample alert to the running stack (shared/local/alert.py)
 #   ./deploy.sh doctor  check the team file, the environment, each configured channel and Firestore
 #                       without alerting anyone (--send-test: one marked test message per channel)
 #
@@ -155,6 +157,7 @@ cmd_local() {
   export SENTRY_CLIENT_SECRET=${SENTRY_CLIENT_SECRET:-local-sentry-secret}
   export INGEST_TOKEN=${INGEST_TOKEN:-local-ingest-token}
   export API_TOKEN=${API_TOKEN:-local-api-token}
+  export PAGERDUTY_ROUTING_KEYS=${PAGERDUTY_ROUTING_KEYS:-local-pagerduty-routing-key-0001=petties-backend}  # key=service
   export LOCAL_PREVIEW=1  # unconfigured channels print their messages readably here
   if ! .venv/bin/python -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
     die "port $port is in use; run with PORT=<another port> ./deploy.sh local"
@@ -188,7 +191,8 @@ Paste into UptimeRobot (Alert Contacts > Webhook, "Send as JSON"):
 
 Alertmanager:     <public URL>/ingest/alertmanager?token=$INGEST_TOKEN   (webhook_configs url)
 Grafana:          <public URL>/ingest/grafana?token=$INGEST_TOKEN        (or HMAC with GRAFANA_WEBHOOK_SECRET)
-PagerDuty v2:     <public URL>/ingest/pagerduty/v2/enqueue  (routing keys: PAGERDUTY_ROUTING_KEYS="key=service")
+PagerDuty v2:     <public URL>/ingest/pagerduty/v2/enqueue  (routing keys, key=service: $PAGERDUTY_ROUTING_KEYS)
+Send a sample:    PORT=$port ./deploy.sh alert sentry --severity critical   (every source and option: ./deploy.sh alert --help)
 
 See incidents:    curl -H 'Authorization: Bearer $API_TOKEN' '$base/api/incidents?status=open'
 Notifications:    ${DISCORD_WEBHOOK_URL:+sent to Discord; }unconfigured channels are shown at $base/_local/notifications
@@ -205,6 +209,8 @@ case "${1:-}" in
   test) shift; cmd_test "$@"; exit $? ;;
   bench) shift; cmd_bench "$@"; exit $? ;;
   doctor) shift; setup; .venv/bin/python -m shared.local.doctor "$@"; exit $? ;;
+  discord-setup) shift; setup; .venv/bin/python -m shared.local.discord_setup "$@"; exit $? ;;
+  alert) shift; setup; .venv/bin/python -m shared.local.alert "$@"; exit $? ;;
   gcp) die "deploying to Google Cloud is not written yet (see README, Not done yet); nothing was changed" ;;
-  *) say "usage: ./deploy.sh local|test|bench|doctor [--send-test]"; exit 2 ;;
+  *) say "usage: ./deploy.sh local|test|bench|doctor [--send-test]|discord-setup [--public-url URL]|alert SOURCE [ACTION] [--severity ...]"; exit 2 ;;
 esac

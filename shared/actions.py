@@ -18,6 +18,7 @@ from shared.notify import plan
 from shared.notify.render import local_time
 from shared.rules import ids
 from shared.rules.text import clean
+from shared.rules.workflow import PHASES, STEPS, step_text
 from shared.store import incidents as store
 from shared.store.client import Conflict
 
@@ -54,27 +55,59 @@ def _entry(now: datetime, actor: str, action: str, detail: str = "") -> dict:
     return TimelineEntry(now, actor, action, detail[:2000]).to_dict()
 
 
-def acknowledge(typed_id: object, actor: object, now: datetime, cfg: Config) -> list[str]:
+def _step_records(incident: Incident, number: int, step: str, who: str, now: datetime, cfg: Config,
+                  detail: str = "") -> list[dict]:
+    return plan.on_step(incident.id, incident.severity, incident.environment, number, step,
+                        step_text(step, who, now, cfg, detail), now, cfg)
+
+
+def _already(done: dict, iid: str, cfg: Config) -> AlreadyAcknowledged:
+    owner = cfg.person(done["owner"]).name if done["owner"] in {p.id for p in cfg.people} else done["owner"]
+    said = f"{iid} is already acknowledged by {owner} at {local_time(done['at'], cfg)}; nothing changed"
+    return AlreadyAcknowledged(said, {"error": said, "owner": done["owner"], "acknowledged_at": done["at"]})
+
+
+def acknowledge(typed_id: object, actor: object, now: datetime, cfg: Config, detail: str = "") -> list[str]:
     """Acknowledge; the first acknowledgement sets the owner and stops escalation. Another person's later one
     changes nothing and is AlreadyAcknowledged (409, naming who and when); the owner's own again is done."""
     who, iid = person(actor, cfg), incident_id(typed_id)
-    done = store.acknowledge(iid, who, now, _entry(now, who, "acknowledged", "👀 investigating"))
+    done = store.take_step(iid, who, now, _entry(now, who, "acknowledged", detail or "👀 investigating"),
+                           acknowledge=True, phase=None,
+                           outbox_for=lambda i: _step_records(i, i.steps + 1, "ack", who, now, cfg, detail))
     if not done["first"] and done["owner"] != who:  # the same person again (a retry) is simply done
-        owner = cfg.person(done["owner"]).name if done["owner"] in {p.id for p in cfg.people} else done["owner"]
-        said = f"{iid} is already acknowledged by {owner} at {local_time(done['at'], cfg)}; nothing changed"
-        raise AlreadyAcknowledged(said, {"error": said, "owner": done["owner"], "acknowledged_at": done["at"]})
-    return []
+        raise _already(done, iid, cfg)
+    return done["notify"]
 
 
-def resolve(typed_id: object, actor: object, now: datetime, cfg: Config, detail: str = "") -> list[str]:
-    """Resolve by hand; Closed when it is already resolved."""
+def progress(typed_id: object, phase: str, actor: object, now: datetime, cfg: Config, detail: str = "") -> list[str]:
+    """Mark the team's progress (investigating, fixing, deploying). A step on an unacknowledged incident
+    acknowledges it first (the actor becomes the owner); the phase it is already in changes nothing."""
+    if phase not in PHASES:
+        raise BadInput(f"unknown step {str(phase)[:40]!r}; use one of {', '.join(PHASES)}")
+    who, iid = person(actor, cfg), incident_id(typed_id)
+    done = store.take_step(iid, who, now, _entry(now, who, phase, detail or f"{STEPS[phase][0]} {STEPS[phase][1]}"),
+                           acknowledge=True, phase=phase,
+                           outbox_for=lambda i: _step_records(i, i.steps + 1, phase, who, now, cfg, detail))
+    return done["notify"]
+
+
+def resolve(typed_id: object, actor: object, now: datetime, cfg: Config, detail: str = "",
+            invalid: bool = False) -> list[str]:
+    """Resolve by hand, or close as invalid (❌ cannot reproduce: kept, left out of SLA metrics); Closed when it
+    is already resolved."""
     who, incident = person(actor, cfg), get(typed_id)
     if incident.is_resolved:
         raise Closed(f"{incident.id} is resolved")
-    records = plan.on_resolve(incident.id, incident.environment, now, cfg)
+    step = "invalid" if invalid else "resolve"
+    records = plan.on_resolve(incident.id, incident.environment, now, cfg) + \
+        _step_records(incident, incident.steps + 1, step, who, now, cfg, detail)
+    fields = {"resolved_at": now, "active": False, "steps": incident.steps + 1, "phase": ""}
+    if invalid:
+        fields["invalid"] = True
+    entry = _entry(now, who, "invalid" if invalid else "resolved",
+                   detail or ("❌ cannot reproduce" if invalid else "✅ resolved"))
     try:
-        store.change_status(incident.id, incident.key_doc, Status.RESOLVED.value, {"resolved_at": now,
-                            "active": False}, _entry(now, who, "resolved", detail or "✅ resolved"), None, now,
+        store.change_status(incident.id, incident.key_doc, Status.RESOLVED.value, fields, entry, None, now,
                             close=True, outbox=records)
     except Conflict:
         raise Closed(f"{incident.id} is resolved") from None
@@ -119,8 +152,13 @@ def note(typed_id: object, actor: object, text: object, now: datetime, cfg: Conf
 
 # name in the API path (/api/incidents/<id>/<name>) -> the use case and the body fields it takes
 ACTIONS = {
-    "ack": lambda iid, body, now, cfg: acknowledge(iid, body.get("actor"), now, cfg),
+    "ack": lambda iid, body, now, cfg: acknowledge(iid, body.get("actor"), now, cfg, clean(body.get("detail"), 500)),
+    **{phase: (lambda p: lambda iid, body, now, cfg: progress(iid, p, body.get("actor"), now, cfg,
+                                                             clean(body.get("detail"), 500)))(phase)
+       for phase in PHASES},
     "resolve": lambda iid, body, now, cfg: resolve(iid, body.get("actor"), now, cfg, clean(body.get("detail"))),
+    "invalid": lambda iid, body, now, cfg: resolve(iid, body.get("actor"), now, cfg, clean(body.get("detail")),
+                                                   invalid=True),
     "severity": lambda iid, body, now, cfg: set_severity(iid, body.get("severity"), body.get("actor"), now, cfg,
                                                          clean(body.get("reason"), 500)),
     "note": lambda iid, body, now, cfg: note(iid, body.get("actor"), body.get("text"), now, cfg),

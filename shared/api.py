@@ -62,6 +62,8 @@ def incident_view(incident: Incident) -> dict:
         "previous_incident": incident.previous_incident,
         "downtime_seconds": incident.downtime_seconds,
         "owner": incident.owner,
+        "phase": incident.phase or None,
+        "invalid": incident.invalid,
         "severity_pinned": bool(incident.pinned_rank),
         "respond_by": iso(incident.respond_by),
         "resolve_by": iso(incident.resolve_by),

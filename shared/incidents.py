@@ -7,14 +7,15 @@ from datetime import datetime, timezone
 from shared import oncall
 from shared.config import Config
 from shared.errors import Closed, Contended, NotFound, Unavailable
-from shared.model import MAX_TEXT, Action, Alert, Severity, Status, TimelineEntry
+from shared.model import MAX_TEXT, Action, Alert, Severity, Status, TimelineEntry, effective_rank
 from shared.notify import plan
 from shared.rules import escalation, ids, sla
 from shared.rules.mapping import environment_for, service_for
 from shared.rules.severity import Facts, classify
+from shared.rules.workflow import step_text
 from shared.store import incidents as store
 from shared.store import outbox
-from shared.store.client import AlreadyClaimed, Conflict, NotActive
+from shared.store.client import AlreadyClaimed, Conflict, NotActive, is_claimed
 
 MAX_ATTEMPTS = 8  # each retry follows a lost race, which can only happen a few times in a row
 ID_LENGTH = 6     # INC-XXXXXX: 30 bits; a collision falls back to 10 characters
@@ -25,7 +26,7 @@ class Outcome:
     """What ingesting one alert did: the incident it landed on, what happened, and what to tell people."""
 
     incident: str | None
-    status: str  # created | updated | duplicate | resolved | ignored
+    status: str  # created | updated | duplicate | replayed | resolved | ignored
     events: tuple[tuple, ...] = ()  # ("opened",), ("raised", "high"), ("resolved",), ("milestone", 100)
     notify: tuple[str, ...] = ()    # outbox records this change created that are due now
 
@@ -53,15 +54,19 @@ def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -
             pass
         except AlreadyClaimed:  # a replayed delivery: changes nothing; name the incident it is about
             key = store.get_key(key_doc)
-            return Outcome(key.incident_id if key else None, "duplicate")
+            return Outcome(key.incident_id if key else None, "replayed")
     for attempt in range(MAX_ATTEMPTS):
         key = store.get_key(key_doc)
         try:
-            return _apply(alert, cfg, now, claim, key_doc, key, retry=attempt > 0)
+            outcome = _apply(alert, cfg, now, claim, key_doc, key, retry=attempt > 0)
         except (Conflict, Contended):
             continue  # someone else moved this key first, or holds it: read it again
         except AlreadyClaimed:
-            return Outcome(key.incident_id if key else None, "duplicate")
+            return Outcome(key.incident_id if key else None, "replayed")
+        # a change found already made wrote nothing, so its claim, if any, is an earlier delivery's: a replay
+        if outcome.status == "duplicate" and alert.action is not Action.TRIGGER and claim and is_claimed(claim):
+            return Outcome(outcome.incident, "replayed")
+        return outcome
     raise Unavailable(f"gave up after {MAX_ATTEMPTS} conflicting writes on one dedup key")
 
 
@@ -80,11 +85,14 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         if not active:
             return Outcome(key.incident_id, "duplicate")  # like PagerDuty: an ack for a closed key is dropped
         try:
-            store.acknowledge(key.incident_id, alert.actor, now,
-                                _entry(now, alert.actor, "acknowledged", alert.detail))
+            done = store.take_step(key.incident_id, alert.actor, now,
+                                   _entry(now, alert.actor, "acknowledged", alert.detail), acknowledge=True, phase=None,
+                                   outbox_for=lambda i: _source_step(key, i.environment, "ack", alert, now, cfg))
         except (Closed, NotFound):
             return Outcome(key.incident_id, "duplicate")  # resolved meanwhile
-        return Outcome(key.incident_id, "updated")
+        if not done["first"]:
+            return Outcome(key.incident_id, "duplicate")
+        return Outcome(key.incident_id, "updated", (), tuple(done["notify"]))
     if alert.action is Action.ASSIGN:
         store.annotate(key.incident_id, {"assignee": alert.extra.get("assignee", "")},
                        _entry(now, alert.actor, "assigned", alert.detail), claim, now)
@@ -95,7 +103,9 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         fields = {"resolved_at": now, "active": False}
         if "downtime_seconds" in alert.extra:
             fields["downtime_seconds"] = alert.extra["downtime_seconds"]
-        records = plan.on_resolve(key.incident_id, _environment(key, alert, cfg), now, cfg)
+        environment = _environment(key, alert, cfg)
+        records = plan.on_resolve(key.incident_id, environment, now, cfg) + \
+            _source_step(key, environment, "resolve", alert, now, cfg)
         store.change_status(key.incident_id, key_doc, Status.RESOLVED.value, fields,
                             _entry(now, alert.actor, "resolved", alert.detail or f"resolved by {alert.source}"),
                             claim, now, close=True, outbox=records)
@@ -115,6 +125,16 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
             return Outcome(key.incident_id, "duplicate")
         return _open(alert, cfg, now, claim, key_doc, key, retry)
     raise ValueError(f"unhandled action {alert.action}")
+
+
+def _source_step(key: store.KeyState, environment: str, step: str, alert: Alert, now: datetime,
+                 cfg: Config) -> list[dict]:
+    """The thread reply for a step a source took (Sentry resolved it, PagerDuty acknowledged it): number 0, since a
+    source takes each step at most once per incident."""
+    live = key.live or {}
+    severity = Severity(effective_rank(int(live.get("severity_rank", 1)), live.get("pinned_rank") or 0))
+    return plan.on_step(key.incident_id, severity, environment, 0, step,
+                        step_text(step, alert.actor or alert.source, now, cfg), now, cfg)
 
 
 def _environment(key: store.KeyState, alert: Alert, cfg: Config) -> str:

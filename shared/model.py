@@ -161,6 +161,9 @@ class Incident:
     resolved_at: datetime | None = None
     assignee: str | None = None
     owner: str | None = None
+    phase: str = ""                      # the team's workflow after 👀: investigating, fixing, deploying
+    invalid: bool = False                # closed as ❌ invalid (cannot reproduce): kept, left out of SLA metrics
+    steps: int = 0                       # workflow steps taken (numbers each step's thread reply)
     previous_incident: str | None = None
     downtime_seconds: float | None = None
     respond_by: datetime | None = None

@@ -61,6 +61,14 @@ class Settings(BaseModel):
     # notification channels; an unset one shows its messages in the logs and on the local preview page
     discord_webhook_url: SecretValue = Field(Secret(""), alias="DISCORD_WEBHOOK_URL")
     discord_staging_webhook_url: SecretValue = Field(Secret(""), alias="DISCORD_STAGING_WEBHOOK_URL")
+    # Discord bot mode: alerts as bot messages with buttons, a thread per alert, the interactions endpoint
+    discord_bot_token: SecretValue = Field(Secret(""), alias="DISCORD_BOT_TOKEN")
+    discord_application_id: str = Field("", alias="DISCORD_APPLICATION_ID", pattern=r"^\d*$")
+    discord_public_key: str = Field("", alias="DISCORD_PUBLIC_KEY", pattern=r"^([0-9a-fA-F]{64})?$")
+    discord_alerts_channel_id: str = Field("", alias="DISCORD_ALERTS_CHANNEL_ID", pattern=r"^\d*$")
+    discord_staging_channel_id: str = Field("", alias="DISCORD_STAGING_CHANNEL_ID", pattern=r"^\d*$")
+    discord_guild_id: str = Field("", alias="DISCORD_GUILD_ID", pattern=r"^\d*$")
+    discord_api_url: BaseUrl = Field("https://discord.com/api/v10", alias="DISCORD_API_URL")
     github_token: SecretValue = Field(Secret(""), alias="GITHUB_TOKEN")
     github_repo: str = Field("", alias="GITHUB_REPO", pattern=r"^([\w.-]+/[\w.-]+)?$")
     github_api_url: BaseUrl = Field("https://api.github.com", alias="GITHUB_API_URL")

@@ -17,6 +17,11 @@ os.environ["INGEST_TOKEN"] = "test-ingest-token"
 os.environ["API_TOKEN"] = "test-api-token"
 os.environ["GRAFANA_WEBHOOK_SECRET"] = "test-grafana-secret"
 os.environ["PAGERDUTY_ROUTING_KEYS"] = "R" * 32 + "=petties-backend," + "S" * 32 + "=ai-service"
+# Discord signs interactions with the application's Ed25519 key: a real key pair, made for this run
+from nacl.signing import SigningKey
+
+DISCORD_KEY = SigningKey.generate()
+os.environ["DISCORD_PUBLIC_KEY"] = DISCORD_KEY.verify_key.encode().hex()
 os.environ.setdefault("GOOGLE_CLOUD_PROJECT", "demo-incidents-test")
 os.environ.pop("INCIDENT_CONFIG", None)
 
@@ -108,6 +113,22 @@ def api(api_app, firestore):
     client = api_app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = "Bearer test-api-token"
     return client
+
+
+@pytest.fixture(scope="session")
+def interactions_app():
+    return function_app("interactions")
+
+
+@pytest.fixture
+def interactions(interactions_app, firestore):
+    return interactions_app.test_client()
+
+
+def discord_signed(body: bytes, key: SigningKey = DISCORD_KEY, timestamp: str = "1795788950") -> dict:
+    """Headers exactly as Discord sends an interaction: Ed25519 over timestamp + raw body."""
+    signature = key.sign(timestamp.encode() + body).signature.hex()
+    return {"Content-Type": "application/json", "X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}
 
 
 @pytest.fixture

@@ -108,3 +108,26 @@ def no_secret_in(*texts: str) -> None:
     for text in texts:
         for secret in SECRETS:
             assert secret not in text, f"a secret leaked: {secret[:6]}..."
+
+
+BOT_TOKEN = "bot-token-SECRET"
+ALERTS, STAGING = "1100000000000000001", "1200000000000000001"
+APP, GUILD = "900000000000000001", "800000000000000001"
+
+
+@pytest.fixture
+def bot(channels, monkeypatch):
+    """The `channels` fakes, with the fake Discord also a bot in the team's server and bot mode configured."""
+    fake = channels.discord
+    fake.bot_token = BOT_TOKEN
+    fake.add_channel(ALERTS, "petties-alerts")
+    fake.add_channel(STAGING, "petties-alerts-dev")
+    env = {"DISCORD_BOT_TOKEN": BOT_TOKEN, "DISCORD_ALERTS_CHANNEL_ID": ALERTS, "DISCORD_STAGING_CHANNEL_ID": STAGING,
+           "DISCORD_API_URL": f"{fake.base_url}/api/v10", "DISCORD_APPLICATION_ID": APP, "DISCORD_GUILD_ID": GUILD}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings.cache_clear()
+    yield channels
+    for key in env:  # before the next test reads the settings, not at monkeypatch's own undo after this
+        monkeypatch.delenv(key, raising=False)
+    settings.cache_clear()

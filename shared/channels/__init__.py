@@ -20,15 +20,17 @@ from shared.model import Incident
 from shared.settings import Settings
 
 # What a message is about; each outbox record's reason maps to one of these.
-OPENED, RAISED, RESOLVED, MILESTONE, ESCALATION, TEXT, DIGEST = \
-    "opened", "raised", "resolved", "milestone", "escalation", "text", "digest"
+OPENED, RAISED, RESOLVED, MILESTONE, ESCALATION, TEXT, DIGEST, STEP = \
+    "opened", "raised", "resolved", "milestone", "escalation", "text", "digest", "step"
+# STEP: one step of the team's workflow (👀 acknowledged, 🔍 investigating, ...), a reply in the alert's thread
+# with the matching reaction on the alert; its text and emoji come ready in the record (plan.step_record)
 
 
 @dataclass(frozen=True)
 class Message:
     """One rendered message for one channel."""
 
-    kind: str                          # opened | raised | resolved | milestone | escalation | text | digest
+    kind: str                          # opened | raised | resolved | milestone | escalation | text | digest | step
     payload: object                    # what the vendor's API takes (Discord JSON, an Email, a GitHub issue)
     preview: str                       # how it reads, for the local preview page and the log
     recipients: tuple[str, ...] = ()   # addressed channels (email)
@@ -95,4 +97,4 @@ def kind_of(reason: str) -> str:
     """Return the message kind an outbox reason asks for ('severity-high' -> raised, 'escalation-...' -> ...)."""
     prefix = reason.split("-", 1)[0]
     return {"opened": OPENED, "severity": RAISED, "resolved": RESOLVED, "milestone": MILESTONE,
-            "escalation": ESCALATION, "handoff": TEXT, "notice": TEXT}.get(prefix, prefix)
+            "escalation": ESCALATION, "handoff": TEXT, "notice": TEXT, "step": STEP}.get(prefix, prefix)

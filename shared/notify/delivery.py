@@ -15,7 +15,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared import channels, log, oncall
-from shared.channels import ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, TEXT, Channel, Context, Message, preview
+from shared.channels import (
+    ESCALATION,
+    MILESTONE,
+    OPENED,
+    RAISED,
+    RESOLVED,
+    STEP,
+    TEXT,
+    Channel,
+    Context,
+    Message,
+    preview,
+)
 from shared.channels.base import SUPERSEDED, Result
 from shared.config import Config
 from shared.errors import Unavailable
@@ -348,5 +360,17 @@ def _text(job: Job) -> Result:
     return _send(job, TEXT, Context(extra={"text": job.record["text"], "pings": job.record.get("pings", [])}))
 
 
+def _step(job: Job) -> Result:
+    """A workflow step (👀, 🔍, ...): a reply to the incident's alert here, once that alert is out."""
+    opened = _opened_record(job) if STEP in job.channel.carries else None
+    if opened is None or opened["status"] in (OutboxStatus.HELD, OutboxStatus.FAILED, OutboxStatus.SUPERSEDED):
+        return SUPERSEDED  # no alert here (yet): the opening, when it goes out, shows the state; the timeline has it
+    if opened["status"] != OutboxStatus.SENT:  # on its way: the reply must not come before the alert
+        return Result(False, retryable=True, error="waiting for the alert to be sent first")
+    ref = None if opened.get("digest") else opened.get("ref")  # a digest has no thread of its own
+    extra = {"text": job.record["text"], "emoji": job.record.get("emoji", ""), "key": job.record["id"]}
+    return _send(job, STEP, Context(extra=extra), ref)
+
+
 KINDS = {OPENED: _opening, RAISED: _raised, RESOLVED: _follow_up, MILESTONE: _follow_up, ESCALATION: _escalation,
-         TEXT: _text}
+         TEXT: _text, STEP: _step}

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.channels import MILESTONE, REGISTRY
+from shared.channels import MILESTONE, REGISTRY, STEP
 from shared.config import Config
 from shared.model import Incident, OutboxStatus, Severity
 from shared.rules import routing
+from shared.rules.workflow import STEPS
 
 
 def record(incident_id: str, delivery: routing.Delivery, now: datetime) -> dict:
@@ -27,6 +28,25 @@ def text_record(rid: str, reason: str, channel: str, text: str, now: datetime, i
     return {"id": rid, "incident_id": incident_id, "reason": reason, "channel": channel, "template": "text",
             "text": text, "pings": list(pings), "mentions": [], "recipients": [],
             "status": OutboxStatus.PENDING.value, "due_at": now, "created_at": now, "attempts": 0}
+
+
+def step_record(incident_id: str, number: int, step: str, channel: str, text: str, emoji: str,
+                now: datetime) -> dict:
+    """Return the outbox record of one workflow step (the `number`-th on this incident), for the alert's thread:
+    reason "step-<number>-<step>", so a step taken again later is posted again, and a retried request is not."""
+    reason = f"step-{number}-{step}"
+    return {**text_record(f"{incident_id}:{reason}:{channel}", reason, channel, text, now,
+                          incident_id=incident_id), "template": "step", "emoji": emoji}
+
+
+def on_step(incident_id: str, severity: Severity, environment: str, number: int, step: str, text: str,
+            now: datetime, cfg: Config) -> list[dict]:
+    """Records for one workflow step: a reply in the thread of the incident's alert, in the chat channel its route
+    uses (none when the route has no chat channel that carries steps, e.g. a Low that only files an issue)."""
+    opening = routing.opening(severity, environment, now, cfg)
+    chat = next((d.channel for d in opening if REGISTRY[d.channel].chat and STEP in REGISTRY[d.channel].carries), None)
+    emoji = STEPS[step][0]
+    return [step_record(incident_id, number, step, chat, text, emoji, now)] if chat else []
 
 
 def due_now(records: list[dict]) -> list[str]:

@@ -228,20 +228,39 @@ def _optimistic(incident_id: str, write: Callable, deadline: float = 10.0):
             time.sleep(random.uniform(0, 0.05))
 
 
-def acknowledge(incident_id: str, actor: str, now: datetime, entry: dict) -> dict:
-    """Acknowledge: the first one makes the actor the owner and stops escalation; a later one changes nothing and
-    returns who acknowledged first and when ({"first": False, "owner", "at"})."""
-    ref = _ref(INCIDENTS, incident_id)
+def take_step(incident_id: str, actor: str, now: datetime, entry: dict, acknowledge: bool, phase: str | None,
+              outbox_for: Callable[[Incident], list[dict]]) -> dict:
+    """Take one step of the team's workflow on an open incident, with its notifications, in one commit.
+
+    `acknowledge`: an unacknowledged incident is acknowledged by the actor first (owner, time to acknowledge,
+    escalation stops). `phase`: the phase it moves to (None: the acknowledgement alone). Nothing changes, and
+    {"first": False, "owner", "at", "notify": []} is returned, when the step is already where the incident is.
+    """
+    db, ref = client(), _ref(INCIDENTS, incident_id)
 
     def write(stored: dict, batch, unchanged) -> dict:
-        if stored.get("acknowledged_at") is not None:
-            raise NoChange({"first": False, "owner": stored.get("owner"), "at": stored["acknowledged_at"]})
-        batch.update(ref, {"timeline": firestore.ArrayUnion([entry]), "updated_at": now,
-                           "status": Status.ACKNOWLEDGED.value, "acknowledged_at": now, "owner": actor,
+        acked = stored.get("acknowledged_at") is not None
+        if acked and (phase is None or stored.get("phase") == phase):
+            raise NoChange({"first": False, "owner": stored.get("owner"), "at": stored["acknowledged_at"],
+                            "notify": []})
+        incident = Incident.from_doc(stored)
+        records = outbox_for(incident)
+        refs = [db.collection(OUTBOX).document(r["id"]) for r in records]
+        existing = {s.id for s in call(lambda: list(db.get_all(refs))) if s.exists} if refs else set()
+        records = [r for r in records if r["id"] not in existing]
+        add_records(batch, records)
+        update = {"timeline": firestore.ArrayUnion([entry]), "updated_at": now, "steps": incident.steps + 1}
+        if phase is not None:
+            update["phase"] = phase
+        if not acked:
+            update.update({"status": Status.ACKNOWLEDGED.value, "acknowledged_at": now, "owner": actor,
                            "tta_seconds": (now - stored["created_at"]).total_seconds(),
-                           "sla_response_met": now <= stored["respond_by"]}, option=unchanged)
-        batch.update(_ref(KEYS, stored["key_doc"]), {"status": Status.ACKNOWLEDGED.value})
-        return {"first": True}
+                           "sla_response_met": now <= stored["respond_by"] if stored.get("respond_by") else None})
+            batch.update(_ref(KEYS, stored["key_doc"]), {"status": Status.ACKNOWLEDGED.value})
+        batch.update(ref, update, option=unchanged)
+        return {"first": not acked, "owner": actor if not acked else stored.get("owner"),
+                "at": now if not acked else stored["acknowledged_at"],
+                "notify": [r["id"] for r in records if r["status"] == "pending"]}
 
     return _optimistic(incident_id, write)
 

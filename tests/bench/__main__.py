@@ -33,6 +33,7 @@ os.environ.update({"SENTRY_CLIENT_SECRET": SECRET, "INGEST_TOKEN": "bench-token"
                    "LOG_LEVEL": "WARNING"})  # one log line per request would measure the terminal, not ingest
 
 from shared.store.client import client as firestore_client  # noqa: E402
+from tests.bench import interactions as interactions_bench  # noqa: E402  (sets its environment first)
 from tests.bench.firestore_counter import install  # noqa: E402
 
 ISSUE = json.loads((ROOT / "tests/fixtures/sentry_issue_created.json").read_text())
@@ -207,3 +208,4 @@ if __name__ == "__main__":
     from tests.bench import notify, sweep
     notify.main()
     sweep.main()
+    interactions_bench.main()

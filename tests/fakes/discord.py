@@ -1,4 +1,5 @@
-"""A fake Discord webhook API (v10): execute/edit/get/delete, Discord's validation, per-webhook rate limits."""
+"""A fake Discord API (v10): webhooks (execute/edit/get/delete) and a bot's calls (tests/fakes/discord_bot.py),
+Discord's validation, rate limits per webhook and per channel."""
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +14,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.clock import Clock
+from tests.fakes.discord_bot import BotEndpoints
 from tests.fakes.discord_rules import add_error, is_empty, keep_non_interactive, validate
 from tests.fakes.server import FakeService, Fault, json_response
 
@@ -32,6 +34,14 @@ _ROUTES = Map([
     Rule("/api/webhooks/<webhook_id>/<token>", methods=["GET", "POST"], endpoint="webhook"),
     Rule("/api/webhooks/<webhook_id>/<token>/messages/<message_id>", methods=["GET", "PATCH", "DELETE"],
          endpoint="message"),
+    # bot endpoints (Authorization: Bot <token>), answered by BotEndpoints
+    Rule("/api/channels/<channel_id>/messages", methods=["POST"], endpoint="bot_post"),
+    Rule("/api/channels/<channel_id>/messages/<message_id>", methods=["GET", "PATCH"], endpoint="bot_edit"),
+    Rule("/api/channels/<channel_id>/messages/<message_id>/threads", methods=["POST"], endpoint="bot_thread"),
+    Rule("/api/channels/<channel_id>/messages/<message_id>/reactions/<emoji>/@me", methods=["PUT"],
+         endpoint="bot_react"),
+    Rule("/api/applications/<application_id>/guilds/<guild_id>/commands", methods=["GET", "PUT"],
+         endpoint="bot_commands"),
 ])
 
 
@@ -56,13 +66,17 @@ def _flag(request: Request, name: str, errors: dict) -> bool:
     return raw.lower() in ("true", "1")
 
 
-class FakeDiscord(FakeService):
-    """Discord webhooks at the HTTP boundary; records every accepted message in .messages."""
+class FakeDiscord(BotEndpoints, FakeService):
+    """Discord at the HTTP boundary: webhooks, and with bot_token a bot; records every accepted message in .messages
+    (a bot's have webhook_id None; see BotEndpoints for channels, threads, reactions and commands)."""
 
     def __init__(self, *, rate_limit: int = DEFAULT_RATE_LIMIT, rate_window: float = DEFAULT_RATE_WINDOW,
                  webhook_id: str = "1", token: str = "tok", fail_ratio: float = 0.0, seed: int | None = 0,
-                 hang_seconds: float = 2.0, clock: Clock | None = None) -> None:
+                 hang_seconds: float = 2.0, clock: Clock | None = None, bot_token: str | None = None,
+                 application_id: str = "900000000000000001", guild_id: str = "800000000000000001") -> None:
         super().__init__(fail_ratio=fail_ratio, seed=seed, hang_seconds=hang_seconds, clock=clock)
+        self._init_bot(bot_token, application_id, guild_id)
+        self._path_faults: list[list] = []   # [path part, how many more, Fault]: see fail_on
         self.rate_limit, self.rate_window = rate_limit, rate_window
         self.default_webhook = (str(webhook_id), token)
         self.messages: list[dict[str, Any]] = []
@@ -91,6 +105,12 @@ class FakeDiscord(FakeService):
         """Return the execute URL as Discord shows it: {base}/api/webhooks/{id}/{token}."""
         wid, tok = self.default_webhook
         return f"{self.base_url}/api/webhooks/{webhook_id or wid}/{token or tok}"
+
+    def fail_on(self, path_part: str, n: int = 1, status: int = 503, retry_after: float = 0.1) -> None:
+        """Answer the next n requests whose path contains path_part with status (a multi-step send failing at its
+        second call: fail_on("/reactions/")); other requests are answered normally."""
+        with self._lock:
+            self._path_faults.append([path_part, n, Fault(status, retry_after=retry_after)])
 
     def messages_for(self, webhook_id: str) -> list[dict[str, Any]]:
         """Return the live messages posted through one webhook."""
@@ -144,14 +164,20 @@ class FakeDiscord(FakeService):
 
     # -- routing ------------------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
-        """Route /api[/vN]/webhooks/... after spending the webhook's rate-limit bucket."""
+        """Route /api[/vN]/webhooks/... after spending the webhook's rate-limit bucket; bot calls go to BotEndpoints."""
         path = re.sub(r"^/api/v\d+/", "/api/", request.path)
+        for fault in self._path_faults:
+            if fault[1] > 0 and fault[0] in path:
+                fault[1] -= 1
+                return self.fault_response(fault[2])
         try:
             endpoint, args = _ROUTES.bind("discord.com").match(path, request.method)
         except MethodNotAllowed:
             return _error(405, "405: Method Not Allowed", 0)
         except NotFound:
             return _error(404, "404: Not Found", 0)
+        if endpoint.startswith("bot_"):
+            return self.bot_request(request, endpoint, args)
         allowed, reset_after, headers = self._take(args["webhook_id"])
         if not allowed:
             return self._rate_limited(reset_after, headers)
@@ -247,6 +273,10 @@ class FakeDiscord(FakeService):
         if isinstance(parsed, Response):
             return parsed
         body, keep = parsed
+        return self._apply_edit(record, body, keep)
+
+    def _apply_edit(self, record: dict[str, Any], body: dict[str, Any], keep: bool) -> Response:
+        """Apply an edit's fields (components only when kept) and answer with the message as it is now."""
         changes = {k: body[k] for k in EDITABLE if k in body and (keep or k != "components")}
         defaults = {"content": "", "embeds": [], "components": [], "flags": 0}
         candidate = {**record, **{k: defaults.get(k) if v is None else v for k, v in changes.items()}}
@@ -258,11 +288,20 @@ class FakeDiscord(FakeService):
 
     def _render(self, record: dict[str, Any]) -> dict[str, Any]:
         """Return the message object Discord answers with (wait=true, GET, PATCH)."""
-        author = {"bot": True, "id": record["webhook_id"], "username": record["username"] or "Fake Webhook",
-                  "avatar": None, "discriminator": "0000"}
-        return {"id": record["id"], "type": 0, "content": record["content"], "channel_id": record["channel_id"],
+        if record["webhook_id"] is None:  # a bot's message
+            author = {"bot": True, "id": self.BOT_USER_ID, "username": "Fake Bot", "avatar": None,
+                      "discriminator": "0000"}
+        else:
+            author = {"bot": True, "id": record["webhook_id"], "username": record["username"] or "Fake Webhook",
+                      "avatar": None, "discriminator": "0000"}
+        message = {"id": record["id"], "type": 0, "content": record["content"], "channel_id": record["channel_id"],
                 "author": author, "attachments": record["attachments"],
                 "embeds": [{"type": "rich", **e} for e in record["embeds"]], "mentions": [], "mention_roles": [],
                 "pinned": False, "mention_everyone": False, "tts": record["tts"], "timestamp": record["created_at"],
                 "edited_timestamp": record["edited_at"], "flags": record["flags"],
                 "components": record["components"], "webhook_id": record["webhook_id"]}
+        if record["webhook_id"] is None:
+            del message["webhook_id"]
+            if record.get("nonce") is not None:
+                message["nonce"] = record["nonce"]
+        return message

@@ -1,6 +1,7 @@
 """Validate a Discord execute/edit-webhook body the way Discord does; return its nested `errors` object."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits
@@ -25,8 +26,21 @@ ACTION_ROWS_MAX = 5
 ROW_COMPONENTS_MAX = 5
 BUTTON_LABEL_MAX = 80
 CUSTOM_ID_MAX = 100
-ACTION_ROW, BUTTON = 1, 2
+ACTION_ROW, BUTTON, STRING_SELECT = 1, 2, 3
+SELECTS = (3, 5, 6, 7, 8)
 LINK_STYLE = 5
+# https://discord.com/developers/docs/components/reference#string-select
+SELECT_OPTIONS_MAX = 25
+SELECT_OPTION_MAX = 100
+SELECT_PLACEHOLDER_MAX = 150
+# https://discord.com/developers/docs/interactions/application-commands (INTEGRATIONS.md A9)
+COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+COMMAND_DESCRIPTION_MAX = 100
+COMMAND_OPTIONS_MAX = 25
+COMMAND_CHOICES_MAX = 25
+OPTION_TYPES = range(1, 12)      # SUB_COMMAND 1 ... ATTACHMENT 11
+SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
+GUILD_COMMANDS_MAX = 100
 
 Errors = dict[str, Any]
 
@@ -115,22 +129,45 @@ def _allowed_mentions(errors: Errors, value: Any) -> None:
 
 
 def _components(errors: Errors, value: Any) -> None:
+    seen: set = set()   # custom_ids are unique within a message
     for i, row in enumerate(_list(errors, ("components",), value, ACTION_ROWS_MAX)):
         path = ("components", i)
         if not _object(errors, path, row):
             continue
         if row.get("type") != 1:
             add_error(errors, (*path, "type"), "BASE_TYPE_CHOICES", "Value must be one of {1}.")
-        for j, comp in enumerate(_list(errors, (*path, "components"), row.get("components"), ROW_COMPONENTS_MAX)):
+        children = _list(errors, (*path, "components"), row.get("components"), ROW_COMPONENTS_MAX)
+        if len(children) > 1 and any(isinstance(c, dict) and c.get("type") in SELECTS for c in children):
+            add_error(errors, (*path, "components"), "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                      "The specified component exceeds the maximum width")  # a select fills its row alone
+        for j, comp in enumerate(children):
             cpath = (*path, "components", j)
-            if not _object(errors, cpath, comp) or comp.get("type") != 2:
+            if not _object(errors, cpath, comp):
                 continue
-            _max_len(errors, (*cpath, "label"), comp.get("label"), BUTTON_LABEL_MAX)
-            if comp.get("style") == LINK_STYLE:
-                if not comp.get("url"):
-                    add_error(errors, (*cpath, "url"), "BASE_TYPE_REQUIRED", "This field is required")
-            else:
+            if comp.get("style") != LINK_STYLE and comp.get("type") in (BUTTON, *SELECTS):
                 _required_text(errors, (*cpath, "custom_id"), comp.get("custom_id"), CUSTOM_ID_MAX)
+                if comp.get("custom_id") in seen:
+                    add_error(errors, (*cpath, "custom_id"), "COMPONENT_CUSTOM_ID_DUPLICATED",
+                              "Component custom id cannot be duplicated")
+                seen.add(comp.get("custom_id"))
+            if comp.get("type") == BUTTON:
+                _max_len(errors, (*cpath, "label"), comp.get("label"), BUTTON_LABEL_MAX)
+                if comp.get("style") == LINK_STYLE and not comp.get("url"):
+                    add_error(errors, (*cpath, "url"), "BASE_TYPE_REQUIRED", "This field is required")
+            elif comp.get("type") == STRING_SELECT:
+                _select(errors, cpath, comp)
+
+
+def _select(errors: Errors, path: tuple, select: dict) -> None:
+    """Validate a string select: 1-25 options, each with a label and a value of at most 100 characters."""
+    options = _list(errors, (*path, "options"), select.get("options"), SELECT_OPTIONS_MAX)
+    if not options:
+        add_error(errors, (*path, "options"), "BASE_TYPE_MIN_LENGTH", "Must be 1 or more in length.")
+    for k, option in enumerate(options):
+        if _object(errors, (*path, "options", k), option):
+            for key in ("label", "value"):
+                _required_text(errors, (*path, "options", k, key), option.get(key), SELECT_OPTION_MAX)
+    _max_len(errors, (*path, "placeholder"), select.get("placeholder"), SELECT_PLACEHOLDER_MAX)
 
 
 def is_interactive(component: Any) -> bool:
@@ -186,3 +223,61 @@ def is_empty(message: dict[str, Any]) -> bool:
     content = message.get("content")
     return not ((isinstance(content, str) and content.strip()) or message.get("embeds")
                 or message.get("components") or message.get("attachments"))
+
+
+def _command_options(errors: Errors, path: tuple, options: Any, parent: int | None) -> None:
+    """Validate a command's (or subcommand's) options: types, names, descriptions, choices, required first."""
+    optional_seen = False
+    for i, option in enumerate(_list(errors, path, options, COMMAND_OPTIONS_MAX)):
+        opath = (*path, i)
+        if not _object(errors, opath, option):
+            continue
+        kind = option.get("type")
+        # a command holds groups and subcommands, a group only subcommands, a subcommand neither
+        nests = {None: (SUB_COMMAND, SUB_COMMAND_GROUP), SUB_COMMAND_GROUP: (SUB_COMMAND,)}.get(parent, ())
+        if kind not in OPTION_TYPES or (kind in (SUB_COMMAND, SUB_COMMAND_GROUP) and kind not in nests):
+            add_error(errors, (*opath, "type"), "BASE_TYPE_CHOICES", f"Value must be one of {set(OPTION_TYPES)}.")
+        _named(errors, opath, option)
+        if option.get("required") and optional_seen:
+            add_error(errors, (*opath, "required"), "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                      "Required options must be placed before non-required options")
+        optional_seen = optional_seen or (kind not in (SUB_COMMAND, SUB_COMMAND_GROUP) and not option.get("required"))
+        choices = _list(errors, (*opath, "choices"), option.get("choices"), COMMAND_CHOICES_MAX)
+        if choices and option.get("autocomplete"):
+            add_error(errors, (*opath, "autocomplete"), "AUTOCOMPLETE_AND_CHOICES_ERROR",
+                      "Autocomplete and choices cannot both be set")
+        for k, choice in enumerate(choices):
+            if _object(errors, (*opath, "choices", k), choice):
+                _required_text(errors, (*opath, "choices", k, "name"), choice.get("name"), COMMAND_DESCRIPTION_MAX)
+                if choice.get("value") is None:
+                    add_error(errors, (*opath, "choices", k, "value"), "BASE_TYPE_REQUIRED", "This field is required")
+        if kind in (SUB_COMMAND, SUB_COMMAND_GROUP):
+            _command_options(errors, (*opath, "options"), option.get("options"), kind)
+
+
+def _named(errors: Errors, path: tuple, item: dict) -> None:
+    name = item.get("name")
+    if not isinstance(name, str) or not COMMAND_NAME.match(name) or name != name.lower():
+        add_error(errors, (*path, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+    _required_text(errors, (*path, "description"), item.get("description"), COMMAND_DESCRIPTION_MAX)
+
+
+def validate_commands(body: Any) -> Errors:
+    """Return the errors of a bulk-overwrite body (a list of CHAT_INPUT commands), {} when valid."""
+    errors: Errors = {}
+    if not isinstance(body, list):
+        add_error(errors, (), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+        return errors
+    if len(body) > GUILD_COMMANDS_MAX:
+        add_error(errors, (), "BASE_TYPE_MAX_LENGTH", f"Must be {GUILD_COMMANDS_MAX} or fewer in length.")
+    names = set()
+    for i, command in enumerate(body):
+        if not _object(errors, (i,), command):
+            continue
+        _named(errors, (i,), command)
+        if command.get("name") in names:
+            add_error(errors, (i, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                      "Application command names must be unique")
+        names.add(command.get("name"))
+        _command_options(errors, (i, "options"), command.get("options"), None)
+    return errors

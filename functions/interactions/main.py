@@ -1,0 +1,35 @@
+"""Cloud Function `interactions`: Discord's Interactions Endpoint URL (buttons, slash commands, autocomplete).
+
+POST /interactions/   headers X-Signature-Ed25519, X-Signature-Timestamp (Ed25519, DISCORD_PUBLIC_KEY)
+A bad or missing signature is 401 before anything is read; PING is answered PONG. An expected refusal (not
+in the team file, unknown incident, already resolved) is an ephemeral message, so the person sees why.
+"""
+import functions_framework
+
+from shared import errors, web
+from shared import interactions as discord
+from shared.notify import delivery
+from shared.settings import settings
+
+web.start()
+FIRESTORE_DEADLINE = 1.5  # Discord gives 3 s for the answer, cold start included
+
+
+@functions_framework.http
+def interactions(request):
+    def handle():
+        web.allow(request.method, "POST")
+        body = web.read_body(request)
+        discord.verify(settings(), body, request.headers.get("X-Signature-Ed25519", ""),
+                            request.headers.get("X-Signature-Timestamp", ""))
+        interaction, now = discord.parse(body), web.now()
+        try:
+            answer, due = discord.handle(interaction, discord.team(), settings(), now)
+        except (errors.BadInput, errors.Unauthorized):
+            raise
+        except errors.Refusal as e:
+            return web.json_response(discord.refusal(e))
+        delivery.deliver_soon(due, discord.team(), settings(), now, 0.0)  # the thread reply goes out in the background
+        return web.json_response(answer)
+
+    return web.guarded(handle, request, FIRESTORE_DEADLINE)

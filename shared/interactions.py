@@ -1,0 +1,249 @@
+"""Discord interactions: the team runs an incident from its alert's buttons and from slash commands.
+
+Transport-neutral like the API: every change is a use case of shared/actions.py, and every refusal a
+shared.errors one, answered here as an ephemeral message (only the person who clicked sees it). Discord gives
+3 s for the answer, so nothing here waits for a vendor: the thread reply and reaction of a step are outbox
+records, sent in the background and retried by the sweep.
+
+Docs: https://discord.com/developers/docs/interactions/receiving-and-responding
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+
+from shared import actions, api, errors, handoff, oncall
+from shared.channels import discord
+from shared.config import Config, config
+from shared.notify.render import discord_text, local_time
+from shared.rules.text import clean, quoted
+from shared.settings import Settings
+from shared.store import incidents as store
+from shared.store.client import call, claim_once, claim_ref
+
+# interaction types and callback types (https://discord.com/developers/docs/interactions/receiving-and-responding)
+PING, COMMAND, COMPONENT, AUTOCOMPLETE = 1, 2, 3, 4
+PONG, MESSAGE, UPDATE_MESSAGE, CHOICES = 1, 4, 7, 8
+EPHEMERAL = 64
+MAX_CHOICES = 25
+CACHE_SECONDS = 10.0     # autocomplete answers from a list at most this old (it must answer within 3 s)
+STATE_CHANGES = {"ack", *actions.PHASES, "resolve", "invalid", "severity", "note", "override"}
+
+
+def team() -> Config:
+    """The team file, looked up at each interaction (tests vary it)."""
+    return config()
+
+
+def verify(settings: Settings, body: bytes, signature: str, timestamp: str) -> None:
+    """Check X-Signature-Ed25519 over timestamp + raw body with DISCORD_PUBLIC_KEY; Unauthorized otherwise
+    (Discord probes with bad signatures and drops an endpoint that accepts them)."""
+    if not settings.discord_public_key:
+        raise errors.Unauthorized("DISCORD_PUBLIC_KEY is not configured on the server")
+    if not signature or not timestamp:
+        raise errors.Unauthorized("missing X-Signature-Ed25519 or X-Signature-Timestamp header")
+    try:
+        VerifyKey(bytes.fromhex(settings.discord_public_key)).verify(timestamp.encode() + body,
+                                                                     bytes.fromhex(signature))
+    except (BadSignatureError, ValueError):
+        raise errors.Unauthorized("invalid request signature") from None
+
+
+def parse(body: bytes) -> dict:
+    """Return the interaction as a JSON object, or BadInput saying why not."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise errors.BadInput("body is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), int):
+        raise errors.BadInput("expected an interaction object with an integer type")
+    return data
+
+
+def say(text: str, ephemeral: bool = True) -> dict:
+    """An answer in the channel: a message (ephemeral: only the caller sees it); mentions never ping."""
+    data = {"content": text[:2000], "allowed_mentions": {"parse": []}}
+    return {"type": MESSAGE, "data": {**data, "flags": EPHEMERAL} if ephemeral else data}
+
+
+def handle(interaction: dict, cfg: Config, settings: Settings, now: datetime) -> tuple[dict, list[str]]:
+    """Answer one verified interaction; return the answer and the outbox records to deliver now."""
+    kind = interaction["type"]
+    if kind == PING:
+        return {"type": PONG}, []
+    if kind == AUTOCOMPLETE:
+        return {"type": CHOICES, "data": {"choices": choices(_focused(interaction))}}, []
+    if kind not in (COMMAND, COMPONENT):
+        raise errors.BadInput(f"unsupported interaction type {kind}")
+    action, typed_id, options = (_component(interaction) if kind == COMPONENT else _command(interaction))
+    who = member(interaction, cfg)
+    if action in STATE_CHANGES and who is None:
+        return say("Only people in the team file can change incidents; ask the team lead to add your Discord id."), []
+    claim = f"interaction-{clean(interaction.get('id'), 100)}" if action in STATE_CHANGES else None
+    if claim and not claim_once(claim, now):
+        return say("This interaction was already handled; nothing changed."), []
+    try:
+        answer, due = _run(action, typed_id, options, who, kind, cfg, now)
+    except BaseException:
+        if claim:  # nothing was done: a new delivery of the same interaction may try again
+            call(claim_ref(claim).delete)
+        raise
+    return answer, due
+
+
+def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, cfg: Config,
+         now: datetime) -> tuple[dict, list[str]]:
+    if action == "show":
+        return say(_describe(actions.get(typed_id), cfg)), []
+    if action == "list":
+        return say(_listing(cfg)), []
+    if action == "oncall":
+        return say(_on_call(cfg, now)), []
+    if action == "handoff":
+        return say(handoff.text(handoff.compose(now, cfg), cfg)[0]), []
+    if action == "override":
+        made = api.add_override({"covering": options.get("member"), "start": options.get("from"),
+                                 "end": options.get("to"), "actor": who, "note": options.get("note")}, now)
+        return say(f"Override set: {cfg.person(made['covering']).name} is on call from {made['start']} to "
+                   f"{made['end']}.", ephemeral=False), []
+    if action == "severity":
+        due = actions.set_severity(typed_id, options.get("level"), who, now, cfg, clean(options.get("reason"), 500))
+    elif action == "note":
+        due = actions.note(typed_id, who, options.get("text"), now, cfg)
+    elif action == "ack":
+        due = actions.acknowledge(typed_id, who, now, cfg, clean(options.get("detail"), 500))
+    elif action in actions.PHASES:
+        due = actions.progress(typed_id, action, who, now, cfg, clean(options.get("detail"), 500))
+    elif action in ("resolve", "invalid"):
+        due = actions.resolve(typed_id, who, now, cfg, clean(options.get("detail"), 500), invalid=action == "invalid")
+    else:
+        raise errors.BadInput(f"unknown action {quoted(action)}")
+    incident = actions.get(typed_id)
+    if kind == COMPONENT:  # the alert itself shows the new state; the thread gets the step's reply
+        return {"type": UPDATE_MESSAGE, "data": discord.card(incident, cfg, now)}, due
+    emoji, label = actions.STEPS.get(action, ("✏️", f"{action} recorded"))
+    return say(f"{emoji} {incident.id}: {label}."), due
+
+
+def refusal(error: errors.Refusal) -> dict:
+    """An expected refusal, said to the person who clicked (only them)."""
+    if isinstance(error, errors.Unavailable):
+        return say("Storage is unavailable right now; nothing changed. Try again in a moment.")
+    said = error.message[:1900]
+    return say(said if "nothing changed" in said else f"Nothing changed: {said}")
+
+
+# ---------------------------------------------------------------- reading the interaction
+
+def member(interaction: dict, cfg: Config) -> str | None:
+    """Return the person id of whoever clicked (by their Discord user id in the team file), else None."""
+    user = (interaction.get("member") or {}).get("user") or interaction.get("user") or {}
+    uid = str(user.get("id") or "") if isinstance(user, dict) else ""
+    return next((p.id for p in cfg.people if uid and p.discord_id == uid), None)
+
+
+def _component(interaction: dict) -> tuple[str, str, dict]:
+    data = interaction.get("data") if isinstance(interaction.get("data"), dict) else {}
+    prefix, _, rest = str(data.get("custom_id") or "").partition(":")
+    action, _, typed_id = rest.partition(":")
+    if prefix != "incident" or not action or not typed_id:
+        raise errors.BadInput(f"unknown component {quoted(data.get('custom_id'))}")
+    options = {}
+    if action == "severity":
+        values = data.get("values") if isinstance(data.get("values"), list) else []
+        options["level"] = str(values[0]) if values else ""
+    return action, typed_id, options
+
+
+def _options(items: object) -> dict:
+    return {str(o.get("name")): o.get("value") for o in items if isinstance(o, dict)} \
+        if isinstance(items, list) else {}
+
+
+def _command(interaction: dict) -> tuple[str, str, dict]:
+    data = interaction.get("data") if isinstance(interaction.get("data"), dict) else {}
+    name = str(data.get("name") or "")
+    subs = [o for o in data.get("options") or [] if isinstance(o, dict) and o.get("type") in (1, 2)]
+    sub = subs[0] if subs else {}
+    options = _options(sub.get("options") if sub else data.get("options"))
+    if name == "incident":
+        action = str(sub.get("name") or "")
+        action = {"acknowledge": "ack"}.get(action, action)
+        if action not in STATE_CHANGES | {"show", "list"}:
+            raise errors.BadInput(f"unknown /incident subcommand {quoted(action)}")
+        return action, str(options.get("id") or ""), options
+    if name == "oncall":
+        return ("override" if sub.get("name") == "override" else "oncall"), "", options
+    if name == "handoff":
+        return "handoff", "", options
+    raise errors.BadInput(f"unknown command {quoted(name)}")
+
+
+def _focused(interaction: dict) -> str:
+    """Return what the person has typed into the focused option so far."""
+    data = interaction.get("data") if isinstance(interaction.get("data"), dict) else {}
+    stack = list(data.get("options") or [])
+    while stack:
+        option = stack.pop()
+        if isinstance(option, dict):
+            if option.get("focused"):
+                return str(option.get("value") or "")
+            stack += option.get("options") or []
+    return ""
+
+
+# ---------------------------------------------------------------- what is said
+
+_cache: dict = {}
+_lock = threading.Lock()
+
+
+def _active() -> list:
+    with _lock:
+        cached = _cache.get("active")
+        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
+            cached = (time.monotonic(), store.list_incidents(["open", "acknowledged"], 100))
+            _cache["active"] = cached
+        return cached[1]
+
+
+def choices(typed: str) -> list[dict]:
+    """Active incidents whose id or title holds what was typed, newest first, at most 25."""
+    needle = typed.strip().lower()
+    out = []
+    for i in _active():
+        if needle in i.id.lower() or needle in i.title.lower():
+            out.append({"name": f"{i.id} · {i.severity.name.title()} · {i.title}"[:100], "value": i.id})
+    return out[:MAX_CHOICES]
+
+
+def _describe(incident, cfg: Config) -> str:
+    owner = cfg.person(incident.owner).name if incident.owner in {p.id for p in cfg.people} else "nobody yet"
+    lines = [f"**{incident.id}** · {incident.severity.name.title()} · {incident.status}"
+             + (f" ({incident.phase})" if incident.phase else "") + (" · invalid" if incident.invalid else ""),
+             discord_text(incident.title[:300]),
+             f"Owner: {owner} · opened {local_time(incident.created_at, cfg)} · {incident.occurrences} occurrences",
+             f"Respond by {local_time(incident.respond_by, cfg)} · resolve by {local_time(incident.resolve_by, cfg)}"]
+    return "\n".join(lines)
+
+
+def _listing(cfg: Config) -> str:
+    active = store.list_incidents(["open", "acknowledged"], 20)
+    if not active:
+        return "No active incidents."
+    return "\n".join(f"{i.id} · {i.severity.name.title()} · {i.status}" + (f" ({i.phase})" if i.phase else "")
+                     + f" · {discord_text(i.title[:120])}" for i in active)
+
+
+def _on_call(cfg: Config, now: datetime) -> str:
+    current = oncall.at(now, cfg)
+    following = oncall.at(current.next_handover, cfg)
+    text = f"On call now: {cfg.person(current.primary).name} (backup {cfg.person(current.backup).name})"
+    if current.override:
+        text += f", covering for {cfg.person(current.rotation_primary).name}"
+    return text + (f"\nFrom {local_time(current.next_handover, cfg)}: {cfg.person(following.primary).name}")

@@ -1,0 +1,160 @@
+"""Register the slash commands on the team's Discord server and say what to paste into the developer portal.
+
+    python -m shared.local.discord_setup [--public-url https://…]    ./deploy.sh discord-setup
+
+Needs DISCORD_BOT_TOKEN, DISCORD_APPLICATION_ID and DISCORD_GUILD_ID. The commands are guild commands: they
+replace the server's whole list at once and show up instantly (global ones take up to an hour), with
+`PUT /applications/{app}/guilds/{guild}/commands`
+(https://discord.com/developers/docs/interactions/application-commands#bulk-overwrite-guild-application-commands).
+Running it again changes nothing but Discord's version numbers. Exit 0 when registered, 1 when Discord said
+no, 2 when the environment lacks what it needs. No line ever shows the token.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import httpx
+
+from shared.channels.base import USER_AGENT
+from shared.config import ConfigError
+from shared.settings import Settings
+
+TIMEOUT = 10.0
+# option types (https://discord.com/developers/docs/interactions/application-commands#application-command-object-
+# application-command-option-type, INTEGRATIONS.md A9)
+SUB_COMMAND, STRING, USER = 1, 3, 6
+# https://discord.com/developers/docs/topics/permissions#permissions-bitwise-permission-flags
+PERMISSIONS = {
+    "VIEW_CHANNEL": 1 << 10,               # to see a private alerts channel at all
+    "SEND_MESSAGES": 1 << 11,              # the alert itself
+    "SEND_MESSAGES_IN_THREADS": 1 << 38,   # the workflow replies ("SEND_MESSAGES has no effect in threads")
+    "CREATE_PUBLIC_THREADS": 1 << 35,      # a thread per alert
+    "ADD_REACTIONS": 1 << 6,               # 👀 🔍 🔧 🔄 ✅ ❌ on the alert
+    "READ_MESSAGE_HISTORY": 1 << 16,       # to react on and start threads from earlier messages
+    "EMBED_LINKS": 1 << 14,                # the incident card
+}
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def _id(required: bool = True) -> dict:
+    return {"type": STRING, "name": "id", "description": "The incident, e.g. INC-7K3QXD", "required": required,
+            "autocomplete": True}
+
+
+def _text(name: str, description: str, required: bool = False) -> dict:
+    return {"type": STRING, "name": name, "description": description, "required": required}
+
+
+def _sub(name: str, description: str, *options: dict) -> dict:
+    return {"type": SUB_COMMAND, "name": name, "description": description, "options": list(options)}
+
+
+_DETAIL = _text("detail", "A few words for the thread and the timeline")
+COMMANDS: list[dict] = [
+    {"name": "incident", "type": 1, "description": "Work on an incident", "options": [
+        _sub("ack", "Acknowledge: you own it and escalation stops", _id(), _DETAIL),
+        _sub("investigating", "Say you are investigating", _id(), _DETAIL),
+        _sub("fixing", "Say you are working on a fix", _id(), _DETAIL),
+        _sub("deploying", "Say the fix is being deployed", _id(), _DETAIL),
+        _sub("resolve", "Resolve it", _id(), _DETAIL),
+        _sub("invalid", "Close it as invalid (cannot reproduce)", _id(), _DETAIL),
+        _sub("severity", "Change its severity", _id(),
+             {**_text("level", "The new severity", required=True),
+              "choices": [{"name": s.capitalize(), "value": s} for s in SEVERITIES]},
+             _text("reason", "Why")),
+        _sub("note", "Add a note to its timeline", _id(), _text("text", "The note", required=True)),
+        _sub("show", "Show an incident", _id()),
+        _sub("list", "List the active incidents"),
+    ]},
+    {"name": "oncall", "type": 1, "description": "Who is on call", "options": [
+        _sub("now", "Who is on call now, the backup and the next handover"),
+        _sub("override", "Cover for someone on call",
+             {"type": USER, "name": "member", "description": "Who covers", "required": True},
+             _text("from", "Start, e.g. 2026-11-24 18:00 (the team's time zone)", required=True),
+             _text("to", "End, e.g. 2026-11-25 09:00", required=True),
+             _text("note", "Why")),
+    ]},
+    {"name": "handoff", "type": 1, "description": "The on-call handoff as it would be posted now"},
+]
+
+
+def permissions() -> int:
+    """Return the permission integer the bot's invite asks for."""
+    return sum(PERMISSIONS.values())
+
+
+def invite_url(application_id: str) -> str:
+    return (f"https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands"
+            f"&permissions={permissions()}")
+
+
+def register(settings: Settings, timeout: float = TIMEOUT) -> httpx.Response:
+    """PUT the command list as the guild's commands (once more after a 429's retry_after, if short)."""
+    url = (f"{settings.discord_api_url}/applications/{settings.discord_application_id}/guilds/"
+           f"{settings.discord_guild_id}/commands")
+    headers = {"Authorization": f"Bot {settings.discord_bot_token.reveal()}", "User-Agent": USER_AGENT}
+    for _ in range(2):
+        response = httpx.put(url, json=COMMANDS, headers=headers, timeout=timeout)
+        if response.status_code != 429:
+            break
+        try:
+            wait = float(response.json().get("retry_after", 1))
+        except (ValueError, AttributeError):
+            wait = 1.0
+        if wait > 30:
+            break
+        time.sleep(wait)
+    return response
+
+
+def missing(settings: Settings) -> list[str]:
+    """Return the variables this needs that are not set."""
+    return [name for name, value in (("DISCORD_BOT_TOKEN", settings.discord_bot_token),
+                                     ("DISCORD_APPLICATION_ID", settings.discord_application_id),
+                                     ("DISCORD_GUILD_ID", settings.discord_guild_id)) if not value]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--public-url", default="", help="the https URL in front of the functions (a tunnel's, or "
+                                                         "Google Cloud's), to print the exact endpoint URL")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 2
+    lacking = missing(settings)
+    if lacking:
+        print(f"discord-setup needs {', '.join(lacking)} (the bot's token, its application id and the server's id "
+              "from the developer portal and Discord's developer mode)", file=sys.stderr)
+        return 2
+    try:
+        response = register(settings)
+    except httpx.HTTPError as e:
+        print(f"could not reach Discord: {type(e).__name__}", file=sys.stderr)
+        return 1
+    if response.status_code != 200:
+        try:
+            message = str(response.json().get("message", ""))[:300]
+        except (ValueError, AttributeError):
+            message = ""
+        print(f"Discord refused the commands: HTTP {response.status_code} {message}".rstrip(), file=sys.stderr)
+        return 1
+    names = ", ".join(f"/{c['name']}" for c in response.json())
+    base = args.public_url.rstrip("/") or "<public URL>"
+    print(f"registered on server {settings.discord_guild_id}: {names}")
+    print(f"Interactions Endpoint URL (General Information in the developer portal): {base}/interactions/")
+    print(f"Invite the bot (permissions: {', '.join(PERMISSIONS)}):\n  {invite_url(settings.discord_application_id)}")
+    if not settings.discord_public_key:
+        print("Set DISCORD_PUBLIC_KEY (General Information > Public Key) before saving the endpoint URL: Discord "
+              "checks it with a signed PING at once.")
+    if not (settings.discord_alerts_channel_id or settings.discord_staging_channel_id):
+        print("Set DISCORD_ALERTS_CHANNEL_ID (and DISCORD_STAGING_CHANNEL_ID) to post alerts as the bot.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
