@@ -5,7 +5,7 @@ Transport-neutral: refusals are shared.errors; the entry point maps them to HTTP
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from shared import actions, handoff, oncall
 from shared.config import config
@@ -193,3 +193,16 @@ def metrics(start: str | None, end: str | None, now: datetime) -> dict:
             "incidents": [{"id": i.id, "severity": i.severity.label, "status": i.status,
                            "sla_response_met": i.sla_response_met,
                            "sla_resolution_met": i.sla_resolution_met} for i in incidents]}
+
+
+def report(day: str) -> dict:
+    """GET /api/reports/<YYYY-MM-DD>: the daily report of that local day, as stored when it was posted."""
+    from shared.store import reports
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise BadInput(f"expected a day as YYYY-MM-DD, got {quoted(day)}") from None
+    stored = reports.get_report(day)
+    if stored is None:
+        raise NotFound(f"no report for {day}: the daily summary has not run for it (POST /daily_summary/?date={day})")
+    return {k: v for k, v in stored.items() if k != "made_at"}

@@ -105,6 +105,14 @@ class Rotation(_Strict):
     start: Day
 
 
+class HealthCheck(_Strict):
+    """A health URL the sweep probes (Probes); two failures in a row open an incident, source `probe`."""
+    url: str = Field(pattern=r"^https?://")
+    expect_status: int = Field(200, ge=100, le=599)
+    expect_text: str = ""                       # optional: the body must contain it
+    timeout_seconds: float = Field(10.0, gt=0, le=30)
+
+
 class Service(_Strict):
     name: str
     description: str = ""
@@ -113,6 +121,7 @@ class Service(_Strict):
     dashboard_url: str = ""     # shown as "Dashboard:" in alerts
     sentry_projects: list[str] = []
     monitors: list[str] = []
+    health: list[HealthCheck] = []   # probed by the sweep (see `probes`)
 
 
 class Environment(_Strict):
@@ -195,6 +204,36 @@ class SlaTarget(_Strict):
     resolve: SlaTerm
 
 
+def _check_duration(value: str) -> str:
+    if not DURATION.match(str(value).strip()):
+        raise ValueError(f"expected a duration like 5m, 1h or 2d, got {value!r}")
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]   # "5m", "1h", "2d"
+
+
+def seconds(duration: str) -> int:
+    """Return a Duration in seconds."""
+    number, unit = DURATION.match(duration.strip()).groups()
+    return int(number) * {"m": 60, "min": 60, "h": 3600, "d": 86400}[unit]
+
+
+class Probes(_Strict):
+    interval: Duration = "5m"          # how often the sweep probes each health URL
+    failures_to_alert: int = Field(2, ge=1, le=10)   # failures in a row before an incident opens
+    flap_window: Duration = "30m"      # a URL that goes down and up `flap_changes` times in this window
+    flap_changes: int = Field(4, ge=2)  # is reported once as flapping, not as a stream of alerts
+
+
+class DailySummary(_Strict):
+    time: ClockTime = "09:00"          # local time the report of the previous local day is posted
+
+
+class SentryStats(_Strict):
+    organization: str = ""             # the Sentry organization slug; with SENTRY_API_TOKEN: requests and errors
+
+
 class Sprint(_Strict):
     start: Day
     length_days: int = Field(14, ge=1)
@@ -234,6 +273,9 @@ class Config(_Strict):
     escalation: Escalation = Escalation()
     handoff_notes: list[str] = []
     sources: Sources = Sources()
+    probes: Probes = Probes()
+    daily_summary: DailySummary = DailySummary()
+    sentry: SentryStats = SentryStats()
 
     @model_validator(mode="after")
     def _references(self) -> Config:

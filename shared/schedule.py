@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.config import Config, load_config
+
 
 @dataclass(frozen=True)
 class Job:
@@ -17,7 +19,13 @@ class Job:
     path: str = "/"    # path under the function's URL
 
 
-JOBS = [
-    Job("escalate-every-minute", "escalate", "* * * * *", "Etc/UTC"),
-    Job("daily-summary", "daily_summary", "0 8 * * *", "Asia/Ho_Chi_Minh"),
-]
+def jobs(cfg: Config) -> list[Job]:
+    """Return the cron table for a team: the minute's sweep, and the daily summary at the team's local time."""
+    hour, minute = cfg.daily_summary.time.split(":")
+    return [
+        Job("escalate-every-minute", "escalate", "* * * * *", "Etc/UTC"),
+        Job("daily-summary", "daily_summary", f"{int(minute)} {int(hour)} * * *", cfg.team.time_zone),
+    ]
+
+
+JOBS = jobs(load_config())   # the default team's; the local runner and the deploy use jobs(config())

@@ -80,6 +80,11 @@ class Settings(BaseModel):
     grafana_webhook_secret: SecretValue = Field(Secret(""), alias="GRAFANA_WEBHOOK_SECRET")
     grafana_timestamp_header: str = Field("", alias="GRAFANA_TIMESTAMP_HEADER")
     pagerduty_routing_keys: dict[str, str] = Field({}, alias="PAGERDUTY_ROUTING_KEYS")
+    # the daily summary's figures and UptimeRobot on the free plan (polled by the sweep)
+    sentry_api_token: SecretValue = Field(Secret(""), alias="SENTRY_API_TOKEN")
+    sentry_api_url: BaseUrl = Field("https://sentry.io", alias="SENTRY_API_URL")
+    uptimerobot_api_key: SecretValue = Field(Secret(""), alias="UPTIMEROBOT_API_KEY")
+    uptimerobot_api_url: BaseUrl = Field("https://api.uptimerobot.com/v2", alias="UPTIMEROBOT_API_URL")
     local_preview: bool = Field(False, alias="LOCAL_PREVIEW")
 
     @field_validator("sentry_max_age_seconds", mode="before")

@@ -13,6 +13,7 @@ import flask
 
 from shared import errors, log
 from shared.config import ConfigError, config
+from shared.rules import calendar
 from shared.settings import settings
 from shared.sources.common import InboundRequest
 from shared.store.client import RETRY_WINDOW, with_deadline
@@ -89,9 +90,12 @@ def schedule_time(header: str | None) -> datetime:
     if header:
         try:
             parsed = datetime.fromisoformat(header.strip().replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
         except ValueError:
             raise errors.BadInput(f"X-CloudScheduler-ScheduleTime {header[:40]!r} is not an RFC 3339 time") from None
+        moment = calendar.in_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc))
+        if moment is None:
+            raise errors.BadInput(f"X-CloudScheduler-ScheduleTime {header[:40]!r} is outside 2000..2099")
+        return moment
     return now()
 
 

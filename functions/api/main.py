@@ -4,6 +4,7 @@ GET    /api/incidents?status=open&limit=100        GET /api/incidents/<id>
 POST   /api/incidents/<id>/ack|resolve|severity|note   {"actor": ..., "severity"/"text"/"reason"/"detail": ...}
 GET    /api/oncall?at=<iso>                        POST /api/oncall/overrides   DELETE /api/oncall/overrides/<id>
 GET    /api/handoff                                POST /api/handoff/notes      GET /api/metrics?from=&to=
+GET    /api/reports/<YYYY-MM-DD>
 """
 import functions_framework
 
@@ -47,6 +48,9 @@ def api(request):
         if route == ("handoff", 2) and parts[1] == "notes":
             web.allow(method, "POST")
             return web.json_response(incidents_api.add_handoff_note(web.read_json(request), now), 201)
+        if route == ("reports", 2):
+            web.allow(method, "GET", "HEAD")
+            return web.json_response(incidents_api.report(parts[1]))
         if route == ("metrics", 1):
             web.allow(method, "GET", "HEAD")
             return web.json_response(incidents_api.metrics(request.args.get("from"), request.args.get("to"), now))

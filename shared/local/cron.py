@@ -11,8 +11,10 @@ import httpx
 from croniter import croniter
 
 from shared import log
+from shared.config import config
 from shared.local.server import function_names
-from shared.schedule import JOBS, Job
+from shared.schedule import Job
+from shared.schedule import jobs as cron_table
 
 
 def next_fire(job: Job, after: datetime) -> datetime:
@@ -32,9 +34,10 @@ def fire(base_url: str, job: Job, at: datetime, client: httpx.Client) -> int:
 
 def run(base_url: str) -> None:
     present = set(function_names())
-    jobs = [j for j in JOBS if j.function in present]
+    table = cron_table(config())
+    jobs = [j for j in table if j.function in present]
     if not jobs:
-        log.info("cron runner: no scheduled function exists yet; idle", jobs=[j.name for j in JOBS])
+        log.info("cron runner: no scheduled function exists yet; idle", jobs=[j.name for j in table])
     now = datetime.now(timezone.utc)
     due = {j.name: next_fire(j, now) for j in jobs}
     with httpx.Client() as client:

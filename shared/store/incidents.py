@@ -344,11 +344,15 @@ def list_incidents(statuses: list[str] | None, limit: int) -> list[Incident]:
     return [_merge(i, live.get(i["key_doc"])) for i in incidents]
 
 
-def incidents_created_since(since: datetime, limit: int) -> list[Incident]:
-    """Return incidents created at or after `since`, oldest first (single-field index on created_at)."""
+def incidents_created_since(since: datetime, limit: int, live: bool = False) -> list[Incident]:
+    """Return incidents created at or after `since`, oldest first (single-field index on created_at); `live`:
+    with the live counters of active ones merged in (occurrences, users, last seen)."""
     query = (client().collection(INCIDENTS).where(filter=firestore.FieldFilter("created_at", ">=", since))
              .order_by("created_at").limit(limit))
-    return call(lambda: [Incident.from_doc(s.to_dict()) for s in query.stream()])
+    docs = call(lambda: [s.to_dict() for s in query.stream()])
+    refs = [_ref(LIVE, i["key_doc"]) for i in docs if live and i.get("active")]
+    counters = {s.id: s.to_dict() for s in call(lambda: list(client().get_all(refs))) if s.exists} if refs else {}
+    return [_merge(i, counters.get(i["key_doc"])) for i in docs]
 
 
 def due_incidents(now: datetime, limit: int) -> list[Incident]:

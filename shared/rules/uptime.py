@@ -1,0 +1,33 @@
+"""Uptime from down intervals (pure): clipped to a window, overlapping reports of one outage counted once."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+Interval = tuple[datetime, datetime]
+
+
+def merged(intervals: list[Interval]) -> list[Interval]:
+    """Return the union of intervals as sorted, non-overlapping intervals (touching ones joined)."""
+    out: list[Interval] = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def clipped(intervals: list[Interval], start: datetime, end: datetime) -> list[Interval]:
+    """Return the parts of the intervals inside [start, end)."""
+    return [(max(a, start), min(b, end)) for a, b in intervals if b > start and a < end]
+
+
+def downtime(intervals: list[Interval], start: datetime, end: datetime) -> timedelta:
+    """Return how long anything in `intervals` was down within [start, end), each moment counted once."""
+    return sum((b - a for a, b in merged(clipped(intervals, start, end))), timedelta())
+
+
+def percent_up(down: timedelta, start: datetime, end: datetime) -> float:
+    """Return the uptime percentage of the window, given its downtime."""
+    window = (end - start).total_seconds()
+    return 100.0 if window <= 0 else max(0.0, 100.0 * (1 - down.total_seconds() / window))

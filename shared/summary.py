@@ -1,0 +1,161 @@
+"""The daily summary: how the previous local day went, in one message to the alerts channel, stored once.
+
+Uptime comes from the down/up intervals of outage incidents (UptimeRobot, health probes) clipped to the day,
+one outage reported by two sources counted once; requests and error rate from Sentry's stats API; incidents,
+top errors, action items and SLA notes from the incidents themselves. A figure with no configured source
+says so; none is invented. Running a day twice posts nothing new; days missed in the last week are caught up.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from shared import oncall, sentry_api
+from shared.config import Config
+from shared.model import Incident, Severity
+from shared.notify import plan, render
+from shared.rules import metrics, uptime
+from shared.settings import Settings
+from shared.store import incidents as store
+from shared.store import outbox, reports
+
+CATCH_UP_DAYS = 3          # a run also makes the reports of this many days before, when they are missing
+OUTAGE_LOOKBACK = timedelta(days=7)   # an outage that started longer ago than this is not counted
+OUTAGE_SOURCES = ("uptimerobot", "probe")
+NO_SOURCE = "n/a (no source configured)"
+EMOJI = {Severity.CRITICAL: "🔴", Severity.HIGH: "🟠", Severity.MEDIUM: "🟡", Severity.LOW: "🟢"}
+
+
+def day_window(day: date, cfg: Config) -> tuple[datetime, datetime]:
+    """Return the local day [midnight, next midnight) as aware datetimes in the team's zone."""
+    start = datetime.combine(day, time(0), tzinfo=cfg.team.zone)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=cfg.team.zone)
+
+
+def previous_day(now: datetime, cfg: Config) -> date:
+    return now.astimezone(cfg.team.zone).date() - timedelta(days=1)
+
+
+def outages(incidents: list[Incident], end: datetime) -> dict[str, list[uptime.Interval]]:
+    """Return each service's down intervals from outage incidents (an open one lasts until `end`)."""
+    out: dict[str, list[uptime.Interval]] = {}
+    for i in incidents:
+        if i.source in OUTAGE_SOURCES and i.doc.get("level") == "down" and not i.invalid:
+            out.setdefault(i.service, []).append((i.created_at, i.resolved_at or end))
+    return out
+
+
+def _uptime(incidents: list[Incident], start: datetime, end: datetime, cfg: Config, settings: Settings) -> dict:
+    down = outages(incidents, end)
+    watched = {s.name for s in cfg.services if s.monitors or s.health} | set(down)
+    if not watched and not settings.uptimerobot_api_key:
+        return {"percent": None, "downtime_minutes": None, "services": {}, "note": NO_SOURCE}
+    services = {}
+    for name in sorted(watched):
+        lost = uptime.downtime(down.get(name, []), start, end)
+        services[name] = {"percent": round(uptime.percent_up(lost, start, end), 2),
+                          "downtime_minutes": round(lost.total_seconds() / 60)}
+    overall = uptime.downtime([i for intervals in down.values() for i in intervals], start, end)
+    return {"percent": round(uptime.percent_up(overall, start, end), 2),
+            "downtime_minutes": round(overall.total_seconds() / 60), "services": services, "note": None}
+
+
+def _traffic(start: datetime, end: datetime, cfg: Config, settings: Settings) -> dict:
+    try:
+        counted = sentry_api.counts(settings, cfg.sentry.organization, start, end)
+    except sentry_api.StatsUnavailable as e:
+        note = str(e) if str(e) == "no source configured" else f"Sentry: {e}"
+        return {"requests": None, "errors": None, "error_rate": None, "note": f"n/a ({note})"}
+    requests, errors = counted["transaction"], counted["error"]
+    return {"requests": requests or None, "errors": errors,
+            "error_rate": round(100.0 * errors / requests, 2) if requests else None,
+            "note": None if requests else "n/a (Sentry counted no transactions: performance monitoring is off)"}
+
+
+def _owner(incident: Incident, cfg: Config, now: datetime) -> str:
+    pid = incident.owner or oncall.primary_now(now, cfg)
+    return cfg.person(pid).name if pid in {p.id for p in cfg.people} else str(pid)
+
+
+def compose(day: date, cfg: Config, settings: Settings, now: datetime) -> dict:
+    """Return the report of one local day (facts only; `text` is the message)."""
+    start, end = day_window(day, cfg)
+    recent = store.incidents_created_since(start - OUTAGE_LOOKBACK, 5000, live=True)
+    opened = [i for i in recent if start <= i.created_at < end and not i.invalid]
+    seen = [i for i in recent if i.last_seen and start <= i.last_seen < end and not i.invalid]
+    by_severity = {s.label: {"opened": sum(1 for i in opened if i.severity is s),
+                             "resolved": sum(1 for i in opened if i.severity is s and i.is_resolved)}
+                   for s in sorted(Severity, reverse=True)}
+    top = sorted(seen, key=lambda i: (-i.occurrences, i.created_at))[:3]
+    active = store.list_incidents(["open", "acknowledged"], 100)
+    owed = [i for i in active if i.acknowledged_at is None or (i.resolve_by and i.resolve_by < end)]
+    done = [i for i in recent if i.resolved_at and start <= i.resolved_at < end and not i.invalid]
+    items = [{"done": False, "id": i.id, "title": i.title[:120], "owner": _owner(i, cfg, now),
+              "why": "unacknowledged" if i.acknowledged_at is None else "past its resolution SLA"}
+             for i in owed[:10]]
+    items += [{"done": True, "id": i.id, "title": i.title[:120], "owner": _owner(i, cfg, now), "why": "resolved"}
+              for i in done[:10]]
+    summary = metrics.summarize(opened)
+    notes = []
+    breaches = sum(s["response_sla_breached"] + s["resolution_sla_breached"] for s in summary.values())
+    if breaches:
+        notes.append(f"{breaches} SLA breach{'es' if breaches != 1 else ''} among the day's incidents")
+    for label, figures in summary.items():
+        if figures["acknowledged"] or figures["resolved"]:
+            target = cfg.sla.get(label)
+            tta, ttr = figures["median_time_to_acknowledge_seconds"], figures["median_time_to_resolve_seconds"]
+            notes.append(f"{label.title()}: median time to acknowledge {_minutes(tta)} (SLA {target.respond}), "
+                         f"to resolve {_minutes(ttr)} (SLA {target.resolve})")
+    invalid = sum(1 for i in recent if start <= i.created_at < end and i.invalid)
+    if invalid:
+        notes.append(f"{invalid} incident{'s' if invalid != 1 else ''} closed as invalid (not counted above)")
+    report = {
+        "date": day.isoformat(), "from": start, "to": end, "team": cfg.team.name,
+        "uptime": _uptime(recent, start, end, cfg, settings),
+        "traffic": _traffic(start, end, cfg, settings),
+        "response_time": {"avg_ms": None, "note": NO_SOURCE},
+        "by_severity": by_severity,
+        "top_errors": [{"id": i.id, "title": i.title[:120], "occurrences": i.occurrences} for i in top],
+        "action_items": items, "notes": notes,
+    }
+    report["text"] = text(report)
+    return report
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def text(report: dict) -> str:
+    """Render the report as the team's daily template (Discord Markdown, inert alert text)."""
+    ctx = {**report, "emoji": {s.label: EMOJI[s] for s in Severity},
+           "top_errors": [{**e, "title": render.discord_text(e["title"])} for e in report["top_errors"]],
+           "action_items": [{**a, "title": render.discord_text(a["title"])} for a in report["action_items"]]}
+    return render.truncate(render.template("discord/daily.md.j2", ctx), 2000)
+
+
+def run(now: datetime, cfg: Config, settings: Settings, day: date | None = None) -> dict:
+    """Make and post the report of `day` (default: the previous local day), and of the days before it that a
+    missed run left without one; return what was done. A day already reported is not posted again."""
+    target = day or previous_day(now, cfg)
+    days = [target]
+    if day is None:  # catch up the days since the last report this job made, within CATCH_UP_DAYS
+        before = [target - timedelta(days=n) for n in range(1, CATCH_UP_DAYS + 1)]
+        last = next((d for d in before if reports.get_report(d.isoformat()) is not None), None)
+        days = [d for d in reversed(before) if last is not None and d > last] + [target]
+    made, due = [], []
+    for each in days:
+        if reports.get_report(each.isoformat()) is not None:
+            continue  # reported already: a re-run posts nothing new
+        report = compose(each, cfg, settings, now)
+        rid = outbox.record_id(f"report-{each.isoformat()}", "daily", "discord")
+        record = plan.text_record(rid, "daily", "discord", report["text"], now)
+        if not reports.save_report(each.isoformat(), {**report, "made_at": now}, [record]):
+            continue  # another run made it meanwhile
+        due.append(rid)
+        made.append(each.isoformat())
+    stored = reports.get_report(target.isoformat())
+    return {"status": "done", "date": target.isoformat(), "made": made, "notify": due,
+            "report": {k: v for k, v in (stored or {}).items() if k != "made_at"}}
+
