@@ -232,7 +232,7 @@ def test_replay_of_an_opening_delivery_after_resolve_does_not_reopen(ingest, api
     first = ingest.post("/sentry", data=body, headers=headers).get_json()
     post_sentry(ingest, fixture_bytes("sentry_issue_resolved.json"), "issue")
     replay = ingest.post("/sentry", data=body, headers=headers).get_json()
-    assert replay == {"incident": first["incident"], "status": "duplicate"}
+    assert replay == {"incident": first["incident"], "status": "replayed"}
     assert api.get("/incidents").get_json()["count"] == 1
     assert api.get(f"/incidents/{first['incident']}").get_json()["status"] == "resolved"
 

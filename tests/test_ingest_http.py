@@ -66,7 +66,7 @@ def test_replayed_request_id_answers_200_and_changes_nothing(ingest, api, firest
     for _ in range(3):
         r = ingest.post("/sentry", data=body, headers=headers)
         assert r.status_code == 200
-        assert r.get_json() == {"incident": first["incident"], "status": "duplicate"}
+        assert r.get_json() == {"incident": first["incident"], "status": "replayed"}
     assert dump_firestore(firestore) == state
     assert api.get(f"/incidents/{first['incident']}").get_json()["occurrences"] == 2
 
@@ -195,7 +195,7 @@ def test_hostile_shapes_are_400_or_stored_safely_never_500(ingest, api, firestor
     got = api.get(f"/incidents/{r.get_json()['incident']}").get_json()
     assert got["timeline"][0]["actor"] == "Sentry"
     replay = ingest.post("/sentry", data=body, headers=sentry_headers(body, "error", request_id="../../x/__y__"))
-    assert replay.get_json()["status"] == "duplicate"
+    assert replay.get_json()["status"] == "replayed"
     assert api.get(f"/incidents/{got['id']}").get_json()["occurrences"] == 1
 
 
