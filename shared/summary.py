@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from shared import oncall, sentry_api
+from shared import oncall, probes, sentry_api
 from shared.config import Config
 from shared.model import Incident, Severity
 from shared.notify import plan, render
@@ -40,7 +40,8 @@ def outages(incidents: list[Incident], end: datetime) -> dict[str, list[uptime.I
     out: dict[str, list[uptime.Interval]] = {}
     for i in incidents:
         if i.source in OUTAGE_SOURCES and i.doc.get("level") == "down" and not i.invalid:
-            out.setdefault(i.service, []).append((i.created_at, i.resolved_at or end))
+            began = (i.first_seen or i.created_at) if i.source == "probe" else i.created_at  # the first failure
+            out.setdefault(i.service, []).append((min(began, i.created_at), i.resolved_at or end))
     return out
 
 
@@ -69,6 +70,15 @@ def _traffic(start: datetime, end: datetime, cfg: Config, settings: Settings) ->
     return {"requests": requests or None, "errors": errors,
             "error_rate": round(100.0 * errors / requests, 2) if requests else None,
             "note": None if requests else "n/a (Sentry counted no transactions: performance monitoring is off)"}
+
+
+def _response_time(start: datetime, end: datetime) -> dict:
+    """The health probes' answer times over the day: per service, and overall the mean of the services'."""
+    measured = {name: m["avg_ms"] for name, m in sorted(probes.response_times(start, end).items())
+                if m["avg_ms"] is not None}
+    if not measured:
+        return {"avg_ms": None, "note": NO_SOURCE, "services": {}}
+    return {"avg_ms": round(sum(measured.values()) / len(measured), 1), "note": None, "services": measured}
 
 
 def _owner(incident: Incident, cfg: Config, now: datetime) -> str:
@@ -112,7 +122,7 @@ def compose(day: date, cfg: Config, settings: Settings, now: datetime) -> dict:
         "date": day.isoformat(), "from": start, "to": end, "team": cfg.team.name,
         "uptime": _uptime(recent, start, end, cfg, settings),
         "traffic": _traffic(start, end, cfg, settings),
-        "response_time": {"avg_ms": None, "note": NO_SOURCE},
+        "response_time": _response_time(start, end),
         "by_severity": by_severity,
         "top_errors": [{"id": i.id, "title": i.title[:120], "occurrences": i.occurrences} for i in top],
         "action_items": items, "notes": notes,

@@ -139,11 +139,12 @@ def _clock(value: datetime | None, cfg: Config) -> str:
 
 def source_link(incident: Incident) -> str:
     """Return the link to the problem in the tool that reported it (Sentry issue, UptimeRobot monitor, ...)."""
-    return incident.links.get("sentry") or incident.links.get("monitor") or incident.links.get("source") or ""
+    links = incident.links
+    return links.get("sentry") or links.get("monitor") or links.get("source") or links.get("health") or ""
 
 
 SOURCE_LABELS = {"sentry": "Sentry", "uptimerobot": "UptimeRobot", "alertmanager": "Alertmanager",
-                 "grafana": "Grafana", "pagerduty": "PagerDuty"}
+                 "grafana": "Grafana", "pagerduty": "PagerDuty", "probe": "Health probe"}
 
 
 def source_label(incident: Incident) -> str:

@@ -5,4 +5,6 @@
   outbox.py     outbox/{incident:reason:channel}: notifications to deliver, exactly once; previews/
   status.py     status/{job}: how periodic jobs went
   oncall.py     oncall_overrides/{id}, handoff_notes/{id}
+  probes.py     probes/{key}: each health URL's last result and state; probe_days/{key}:{day}: results by day
+  reports.py    reports/{YYYY-MM-DD}: the daily summaries, stored with the outbox record that posts them
 """
