@@ -7,7 +7,7 @@ from __future__ import annotations
 import hmac
 from datetime import date, datetime, timedelta
 
-from shared import actions, handoff, oncall
+from shared import actions, handoff, oncall, silences
 from shared.config import config
 from shared.errors import BadInput, NotFound, Unauthorized
 from shared.model import Incident, Status
@@ -64,6 +64,7 @@ def incident_view(incident: Incident) -> dict:
         "owner": incident.owner,
         "phase": incident.phase or None,
         "invalid": incident.invalid,
+        "silenced_by": incident.doc.get("silenced_by"),
         "severity_pinned": bool(incident.pinned_rank),
         "respond_by": iso(incident.respond_by),
         "resolve_by": iso(incident.resolve_by),
@@ -166,6 +167,18 @@ def delete_override(override_id: str) -> None:
     if not store_oncall.delete_override(override_id):
         raise NotFound(f"no override {override_id[:40]!r}")
     oncall.forget()
+
+
+def add_silence(body: dict, now: datetime) -> dict:
+    """POST /api/silences: silence matching alerts for a while; its Discord notice goes out."""
+    answer, due = silences.create(body, now, config())
+    delivery.deliver_soon(due, config(), settings(), now, DELIVERY_WAIT)
+    return answer
+
+
+def delete_silence(silence_id: str, body: dict, now: datetime) -> dict:
+    """DELETE /api/silences/<id>: end it now; the next sweep releases what it held."""
+    return silences.delete(silence_id, body.get("actor"), now, config())
 
 
 def handoff_now(now: datetime) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -254,6 +254,69 @@ class Sources(_Strict):
     grafana: AlertmanagerSource = AlertmanagerSource()
 
 
+MATCHER_KEYS = ("service", "environment", "source", "severity", "title", "dedup_key")
+SEVERITY_NAMES = ("critical", "high", "medium", "low")
+
+
+def check_matchers(value: object) -> dict[str, str]:
+    """Return silence matchers as given, or raise ValueError saying what is wrong (unknown key, bad regex, ...)."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"matchers: give at least one of {', '.join(MATCHER_KEYS)}")
+    for key, pattern in value.items():
+        if key not in MATCHER_KEYS:
+            raise ValueError(f"matchers: unknown key {str(key)[:40]!r} (use {', '.join(MATCHER_KEYS)})")
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise ValueError(f"matchers.{key}: expected a non-empty text")
+        if pattern.startswith("~"):
+            try:
+                re.compile(pattern[1:])
+            except re.error as e:
+                raise ValueError(f"matchers.{key}: invalid regular expression {pattern[:60]!r}: {e}") from None
+        elif key == "severity" and "*" not in pattern and pattern not in SEVERITY_NAMES:
+            raise ValueError(f"matchers.severity: unknown severity {pattern[:40]!r} (use {', '.join(SEVERITY_NAMES)})")
+    return value
+
+
+Matchers = Annotated[dict[str, str], AfterValidator(check_matchers)]
+
+
+class WeeklyWindow(_Strict):
+    days: list[Weekday] = Field(min_length=1)
+    start: ClockTime                  # local time; an end at or before the start runs past midnight
+    end: ClockTime
+
+
+class MaintenanceWindow(_Strict):
+    """Planned work: alerts matching `matchers` are stored but page nobody while the window is open."""
+    name: str = Field(min_length=1)
+    matchers: Matchers
+    comment: str = ""
+    include_critical: bool = False
+    weekly: WeeklyWindow | None = None
+    start: datetime | None = None     # one-off; a time without an offset is the team's local time
+    end: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MaintenanceWindow:
+        if self.weekly is not None:
+            if self.start is not None or self.end is not None:
+                raise ValueError(f"maintenance {self.name!r}: give either weekly or start and end, not both")
+            if self.weekly.start == self.weekly.end:
+                raise ValueError(f"maintenance {self.name!r}: weekly start and end are the same time")
+            return self
+        if self.start is None or self.end is None:
+            raise ValueError(f"maintenance {self.name!r}: give weekly (days, start, end) or a one-off start and end")
+        if (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            raise ValueError(f"maintenance {self.name!r}: give start and end both with or both without an offset")
+        if self.end <= self.start:
+            raise ValueError(f"maintenance {self.name!r}: end must be after start")
+        return self
+
+
+class SilenceSettings(_Strict):
+    max_duration: Duration = "7d"     # the longest silence the API accepts
+
+
 class Config(_Strict):
     team: Team
     people: list[Person]
@@ -276,6 +339,8 @@ class Config(_Strict):
     probes: Probes = Probes()
     daily_summary: DailySummary = DailySummary()
     sentry: SentryStats = SentryStats()
+    maintenance: list[MaintenanceWindow] = []
+    silences: SilenceSettings = SilenceSettings()
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -307,6 +372,9 @@ class Config(_Strict):
         names = [s.name for s in self.services]
         if len(set(names)) != len(names):
             raise ValueError("services: two services share a name")
+        windows = [w.name for w in self.maintenance]
+        if len(set(windows)) != len(windows):
+            raise ValueError("maintenance: two windows share a name")
         return self
 
     def person(self, pid: str) -> Person:

@@ -27,6 +27,10 @@ def sweep(cfg: Config, now: datetime) -> tuple[dict, list[str]]:
     stats = {"checked": len(due), "escalated": 0}
     notify: list[str] = []
     for incident in due:
+        silenced = incident.doc.get("silenced_by") or {}
+        if silenced and not silenced.get("released_at") and silenced["until"] > now:
+            store.record_escalation(incident.id, [], 1, silenced["until"], [], [], now)  # nobody paged until it ends
+            continue
         decision = escalation.evaluate(state_of(incident), now, cfg)
         steps = list(decision.steps)
         records = plan.on_escalation(incident, steps, now, cfg)

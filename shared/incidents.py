@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from shared import oncall
+from shared import oncall, silences
 from shared.config import Config
 from shared.errors import Closed, Contended, NotFound, Unavailable
 from shared.model import MAX_TEXT, Action, Alert, Severity, Status, TimelineEntry, effective_rank
@@ -178,6 +178,13 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
         **{k: v for k, v in live.items() if k in store.LIVE_FIELDS},
     }
     records = plan.on_open(incident_id, verdict.severity, environment, now, cfg, oncall.primary_now(now, cfg))
+    quiet = silences.check(silences.facts(service, environment, alert.source, verdict.severity.label, alert.title,
+                                          alert.dedup_key), now, cfg)
+    if quiet:  # stored as usual; announced, and its clocks started, when the silence ends (shared/silences.py)
+        records = silences.hold(records, quiet, now)
+        doc["silenced_by"], entry = silences.marks(quiet, now, cfg)
+        doc.update(clocks(verdict.severity, environment, quiet["until"], now, cfg), next_check_at=quiet["until"])
+        timeline.append(entry)
     store.open_incident(doc, live, key_doc, previous, [claim] if claim else [], now, outbox=records)
     return Outcome(incident_id, "created", (("opened",),), tuple(plan.due_now(records)))
 

@@ -122,6 +122,7 @@ class OutboxStatus(str, enum.Enum):
 
     PENDING = "pending"          # due now or at due_at
     HELD = "held"                # waiting for business hours (released as a digest at 09:00)
+    SILENCED = "silenced"        # an opening held while a silence covers its incident (shared/silences.py releases it)
     SENDING = "sending"          # claimed under a lease by a sender
     SENT = "sent"
     FAILED = "failed"            # permanent error, or retries given up; on the incident's timeline

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from shared import escalations, handoff, health, log, probes
+from shared import escalations, handoff, health, log, probes, silences
 from shared.config import config
 from shared.notify.sweep import sweep
 from shared.settings import settings
@@ -17,7 +17,9 @@ def run_escalate(now: datetime, job: str) -> dict:
     key = f"run-{job}-{now.strftime('%Y%m%dT%H%M%S')}"
     if not claim_once(key, now):
         return {"status": "duplicate", "run": key}
+    released = silences.sweep(now, config())  # first: an incident whose silence ended escalates from now on
     escalated, due = escalations.sweep(config(), now)
+    due += released
     handoff_record = handoff.post_once(now, config())
     if handoff_record:
         due.append(handoff_record)

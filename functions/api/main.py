@@ -5,11 +5,12 @@ POST   /api/incidents/<id>/ack|resolve|severity|note   {"actor": ..., "severity"
 GET    /api/oncall?at=<iso>                        POST /api/oncall/overrides   DELETE /api/oncall/overrides/<id>
 GET    /api/handoff                                POST /api/handoff/notes      GET /api/metrics?from=&to=
 GET    /api/reports/<YYYY-MM-DD>
+GET    /api/silences?state=                   POST /api/silences           DELETE /api/silences/<id>
 """
 import functions_framework
 
 from shared import api as incidents_api
-from shared import web
+from shared import silences, web
 
 web.start()
 FIRESTORE_DEADLINE = 3.0  # seconds before a person's request is answered 503 when Firestore cannot be reached
@@ -42,6 +43,14 @@ def api(request):
             web.allow(method, "DELETE")
             incidents_api.delete_override(parts[2])
             return "", 204
+        if route == ("silences", 1):
+            web.allow(method, "GET", "HEAD", "POST")
+            if method == "POST":
+                return web.json_response(incidents_api.add_silence(web.read_json(request), now), 201)
+            return web.json_response(silences.listing(request.args.get("state"), now))
+        if route == ("silences", 2):
+            web.allow(method, "DELETE")
+            return web.json_response(incidents_api.delete_silence(parts[1], web.read_json(request), now))
         if route == ("handoff", 1):
             web.allow(method, "GET", "HEAD")
             return web.json_response(incidents_api.handoff_now(now))

@@ -307,6 +307,9 @@ def _opened_record(job: Job) -> dict | None:
 def _raised(job: Job) -> Result:
     """A severity rise: open the incident here if this channel has not carried it yet, else follow up."""
     opened = _opened_record(job)
+    silenced = job.incident.doc.get("silenced_by") or {}
+    if silenced and not silenced.get("released_at"):
+        return SUPERSEDED  # silenced: the opening, when the silence ends, is sent at the severity it has then
     if opened is None:  # this channel has not carried the incident yet: open it here
         fresh = {**job.record, "id": outbox.record_id(job.incident.id, "opened", job.channel.name), "reason": "opened"}
         if outbox.create_claimed(fresh, job.now, LEASE):
@@ -363,7 +366,8 @@ def _text(job: Job) -> Result:
 def _step(job: Job) -> Result:
     """A workflow step (👀, 🔍, ...): a reply to the incident's alert here, once that alert is out."""
     opened = _opened_record(job) if STEP in job.channel.carries else None
-    if opened is None or opened["status"] in (OutboxStatus.HELD, OutboxStatus.FAILED, OutboxStatus.SUPERSEDED):
+    if opened is None or opened["status"] in (OutboxStatus.HELD, OutboxStatus.FAILED, OutboxStatus.SUPERSEDED,
+                                              OutboxStatus.SILENCED):
         return SUPERSEDED  # no alert here (yet): the opening, when it goes out, shows the state; the timeline has it
     if opened["status"] != OutboxStatus.SENT:  # on its way: the reply must not come before the alert
         return Result(False, retryable=True, error="waiting for the alert to be sent first")

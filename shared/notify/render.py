@@ -113,6 +113,7 @@ def context(incident: Incident, cfg: Config, now: datetime, mentions: str = "", 
         "details": escape(incident.latest_message or incident.title),
         "details_code": (incident.latest_message or incident.title).replace("```", "'''"),
         "time": local_time(opened, cfg), "severity": severity.label, "severity_upper": severity.name,
+        "silenced": (incident.doc.get("silenced_by") or {}).get("line", ""),  # "silenced from … to …", once released
         "emoji": EMOJI[severity], "reason": escape(incident.reason), "status": incident.status,
         "impact": f"{users} user{'s' if users != 1 else ''} in {minutes} minute{'s' if minutes != 1 else ''}",
         "occurrences_text": f"{occurrences} occurrence{'s' if occurrences != 1 else ''}"

@@ -26,6 +26,8 @@ def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: 
     held: dict[str, list[dict]] = {}
     others = []
     for record in records:
+        if record["status"] == OutboxStatus.SILENCED:
+            continue  # shared/silences.py releases these (before this runs), or holds them on
         if record["status"] == OutboxStatus.HELD and DIGEST in REGISTRY[record["channel"]].carries:
             held.setdefault(record["channel"], []).append(record)
         else:

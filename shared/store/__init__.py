@@ -7,4 +7,5 @@
   oncall.py     oncall_overrides/{id}, handoff_notes/{id}
   probes.py     probes/{key}: each health URL's last result and state; probe_days/{key}:{day}: results by day
   reports.py    reports/{YYYY-MM-DD}: the daily summaries, stored with the outbox record that posts them
+  silences.py   silences/{id}, and the outbox records a silence holds (status `silenced`)
 """
