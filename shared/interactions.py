@@ -17,7 +17,7 @@ from datetime import datetime
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from shared import actions, api, errors, handoff, oncall
+from shared import actions, api, errors, handoff, oncall, silences
 from shared.channels import discord
 from shared.config import Config, config
 from shared.notify.render import discord_text, local_time
@@ -32,7 +32,8 @@ PONG, MESSAGE, UPDATE_MESSAGE, CHOICES = 1, 4, 7, 8
 EPHEMERAL = 64
 MAX_CHOICES = 25
 CACHE_SECONDS = 10.0     # autocomplete answers from a list at most this old (it must answer within 3 s)
-STATE_CHANGES = {"ack", *actions.PHASES, "resolve", "invalid", "severity", "note", "override"}
+STATE_CHANGES = {"ack", *actions.PHASES, "resolve", "invalid", "severity", "note", "override", "silence",
+                 "unsilence"}
 
 
 def team() -> Config:
@@ -111,6 +112,21 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
                                  "end": options.get("to"), "actor": who, "note": options.get("note")}, now)
         return say(f"Override set: {cfg.person(made['covering']).name} is on call from {made['start']} to "
                    f"{made['end']}.", ephemeral=False), []
+    if action == "silence":
+        matchers = {"service": str(options.get("service") or "")}
+        if options.get("severity"):
+            matchers["severity"] = str(options["severity"])
+        made, due = silences.create({"actor": who, "matchers": matchers, "duration": options.get("duration"),
+                                     "comment": options.get("comment")}, now, cfg)
+        until = local_time(datetime.fromisoformat(made["end"].replace("Z", "+00:00")), cfg)
+        said = f"🔕 Silenced {made['id']}: service={matchers['service']} until {until}"
+        warning = made.get("warning") or {}
+        if warning.get("open_critical"):
+            said += f"\n⚠️ Still announced (Critical, open): {', '.join(warning['open_critical'])}"
+        return say(said, ephemeral=False), due
+    if action == "unsilence":
+        ended = silences.delete(str(options.get("id") or ""), who, now, cfg)
+        return say(f"🔔 Silence {ended['id']} ended.", ephemeral=False), []
     if action == "severity":
         due = actions.set_severity(typed_id, options.get("level"), who, now, cfg, clean(options.get("reason"), 500))
     elif action == "note":
@@ -181,6 +197,8 @@ def _command(interaction: dict) -> tuple[str, str, dict]:
         return ("override" if sub.get("name") == "override" else "oncall"), "", options
     if name == "handoff":
         return "handoff", "", options
+    if name == "silence":
+        return ("unsilence" if sub.get("name") == "end" else "silence"), "", options
     raise errors.BadInput(f"unknown command {quoted(name)}")
 
 

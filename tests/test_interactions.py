@@ -310,3 +310,22 @@ def test_a_critical_run_from_discord_with_every_step_in_the_alerts_thread(ingest
     if how == "buttons":   # the alert itself shows it closed: every control disabled
         edited = next(m for m in bot.discord.messages_in(ALERTS) if m["id"] == alert["id"])
         assert all(c.get("disabled") for row in edited["components"] for c in row["components"])
+
+
+def test_silence_a_deploy_from_discord_and_end_it(ingest, api, interactions, team, monkeypatch):
+    at(monkeypatch, TUESDAY)
+    made = send(interactions, command("silence", "add", service="petties-backend", duration="30m",
+                                      comment="deploy v2.3")).get_json()["data"]
+    assert "flags" not in made and made["content"].startswith("🔕 Silenced ")
+    assert made["content"].endswith("service=petties-backend until 2026-11-24 10:30:00 +07:00")
+    [silence] = api.get("/silences").get_json()["silences"]
+    assert (silence["created_by"], silence["comment"], silence["state"]) == ("dev-d", "deploy v2.3", "active")
+    refused = send(interactions, command("silence", "add", user=STRANGER, service="*", duration="1h",
+                                         comment="x")).get_json()["data"]
+    assert refused["flags"] == 64 and "Only people in the team file" in refused["content"]
+    bad = send(interactions, command("silence", "add", service="petties-backend", duration="30 years",
+                                     comment="x")).get_json()["data"]
+    assert bad["flags"] == 64 and bad["content"].startswith("Nothing changed: ")
+    ended = send(interactions, command("silence", "end", id=silence["id"])).get_json()["data"]
+    assert ended["content"] == f"🔔 Silence {silence['id']} ended."
+    assert api.get("/silences?state=expired").get_json()["silences"][0]["id"] == silence["id"]

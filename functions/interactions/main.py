@@ -29,9 +29,7 @@ def interactions(request):
         interaction, now = discord.parse(body), web.now()
         try:
             answer, due = discord.handle(interaction, discord.team(), settings(), now)
-        except (errors.BadInput, errors.Unauthorized):
-            raise
-        except errors.Refusal as e:
+        except errors.Refusal as e:  # a person's mistake or a refusal: said to them (a bad body was a 400 above)
             return web.json_response(discord.refusal(e))
         delivery.deliver_soon(due, discord.team(), settings(), now, DELIVERY_WAIT)
         return web.json_response(answer)

@@ -77,6 +77,15 @@ COMMANDS: list[dict] = [
              _text("note", "Why")),
     ]},
     {"name": "handoff", "type": 1, "description": "The on-call handoff as it would be posted now"},
+    {"name": "silence", "type": 1, "description": "Keep planned work quiet: matching alerts are kept, not sent",
+     "options": [
+         _sub("add", "Silence a service for a while",
+              _text("service", "The service (a glob like petties-* works)", required=True),
+              _text("duration", "How long: 30m, 2h, 1d", required=True),
+              _text("comment", "Why, e.g. deploy v2.3", required=True),
+              _text("severity", "Only this severity (name critical to silence Criticals too)")),
+         _sub("end", "End a silence now", _text("id", "The silence's id", required=True)),
+     ]},
 ]
 
 
