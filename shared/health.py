@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from shared.model import OutboxStatus
+from shared.settings import settings
 from shared.store import outbox, status
 
 SWEEP_STALE = timedelta(minutes=5)        # the sweep runs every minute
 UNDELIVERED_STALE = timedelta(minutes=15)  # a notification due this long ago and still not out
+POLL_STALE = timedelta(minutes=15)         # UptimeRobot polling failing this long: the monitor is blind
 
 
 def record_sweep(wall: datetime, schedule_time: datetime, stats: dict) -> None:
@@ -36,4 +38,13 @@ def check(wall: datetime) -> tuple[dict, int]:
         problems.append(f"a notification has waited {int((wall - oldest).total_seconds() // 60)} min")
     report = {"status": "ok" if not problems else "unhealthy", "problems": problems,
               "last_sweep_at": last, "outbox_backlog": len(waiting), "oldest_undelivered_due_at": oldest}
+    if settings().uptimerobot_api_key:  # polling on: a blind monitor is a problem of its own
+        poll = status.get_status("uptimerobot_poll") or {}
+        report["uptimerobot_poll"] = {k: poll.get(k) for k in ("last_ok_at", "last_error", "last_error_at",
+                                                               "failing_since")}
+        since = poll.get("failing_since")
+        if since and wall - since > POLL_STALE:
+            problems.append(f"UptimeRobot polling has failed since {since:%Y-%m-%d %H:%M} UTC: "
+                            f"{poll.get('last_error')}")
+            report["status"] = "unhealthy"
     return report, 200 if not problems else 503

@@ -23,6 +23,11 @@ def listing() -> dict:
                         for name, module in REGISTRY.items()]}
 
 
+def claim_for(source: str, delivery: str, index: int = 0) -> str:
+    """Return the claim of the index-th alert of one delivery (or one event) of a source."""
+    return f"{source}-{hashlib.sha256(delivery.encode()).hexdigest()[:32]}-{index}"
+
+
 def handle(path: str, req: InboundRequest, now: datetime) -> tuple[dict, int]:
     """Store what one webhook delivery says; return the JSON answer and its status code."""
     name = path.strip("/").split("/")[0]
@@ -39,7 +44,7 @@ def handle(path: str, req: InboundRequest, now: datetime) -> tuple[dict, int]:
     started = time.monotonic()
     outcomes = []
     for index, alert in enumerate(alerts):
-        claim = f"{name}-{hashlib.sha256(request_id.encode()).hexdigest()[:32]}-{index}" if request_id else None
+        claim = claim_for(name, request_id, index) if request_id else None
         outcome = incidents.ingest(alert, cfg, now, claim)
         log.info("alert ingested", source=name, incident=outcome.incident, status=outcome.status,
                  action=alert.action.value, request_id=request_id)

@@ -31,7 +31,23 @@ def authenticate(req: InboundRequest, settings: Settings) -> None:
 
 
 def delivery_id(req: InboundRequest) -> str | None:
-    return None
+    """With polling on (UPTIMEROBOT_API_KEY), the event's identity (monitor, type, time), which the poll claims
+    too, so one down or up changes the incident once whichever way it arrives first. Without polling, None: a
+    repeated body counts as one more occurrence, as UptimeRobot gives no delivery id."""
+    from shared.settings import settings
+    if not settings().uptimerobot_api_key:
+        return None
+    try:
+        f = fields(req)
+    except BadInput:
+        return None
+    return event_id(_first(f, "monitorid", "id"), _first(f, "alerttype"), _first(f, "alertdatetime"))
+
+
+def event_id(monitor_id: str, alert_type: str, at: str) -> str | None:
+    """Return the identity of one monitor event ('793527-1-1795788950'), or None when a part is missing."""
+    parts = [monitor_id, ALERT_TYPES.get(_key(alert_type), ""), at]
+    return "-".join(parts) if all(parts) and at.isdigit() else None
 
 
 def _key(name: str) -> str:
@@ -63,7 +79,12 @@ def _first(values: dict[str, object], *names: str) -> str:
 
 def parse(req: InboundRequest) -> list[Alert]:
     """Turn one UptimeRobot notification into a trigger (down, SSL) or a resolve (up)."""
-    f = fields(req)
+    return alerts_from(fields(req))
+
+
+def alerts_from(f: dict[str, object]) -> list[Alert]:
+    """Build the alert of one UptimeRobot event from its fields (lower-case names without separators), as a
+    webhook sends them or as the API poll (shared/polling.py) reconstructs them from a monitor's log."""
     raw_type = _first(f, "alerttype")
     kind = ALERT_TYPES.get(_key(raw_type)) if raw_type else None
     if kind is None:

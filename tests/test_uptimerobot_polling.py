@@ -1,0 +1,135 @@
+"""UptimeRobot on the free plan: the sweep polls a fake of UptimeRobot's API at the HTTP boundary and turns
+down/up logs into the same incidents webhooks make; one event changes the incident once, whichever way it
+arrives; failures are logged and shown by the health check, never a failed sweep."""
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import settings
+from tests.conftest import fixture_json
+from tests.fakes.uptimerobot import FakeUptimeRobot
+from tests.notify_fixtures import local, sweep
+
+BACKEND = "https://api.petties.world/health"
+T0 = local("2026-11-24 10:00:00")
+DOWN_AT = int(local("2026-11-24 09:58:00").timestamp())
+
+
+@pytest.fixture
+def robot(monkeypatch, firestore):
+    fake = FakeUptimeRobot().serve()
+    monkeypatch.setenv("UPTIMEROBOT_API_KEY", fake.api_key)
+    monkeypatch.setenv("UPTIMEROBOT_API_URL", f"{fake.base_url}/v2")
+    settings.cache_clear()
+    yield fake
+    monkeypatch.delenv("UPTIMEROBOT_API_KEY", raising=False)
+    monkeypatch.delenv("UPTIMEROBOT_API_URL", raising=False)
+    settings.cache_clear()
+    fake.stop()
+
+
+def minute(n: int):
+    from datetime import timedelta
+    return T0 + timedelta(minutes=n)
+
+
+def incidents(api) -> list[dict]:
+    return api.get("/incidents").get_json()["incidents"]
+
+
+def test_a_monitor_going_down_then_up_opens_and_resolves_one_incident(robot, escalate, api):
+    robot.add_monitor("793527", BACKEND, "Backend Health")
+    sweep(escalate, minute(0))                       # first sight: up, nothing to say
+    assert incidents(api) == []
+    robot.event("793527", 1, DOWN_AT + 180, reason="503 Service Unavailable")
+    sweep(escalate, minute(1))
+    [opened] = incidents(api)
+    assert (opened["source"], opened["service"], opened["severity"], opened["status"]) == \
+        ("uptimerobot", "petties-backend", "critical", "open")
+    assert opened["title"] == "Backend Health is down: 503 Service Unavailable"
+    sweep(escalate, minute(2))                       # the same log again: nothing new
+    assert incidents(api)[0]["occurrences"] == 1
+    robot.event("793527", 2, DOWN_AT + 900, duration=720)
+    sweep(escalate, minute(3))
+    [closed] = incidents(api)
+    assert (closed["id"], closed["status"], closed["downtime_seconds"]) == (opened["id"], "resolved", 720)
+
+
+@pytest.mark.parametrize("first", ["webhook", "poll"])
+def test_one_event_by_webhook_and_by_poll_changes_the_incident_once(robot, ingest, escalate, api, monkeypatch,
+                                                                     first):
+    robot.add_monitor("793527", BACKEND, "Backend Health", status=2)
+    sweep(escalate, minute(0))
+    webhook = fixture_json("uptimerobot_down.json")   # monitorID 793527, alertDateTime 1795788950
+    robot.event("793527", 1, int(webhook["alertDateTime"]), reason="Connection Timeout")
+    monkeypatch.setattr("shared.web.now", lambda: minute(1))
+    answers = []
+    for way in ([first, "poll" if first == "webhook" else "webhook"]):
+        if way == "webhook":
+            answers.append(ingest.post("/uptimerobot?token=test-ingest-token", json=webhook).get_json()["status"])
+        else:
+            sweep(escalate, minute(1 if not answers else 2))
+    [incident] = incidents(api)
+    assert incident["occurrences"] == 1 and incident["status"] == "open"
+    assert answers == (["created"] if first == "webhook" else ["replayed"])
+
+
+def test_the_first_poll_takes_the_state_not_the_history(robot, escalate, api):
+    robot.add_monitor("1", "https://petties.world", "Web")
+    robot.event("1", 1, DOWN_AT - 86_400)           # yesterday: down and up again
+    robot.event("1", 2, DOWN_AT - 86_000, duration=400)
+    robot.add_monitor("2", BACKEND, "Backend Health")
+    robot.event("2", 1, DOWN_AT, reason="Timeout")   # down now
+    sweep(escalate, minute(0))
+    [only] = incidents(api)
+    assert only["service"] == "petties-backend" and only["status"] == "open"
+
+
+def test_many_monitors_are_read_page_by_page(robot, escalate, api):
+    for n in range(1, 61):
+        robot.add_monitor(str(n), f"https://m{n}.example")
+    sweep(escalate, minute(0))
+    robot.event("57", 1, DOWN_AT + 200, reason="Timeout")
+    sweep(escalate, minute(1))
+    assert [i["title"] for i in incidents(api)] == ["https://m57.example is down: Timeout"]
+    pages = [r for r in robot.requests if r["path"] == "/v2/getMonitors"]
+    assert len(pages) == 4   # two pages a poll
+
+
+def test_failures_are_logged_and_shown_by_health_never_a_failed_sweep(robot, escalate, ingest, api, capfd):
+    robot.add_monitor("793527", BACKEND)
+    robot.fail_next(1, 200)                           # UptimeRobot's "stat": "fail" with HTTP 200
+    assert sweep(escalate, minute(0))["uptimerobot_poll_failed"] == 1
+    assert "UptimeRobot poll failed" in "".join(capfd.readouterr())
+    health = ingest.get("/health").get_json()
+    assert health["uptimerobot_poll"]["last_error"] == "UptimeRobot refused: api_key is invalid."
+    sweep(escalate, minute(1))                        # polls again a minute later, and works
+    assert ingest.get("/health").get_json()["uptimerobot_poll"]["last_ok_at"]
+    robot.fail_next(1, 429, retry_after=180)
+    sweep(escalate, minute(2))
+    calls = len(robot.requests)
+    sweep(escalate, minute(3))                        # inside Retry-After: no request
+    sweep(escalate, minute(4))
+    assert len(robot.requests) == calls
+    sweep(escalate, minute(5))
+    assert len(robot.requests) == calls + 1
+
+
+def test_a_poll_failing_for_a_quarter_hour_makes_health_unhealthy(robot, escalate, ingest):
+    robot.add_monitor("793527", BACKEND)
+    robot.fail_next(30, 200)
+    for n in range(0, 17):
+        sweep(escalate, minute(n))
+    from shared import health
+    report, code = health.check(minute(17))
+    assert code == 503 and any(p.startswith("UptimeRobot polling has failed since 2026-11-24 03:00 UTC")
+                               for p in report["problems"]), report
+
+
+def test_no_key_no_polling(escalate, api, firestore):
+    fake = FakeUptimeRobot().serve()
+    try:
+        result = sweep(escalate, minute(0))
+        assert "uptimerobot_monitors" not in result and fake.requests == []
+    finally:
+        fake.stop()
