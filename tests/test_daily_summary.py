@@ -191,3 +191,27 @@ def test_json_of_a_stored_report_is_plain(daily, api, monkeypatch):
     stored = api.get("/reports/2026-11-24").get_json()
     assert stored["from"] == "2026-11-23T17:00:00.000Z" and stored["to"] == "2026-11-24T17:00:00.000Z"
     assert json.loads(json.dumps(stored)) == stored
+
+
+def test_the_same_outage_from_uptimerobot_and_a_probe_is_counted_once(ingest, daily, monkeypatch):
+    from shared import incidents
+    from shared.config import config
+    from shared.model import Action, Alert
+
+    def probe(action, when, **extra):
+        alert = Alert(source="probe", action=action, dedup_key=f"probe:petties-backend:{BACKEND_HEALTH}",
+                      title="petties-backend is down: 503", level="down", level_table="uptimerobot",
+                      project="petties-backend", location=BACKEND_HEALTH, actor="Health probe",
+                      occurred_at=when, extra=extra)
+        incidents.ingest(alert, config(), when, f"probe-test-{action.value}-{when.timestamp()}")
+
+    down(ingest, monkeypatch, local("2026-11-24 10:00:00"))              # UptimeRobot: 10:00 -> 10:30
+    probe(Action.TRIGGER, local("2026-11-24 10:10:00"))                   # the probe: 10:10 -> 10:40
+    up(ingest, monkeypatch, local("2026-11-24 10:30:00"))
+    probe(Action.RESOLVE, local("2026-11-24 10:40:00"), downtime_seconds=1800)
+    report = run(daily, local("2026-11-25 09:00:00"))["report"]
+    assert report["uptime"]["services"]["petties-backend"]["downtime_minutes"] == 40   # 10:00 -> 10:40, once
+    assert report["uptime"]["downtime_minutes"] == 40
+
+
+BACKEND_HEALTH = "https://api.petties.world/health"
