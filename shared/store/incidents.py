@@ -228,6 +228,17 @@ def _optimistic(incident_id: str, write: Callable, deadline: float = 10.0):
             time.sleep(random.uniform(0, 0.05))
 
 
+def _add_new(batch, wanted: list[dict]) -> list[dict]:
+    """Add to the batch the outbox records not already stored (an optimistic write may run again after a lost
+    race, and a create of an existing record would fail the whole commit); return those added."""
+    db = client()
+    refs = [db.collection(OUTBOX).document(r["id"]) for r in wanted]
+    existing = {s.id for s in call(lambda: list(db.get_all(refs))) if s.exists} if refs else set()
+    records = [r for r in wanted if r["id"] not in existing]
+    add_records(batch, records)
+    return records
+
+
 def take_step(incident_id: str, actor: str, now: datetime, entry: dict, acknowledge: bool, phase: str | None,
               outbox_for: Callable[[Incident], list[dict]]) -> dict:
     """Take one step of the team's workflow on an open incident, with its notifications, in one commit.
@@ -236,7 +247,7 @@ def take_step(incident_id: str, actor: str, now: datetime, entry: dict, acknowle
     escalation stops). `phase`: the phase it moves to (None: the acknowledgement alone). Nothing changes, and
     {"first": False, "owner", "at", "notify": []} is returned, when the step is already where the incident is.
     """
-    db, ref = client(), _ref(INCIDENTS, incident_id)
+    ref = _ref(INCIDENTS, incident_id)
 
     def write(stored: dict, batch, unchanged) -> dict:
         acked = stored.get("acknowledged_at") is not None
@@ -244,11 +255,7 @@ def take_step(incident_id: str, actor: str, now: datetime, entry: dict, acknowle
             raise NoChange({"first": False, "owner": stored.get("owner"), "at": stored["acknowledged_at"],
                             "notify": []})
         incident = Incident.from_doc(stored)
-        records = outbox_for(incident)
-        refs = [db.collection(OUTBOX).document(r["id"]) for r in records]
-        existing = {s.id for s in call(lambda: list(db.get_all(refs))) if s.exists} if refs else set()
-        records = [r for r in records if r["id"] not in existing]
-        add_records(batch, records)
+        records = _add_new(batch, outbox_for(incident))
         update = {"timeline": firestore.ArrayUnion([entry]), "updated_at": now, "steps": incident.steps + 1}
         if phase is not None:
             update["phase"] = phase
@@ -269,17 +276,11 @@ def set_severity(incident_id: str, rank: int, label: str, pin: bool, lead: bool,
                  now: datetime, fields_for: Callable[[Incident], dict],
                  outbox_for: Callable[[Incident], list[dict]]) -> dict:
     """Change the severity by hand: a pin by the team lead, or a change by the on-call unless pinned."""
-    db = client()
-
     def write(stored: dict, batch, unchanged) -> dict:
         if stored.get("pinned_rank") and not lead:
             raise Pinned(f"the team lead pinned the severity of {incident_id}; only the team lead can change it")
         incident = Incident.from_doc(stored)
-        wanted = outbox_for(incident)
-        refs = [db.collection(OUTBOX).document(r["id"]) for r in wanted]
-        existing = {s.id for s in call(lambda: list(db.get_all(refs))) if s.exists} if refs else set()
-        records = [r for r in wanted if r["id"] not in existing]
-        add_records(batch, records)
+        records = _add_new(batch, outbox_for(incident))
         update = {f"severity_reasons.{label}": reason, "timeline": firestore.ArrayUnion([entry]), "updated_at": now,
                   **fields_for(incident)}
         update.update({"pinned_rank": rank, "pinned_by": entry["actor"]} if pin else {"severity_rank": rank})
