@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 from shared.model import OutboxStatus
 from shared.settings import settings
-from shared.store import outbox, status
+from shared.store import outbox, polling, status
 
 SWEEP_STALE = timedelta(minutes=5)        # the sweep runs every minute
 UNDELIVERED_STALE = timedelta(minutes=15)  # a notification due this long ago and still not out
-POLL_STALE = timedelta(minutes=15)         # UptimeRobot polling failing this long: the monitor is blind
+POLL_STALE = timedelta(minutes=15)         # UptimeRobot polling failing this long: the monitor is blind (a
+# shorter failure, a 429 or UptimeRobot's own hiccup, is shown in `uptimerobot_poll` and stays 200)
 
 
 def record_sweep(wall: datetime, schedule_time: datetime, stats: dict) -> None:
@@ -39,7 +40,7 @@ def check(wall: datetime) -> tuple[dict, int]:
     report = {"status": "ok" if not problems else "unhealthy", "problems": problems,
               "last_sweep_at": last, "outbox_backlog": len(waiting), "oldest_undelivered_due_at": oldest}
     if settings().uptimerobot_api_key:  # polling on: a blind monitor is a problem of its own
-        poll = status.get_status("uptimerobot_poll") or {}
+        poll = polling.state("uptimerobot")
         report["uptimerobot_poll"] = {k: poll.get(k) for k in ("last_ok_at", "last_error", "last_error_at",
                                                                "failing_since")}
         since = poll.get("failing_since")

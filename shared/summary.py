@@ -13,7 +13,7 @@ from shared import oncall, probes, sentry_api
 from shared.config import Config
 from shared.model import Incident, Severity
 from shared.notify import plan, render
-from shared.rules import metrics, uptime
+from shared.rules import metrics, silence, uptime
 from shared.settings import Settings
 from shared.store import incidents as store
 from shared.store import outbox, reports
@@ -45,19 +45,38 @@ def outages(incidents: list[Incident], end: datetime) -> dict[str, list[uptime.I
     return out
 
 
+def _maintenance(service: str, start: datetime, end: datetime, cfg: Config) -> list[uptime.Interval]:
+    """The team file's maintenance windows that cover the service in [start, end) (windows that name only the
+    service and environment; one naming titles or sources is about alerts, not about the service being up)."""
+    out = []
+    for window in cfg.maintenance:
+        keys = set(window.matchers)
+        if keys <= {"service", "environment"} and silence.matches(
+                dict(window.matchers), {"service": service, "environment": cfg.default_environment}):
+            out += [(o["start"], o["end"]) for o in silence.occurrences(window, start, end, cfg)]
+    return uptime.clipped(uptime.merged(out), start, end)
+
+
 def _uptime(incidents: list[Incident], start: datetime, end: datetime, cfg: Config, settings: Settings) -> dict:
     down = outages(incidents, end)
     watched = {s.name for s in cfg.services if s.monitors or s.health} | set(down)
     if not watched and not settings.uptimerobot_api_key:
         return {"percent": None, "downtime_minutes": None, "services": {}, "note": NO_SOURCE}
-    services = {}
+    services, everything, held = {}, [], timedelta()
     for name in sorted(watched):
-        lost = uptime.downtime(down.get(name, []), start, end)
-        services[name] = {"percent": round(uptime.percent_up(lost, start, end), 2),
+        planned = _maintenance(name, start, end, cfg)
+        counted = uptime.without(uptime.clipped(down.get(name, []), start, end), planned)
+        everything += counted
+        lost, window = uptime.downtime(counted, start, end), (end - start) - uptime.downtime(planned, start, end)
+        held = max(held, (end - start) - window)
+        services[name] = {"percent": round(uptime.percent_up(lost, start, start + window), 2),
                           "downtime_minutes": round(lost.total_seconds() / 60)}
-    overall = uptime.downtime([i for intervals in down.values() for i in intervals], start, end)
-    return {"percent": round(uptime.percent_up(overall, start, end), 2),
-            "downtime_minutes": round(overall.total_seconds() / 60), "services": services, "note": None}
+        if planned:
+            services[name]["maintenance_minutes"] = round(((end - start) - window).total_seconds() / 60)
+    overall = uptime.downtime(everything, start, end)
+    note = f"maintenance left out ({round(held.total_seconds() / 60)} min)" if held else None
+    return {"percent": round(uptime.percent_up(overall, start, end - held), 2),
+            "downtime_minutes": round(overall.total_seconds() / 60), "services": services, "note": note}
 
 
 def _traffic(start: datetime, end: datetime, cfg: Config, settings: Settings) -> dict:

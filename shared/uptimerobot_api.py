@@ -8,14 +8,19 @@ This module is the only one that knows the v2 shape; a v3 client can replace it 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import httpx
 
+from shared.channels.base import request
 from shared.settings import Settings
 
-PAGE = 50
-MAX_PAGES = 20          # 1,000 monitors in one poll at most
+CHANNEL = "uptimerobot"  # its own keep-alive client, so a cut-off poll never cuts a notification short
+PAGE = 50               # "Default and max. is 50" (limit)
+MAX_PAGES = 20          # 1,000 monitors in one poll at most (the free plan has 50)
+LOGS_LIMIT = 10         # the newest logs of each monitor; more than a minute's changes
+REQUEST_TIMEOUT = 8.0   # one page, connect to last byte
 DOWN, UP = 1, 2
 DOWN_STATUSES = (8, 9)
 
@@ -59,36 +64,46 @@ def _log(item: dict) -> Log:
     return Log(_int(item.get("type")), _int(item.get("datetime")), _int(item.get("duration")), str(reason or ""))
 
 
-def monitors(settings: Settings, timeout: float) -> list[Monitor]:
-    """Return every monitor with its recent logs (one request a page), or raise PollFailed."""
+def monitors(settings: Settings, budget: float) -> list[Monitor]:
+    """Return every monitor with its recent logs (one request a page), all within `budget` seconds, or raise
+    PollFailed."""
     out: list[Monitor] = []
-    with httpx.Client(timeout=timeout) as client:
-        for page in range(MAX_PAGES):
-            form = {"api_key": settings.uptimerobot_api_key.reveal(), "format": "json", "logs": "1",
-                    "logs_limit": "10", "offset": str(page * PAGE), "limit": str(PAGE)}
-            try:
-                response = client.post(f"{settings.uptimerobot_api_url}/getMonitors", data=form)
-            except httpx.HTTPError as e:
-                raise PollFailed(f"UptimeRobot could not be reached ({type(e).__name__})") from None
-            if response.status_code == 429:
-                wait = _int(response.headers.get("Retry-After"), 60)
-                raise PollFailed(f"UptimeRobot rate limit (429), retry after {wait} s", retry_after=wait)
-            if response.status_code != 200:
-                raise PollFailed(f"UptimeRobot answered {response.status_code}")
-            try:
-                body = response.json()
-            except ValueError:
-                raise PollFailed("UptimeRobot's answer is not JSON") from None
-            if not isinstance(body, dict) or body.get("stat") != "ok":
-                error = body.get("error") if isinstance(body, dict) else None
-                detail = error.get("message") or error.get("type") if isinstance(error, dict) else "stat: fail"
-                raise PollFailed(f"UptimeRobot refused: {str(detail)[:200]}")
-            for m in body.get("monitors") or []:
-                if isinstance(m, dict) and m.get("id") is not None:
-                    logs = tuple(_log(i) for i in m.get("logs") or [] if isinstance(i, dict))
-                    out.append(Monitor(str(m["id"]), str(m.get("friendly_name") or ""), str(m.get("url") or ""),
-                                       _int(m.get("status")), logs))
-            pagination = body.get("pagination") or {}
-            if (page + 1) * PAGE >= _int(pagination.get("total"), 0):
-                break
+    deadline = time.monotonic() + budget
+    for page in range(MAX_PAGES):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise PollFailed(f"UptimeRobot did not answer every page within {budget:g} s")
+        body = _page(settings, page * PAGE, min(REQUEST_TIMEOUT, remaining))
+        for m in body.get("monitors") or []:
+            if isinstance(m, dict) and m.get("id") is not None:
+                logs = tuple(_log(i) for i in m.get("logs") or [] if isinstance(i, dict))
+                out.append(Monitor(str(m["id"]), str(m.get("friendly_name") or ""), str(m.get("url") or ""),
+                                   _int(m.get("status")), logs))
+        pagination = body.get("pagination") if isinstance(body.get("pagination"), dict) else {}
+        if not body.get("monitors") or (page + 1) * PAGE >= _int(pagination.get("total"), 0):
+            break
     return out
+
+
+def _page(settings: Settings, offset: int, deadline: float) -> dict:
+    """POST one getMonitors page; return its body when "stat" is "ok", else raise PollFailed."""
+    form = {"api_key": settings.uptimerobot_api_key.reveal(), "format": "json", "logs": "1",
+            "logs_limit": str(LOGS_LIMIT), "offset": str(offset), "limit": str(PAGE)}
+    try:  # a total deadline (connect to last byte): httpx's own timeouts are per read
+        response = request(CHANNEL, "POST", f"{settings.uptimerobot_api_url}/getMonitors", deadline, data=form)
+    except (httpx.HTTPError, RuntimeError) as e:  # RuntimeError: the client was closed at the deadline
+        raise PollFailed(f"UptimeRobot could not be reached ({type(e).__name__})") from None
+    if response.status_code == 429:
+        wait = _int(response.headers.get("Retry-After"), 60)
+        raise PollFailed(f"UptimeRobot rate limit (429), retry after {wait} s", retry_after=wait)
+    if response.status_code != 200:
+        raise PollFailed(f"UptimeRobot answered {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        raise PollFailed("UptimeRobot's answer is not JSON") from None
+    if not isinstance(body, dict) or body.get("stat") != "ok":
+        error = body.get("error") if isinstance(body, dict) else None
+        detail = (error.get("message") or error.get("type")) if isinstance(error, dict) else "stat: fail"
+        raise PollFailed(f"UptimeRobot refused: {str(detail)[:200]}")
+    return body

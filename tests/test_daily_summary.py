@@ -215,3 +215,19 @@ def test_the_same_outage_from_uptimerobot_and_a_probe_is_counted_once(ingest, da
 
 
 BACKEND_HEALTH = "https://api.petties.world/health"
+
+
+def test_a_maintenance_window_is_left_out_of_uptime_and_said_so(ingest, daily, monkeypatch):
+    from shared import summary
+    from shared.settings import settings as current
+    windowed = variant(edit=lambda data: data.update(maintenance=[
+        {"name": "db upgrade", "matchers": {"service": "petties-backend"}, "comment": "Postgres 16",
+         "weekly": {"days": ["tue"], "start": "22:00", "end": "23:00"}}]))
+    down(ingest, monkeypatch, local("2026-11-24 22:00:00"))      # down through the window and 30 min past it
+    up(ingest, monkeypatch, local("2026-11-24 23:30:00"))
+    report = summary.compose(DAY, windowed, current(), local("2026-11-25 09:00:00"))
+    backend = report["uptime"]["services"]["petties-backend"]
+    assert backend == {"percent": round(100 * (1 - 30 / (1440 - 60)), 2), "downtime_minutes": 30,
+                       "maintenance_minutes": 60}
+    assert report["uptime"]["note"] == "maintenance left out (60 min)"
+    assert "(30 min downtime; maintenance left out (60 min))" in report["text"]

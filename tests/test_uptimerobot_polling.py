@@ -133,3 +133,61 @@ def test_no_key_no_polling(escalate, api, firestore):
         assert "uptimerobot_monitors" not in result and fake.requests == []
     finally:
         fake.stop()
+
+
+def test_every_page_asks_for_the_logs_of_50_monitors(robot, escalate):
+    from urllib.parse import parse_qs
+    for n in range(1, 52):
+        robot.add_monitor(str(n), f"https://m{n}.example")
+    sweep(escalate, minute(0))
+    forms = [{k: v[0] for k, v in parse_qs(r["body"].decode()).items()} for r in robot.requests]
+    assert [(f["offset"], f["limit"], f["logs"], f["format"]) for f in forms] == \
+        [("0", "50", "1", "json"), ("50", "50", "1", "json")]
+
+
+def test_a_hung_poll_gives_up_within_its_budget_and_escalation_still_runs(robot, escalate, ingest, monkeypatch,
+                                                                         capfd):
+    import time
+    robot.add_monitor("793527", BACKEND, "Backend Health")
+    robot.event("793527", 1, DOWN_AT, reason="Timeout")
+    sweep(escalate, minute(0))                        # down at first sight: a Critical opens
+    for n in range(1, 15):
+        assert sweep(escalate, minute(n))["escalated"] == 0
+    monkeypatch.setattr("shared.polling.API_BUDGET", 1.0)
+    robot.hang_next(1, seconds=10)
+    started = time.monotonic()
+    ran = sweep(escalate, minute(15))                 # the step after 15 min unacknowledged is due now
+    assert time.monotonic() - started < 5
+    assert ran["escalated"] == 1 and ran["uptimerobot_poll_failed"] == 1
+    monkeypatch.setattr("shared.web.now", lambda: minute(16))
+    health = ingest.get("/health").get_json()          # one failed poll is shown, and is not a problem yet
+    assert health["uptimerobot_poll"]["last_error"] == "UptimeRobot could not be reached (TimeoutException)"
+    assert not [p for p in health["problems"] if "UptimeRobot" in p], health
+    assert robot.api_key not in "".join(capfd.readouterr())
+
+
+def test_two_sweeps_in_the_same_minute_poll_once(robot, escalate):
+    robot.add_monitor("793527", BACKEND)
+    for job in ("escalate", "escalate-second-scheduler"):
+        escalate.post("/", headers={"X-CloudScheduler-ScheduleTime": minute(0).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                    "X-CloudScheduler-JobName": job})
+    assert len(robot.requests) == 1
+
+
+def test_a_lost_cursor_replays_nothing(robot, escalate, api, firestore):
+    robot.add_monitor("793527", BACKEND, "Backend Health")
+    sweep(escalate, minute(0))
+    robot.event("793527", 1, DOWN_AT + 180, reason="Timeout")
+    sweep(escalate, minute(1))
+    firestore.collection("polling").document("uptimerobot").delete()   # as if the state were never stored
+    sweep(escalate, minute(2))                        # a first sight again: the same down, under the same claim
+    [incident] = incidents(api)
+    assert (incident["occurrences"], incident["status"]) == (1, "open")
+
+
+def test_the_newest_event_seen_never_moves_back(firestore):
+    from shared.store import polling
+    polling.finish_ok("uptimerobot", T0, {"1": 200})
+    polling.finish_ok("uptimerobot", minute(-1), {"1": 100, "2": 5})   # a slower, older poll finishing late
+    state = polling.state("uptimerobot")
+    assert state["seen"] == {"1": 200, "2": 5} and state["last_ok_at"] == T0

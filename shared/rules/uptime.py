@@ -31,3 +31,20 @@ def percent_up(down: timedelta, start: datetime, end: datetime) -> float:
     """Return the uptime percentage of the window, given its downtime."""
     window = (end - start).total_seconds()
     return 100.0 if window <= 0 else max(0.0, 100.0 * (1 - down.total_seconds() / window))
+
+
+def without(intervals: list[Interval], holes: list[Interval]) -> list[Interval]:
+    """Return the parts of `intervals` outside every hole (e.g. down time outside maintenance windows)."""
+    out = merged(intervals)
+    for h_start, h_end in merged(holes):
+        cut: list[Interval] = []
+        for a, b in out:
+            if b <= h_start or a >= h_end:
+                cut.append((a, b))
+                continue
+            if a < h_start:
+                cut.append((a, h_start))
+            if b > h_end:
+                cut.append((h_end, b))
+        out = cut
+    return out

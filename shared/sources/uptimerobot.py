@@ -16,7 +16,7 @@ import re
 from shared.errors import BadInput
 from shared.model import Action, Alert
 from shared.rules.text import quoted
-from shared.settings import Settings
+from shared.settings import Settings, settings
 from shared.sources.common import MAX_INTEGER, InboundRequest, check_token, integer, tags, text, timestamp
 
 NAME = "uptimerobot"
@@ -33,8 +33,8 @@ def authenticate(req: InboundRequest, settings: Settings) -> None:
 def delivery_id(req: InboundRequest) -> str | None:
     """With polling on (UPTIMEROBOT_API_KEY), the event's identity (monitor, type, time), which the poll claims
     too, so one down or up changes the incident once whichever way it arrives first. Without polling, None: a
-    repeated body counts as one more occurrence, as UptimeRobot gives no delivery id."""
-    from shared.settings import settings
+    repeated body counts as one more occurrence, as UptimeRobot gives no delivery id. alertDateTime is the
+    instant UptimeRobot logs the event (the log's `datetime` the poll reads); without it there is no identity."""
     if not settings().uptimerobot_api_key:
         return None
     try:
