@@ -6,6 +6,7 @@
   status.py     status/{job}: how periodic jobs went
   oncall.py     oncall_overrides/{id}, handoff_notes/{id}
   probes.py     probes/{key}: each health URL's last result and state; probe_days/{key}:{day}: results by day
+  polling.py    polling/{source}: UptimeRobot polling's state (next poll, newest log seen per monitor, errors)
   reports.py    reports/{YYYY-MM-DD}: the daily summaries, stored with the outbox record that posts them
   silences.py   silences/{id}, and the outbox records a silence holds (status `silenced`)
 """
