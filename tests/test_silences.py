@@ -133,7 +133,8 @@ def test_a_silenced_alert_is_stored_and_announced_once_when_the_silence_ends(ing
     assert len(sent) == 3 and sent[1].startswith("🟡 WARNING - petties-backend")
     assert "silenced from 2026-11-24 10:05:00 +07:00 to 2026-11-24 10:30:00 +07:00" in sent[1]
     assert sent[2] == f"🔔 Silence ended: service=petties-backend, 10:00-10:30 (suppressed: {opened['incident']})"
-    assert len(channels.github.issues) == 1
+    [issue] = channels.github.issues.values()   # the GitHub issue says it too
+    assert "(🔕 silenced from 2026-11-24 10:05:00 +07:00 to 2026-11-24 10:30:00 +07:00)" in issue["body"]
     incident = incident_store.get_incident(opened["incident"])
     assert incident.respond_by == at(30) + timedelta(hours=4)   # Medium: 4 h, counted from the end of the silence
     sweep(escalate, at(45))
