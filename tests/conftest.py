@@ -116,6 +116,16 @@ def api(api_app, firestore):
 
 
 @pytest.fixture(scope="session")
+def summary_app():
+    return function_app("daily_summary")
+
+
+@pytest.fixture
+def daily(summary_app, firestore):
+    return summary_app.test_client()
+
+
+@pytest.fixture(scope="session")
 def interactions_app():
     return function_app("interactions")
 

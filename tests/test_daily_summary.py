@@ -46,17 +46,6 @@ def run(client, when, day: str | None = None):
     return r.get_json()
 
 
-@pytest.fixture(scope="session")
-def summary_app():
-    from tests.conftest import function_app
-    return function_app("daily_summary")
-
-
-@pytest.fixture
-def daily(summary_app, firestore):
-    return summary_app.test_client()
-
-
 @pytest.fixture
 def sentry_stats(monkeypatch):
     fake = FakeSentryStats().serve()

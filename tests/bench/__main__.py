@@ -9,6 +9,7 @@ of a fresh server process (process start to first answered alert).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -100,35 +101,41 @@ class Http:
         return json.loads(data)
 
 
-def cold_start() -> tuple[float, float]:
-    """Start the ingest function alone as Cloud Functions does (the functions-framework CLI, gunicorn);
-    return (seconds until it accepts connections, seconds its first alert takes)."""
+@contextlib.contextmanager
+def alone(target: str):
+    """Start one function alone as Cloud Functions does (the functions-framework CLI); yield (port, seconds
+    until it accepted connections), and stop it after."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     start = time.perf_counter()
     cli = Path(sys.executable).parent / "functions-framework"
-    proc = subprocess.Popen([str(cli), "--target", "ingest", "--source", "functions/ingest/main.py",
+    proc = subprocess.Popen([str(cli), "--target", target, "--source", f"functions/{target}/main.py",
                              "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
-                    break
-                except OSError:
-                    time.sleep(0.005)
-            ready = time.perf_counter() - start
-            body, headers = signed(issue(f"cold-{uuid.uuid4().hex[:8]}"))
-            first = time.perf_counter()
-            r = client.post("/sentry", content=body, headers=headers)  # deployed alone: the function is at /
-            assert r.status_code == 200, r.text
-            return ready, time.perf_counter() - first
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
+                break
+            except OSError:
+                time.sleep(0.005)
+        yield port, time.perf_counter() - start
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def cold_start() -> tuple[float, float]:
+    """Start the ingest function alone (gunicorn under the CLI); return (seconds until it accepts connections,
+    seconds its first alert takes)."""
+    with alone("ingest") as (port, ready), httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        body, headers = signed(issue(f"cold-{uuid.uuid4().hex[:8]}"))
+        first = time.perf_counter()
+        r = client.post("/sentry", content=body, headers=headers)  # deployed alone: the function is at /
+        assert r.status_code == 200, r.text
+        return ready, time.perf_counter() - first
 
 
 def main() -> None:

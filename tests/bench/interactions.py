@@ -9,9 +9,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -58,23 +55,8 @@ def post(conn: http.client.HTTPConnection, path: str, payload: dict, headers: di
 def cold_start() -> tuple[float, float, float]:
     """Start the interactions function alone as Cloud Functions does; return seconds until it accepts
     connections, its first answer (PING) and its first button click (a state change)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    start = time.perf_counter()
-    cli = Path(sys.executable).parent / "functions-framework"
-    proc = subprocess.Popen([str(cli), "--target", "interactions", "--source", "functions/interactions/main.py",
-                             "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
-                break
-            except OSError:
-                time.sleep(0.005)
-        ready = time.perf_counter() - start
+    from tests.bench.__main__ import alone
+    with alone("interactions") as (port, ready):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         first = time.perf_counter()
         post(conn, "/", {"type": 1, "id": "1", "token": "t", "version": 1})
@@ -83,9 +65,6 @@ def cold_start() -> tuple[float, float, float]:
         answer = post(conn, "/", interaction(3, {"custom_id": "incident:ack:INC-ZZZZZZ", "component_type": 2}))
         assert answer["type"] == 4, answer  # an unknown incident: an ephemeral answer after a Firestore read
         return ready, ping, time.perf_counter() - click
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def main(port: int | None = None) -> None:

@@ -79,6 +79,13 @@ class BotEndpoints:
         response.headers.update(headers)
         return response
 
+    def _bot_object(self, request: Request) -> dict | Response:
+        """The request's JSON object, or the answer Discord gives when it is not one."""
+        body = self._bot_body(request)
+        if isinstance(body, (Response, dict)):
+            return body
+        return invalid_form({"_errors": [{"code": "DICT_TYPE_CONVERT", "message": "Only dictionaries"}]})
+
     def _bot_body(self, request: Request) -> Any:
         """Parse a JSON body (a list for command overwrites), or the multipart form a message may come as."""
         if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
@@ -99,11 +106,9 @@ class BotEndpoints:
         channel = self._channel(channel_id)
         if channel is None:
             return bot_error(404, "Unknown Channel", UNKNOWN_CHANNEL)
-        body = self._bot_body(request)
+        body = self._bot_object(request)
         if isinstance(body, Response):
             return body
-        if not isinstance(body, dict):
-            return invalid_form({"_errors": [{"code": "DICT_TYPE_CONVERT", "message": "Only dictionaries"}]})
         errors = validate(body, keep_components=True)
         nonce = body.get("nonce")
         if nonce is not None and len(str(nonce)) > NONCE_MAX:
@@ -138,11 +143,9 @@ class BotEndpoints:
             return json_response(self._render(record))
         if record["webhook_id"] is not None:
             return bot_error(403, "Cannot edit a message authored by another user", NOT_AUTHOR)
-        body = self._bot_body(request)
+        body = self._bot_object(request)
         if isinstance(body, Response):
             return body
-        if not isinstance(body, dict):
-            return invalid_form({"_errors": [{"code": "DICT_TYPE_CONVERT", "message": "Only dictionaries"}]})
         errors = validate(body, keep_components=True)
         if errors:
             return invalid_form(errors)
