@@ -1,0 +1,60 @@
+"""Postmortem rules (pure): which incidents need one, and the draft rendered as the team's template."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from shared.config import load_config
+from shared.model import Incident
+from shared.rules import postmortem
+from tests.golden_files import golden
+
+CFG = load_config()
+OPENED = datetime(2026, 11, 24, 8, 45, tzinfo=timezone.utc)   # 15:45 in Ho Chi Minh City
+
+
+def incident(**changes) -> Incident:
+    def at(minutes):
+        return OPENED + timedelta(minutes=minutes)
+    base = {"id": "INC-7K3QXD", "title": "HikariPool-1 - Connection pool exhausted", "status": "resolved",
+            "severity_rank": 4, "service": "petties-backend", "environment": "production", "source": "sentry",
+            "dedup_key": "sentry:4242", "key_doc": "k", "created_at": at(0), "resolved_at": at(40),
+            "last_seen": at(30), "users_affected": 37, "occurrences": 120, "owner": "dev-a",
+            "sla_resolution_met": True,
+            "timeline": [{"at": at(0), "actor": "Sentry", "action": "opened", "detail": "sentry: pool exhausted"},
+                         {"at": at(3), "actor": "dev-a", "action": "acknowledged", "detail": "👀 investigating"},
+                         {"at": at(20), "actor": "dev-a", "action": "fixing", "detail": "pool size 10 -> 30"},
+                         {"at": at(35), "actor": "dev-a", "action": "deploying", "detail": ""},
+                         {"at": at(40), "actor": "dev-a", "action": "resolved", "detail": "connections restored"}]}
+    return Incident.from_doc({**base, **changes})
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, ["critical"]),
+    ({"severity_rank": 3, "resolved_at": OPENED + timedelta(hours=2, minutes=1)}, ["high for more than 2 hours"]),
+    ({"severity_rank": 3, "resolved_at": OPENED + timedelta(hours=2)}, []),
+    ({"severity_rank": 2, "users_affected": 101}, ["more than 100 users affected"]),
+    ({"severity_rank": 2, "users_affected": 100}, []),
+    ({"severity_rank": 1, "flags": {"data_loss": True}}, ["data loss"]),
+    ({"severity_rank": 2, "flags": {"security": True}}, ["security"]),
+    ({"invalid": True}, []),
+])
+def test_which_incidents_need_a_postmortem(changes, expected):
+    assert postmortem.reasons(incident(**changes)) == expected
+
+
+def test_the_draft_fills_what_is_known_and_asks_for_the_rest():
+    draft = postmortem.draft(incident(), CFG)
+    assert (draft["author"], draft["duration"], draft["review_by"]) == ("Dev A", "40 minutes", "2026-11-26 16:25")
+    assert [(e["time"], e["event"]) for e in draft["timeline"]] == [
+        ("15:45", "Alert triggered"), ("15:48", "On-call acknowledged"), ("16:05", "Working on a fix"),
+        ("16:20", "Fix being deployed"), ("16:25", "Verified resolved")]
+    assert draft["root_cause"].startswith("_To be written:")   # never invented
+    text = postmortem.markdown(draft)
+    assert text == golden(Path(__file__).parent / "golden" / "postmortem.md", text)
+
+
+def test_a_draft_without_an_owner_asks_for_an_author():
+    assert postmortem.draft(incident(owner=None), CFG)["author"] == "_To be written: who writes this postmortem_"
