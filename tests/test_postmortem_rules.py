@@ -58,3 +58,27 @@ def test_the_draft_fills_what_is_known_and_asks_for_the_rest():
 
 def test_a_draft_without_an_owner_asks_for_an_author():
     assert postmortem.draft(incident(owner=None), CFG)["author"] == "_To be written: who writes this postmortem_"
+
+
+def test_the_sweep_drafts_a_postmortem_once_for_a_resolved_critical(ingest, api, escalate, monkeypatch):
+    from tests.notify_fixtures import local, sentry_alert, sweep
+    critical = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9901", "Payment gateway down",
+                            level="fatal")["incident"]
+    minor = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9902", "Typo on the about page",
+                         level="warning")["incident"]
+    for iid in (critical, minor):
+        monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:30:00"))
+        assert api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"}).status_code == 200
+    assert api.get(f"/postmortems/{critical}").status_code == 404          # not before the sweep
+    sweep(escalate, local("2026-11-24 10:31:00"))
+    sweep(escalate, local("2026-11-24 10:32:00"))
+    got = api.get(f"/postmortems/{critical.lower()}").get_json()
+    assert (got["incident"], got["reasons"], got["duration"]) == (critical, ["critical"], "30 minutes")
+    missing = api.get(f"/postmortems/{minor}")
+    assert missing.status_code == 404 and "meets none of the criteria" in missing.get_json()["error"]
+    edited = api.put(f"/postmortems/{critical}", json={"root_cause": "The gateway's TLS certificate expired."})
+    assert edited.status_code == 200, edited.get_data(as_text=True)
+    md = api.get(f"/postmortems/{critical}.md")
+    assert md.headers["Content-Type"].startswith("text/markdown")
+    assert "## Root Cause\n\nThe gateway's TLS certificate expired." in md.get_data(as_text=True)
+    assert api.put(f"/postmortems/{critical}", json={"blame": "x"}).status_code == 400

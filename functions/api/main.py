@@ -57,6 +57,16 @@ def api(request):
         if route == ("handoff", 2) and parts[1] == "notes":
             web.allow(method, "POST")
             return web.json_response(incidents_api.add_handoff_note(web.read_json(request), now), 201)
+        if route == ("postmortems", 2):
+            name = parts[1]
+            if name.endswith(".md"):
+                web.allow(method, "GET", "HEAD")
+                text = incidents_api.postmortem_markdown(name[:-3])
+                return text, 200, {"Content-Type": "text/markdown; charset=utf-8"}
+            web.allow(method, "GET", "HEAD", "PUT")
+            if method == "PUT":
+                return web.json_response(incidents_api.edit_postmortem(name, web.read_json(request), now))
+            return web.json_response(incidents_api.postmortem(name))
         if route == ("reports", 2):
             web.allow(method, "GET", "HEAD")
             return web.json_response(incidents_api.report(parts[1]))
