@@ -230,10 +230,27 @@ def postmortem(typed_id: str) -> dict:
 def postmortem_markdown(typed_id: str) -> str:
     """GET /api/postmortems/<id>.md: the same as the team's Markdown template."""
     from shared.rules import postmortem as rules
-    return rules.markdown(postmortem(typed_id))
+    return rules.markdown(postmortem(typed_id), config())
 
 
 def edit_postmortem(typed_id: str, body: dict, now: datetime) -> dict:
     """PUT /api/postmortems/<id>: replace sections."""
     from shared import postmortems
     return postmortems.edit(actions.incident_id(typed_id), body, now)
+
+
+def add_action_item(typed_id: str, body: dict, now: datetime) -> dict:
+    from shared import postmortems
+    return postmortems.add_action_item(actions.incident_id(typed_id), body, now, config())
+
+
+def change_action_item(typed_id: str, n: str, body: dict, now: datetime) -> dict:
+    from shared import postmortems
+    if not n.isdigit():
+        raise NotFound(f"no action item {n[:20]!r}")
+    return postmortems.change_action_item(actions.incident_id(typed_id), int(n), body, now, config())
+
+
+def review_postmortem(typed_id: str, body: dict, now: datetime) -> dict:
+    from shared import postmortems
+    return postmortems.reviewed(actions.incident_id(typed_id), body, now, config())

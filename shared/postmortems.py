@@ -53,3 +53,63 @@ def edit(incident_id: str, body: dict, now: datetime) -> dict:
             fields[key] = value.strip()[:5000]
     store.update(incident_id, {**fields, "updated_at": now})
     return {**current, **fields}
+
+
+def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) -> dict:
+    """POST /api/postmortems/<id>/action-items {"action", "owner", "deadline"}: an item with an owner and a
+    deadline (both required: an item nobody owns is not followed through)."""
+    from shared.actions import person
+    current = get(incident_id)
+    action = str(body.get("action") or "").strip()[:500]
+    if not action:
+        raise BadInput("action: expected what is to be done")
+    owner = person(body.get("owner"), cfg)
+    deadline = _day(body.get("deadline"))
+    items = list(current.get("action_items") or [])
+    if len(items) >= 50:
+        raise BadInput("a postmortem holds at most 50 action items")
+    items.append({"n": len(items) + 1, "action": action, "owner": owner, "deadline": deadline, "done": False,
+                  "done_at": None})
+    store.update(incident_id, {"action_items": items, "updated_at": now})
+    return {**current, "action_items": items}
+
+
+def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg: Config) -> dict:
+    """PATCH /api/postmortems/<id>/action-items/<n> {"done"?, "owner"?, "deadline"?}."""
+    from shared.actions import person
+    current = get(incident_id)
+    items = list(current.get("action_items") or [])
+    if not 1 <= n <= len(items):
+        raise NotFound(f"no action item {n} (there are {len(items)})")
+    item = dict(items[n - 1])
+    if "done" in body:
+        if not isinstance(body["done"], bool):
+            raise BadInput("done: expected true or false")
+        item["done"], item["done_at"] = body["done"], now if body["done"] else None
+    if "owner" in body:
+        item["owner"] = person(body["owner"], cfg)
+    if "deadline" in body:
+        item["deadline"] = _day(body["deadline"])
+    items[n - 1] = item
+    store.update(incident_id, {"action_items": items, "updated_at": now})
+    return {**current, "action_items": items}
+
+
+def reviewed(incident_id: str, body: dict, now: datetime, cfg: Config) -> dict:
+    """POST /api/postmortems/<id>/reviewed {"actor"}: the review happened (reminders stop)."""
+    from shared.actions import person
+    current = get(incident_id)
+    who = person(body.get("actor"), cfg)
+    store.update(incident_id, {"reviewed_at": now, "reviewed_by": who, "updated_at": now})
+    return {**current, "reviewed_at": now, "reviewed_by": who}
+
+
+def _day(value: object) -> str:
+    from datetime import date
+    try:
+        day = date.fromisoformat(str(value or ""))
+    except ValueError:
+        raise BadInput(f"deadline: expected YYYY-MM-DD, got {str(value)[:40]!r}") from None
+    if not 2000 <= day.year <= 2099:
+        raise BadInput("deadline: expected a day from 2000 to 2099")
+    return day.isoformat()

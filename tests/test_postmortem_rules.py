@@ -82,3 +82,26 @@ def test_the_sweep_drafts_a_postmortem_once_for_a_resolved_critical(ingest, api,
     assert md.headers["Content-Type"].startswith("text/markdown")
     assert "## Root Cause\n\nThe gateway's TLS certificate expired." in md.get_data(as_text=True)
     assert api.put(f"/postmortems/{critical}", json={"blame": "x"}).status_code == 400
+
+
+def test_action_items_with_owner_and_deadline_and_the_review(ingest, api, escalate, monkeypatch):
+    from tests.notify_fixtures import local, sentry_alert, sweep
+    iid = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9903", "Data loss in bookings",
+                       level="fatal")["incident"]
+    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 11:00:00"))
+    api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
+    sweep(escalate, local("2026-11-24 11:01:00"))
+    added = api.post(f"/postmortems/{iid}/action-items", json={"action": "Alert on pool usage > 80%",
+                                                                "owner": "Dev B", "deadline": "2026-12-01"})
+    assert added.status_code == 201, added.get_data(as_text=True)
+    assert added.get_json()["action_items"] == [{"n": 1, "action": "Alert on pool usage > 80%", "owner": "dev-b",
+                                                 "deadline": "2026-12-01", "done": False, "done_at": None}]
+    for bad in ({"action": "x", "owner": "dev-b"}, {"action": "", "owner": "dev-b", "deadline": "2026-12-01"},
+                {"action": "x", "owner": "nobody", "deadline": "2026-12-01"}):
+        assert api.post(f"/postmortems/{iid}/action-items", json=bad).status_code == 400
+    done = api.patch(f"/postmortems/{iid}/action-items/1", json={"done": True})
+    assert done.get_json()["action_items"][0]["done"] is True
+    assert api.patch(f"/postmortems/{iid}/action-items/2", json={"done": True}).status_code == 404
+    md = api.get(f"/postmortems/{iid}.md").get_data(as_text=True)
+    assert "| Alert on pool usage > 80% | @Dev B | 2026-12-01 | ✅ DONE |" in md
+    assert api.post(f"/postmortems/{iid}/reviewed", json={"actor": "dev-a"}).get_json()["reviewed_by"] == "dev-a"

@@ -90,7 +90,9 @@ def draft(incident: Incident, cfg: Config) -> dict:
     }
 
 
-def markdown(postmortem: dict) -> str:
+def markdown(postmortem: dict, cfg: Config | None = None) -> str:
     """Render a postmortem (a draft or an edited one) as the team's Markdown template."""
     from shared.notify.render import template
-    return template("postmortem/postmortem.md.j2", postmortem)
+    names = {p.id: p.name for p in cfg.people} if cfg else {}
+    items = [{**a, "owner": names.get(a["owner"], a["owner"])} for a in postmortem.get("action_items") or []]
+    return template("postmortem/postmortem.md.j2", {**postmortem, "action_items": items})
