@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from shared.channels import REGISTRY
 from shared.config import Config
 from shared.errors import BadInput, NotFound
-from shared.rules import postmortem
+from shared.notify import plan, render
+from shared.rules import postmortem, routing
+from shared.store import outbox
 from shared.store import postmortems as store
 from shared.store.incidents import get_incident
 
@@ -14,13 +17,52 @@ LOOKBACK = timedelta(hours=6)   # a sweep makes drafts for incidents resolved th
 EDITABLE = ("summary", "root_cause", "resolution", "prevention", "went_well", "went_wrong", "lucky", "author")
 
 
+REMINDERS = (24, 44)   # hours after resolution: the owner and the lead are reminded of an unreviewed postmortem
+
+
+def _chat(environment: str, cfg: Config) -> str | None:
+    return next((c for c in routing.follow_up_channels(environment, cfg) if REGISTRY[c].chat), None)
+
+
+def _mentions(pids: list[str], cfg: Config) -> tuple[str, list[str]]:
+    people = render.people(tuple(p for p in dict.fromkeys(pids) if p in {x.id for x in cfg.people}), cfg)
+    return people.shown, list(people.discord_ids)
+
+
 def sweep(now: datetime, cfg: Config) -> int:
-    """Make the drafts of recently resolved incidents that need one; return how many were made."""
+    """Make the drafts of recently resolved incidents that need one (each announced once in the chat channel),
+    and remind the owner and the lead of unreviewed ones 24 h and 44 h after resolution; return drafts made."""
     made = 0
     for incident in store.resolved_since(now - LOOKBACK, 200):
-        if postmortem.reasons(incident) and store.get(incident.id) is None:
-            made += store.create(incident.id, {**postmortem.draft(incident, cfg), "created_at": now,
-                                               "reviewed_at": None, "updated_at": now})
+        if not postmortem.reasons(incident) or store.get(incident.id) is not None:
+            continue
+        draft = postmortem.draft(incident, cfg)
+        doc = {**draft, "created_at": now, "resolved_at": incident.resolved_at, "environment": incident.environment,
+               "owner": postmortem.owner(incident, cfg), "reviewed_at": None, "updated_at": now}
+        if not store.create(incident.id, doc):
+            continue
+        made += 1
+        chat = _chat(incident.environment, cfg)
+        if chat:
+            shown, pings = _mentions([doc["owner"] or "", cfg.team_lead], cfg)
+            text = (f"📝 Postmortem needed for {incident.id} ({', '.join(draft['reasons'])}): the draft is at "
+                    f"/api/postmortems/{incident.id}.md; review by {draft['review_by']}. {shown}")
+            outbox.enqueue([plan.text_record(outbox.record_id(incident.id, "postmortem-draft", chat),
+                                             "postmortem-draft", chat, text, now, incident_id=incident.id,
+                                             pings=pings)])
+    for pm in store.unreviewed(100):
+        chat = _chat(pm.get("environment") or cfg.default_environment, cfg)
+        resolved = pm.get("resolved_at")
+        for hours in REMINDERS:
+            due = chat and resolved and now >= resolved + timedelta(hours=hours)
+            if due and hours not in (pm.get("reminded") or []):
+                shown, pings = _mentions([pm.get("owner") or "", cfg.team_lead], cfg)
+                reason = f"postmortem-{hours}h"
+                text = (f"⏰ The postmortem of {pm['incident']} is not reviewed yet ({hours} h since it was resolved; "
+                        f"review by {pm['review_by']}). {shown}")
+                outbox.enqueue([plan.text_record(outbox.record_id(pm["incident"], reason, chat), reason, chat, text,
+                                                 now, incident_id=pm["incident"], pings=pings)])
+                store.update(pm["incident"], {"reminded": sorted({*(pm.get("reminded") or []), hours})})
     return made
 
 

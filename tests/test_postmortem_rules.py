@@ -56,8 +56,12 @@ def test_the_draft_fills_what_is_known_and_asks_for_the_rest():
     assert text == golden(Path(__file__).parent / "golden" / "postmortem.md", text)
 
 
-def test_a_draft_without_an_owner_asks_for_an_author():
-    assert postmortem.draft(incident(owner=None), CFG)["author"] == "_To be written: who writes this postmortem_"
+def test_the_author_is_the_owner_else_whoever_resolved_it_else_asked_for():
+    assert postmortem.draft(incident(owner=None), CFG)["author"] == "Dev A"   # dev-a resolved it
+    resolved_by_sentry = [{"at": OPENED, "actor": "Sentry", "action": "opened", "detail": ""},
+                          {"at": OPENED, "actor": "Sentry", "action": "resolved", "detail": ""}]
+    assert postmortem.draft(incident(owner=None, timeline=resolved_by_sentry), CFG)["author"] == \
+        "_To be written: who writes this postmortem_"
 
 
 def test_the_sweep_drafts_a_postmortem_once_for_a_resolved_critical(ingest, api, escalate, monkeypatch):
@@ -105,3 +109,35 @@ def test_action_items_with_owner_and_deadline_and_the_review(ingest, api, escala
     md = api.get(f"/postmortems/{iid}.md").get_data(as_text=True)
     assert "| Alert on pool usage > 80% | @Dev B | 2026-12-01 | ✅ DONE |" in md
     assert api.post(f"/postmortems/{iid}/reviewed", json={"actor": "dev-a"}).get_json()["reviewed_by"] == "dev-a"
+
+
+def test_the_draft_is_announced_once_and_unreviewed_ones_are_reminded_at_24_and_44_hours(ingest, api, escalate,
+                                                                                         monkeypatch):
+    from shared.store import outbox
+    from tests.notify_fixtures import local, sentry_alert, sweep
+    iid = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9904", "Checkout down",
+                       level="fatal")["incident"]
+    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:40:00"))
+    api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
+    for when in ("2026-11-24 10:41:00", "2026-11-24 10:42:00", "2026-11-25 10:40:00", "2026-11-25 10:41:00",
+                 "2026-11-26 06:40:00"):
+        sweep(escalate, local(when))
+    announced = outbox.get(outbox.record_id(iid, "postmortem-draft", "discord"))
+    assert announced["text"].startswith(f"📝 Postmortem needed for {iid} (critical)")
+    assert "review by 2026-11-26 10:40" in announced["text"] and "@Dev D" in announced["text"]
+    assert outbox.get(outbox.record_id(iid, "postmortem-24h", "discord"))["text"].startswith("⏰ The postmortem")
+    assert outbox.get(outbox.record_id(iid, "postmortem-44h", "discord")) is not None
+    api.post(f"/postmortems/{iid}/reviewed", json={"actor": "dev-a"})
+
+
+def test_a_reviewed_postmortem_is_not_reminded(ingest, api, escalate, monkeypatch):
+    from shared.store import outbox
+    from tests.notify_fixtures import local, sentry_alert, sweep
+    iid = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9905", "Checkout down again",
+                       level="fatal")["incident"]
+    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:40:00"))
+    api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
+    sweep(escalate, local("2026-11-24 10:41:00"))
+    assert api.post(f"/postmortems/{iid}/reviewed", json={"actor": "dev-a"}).status_code == 200
+    sweep(escalate, local("2026-11-25 10:41:00"))
+    assert outbox.get(outbox.record_id(iid, "postmortem-24h", "discord")) is None

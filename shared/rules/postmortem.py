@@ -53,6 +53,14 @@ def _name(pid: str | None, cfg: Config) -> str:
     return known.get(pid or "", pid or "")
 
 
+def owner(incident: Incident, cfg: Config) -> str | None:
+    """Who owns the postmortem: the incident's owner, else the person who resolved it."""
+    people = {p.id for p in cfg.people}
+    resolver = next((e.get("actor") for e in reversed(incident.timeline) if e["action"] in ("resolved", "invalid")),
+                    None)
+    return incident.owner or (resolver if resolver in people else None)
+
+
 def draft(incident: Incident, cfg: Config) -> dict:
     """Return the first draft: what the system knows filled in, the rest as prompts (never invented)."""
     zone = cfg.team.zone
@@ -70,7 +78,7 @@ def draft(incident: Incident, cfg: Config) -> dict:
     return {
         "incident": incident.id, "title": incident.title,
         "date": incident.created_at.astimezone(zone).date().isoformat(),
-        "author": _name(incident.owner, cfg) or PROMPT.format(what="who writes this postmortem"),
+        "author": _name(owner(incident, cfg), cfg) or PROMPT.format(what="who writes this postmortem"),
         "severity": incident.severity.label, "severity_emoji": EMOJI[incident.severity],
         "duration": _duration((end - incident.created_at).total_seconds()),
         "reasons": reasons(incident),

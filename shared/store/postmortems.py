@@ -35,3 +35,10 @@ def resolved_since(since: datetime, limit: int) -> list[Incident]:
     query = (client().collection("incidents").where(filter=firestore.FieldFilter("resolved_at", ">=", since))
              .order_by("resolved_at").limit(limit))
     return call(lambda: [Incident.from_doc(s.to_dict()) for s in query.stream()])
+
+
+def unreviewed(limit: int) -> list[dict]:
+    """Postmortems not reviewed yet (an equality filter on null)."""
+    query = (client().collection(POSTMORTEMS).where(filter=firestore.FieldFilter("reviewed_at", "==", None))
+             .limit(limit))
+    return call(lambda: [s.to_dict() for s in query.stream()])
