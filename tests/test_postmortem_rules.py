@@ -141,3 +141,22 @@ def test_a_reviewed_postmortem_is_not_reminded(ingest, api, escalate, monkeypatc
     assert api.post(f"/postmortems/{iid}/reviewed", json={"actor": "dev-a"}).status_code == 200
     sweep(escalate, local("2026-11-25 10:41:00"))
     assert outbox.get(outbox.record_id(iid, "postmortem-24h", "discord")) is None
+
+
+def test_overdue_action_items_are_in_the_daily_report(ingest, api, escalate, monkeypatch):
+    from tests.conftest import function_app
+    from tests.notify_fixtures import local, sentry_alert, sweep
+    iid = sentry_alert(ingest, monkeypatch, local("2026-11-20 10:00:00"), "9906", "Checkout down",
+                       level="fatal")["incident"]
+    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-20 10:40:00"))
+    api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
+    sweep(escalate, local("2026-11-20 10:41:00"))
+    for action, deadline in (("Alert on pool usage", "2026-11-22"), ("Load test checkout", "2026-12-10")):
+        api.post(f"/postmortems/{iid}/action-items", json={"action": action, "owner": "dev-b", "deadline": deadline})
+    daily = function_app("daily_summary").test_client()
+    r = daily.post("/", headers={"X-CloudScheduler-ScheduleTime": "2026-11-25T02:00:00Z"})
+    report = r.get_json()["report"]
+    overdue = [a for a in report["action_items"] if a["why"].startswith("postmortem action item")]
+    assert overdue == [{"done": False, "id": iid, "title": "Alert on pool usage", "owner": "Dev B",
+                        "why": "postmortem action item, due 2026-11-22"}]
+    assert f"- [ ] {iid}: Alert on pool usage (postmortem action item, due 2026-11-22) - @Dev B" in report["text"]

@@ -42,3 +42,8 @@ def unreviewed(limit: int) -> list[dict]:
     query = (client().collection(POSTMORTEMS).where(filter=firestore.FieldFilter("reviewed_at", "==", None))
              .limit(limit))
     return call(lambda: [s.to_dict() for s in query.stream()])
+
+
+def all_postmortems(limit: int) -> list[dict]:
+    """Every postmortem (a small team's: the daily report looks for overdue action items)."""
+    return call(lambda: [s.to_dict() for s in client().collection(POSTMORTEMS).limit(limit).stream()])
