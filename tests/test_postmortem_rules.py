@@ -160,3 +160,16 @@ def test_overdue_action_items_are_in_the_daily_report(ingest, api, escalate, mon
     assert overdue == [{"done": False, "id": iid, "title": "Alert on pool usage", "owner": "Dev B",
                         "why": "postmortem action item, due 2026-11-22"}]
     assert f"- [ ] {iid}: Alert on pool usage (postmortem action item, due 2026-11-22) - @Dev B" in report["text"]
+
+
+def test_a_person_flags_data_loss_and_a_low_incident_then_needs_a_postmortem(ingest, api, escalate, monkeypatch):
+    from tests.notify_fixtures import local, sentry_alert, sweep
+    iid = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9907", "Export lost rows",
+                       level="warning")["incident"]
+    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:10:00"))
+    assert api.post(f"/incidents/{iid}/flag", json={"actor": "dev-a", "flag": "nonsense"}).status_code == 400
+    assert api.post(f"/incidents/{iid}/flag", json={"actor": "dev-a", "flag": "data_loss"}).status_code == 200
+    api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-c"})
+    sweep(escalate, local("2026-11-24 10:11:00"))
+    got = api.get(f"/postmortems/{iid}").get_json()
+    assert got["reasons"] == ["data loss"] and got["author"] == "Dev C"
