@@ -150,6 +150,19 @@ def note(typed_id: object, actor: object, text: object, now: datetime, cfg: Conf
     return []
 
 
+FLAGS = ("data_loss", "security")
+
+
+def flag(typed_id: object, actor: object, which: object, now: datetime, cfg: Config) -> list[str]:
+    """Flag an incident as data loss or a security issue (it then needs a postmortem)."""
+    who, incident = person(actor, cfg), get(typed_id)
+    if which not in FLAGS:
+        raise BadInput(f"flag: expected one of {', '.join(FLAGS)}, got {str(which)[:40]!r}")
+    store.annotate(incident.id, {f"flags.{which}": True}, _entry(now, who, "flagged", str(which).replace("_", " ")),
+                   None, now)
+    return []
+
+
 # name in the API path (/api/incidents/<id>/<name>) -> the use case and the body fields it takes
 ACTIONS = {
     "ack": lambda iid, body, now, cfg: acknowledge(iid, body.get("actor"), now, cfg, clean(body.get("detail"), 500)),
@@ -162,4 +175,5 @@ ACTIONS = {
     "severity": lambda iid, body, now, cfg: set_severity(iid, body.get("severity"), body.get("actor"), now, cfg,
                                                          clean(body.get("reason"), 500)),
     "note": lambda iid, body, now, cfg: note(iid, body.get("actor"), body.get("text"), now, cfg),
+    "flag": lambda iid, body, now, cfg: flag(iid, body.get("actor"), body.get("flag"), now, cfg),
 }

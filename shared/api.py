@@ -219,3 +219,38 @@ def report(day: str) -> dict:
     if stored is None:
         raise NotFound(f"no report for {day}: the daily summary has not run for it (POST /daily_summary/?date={day})")
     return {k: v for k, v in stored.items() if k != "made_at"}
+
+
+def postmortem(typed_id: str) -> dict:
+    """GET /api/postmortems/<id>: the incident's postmortem (a draft until people complete it)."""
+    from shared import postmortems
+    return postmortems.get(actions.incident_id(typed_id))
+
+
+def postmortem_markdown(typed_id: str) -> str:
+    """GET /api/postmortems/<id>.md: the same as the team's Markdown template."""
+    from shared.rules import postmortem as rules
+    return rules.markdown(postmortem(typed_id), config())
+
+
+def edit_postmortem(typed_id: str, body: dict, now: datetime) -> dict:
+    """PUT /api/postmortems/<id>: replace sections."""
+    from shared import postmortems
+    return postmortems.edit(actions.incident_id(typed_id), body, now)
+
+
+def add_action_item(typed_id: str, body: dict, now: datetime) -> dict:
+    from shared import postmortems
+    return postmortems.add_action_item(actions.incident_id(typed_id), body, now, config())
+
+
+def change_action_item(typed_id: str, n: str, body: dict, now: datetime) -> dict:
+    from shared import postmortems
+    if not n.isdigit():
+        raise NotFound(f"no action item {n[:20]!r}")
+    return postmortems.change_action_item(actions.incident_id(typed_id), int(n), body, now, config())
+
+
+def review_postmortem(typed_id: str, body: dict, now: datetime) -> dict:
+    from shared import postmortems
+    return postmortems.reviewed(actions.incident_id(typed_id), body, now, config())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from shared import escalations, handoff, health, log, polling, probes, silences
+from shared import escalations, handoff, health, log, polling, postmortems, probes, silences
 from shared.config import config
 from shared.notify.sweep import sweep
 from shared.settings import settings
@@ -25,6 +25,7 @@ def run_escalate(now: datetime, job: str) -> dict:
         due.append(handoff_record)
     stats = sweep(config(), settings(), now, SWEEP_BUDGET, first=due)
     counts = {**escalated, **stats.as_dict()}
+    counts["postmortems_drafted"] = postmortems.sweep(now, config())
     counts.update(polling.poll(now, config(), settings()))  # UptimeRobot on the free plan, after the pages
     counts.update(probes.run(config(), settings(), now))  # last, so a slow health URL never delays a page
     if any(counts.values()):  # a quiet minute says nothing (the health check shows the last sweep)

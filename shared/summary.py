@@ -17,6 +17,7 @@ from shared.rules import metrics, silence, uptime
 from shared.settings import Settings
 from shared.store import incidents as store
 from shared.store import outbox, reports
+from shared.store import postmortems as postmortem_store
 
 CATCH_UP_DAYS = 3          # a run also makes the reports of this many days before, when they are missing
 OUTAGE_LOOKBACK = timedelta(days=7)   # an outage that started longer ago than this is not counted
@@ -123,6 +124,13 @@ def compose(day: date, cfg: Config, settings: Settings, now: datetime) -> dict:
              for i in owed[:10]]
     items += [{"done": True, "id": i.id, "title": i.title[:120], "owner": _owner(i, cfg, now), "why": "resolved"}
               for i in done[:10]]
+    names = {p.id: p.name for p in cfg.people}
+    for pm in postmortem_store.all_postmortems(200):   # postmortem action items past their deadline
+        for item in pm.get("action_items") or []:
+            if not item.get("done") and item.get("deadline") and item["deadline"] < day.isoformat():
+                items.append({"done": False, "id": pm["incident"], "title": item["action"][:120],
+                              "owner": names.get(item["owner"], item["owner"]),
+                              "why": f"postmortem action item, due {item['deadline']}"})
     summary = metrics.summarize(opened)
     notes = []
     breaches = sum(s["response_sla_breached"] + s["resolution_sla_breached"] for s in summary.values())

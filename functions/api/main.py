@@ -57,6 +57,25 @@ def api(request):
         if route == ("handoff", 2) and parts[1] == "notes":
             web.allow(method, "POST")
             return web.json_response(incidents_api.add_handoff_note(web.read_json(request), now), 201)
+        if route == ("postmortems", 2):
+            name = parts[1]
+            if name.endswith(".md"):
+                web.allow(method, "GET", "HEAD")
+                text = incidents_api.postmortem_markdown(name[:-3])
+                return text, 200, {"Content-Type": "text/markdown; charset=utf-8"}
+            web.allow(method, "GET", "HEAD", "PUT")
+            if method == "PUT":
+                return web.json_response(incidents_api.edit_postmortem(name, web.read_json(request), now))
+            return web.json_response(incidents_api.postmortem(name))
+        if route == ("postmortems", 3) and parts[2] in ("action-items", "reviewed"):
+            web.allow(method, "POST")
+            handler = incidents_api.add_action_item if parts[2] == "action-items" else incidents_api.review_postmortem
+            return web.json_response(handler(parts[1], web.read_json(request), now), 201 if parts[2] == "action-items"
+                                     else 200)
+        if route == ("postmortems", 4) and parts[2] == "action-items":
+            web.allow(method, "PATCH")
+            return web.json_response(incidents_api.change_action_item(parts[1], parts[3], web.read_json(request),
+                                                                      now))
         if route == ("reports", 2):
             web.allow(method, "GET", "HEAD")
             return web.json_response(incidents_api.report(parts[1]))

@@ -97,5 +97,5 @@ def kind_of(reason: str) -> str:
     """Return the message kind an outbox reason asks for ('severity-high' -> raised, 'escalation-...' -> ...)."""
     prefix = reason.split("-", 1)[0]
     return {"opened": OPENED, "severity": RAISED, "resolved": RESOLVED, "milestone": MILESTONE,
-            "escalation": ESCALATION, "handoff": TEXT, "notice": TEXT, "daily": TEXT,
+            "escalation": ESCALATION, "handoff": TEXT, "notice": TEXT, "daily": TEXT, "postmortem": TEXT,
             "step": STEP}.get(prefix, prefix)

@@ -1,0 +1,106 @@
+"""Postmortems (pure): which incidents need one, and the blameless draft the team then completes.
+
+The team writes a postmortem for every Critical incident, every High open more than 2 hours, anything that
+affected more than 100 users, and any data loss or security issue (flagged by a person). The draft fills in
+what the system knows (dates, duration, impact, the timeline in local time) and leaves what only people know
+as marked prompts; it never invents a cause.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.config import Config
+from shared.model import Incident, Severity
+
+LONG_HIGH = timedelta(hours=2)
+MANY_USERS = 100
+REVIEW_WITHIN = timedelta(hours=48)
+FLAGS = ("data_loss", "security")
+PROMPT = "_To be written: {what}_"
+EMOJI = {Severity.CRITICAL: "🔴", Severity.HIGH: "🟠", Severity.MEDIUM: "🟡", Severity.LOW: "🟢"}
+# timeline actions as the team's postmortem names them
+EVENTS = {"opened": "Alert triggered", "acknowledged": "On-call acknowledged", "investigating": "Investigating",
+          "fixing": "Working on a fix", "deploying": "Fix being deployed", "resolved": "Verified resolved",
+          "severity": "Severity changed", "escalated": "Escalated", "note": "Note", "reopened": "Reopened",
+          "invalid": "Closed as invalid", "silenced": "Silenced"}
+
+
+def reasons(incident: Incident) -> list[str]:
+    """Return why the incident needs a postmortem (empty: it does not)."""
+    out = []
+    if incident.severity is Severity.CRITICAL:
+        out.append("critical")
+    end = incident.resolved_at or incident.last_seen or incident.created_at
+    if incident.severity is Severity.HIGH and end - incident.created_at > LONG_HIGH:
+        out.append("high for more than 2 hours")
+    if incident.users_affected > MANY_USERS:
+        out.append(f"more than {MANY_USERS} users affected")
+    for flag in FLAGS:
+        if (incident.doc.get("flags") or {}).get(flag):
+            out.append(flag.replace("_", " "))
+    return [] if incident.invalid else out
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} hour{'s' if hours != 1 else ''} {minutes} minute{'s' if minutes != 1 else ''}" if hours \
+        else f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _name(pid: str | None, cfg: Config) -> str:
+    known = {p.id: p.name for p in cfg.people}
+    return known.get(pid or "", pid or "")
+
+
+def owner(incident: Incident, cfg: Config) -> str | None:
+    """Who owns the postmortem: the incident's owner, else the person who resolved it."""
+    people = {p.id for p in cfg.people}
+    resolver = next((e.get("actor") for e in reversed(incident.timeline) if e["action"] in ("resolved", "invalid")),
+                    None)
+    return incident.owner or (resolver if resolver in people else None)
+
+
+def draft(incident: Incident, cfg: Config) -> dict:
+    """Return the first draft: what the system knows filled in, the rest as prompts (never invented)."""
+    zone = cfg.team.zone
+    end = incident.resolved_at or incident.last_seen or incident.created_at
+    offset = incident.created_at.astimezone(zone).strftime("%z")
+    timeline = []
+    for entry in incident.timeline:
+        at = entry["at"]
+        what = EVENTS.get(entry["action"], entry["action"].capitalize())
+        who = _name(entry.get("actor"), cfg)
+        detail = entry.get("detail") or ""
+        timeline.append({"time": at.astimezone(zone).strftime("%H:%M"), "event": what,
+                         "by": who if who not in ("system", "") else "", "detail": detail[:200]})
+    sla = incident.sla_resolution_met
+    return {
+        "incident": incident.id, "title": incident.title,
+        "date": incident.created_at.astimezone(zone).date().isoformat(),
+        "author": _name(owner(incident, cfg), cfg) or PROMPT.format(what="who writes this postmortem"),
+        "severity": incident.severity.label, "severity_emoji": EMOJI[incident.severity],
+        "duration": _duration((end - incident.created_at).total_seconds()),
+        "reasons": reasons(incident),
+        "utc_offset": f"UTC{offset[0]}{int(offset[1:3])}" + (f":{offset[3:]}" if offset[3:] != "00" else ""),
+        "review_by": (end + REVIEW_WITHIN).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "summary": PROMPT.format(what="one or two sentences on what happened"),
+        "impact": {"users": incident.users_affected, "occurrences": incident.occurrences,
+                   "duration": _duration((end - incident.created_at).total_seconds()),
+                   "sla": "met" if sla else "missed" if sla is False else "not measured",
+                   "revenue": PROMPT.format(what="revenue impact, if any")},
+        "timeline": timeline,
+        "root_cause": PROMPT.format(what="the technical explanation of the cause (the system, not a person)"),
+        "resolution": PROMPT.format(what="what was done to fix it"),
+        "went_well": [PROMPT.format(what="what worked")], "went_wrong": [PROMPT.format(what="what did not work")],
+        "lucky": [PROMPT.format(what="where we got lucky")],
+        "action_items": [], "prevention": PROMPT.format(what="what will keep this from happening again"),
+    }
+
+
+def markdown(postmortem: dict, cfg: Config | None = None) -> str:
+    """Render a postmortem (a draft or an edited one) as the team's Markdown template."""
+    from shared.notify.render import template
+    names = {p.id: p.name for p in cfg.people} if cfg else {}
+    items = [{**a, "owner": names.get(a["owner"], a["owner"])} for a in postmortem.get("action_items") or []]
+    return template("postmortem/postmortem.md.j2", {**postmortem, "action_items": items})
