@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +28,7 @@ PEOPLE = ("Dev A", "Dev B", "Dev C", "Dev D", "dev-d")
 COMPONENT_STATES = {"operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"}
 INCIDENT_STATES = {"investigating", "identified", "monitoring", "resolved", "postmortem"}
 IMPACTS = {"none", "minor", "major", "critical"}
+ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 def incident(severity: int, service="petties-backend", environment="production", status="open", **extra) -> Incident:
@@ -174,3 +177,63 @@ def test_hostile_service_names_and_descriptions_are_escaped(firestore):
     html = status_page.html(status_page.compute(NOW, cfg), "http://x/")
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(v) / 255 for v in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(fg: str, bg: str) -> float:
+    high, low = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.test_preview_page import CHROMIUM, CHROMIUM_ARGS
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"BROWSER TEST SKIPPED: {CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize(("width", "name"), [(1280, "desktop"), (390, "phone")])
+def test_a_visitor_sees_each_service_and_the_incidents(live_server, status, incidents, browser, width, name):
+    # Given a Critical being fixed, a High and yesterday's web outage (incidents); when a visitor opens the page
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{live_server}/status/")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"status_page_{name}.png"), full_page=True)
+
+    # Then the banner says the worst, each service its state, and the page has its landmarks and headings
+    assert page.locator("h1").inner_text() == "Petties status"
+    assert page.locator("[role=status]").inner_text() == "Major Service Outage"
+    assert page.locator("header").count() == page.locator("main").count() == page.locator("footer").count() == 1
+    states = dict(zip(page.locator(".component h3").all_inner_texts(),
+                      page.locator(".component .state").all_inner_texts(), strict=True))
+    assert states == {"petties-web": "Operational", "petties-backend": "Major outage", "ai-service": "Partial outage"}
+    assert page.locator("h2").all_inner_texts() == ["Services", "Recent incidents"]
+    incidents_seen = page.locator(".incident h3").all_inner_texts()
+    assert incidents_seen == ["Partial outage of ai-service", "Major outage of petties-backend",
+                              "Major outage of petties-web"]
+    # and every state and incident title is readable (WCAG AA: 4.5:1) on its white card
+    for element in page.locator(".state, .incident h3, .meta, .desc").all():
+        color = element.evaluate("e => getComputedStyle(e).color")
+        assert contrast(color, "rgb(255, 255, 255)") >= 4.5, (element.inner_text(), color)
+    # and the bars fit: nothing scrolls sideways, the phone shows the last 30 days
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    visible = page.locator(".component").first.locator(".bars li:visible").count()
+    assert visible == (90 if width > 600 else 30)
+    text = page.inner_text("body")
+    assert "HikariPool" not in text and "Dev D" not in text and "Sentry" not in text
+    # and nothing is fetched from anywhere else, and there is no script
+    assert page.locator("script").count() == 0
+    assert all(u.startswith(live_server) for u in requests), requests
+    page.close()
