@@ -143,6 +143,7 @@ def test_the_json_has_the_statuspage_v2_shape(status, incidents):
         assert set(i) >= {"id", "name", "status", "impact", "created_at", "updated_at", "monitoring_at", "resolved_at",
                           "shortlink", "started_at", "page_id", "incident_updates", "components"}
         assert i["status"] in INCIDENT_STATES and i["impact"] in IMPACTS
+        assert i["started_at"] == i["created_at"] <= i["updated_at"] and i["created_at"] <= (i["resolved_at"] or "9")
         for u in i["incident_updates"]:
             assert set(u) >= {"id", "status", "body", "incident_id", "created_at", "updated_at", "display_at"}
             assert u["status"] in INCIDENT_STATES

@@ -108,7 +108,8 @@ def public_incident(incident: Incident) -> dict:
         updates.append(("resolved", resolved_at))
     return {"id": public_id("incident", incident.id), "name": public_name(incident), "status": status,
             "impact": IMPACT[incident.severity], "service": incident.service,
-            "started_at": incident.first_seen or incident.created_at, "created_at": incident.created_at,
+            # opened, not the source's first sighting (a Sentry issue may have been first seen months before)
+            "started_at": incident.created_at, "created_at": incident.created_at,
             "updated_at": max(at for _, at in updates), "resolved_at": resolved_at,
             "monitoring_at": next((at for s, at in updates if s == "monitoring"), None),
             "updates": [{"status": s, "at": at, "body": UPDATE_BODY[s]} for s, at in reversed(updates)]}
