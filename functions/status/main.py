@@ -1,0 +1,33 @@
+"""Cloud Function `status`: the public, read-only status page (no auth; nothing internal is shown).
+
+GET /status/                               the page (HTML, no JavaScript)
+GET /status/api/v2/summary.json            Atlassian Statuspage v2 shape; also status.json, components.json,
+                                           incidents.json, incidents/unresolved.json
+"""
+import functions_framework
+
+from shared import status_page, web
+from shared.config import config
+from shared.errors import NotFound
+
+web.start()
+CACHE_CONTROL = "public, max-age=30"
+API = "/api/v2/"
+
+
+@functions_framework.http
+def status(request):
+    def handle():
+        web.allow(request.method, "GET", "HEAD")
+        path, url = request.path, request.url_root
+        if path in ("", "/"):
+            page = status_page.html(status_page.view(web.now(), config()), url)
+            return page, 200, {"Content-Type": "text/html; charset=utf-8"}
+        name = path[len(API):-len(".json")] if path.startswith(API) and path.endswith(".json") else None
+        document = status_page.document(name, status_page.view(web.now(), config()), url) if name else None
+        if document is None:
+            raise NotFound(f"no status document at {path[:100]}")
+        return web.json_response(document)
+
+    body, code, headers = web.guarded(handle, request)
+    return body, code, {**headers, "Cache-Control": CACHE_CONTROL}

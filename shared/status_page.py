@@ -1,0 +1,124 @@
+"""The public status page: one view computed from stored incidents (cached CACHE_SECONDS in the process, so a
+burst of visitors costs one set of Firestore reads), served as HTML and as Statuspage v2 JSON.
+
+Everything shown comes from shared/rules/status_page (neutral names only); the template autoescapes anyway.
+"""
+from __future__ import annotations
+
+import threading
+import time as clock
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from shared.config import Config
+from shared.rules import silence
+from shared.rules import status_page as rules
+from shared.store import incidents as store
+
+CACHE_SECONDS = 30
+MAX_INCIDENTS = 2000     # incidents read for 90 days of history (a small team has far fewer)
+MAX_ACTIVE = 200
+LISTED = 50              # incidents.json: Statuspage lists the 50 most recent
+TEMPLATES = Path(__file__).parent / "templates" / "status"
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                          undefined=jinja2.StrictUndefined)
+_env.filters["local"] = lambda moment, zone: moment.astimezone(ZoneInfo(zone)).strftime("%b %d, %H:%M")
+_lock = threading.Lock()
+_cache: dict = {}
+
+
+def forget() -> None:
+    """Drop the cached view (tests, or a new team file)."""
+    with _lock:
+        _cache.clear()
+
+
+def view(now: datetime, cfg: Config) -> dict:
+    """Return the page's view, computed at most once per CACHE_SECONDS in this process."""
+    with _lock:
+        if _cache and clock.monotonic() - _cache["at"] < CACHE_SECONDS:
+            return _cache["view"]
+        computed = compute(now, cfg)
+        _cache.update(at=clock.monotonic(), view=computed)
+        return computed
+
+
+def compute(now: datetime, cfg: Config) -> dict:
+    """Read the incidents of the last 90 days (and any still open) and derive everything the page shows."""
+    today = now.astimezone(cfg.team.zone).date()
+    first = datetime.combine(today - timedelta(days=rules.HISTORY_DAYS - 1), datetime.min.time(), tzinfo=cfg.team.zone)
+    read = {i.id: i for i in store.incidents_created_since(first, MAX_INCIDENTS)}
+    read.update({i.id: i for i in store.list_incidents(list(rules.ACTIVE), MAX_ACTIVE)})
+    incidents = [i for i in read.values() if rules.is_public(i, cfg)]
+    in_force = silence.active_windows(cfg.maintenance, now, cfg)
+    history = [o for w in cfg.maintenance for o in silence.occurrences(w, first, now, cfg)]
+    components = []
+    for position, service in enumerate(cfg.services, start=1):
+        status = rules.component_status(service.name, incidents, in_force)
+        days = rules.daily_uptime(service.name, incidents, history, today, now, cfg)
+        changed = [t for i in incidents if i.service == service.name
+                   for t in (i.created_at, i.resolved_at) if t is not None and t <= now]
+        components.append({
+            "id": rules.public_id("component", service.name), "name": service.name, "status": status,
+            "label": rules.COMPONENT_LABEL[status], "description": service.description or None,
+            "position": position, "created_at": first, "updated_at": max(changed, default=first), "days": days,
+            "percent": round(sum(d["percent"] for d in days) / len(days), 2)})
+    impact = rules.indicator(incidents)
+    maintenance = impact == "none" and any(c["status"] == "under_maintenance" for c in components)
+    return {"page_id": rules.public_id("page", cfg.team.name), "name": cfg.team.name,
+            "time_zone": cfg.team.time_zone, "updated_at": now, "indicator": impact,
+            "description": rules.MAINTENANCE_TEXT if maintenance else rules.INDICATOR_TEXT[impact],
+            "components": components, "incidents": rules.recent(incidents, now)}
+
+
+# ------------------------------------------------------------- Statuspage v2 JSON
+
+def _page(v: dict, url: str) -> dict:
+    return {"id": v["page_id"], "name": v["name"], "url": url, "time_zone": v["time_zone"],
+            "updated_at": v["updated_at"]}
+
+
+def _component(c: dict, page_id: str) -> dict:
+    return {"id": c["id"], "name": c["name"], "status": c["status"], "created_at": c["created_at"],
+            "updated_at": c["updated_at"], "position": c["position"], "description": c["description"],
+            "showcase": True, "start_date": c["created_at"].date().isoformat(), "group_id": None,
+            "page_id": page_id, "group": False, "only_show_if_degraded": False}
+
+
+def _incident(i: dict, v: dict, url: str) -> dict:
+    component = next((c for c in v["components"] if c["name"] == i["service"]), None)
+    components = [_component(component, v["page_id"])] if component else []
+    updates = [{"id": rules.public_id("update", f"{i['id']}:{u['status']}"), "status": u["status"], "body": u["body"],
+                "incident_id": i["id"], "created_at": u["at"], "updated_at": u["at"], "display_at": u["at"],
+                "affected_components": None, "deliver_notifications": False} for u in i["updates"]]
+    return {"id": i["id"], "name": i["name"], "status": i["status"], "impact": i["impact"],
+            "created_at": i["created_at"], "updated_at": i["updated_at"], "monitoring_at": i["monitoring_at"],
+            "resolved_at": i["resolved_at"], "shortlink": f"{url}#incident-{i['id']}", "started_at": i["started_at"],
+            "page_id": v["page_id"], "incident_updates": updates, "components": components}
+
+
+def document(name: str, v: dict, url: str) -> dict | None:
+    """Return the Statuspage v2 document called `name` (summary, status, ...), or None when there is none."""
+    page = _page(v, url)
+    status = {"indicator": v["indicator"], "description": v["description"]}
+    components = [_component(c, v["page_id"]) for c in v["components"]]
+    incidents = [_incident(i, v, url) for i in v["incidents"]]
+    unresolved = [i for i in incidents if i["status"] != "resolved"]
+    documents = {
+        "summary": lambda: {"page": page, "status": status, "components": components, "incidents": unresolved,
+                            "scheduled_maintenances": []},
+        "status": lambda: {"page": page, "status": status},
+        "components": lambda: {"page": page, "components": components},
+        "incidents": lambda: {"page": page, "incidents": incidents[:LISTED]},
+        "incidents/unresolved": lambda: {"page": page, "incidents": unresolved},
+    }
+    make = documents.get(name)
+    return make() if make else None
+
+
+def html(v: dict, url: str) -> str:
+    """Return the page as HTML (autoescaped: every value is escaped, though none is internal)."""
+    return _env.get_template("page.html.j2").render(view=v, url=url)
