@@ -5,12 +5,13 @@ Transport-neutral: refusals are shared.errors; the entry point maps them to HTTP
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
-from shared import actions, handoff, oncall, silences
+from shared import actions, handoff, incident_list, oncall, silences
 from shared.config import config
 from shared.errors import BadInput, NotFound, Unauthorized
-from shared.model import Incident, Status
+from shared.model import Incident
 from shared.notify import delivery
 from shared.rules import calendar
 from shared.rules import metrics as metric_rules
@@ -20,9 +21,7 @@ from shared.store import incidents as store
 from shared.store import oncall as store_oncall
 from shared.web import iso
 
-MAX_LIMIT = 500
 DELIVERY_WAIT = 0.25  # seconds an answer may wait for the notifications an action causes (they go on after)
-STATUS_GROUPS = {"active": [Status.OPEN.value, Status.ACKNOWLEDGED.value]}
 
 
 def authenticate(authorization: str) -> None:
@@ -78,24 +77,11 @@ def incident_view(incident: Incident) -> dict:
     }
 
 
-def list_incidents(status: str | None, limit: str | None) -> dict:
-    """GET /api/incidents?status=open[,acknowledged|active]&limit=N."""
-    statuses: list[str] = []
-    for name in filter(None, (s.strip().lower() for s in (status or "").split(","))):
-        if name in STATUS_GROUPS:
-            statuses += STATUS_GROUPS[name]
-        elif name in {s.value for s in Status}:
-            statuses.append(name)
-        else:
-            raise BadInput(f"unknown status {quoted(name)}; use open, acknowledged, resolved, ignored or active")
-    try:
-        count = int(limit) if limit else 100
-    except ValueError:
-        raise BadInput(f"limit must be a whole number, got {quoted(limit)}") from None
-    if not 1 <= count <= MAX_LIMIT:
-        raise BadInput(f"limit must be between 1 and {MAX_LIMIT}")
-    docs = store.list_incidents(sorted(set(statuses)) or None, count)
-    return {"incidents": [incident_view(d) for d in docs], "count": len(docs)}
+def list_incidents(status: str | None, limit: str | None, query: Mapping[str, str] | None = None) -> dict:
+    """GET /api/incidents?status=open[,acknowledged|active]&limit=N (&severity=&service=&environment=&from=&to=
+    &cursor=, see shared.incident_list); `next` is the cursor of the following page, or null."""
+    docs, following = incident_list.page({**(query or {}), "status": status or "", "limit": limit or ""}, config())
+    return {"incidents": [incident_view(d) for d in docs], "count": len(docs), "next": following}
 
 
 def get_incident(typed_id: str) -> dict:

@@ -31,7 +31,7 @@ def api(request):
             web.allow(method, "GET", "HEAD")
             if len(parts) == 1:
                 return web.json_response(incidents_api.list_incidents(request.args.get("status"),
-                                                                      request.args.get("limit")))
+                                                                      request.args.get("limit"), request.args))
             return web.json_response(incidents_api.get_incident(parts[1]))
         if route == ("oncall", 1):
             web.allow(method, "GET", "HEAD")

@@ -345,6 +345,65 @@ def list_incidents(statuses: list[str] | None, limit: int) -> list[Incident]:
     return [_merge(i, live.get(i["key_doc"])) for i in incidents]
 
 
+@dataclass(frozen=True)
+class Filters:
+    """What a listing narrows incidents to; every field is optional (None: any)."""
+
+    statuses: tuple[str, ...] = ()
+    service: str | None = None
+    environment: str | None = None
+    severity_rank: int | None = None     # the effective severity (a team lead's pin counts)
+    since: datetime | None = None        # created at or after
+    until: datetime | None = None        # created before
+
+
+def list_page(filters: Filters, limit: int, after: tuple[datetime, str] | None = None) -> tuple[list[Incident], bool]:
+    """Return up to `limit` incidents matching `filters`, newest first, starting after the cursor `after`
+    (created_at, id) of the previous page, and whether more may follow; reads about `limit` documents whatever
+    the total.
+
+    Equality filters are served by one composite index per field with created_at (Firestore merges them).
+    The effective severity is a pin when there is one: two queries (automatic rank, pinned rank) are merged,
+    and the page stops where the first of them that filled its limit stopped, so nothing is skipped.
+    """
+    def query(rank_field: str | None) -> list[dict]:
+        q = client().collection(INCIDENTS)
+        if filters.statuses:
+            q = q.where(filter=firestore.FieldFilter("status", "in", list(filters.statuses)))
+        for name, value in (("service", filters.service), ("environment", filters.environment),
+                            (rank_field, filters.severity_rank)):
+            if name and value is not None:
+                q = q.where(filter=firestore.FieldFilter(name, "==", value))
+        if filters.since:
+            q = q.where(filter=firestore.FieldFilter("created_at", ">=", filters.since))
+        if filters.until:
+            q = q.where(filter=firestore.FieldFilter("created_at", "<", filters.until))
+        q = q.order_by("created_at", direction=firestore.Query.DESCENDING) \
+            .order_by("__name__", direction=firestore.Query.DESCENDING)
+        if after:
+            q = q.start_after({"created_at": after[0], "__name__": _ref(INCIDENTS, after[1])})
+        return call(lambda: [s.to_dict() for s in q.limit(limit).stream()])
+
+    def key(doc: dict) -> tuple:
+        return doc["created_at"], doc["id"]
+
+    if filters.severity_rank is None:
+        results = [query(None)]
+        docs = results[0]
+    else:  # the automatic rank where no pin overrides it, and the pinned rank
+        rank = filters.severity_rank
+        results = [query("severity_rank"), query("pinned_rank")]
+        merged = {d["id"]: d for d in results[0] if d.get("pinned_rank") in (None, 0, rank)}
+        merged.update({d["id"]: d for d in results[1]})
+        bounds = [key(r[-1]) for r in results if len(r) == limit]
+        docs = sorted((d for d in merged.values() if not bounds or key(d) >= max(bounds)), key=key,
+                      reverse=True)[:limit]
+    more = any(len(r) == limit for r in results)
+    refs = [_ref(LIVE, i["key_doc"]) for i in docs if i.get("active")]
+    live = {s.id: s.to_dict() for s in call(lambda: list(client().get_all(refs))) if s.exists} if refs else {}
+    return [_merge(i, live.get(i["key_doc"])) for i in docs], more
+
+
 def incidents_created_since(since: datetime, limit: int, live: bool = False) -> list[Incident]:
     """Return incidents created at or after `since`, oldest first (single-field index on created_at); `live`:
     with the live counters of active ones merged in (occurrences, users, last seen)."""
