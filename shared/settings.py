@@ -86,6 +86,8 @@ class Settings(BaseModel):
     uptimerobot_api_key: SecretValue = Field(Secret(""), alias="UPTIMEROBOT_API_KEY")
     uptimerobot_api_url: BaseUrl = Field("https://api.uptimerobot.com/v2", alias="UPTIMEROBOT_API_URL")
     local_preview: bool = Field(False, alias="LOCAL_PREVIEW")
+    # the web console signs its session cookies with this (default: a key derived from API_TOKEN)
+    console_secret: SecretValue = Field(Secret(""), alias="CONSOLE_SECRET")
 
     @field_validator("sentry_max_age_seconds", mode="before")
     @classmethod

@@ -144,3 +144,10 @@ def list_held(limit: int = 100) -> list[dict]:
     query = client().collection(OUTBOX).where(filter=firestore.FieldFilter("status", "==", OutboxStatus.HELD.value)) \
         .limit(limit)  # equality on one field: no composite index; sorted here
     return sorted(call(lambda: [s.to_dict() for s in query.stream()]), key=lambda r: (r["due_at"], r["id"]))
+
+
+def for_incident(incident_id: str, limit: int = 100) -> list[dict]:
+    """Return an incident's notifications, oldest first (equality on one field: no composite index)."""
+    query = client().collection(OUTBOX).where(filter=firestore.FieldFilter("incident_id", "==", incident_id)) \
+        .limit(limit)
+    return sorted(call(lambda: [s.to_dict() for s in query.stream()]), key=lambda r: (r["created_at"], r["id"]))

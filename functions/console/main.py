@@ -1,0 +1,19 @@
+"""Cloud Function `console`: the team's web console (public; each request is authenticated by its session cookie).
+
+GET  /console/                     incidents, filtered (status, severity, service, environment, from, to), paged
+GET  /console/incidents/<id>       one incident: fields, timeline, notifications; POST .../ack|resolve|severity|note
+GET  /console/oncall               this week and the next four; POST /console/oncall/overrides (and .../<id>/delete)
+GET  /console/handoff, /console/metrics?from=&to=, /console/silences, /console/postmortems/<id>
+GET|POST /console/login            sign in with the API token (a session cookie); POST /console/logout
+"""
+import functions_framework
+
+from shared import web
+from shared.console import routes
+
+web.start()
+
+
+@functions_framework.http
+def console(request):
+    return routes.serve(request)

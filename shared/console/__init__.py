@@ -1,0 +1,1 @@
+"""The team's web console: sign-in (session), pages (views), routes (HTTP)."""

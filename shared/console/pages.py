@@ -1,0 +1,143 @@
+"""What each console page shows, from the same use cases the API calls, rendered with Jinja2 (autoescaped).
+
+Every alert text is untrusted: the templates autoescape it and show it as plain text (no Markdown, so a
+`[link](javascript:...)` stays text); links are only the incident's own http(s) ones.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import jinja2
+
+from shared import actions, incident_list, silences
+from shared import api as use_cases
+from shared.config import Config
+from shared.model import OutboxStatus, Severity, Status
+from shared.notify.render import local_time, safe_url
+from shared.rules import clocks
+from shared.rules import oncall as rotation
+from shared.store import oncall as oncall_store
+from shared.store import outbox
+from shared.store import postmortems as postmortem_store
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "console"
+PAGE_SIZE = 50
+WEEKS_AHEAD = 4           # the on-call page: this week and the next four
+ACTIONS = ("ack", "resolve", "severity", "note")   # the API's actions the incident page offers as forms
+DELIVERY = {OutboxStatus.SENT.value: "sent", OutboxStatus.FAILED.value: "failed",
+            OutboxStatus.HELD.value: "held for business hours", OutboxStatus.SILENCED.value: "held by a silence",
+            OutboxStatus.SUPERSEDED.value: "not needed", OutboxStatus.SENDING.value: "sending"}
+
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                          undefined=jinja2.StrictUndefined)
+
+
+def render(name: str, **context) -> str:
+    return _env.get_template(name).render(**context)
+
+
+def _name(pid: str | None, cfg: Config) -> str:
+    return next((p.name for p in cfg.people if p.id == pid), pid or "—")
+
+
+def _row(incident, now: datetime, cfg: Config) -> dict:
+    return {"id": incident.id, "severity": incident.severity.label, "title": incident.title,
+            "service": incident.service, "environment": incident.environment, "status": incident.status,
+            "age": clocks.span(now - incident.created_at), "opened": local_time(incident.created_at, cfg),
+            "owner": _name(incident.owner, cfg) if incident.owner else "—", "occurrences": incident.occurrences,
+            "respond": clocks.sla_clock(incident.respond_by, incident.acknowledged_at, now),
+            "resolve": clocks.sla_clock(incident.resolve_by, incident.resolved_at, now)}
+
+
+def incidents(args, now: datetime, cfg: Config) -> dict:
+    """The list: one page of incidents matching the filters, and the choices of the filter form."""
+    found, following = incident_list.page(args, cfg, PAGE_SIZE)
+    chosen = {k: (args.get(k) or "") for k in ("status", "severity", "service", "environment", "from", "to")}
+    return {"rows": [_row(i, now, cfg) for i in found], "next": following, "chosen": chosen,
+            "statuses": ["active"] + [s.value for s in Status], "severities": [s.label for s in sorted(Severity,
+                                                                                                     reverse=True)],
+            "services": [s.name for s in cfg.services], "environments": list(cfg.environments)}
+
+
+def _delivery(record: dict, cfg: Config) -> dict:
+    status = record.get("status", "")
+    state = DELIVERY.get(status, status)
+    if status == OutboxStatus.PENDING.value:
+        state = "retrying" if record.get("attempts") else "pending"
+    return {"channel": record.get("channel", "?"), "reason": record.get("reason", "?"), "state": state,
+            "attempts": record.get("attempts", 0), "error": record.get("last_error") or "",
+            "when": local_time(record.get("finished_at") or record.get("due_at") or record.get("created_at"), cfg)}
+
+
+def incident(typed_id: str, now: datetime, cfg: Config) -> dict:
+    """The incident page: every field, its timeline in the team's time, its notifications, its postmortem."""
+    found = actions.get(typed_id)
+    links = [{"name": k, "url": safe_url(v)} for k, v in sorted(found.links.items()) if safe_url(v)]
+    postmortem = postmortem_store.get(found.id)
+    return {"i": _row(found, now, cfg), "incident": found, "links": links,
+            "reason": found.reason, "location": found.location, "message": found.latest_message,
+            "users": found.users_affected, "previous": found.previous_incident, "pinned": bool(found.pinned_rank),
+            "times": [(label, local_time(value, cfg)) for label, value in (
+                ("Opened", found.created_at), ("First seen", found.first_seen), ("Last seen", found.last_seen),
+                ("Acknowledged", found.acknowledged_at), ("Resolved", found.resolved_at),
+                ("Respond by", found.respond_by), ("Resolve by", found.resolve_by))],
+            "timeline": [{"at": local_time(e["at"], cfg), "actor": _name(e.get("actor"), cfg),
+                          "action": e.get("action", ""), "detail": e.get("detail", "")}
+                         for e in sorted(found.timeline, key=lambda e: e["at"])],
+            "notifications": [_delivery(r, cfg) for r in outbox.for_incident(found.id)],
+            "postmortem": bool(postmortem), "closed": found.is_resolved,
+            "severities": [s.label for s in sorted(Severity, reverse=True)]}
+
+
+def oncall(now: datetime, cfg: Config) -> dict:
+    """This week and the next WEEKS_AHEAD from the rotation, with the overrides that fall in each."""
+    current = use_cases.who_is_on_call(None, now)
+    overrides = oncall_store.overrides_ending_after(now)
+    start = rotation.next_handover(now, cfg) - timedelta(days=7)
+    weeks = []
+    for n in range(WEEKS_AHEAD + 1):
+        begin, end = start + timedelta(days=7 * n), start + timedelta(days=7 * (n + 1))
+        weeks.append({"from": local_time(begin, cfg)[:16], "to": local_time(end, cfg)[:16],
+                      "primary": _name(rotation.primary(begin, cfg), cfg), "current": n == 0,
+                      "overrides": [{"covering": _name(o["covering"], cfg),
+                                     "for": _name(o.get("for"), cfg) if o.get("for") else "whoever is on call",
+                                     "from": local_time(o["start"], cfg)[:16], "to": local_time(o["end"], cfg)[:16],
+                                     "note": o.get("note", ""), "id": o["id"]}
+                                    for o in overrides if o["start"] < end and o["end"] > begin]})
+    return {"now": current, "primary": _name(current["primary"]["id"], cfg),
+            "backup": _name(current["backup"]["id"], cfg), "weeks": weeks,
+            "default_start": now.astimezone(cfg.team.zone).strftime("%Y-%m-%dT%H:%M")}
+
+
+def handoff(now: datetime, cfg: Config) -> dict:
+    composed = use_cases.handoff_now(now)
+    return {"h": composed, "from_": _name(composed["from"], cfg), "to": _name(composed["to"], cfg)}
+
+
+def metrics(args, now: datetime, cfg: Config) -> dict:
+    """Per severity: incidents, median times to acknowledge and resolve, SLA met and breached, for a range."""
+    start, end = (args.get("from") or "").strip(), (args.get("to") or "").strip()
+    found = use_cases.metrics(start or None, end or None, now)
+    rows = []
+    for label, m in found["by_severity"].items():
+        tta, ttr = m["median_time_to_acknowledge_seconds"], m["median_time_to_resolve_seconds"]
+        rows.append({"severity": label, **m,
+                     "mtta": clocks.span(timedelta(seconds=tta)) if tta is not None else "—",
+                     "mttr": clocks.span(timedelta(seconds=ttr)) if ttr is not None else "—"})
+    return {"rows": rows, "chosen": {"from": start, "to": end},
+            "range": (local_time(datetime.fromisoformat(found["from"]), cfg)[:16],
+                      local_time(datetime.fromisoformat(found["to"]), cfg)[:16])}
+
+
+def silence_list(now: datetime, cfg: Config) -> dict:
+    found = silences.listing("active,pending,expired", now)["silences"]
+    return {"silences": [{**s, "created_by": _name(s["created_by"], cfg),
+                          "from": local_time(datetime.fromisoformat(s["start"]), cfg)[:16],
+                          "to": local_time(datetime.fromisoformat(s["end"]), cfg)[:16],
+                          "matchers": ", ".join(f"{k}={v}" for k, v in s["matchers"].items())} for s in found]}
+
+
+def postmortem(typed_id: str, cfg: Config) -> dict:
+    iid = actions.incident_id(typed_id)
+    return {"id": iid, "markdown": use_cases.postmortem_markdown(iid)}

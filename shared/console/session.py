@@ -1,0 +1,125 @@
+"""The console's sign-in: a signed, expiring session cookie instead of the API token on every request.
+
+The token is asked for once (compared like the API's bearer token) and never stored: the cookie holds a random
+session id and the person who signed in, signed with CONSOLE_SECRET or a key derived from API_TOKEN (so a new
+token signs everyone out). Every form carries a CSRF token derived from the session id; the sign-in form's comes
+from a short-lived pre-session cookie. Locally (LOCAL_PREVIEW), a one-time code printed by ./deploy.sh local
+signs in without typing the token; it is refused everywhere else.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+from shared.errors import Forbidden, Unauthorized
+from shared.settings import Settings, settings
+from shared.store.client import claim_once
+
+COOKIE = "console_session"
+LOGIN_COOKIE = "console_login"
+SESSION_SECONDS = 12 * 3600     # a shift; then the token is asked for again
+LOGIN_SECONDS = 3600            # the sign-in form's pre-session
+CODE_SECONDS = 600              # a local sign-in link
+COOKIE_FLAGS = "HttpOnly; Secure; SameSite=Strict"
+
+
+@dataclass(frozen=True)
+class Session:
+    sid: str
+    actor: str          # the person who signed in: the forms' default actor
+
+
+def _key(env: Settings) -> bytes:
+    if env.console_secret:
+        return env.console_secret.reveal().encode()
+    if not env.api_token:
+        raise Unauthorized("API_TOKEN is not configured on the server")
+    return hmac.new(env.api_token.reveal().encode(), b"incident console session key v1", hashlib.sha256).digest()
+
+
+def _signer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(_key(settings()), salt=f"console-{purpose}")
+
+
+def _mac(purpose: str, value: str) -> str:
+    return hmac.new(_key(settings()), f"{purpose}|{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def check_token(typed: str) -> None:
+    """Accept the API token typed into the sign-in form (constant-time), else Unauthorized."""
+    from shared.api import authenticate
+    authenticate(f"Bearer {typed.strip()}")
+
+
+def start(actor: str) -> str:
+    """Return the cookie value of a new session for `actor`."""
+    return _signer("session").dumps({"sid": secrets.token_urlsafe(16), "actor": actor})
+
+
+def read(cookie: str | None) -> Session:
+    """Return the session a cookie holds; Unauthorized when it is missing, forged or expired."""
+    if not cookie:
+        raise Unauthorized("not signed in")
+    try:
+        data = _signer("session").loads(cookie, max_age=SESSION_SECONDS)
+        return Session(str(data["sid"]), str(data["actor"]))
+    except (BadData, KeyError, TypeError):
+        raise Unauthorized("the session is invalid or has expired; sign in again") from None
+
+
+def csrf(session: Session) -> str:
+    return _mac("csrf", session.sid)
+
+
+def check_csrf(session: Session, given: str | None) -> None:
+    """Refuse (Forbidden) a form that does not carry this session's CSRF token."""
+    if not given or not hmac.compare_digest(given.encode(), csrf(session).encode()):
+        raise Forbidden("the form's CSRF token is missing or wrong; reload the page and try again")
+
+
+def login_nonce() -> tuple[str, str]:
+    """Return (pre-session cookie value, the sign-in form's CSRF token)."""
+    nonce = secrets.token_urlsafe(16)
+    return _signer("login").dumps(nonce), _mac("login", nonce)
+
+
+def check_login_csrf(cookie: str | None, given: str | None) -> None:
+    try:
+        nonce = _signer("login").loads(cookie or "", max_age=LOGIN_SECONDS)
+    except BadData:
+        raise Forbidden("the sign-in form has expired or cookies are off; reload the page and try again") from None
+    if not given or not hmac.compare_digest(given.encode(), _mac("login", str(nonce)).encode()):
+        raise Forbidden("the sign-in form's CSRF token is missing or wrong; reload the page and try again")
+
+
+def local_code(actor: str) -> str:
+    """Return a one-time sign-in code for the local server (valid CODE_SECONDS)."""
+    return _signer("local-code").dumps({"n": secrets.token_urlsafe(12), "actor": actor})
+
+
+def redeem(code: str, now: datetime) -> str:
+    """Return the actor a local sign-in code names, once; refused unless LOCAL_PREVIEW is on."""
+    if not settings().local_preview:
+        raise Forbidden("sign-in links work only on the local server (LOCAL_PREVIEW); sign in with the API token")
+    try:
+        data = _signer("local-code").loads(code, max_age=CODE_SECONDS)
+        nonce, actor = str(data["n"]), str(data["actor"])
+    except (BadData, KeyError, TypeError):
+        raise Unauthorized("the sign-in link is invalid or has expired; run ./deploy.sh local again") from None
+    if not claim_once(f"console-code:{nonce}", now):
+        raise Unauthorized("the sign-in link was already used; sign in with the API token")
+    return actor
+
+
+def set_cookie(name: str, value: str, path: str, max_age: int) -> str:
+    """Return a Set-Cookie header value (HttpOnly, Secure, SameSite=Strict) scoped to the console's path."""
+    return f"{name}={value}; Path={path}; Max-Age={max_age}; {COOKIE_FLAGS}"
+
+
+def clear_cookie(name: str, path: str) -> str:
+    return f"{name}=; Path={path}; Max-Age=0; {COOKIE_FLAGS}"
