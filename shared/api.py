@@ -79,9 +79,10 @@ def incident_view(incident: Incident) -> dict:
 
 def list_incidents(status: str | None, limit: str | None, query: Mapping[str, str] | None = None) -> dict:
     """GET /api/incidents?status=open[,acknowledged|active]&limit=N (&severity=&service=&environment=&from=&to=
-    &cursor=, see shared.incident_list); `next` is the cursor of the following page, or null."""
+    &cursor=, see shared.incident_list); `next`, only when more may follow, is the cursor of the following page."""
     docs, following = incident_list.page({**(query or {}), "status": status or "", "limit": limit or ""}, config())
-    return {"incidents": [incident_view(d) for d in docs], "count": len(docs), "next": following}
+    return {"incidents": [incident_view(d) for d in docs], "count": len(docs), **({"next": following} if following
+                                                                                   else {})}
 
 
 def get_incident(typed_id: str) -> dict:
