@@ -195,6 +195,7 @@ PagerDuty v2:     <public URL>/ingest/pagerduty/v2/enqueue  (routing keys, key=s
 Send a sample:    PORT=$port ./deploy.sh alert sentry --severity critical   (every source and option: ./deploy.sh alert --help)
 
 See incidents:    curl -H 'Authorization: Bearer $API_TOKEN' '$base/api/incidents?status=open'
+Console:          $(.venv/bin/python -m shared.local.console_link "$base")
 Notifications:    ${DISCORD_WEBHOOK_URL:+sent to Discord; }unconfigured channels are shown at $base/_local/notifications
 Stop:             Ctrl-C
 INFO

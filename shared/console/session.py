@@ -24,7 +24,7 @@ COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
 SESSION_SECONDS = 12 * 3600     # a shift; then the token is asked for again
 LOGIN_SECONDS = 3600            # the sign-in form's pre-session
-CODE_SECONDS = 600              # a local sign-in link
+CODE_SECONDS = 3600             # a local sign-in link (printed by ./deploy.sh local)
 COOKIE_FLAGS = "HttpOnly; Secure; SameSite=Strict"
 
 
