@@ -274,3 +274,18 @@ def test_notifications_show_their_delivery_state_and_error(incident, signed_in):
     assert re.search(r'class="state failed">failed<.*?HTTP 404: repo not found', table, re.S)
     retrying = "retrying" if outbox.get(first)["attempts"] else "pending"
     assert re.search(rf'class="state {retrying}">{retrying}<.*?HTTP 503 from Discord', table, re.S)
+
+
+def test_a_github_issue_made_for_the_incident_is_linked(incident, signed_in, monkeypatch):
+    rid = f"{incident}:opened-test:github"
+    outbox.enqueue([{"id": rid, "incident_id": incident, "reason": "opened-test", "channel": "github",
+                     "status": "pending", "created_at": NOW, "attempts": 1}])
+    outbox.finish(rid, OutboxStatus.SENT, NOW, ref="42")
+    monkeypatch.setenv("GITHUB_REPO", "petties/petties")
+    settings.cache_clear()
+    try:
+        html = signed_in.get(f"/incidents/{incident}").get_data(as_text=True)
+    finally:
+        monkeypatch.delenv("GITHUB_REPO")
+        settings.cache_clear()
+    assert '<a href="https://github.com/petties/petties/issues/42" rel="noreferrer noopener">github</a>' in html

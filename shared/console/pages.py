@@ -17,6 +17,7 @@ from shared.model import OutboxStatus, Severity, Status
 from shared.notify.render import local_time, safe_url
 from shared.rules import clocks
 from shared.rules import oncall as rotation
+from shared.settings import settings
 from shared.store import oncall as oncall_store
 from shared.store import outbox
 from shared.store import postmortems as postmortem_store
@@ -65,8 +66,11 @@ def _delivery(record: dict, cfg: Config) -> dict:
     state = DELIVERY.get(status, status)
     if status == OutboxStatus.PENDING.value:
         state = "retrying" if record.get("attempts") else "pending"
+    repo, ref = settings().github_repo, record.get("ref")
+    link = f"https://github.com/{repo}/issues/{ref}" if repo and str(ref or "").isdigit() and \
+        str(record.get("channel", "")).startswith("github") else ""
     return {"channel": record.get("channel", "?"), "reason": record.get("reason", "?"), "state": state,
-            "attempts": record.get("attempts", 0), "error": record.get("last_error") or "",
+            "attempts": record.get("attempts", 0), "error": record.get("last_error") or "", "link": link,
             "when": local_time(record.get("finished_at") or record.get("due_at") or record.get("created_at"), cfg)}
 
 
