@@ -159,6 +159,8 @@ def test_an_action_through_the_console_is_the_apis(signed_in, incident):
     ("post", "/incidents/INC-ZZZZZZ/ack", {"data": {"csrf": "{csrf}", "actor": "dev-a"}}, 404),
     ("post", "/incidents/{id}/note", {"data": {"csrf": "{csrf}", "actor": "dev-a", "text": "  "}}, 400),
     ("post", "/oncall/overrides", {"data": {"csrf": "{csrf}", "covering": "dev-c", "end": "soon"}}, 400),
+    ("post", "/incidents/{id}/note", {"data": "text=" + "x" * (1024 * 1024),
+                                      "content_type": "application/x-www-form-urlencoded"}, 413),
     ("put", "/", {}, 405),
     ("get", "/incidents/INC-ZZZZZZ", {}, 404),
     ("get", "/?severity=urgent", {}, 400),
