@@ -156,7 +156,10 @@ def test_a_person_signs_in_and_drives_an_incident_to_resolution(live_server, inc
     for name in ("Handoff", "Metrics", "Silences"):
         page.click(f"nav >> text={name}")
         assert page.locator("h1").count() == 1
-    shot(page, "metrics")
+        shot(page, name.lower())
+    page.goto(f"{console}metrics")  # the last 24 hours: the Critical, acknowledged and resolved 20 min after it opened
+    cells = [c.lower() for c in page.locator("#metrics tbody tr").first.locator("td").all_inner_texts()]
+    assert cells == ["critical", "1", "20m", "20m", "0 / 1", "1 / 0", "0"]
 
     # Signing out ends the session
     page.click("text=Sign out")
