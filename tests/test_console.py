@@ -89,7 +89,9 @@ def test_sign_in_sets_a_strict_signed_cookie_without_the_token(console):
     assert any(c.startswith(f"{session.LOGIN_COOKIE}=;") and "Max-Age=0" in c for c in cookies)  # pre-session gone
     page = console.get("/")
     assert page.status_code == 200 and "<h1>Incidents</h1>" in page.get_data(as_text=True)
-    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    csp = page.headers["Content-Security-Policy"]
+    assert csp.startswith("default-src 'none'") and "unsafe" not in csp and "script-src" not in csp
+    assert "form-action 'self'" in csp and "frame-ancestors 'none'" in csp
     assert page.headers["Cache-Control"] == "no-store"
 
 
