@@ -107,6 +107,21 @@ def enqueue_step(iid: str, now: datetime, channel: str = "discord") -> tuple[str
     return outbox.record_id(iid, "step-1-ack", channel), text
 
 
+def test_a_send_started_at_the_end_of_the_budget_still_gets_its_whole_timeout(ingest, bot, monkeypatch, escalate):
+    """A vendor that is slow but succeeds must not be cut short by a nearly spent budget: that would be a
+    timeout, a retry, and the same reply posted twice."""
+    iid, alert = open_critical(ingest, monkeypatch, bot)
+    now = local("2026-11-24 10:05:00")
+    rid, text = enqueue_step(iid, now)
+    bot.discord.hang_next(1, seconds=0.8)   # the reply is posted, its answer comes 0.8 s later
+
+    stats = delivery.deliver([rid], CFG, settings(), now, 0.2)   # the send starts within 0.2 s of budget
+    sweep(escalate, local("2026-11-24 10:06:00"))
+
+    assert (stats.sent, stats.retried) == (1, 0) and outbox.get(rid)["status"] == "sent"
+    assert [m["content"] for m in bot.discord.messages_in(alert["id"])] == [text]
+
+
 @pytest.mark.parametrize("fails, status", [(None, None), ("reply", 500), ("reply", 429), ("reaction", 500),
                                            ("reaction", 429)])
 def test_a_step_is_one_reply_in_the_thread_and_one_reaction_even_through_a_500_or_a_429(ingest, bot, monkeypatch,

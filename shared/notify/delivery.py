@@ -134,7 +134,11 @@ def wait_idle(timeout: float = 60.0) -> None:
 
 def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetime, budget: float,
             stats: Stats | None = None) -> Stats:
-    """Send the given records that are due, within `budget` seconds; what is left stays due for the sweep.
+    """Send the given records that are due, starting sends for `budget` seconds; what is left stays due.
+
+    A send that has started always gets its whole SEND_TIMEOUT (so the call returns within budget +
+    SEND_TIMEOUT): cutting a vendor call short because the budget is nearly spent would turn a slow
+    success into a timeout, a retry and a second message.
 
     Each channel's records go in a thread of their own, so a slow or hung vendor never holds up another
     channel (a Critical's email does not wait for Discord); within a channel they go one at a time.
@@ -176,8 +180,7 @@ def _deliver_channel(record_ids: list[str], stats: Stats, cfg: Config, settings:
             if record is None:
                 stats.skipped += 1
                 continue
-            timeout = min(SEND_TIMEOUT, max(deadline - time.monotonic(), 0.1))
-            settle(record, _attempt(record, cfg, settings, at, timeout), at, stats)
+            settle(record, _attempt(record, cfg, settings, at, SEND_TIMEOUT), at, stats)
 
 
 @dataclass(frozen=True)
