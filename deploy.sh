@@ -135,7 +135,9 @@ cmd_test() {
   start_emulator own
   export GOOGLE_CLOUD_PROJECT=demo-incidents-test
   say "== running the test suite"
-  .venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"
+  local where=tests arg   # ./deploy.sh test tests/test_x.py runs that file alone; -k and other options go to pytest
+  for arg in "$@"; do [ -e "${arg%%::*}" ] && where=""; done
+  .venv/bin/python -m pytest $where -q -p no:cacheprovider "$@"
   local rc=$?
   [ "$rc" = 5 ] && { say "deploy.sh: pytest collected no tests"; rc=1; }
   return "$rc"
