@@ -211,8 +211,13 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from tests.bench import day
+    if sys.argv[1:] == ["day"]:   # ./deploy.sh bench day: only the one-day simulation (Firestore's daily cost)
+        day.main()
+        sys.exit(0)
     main()
     from tests.bench import notify, sweep
     notify.main()
     sweep.main()
     interactions_bench.main()
+    day.main()
