@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -91,11 +92,11 @@ def main() -> None:
     spent: dict[str, Counter] = {}
 
     def counted(kind: str, app: str, method: str, path: str, **kwargs):
-        before = counts.totals()
+        before, started = counts.totals(), time.perf_counter()
         answer = getattr(apps[app], method)(path, **kwargs)
         delivery.wait_idle()   # the sends an answer left running are this request's cost
-        after = counts.totals()
-        spent.setdefault(kind, Counter()).update({"calls": 1, "reads": after[0] - before[0],
+        after, took = counts.totals(), time.perf_counter() - started
+        spent.setdefault(kind, Counter()).update({"calls": 1, "reads": after[0] - before[0], "ms": took * 1000,
                                                   "writes": after[1] - before[1], "deletes": after[2] - before[2]})
         return answer
 
@@ -156,18 +157,20 @@ def _human_action(minute: int, opened: dict[int, str]) -> tuple[str, dict] | Non
 def report(spent: dict[str, Counter], ttl_docs: dict[str, int]) -> None:
     print("\none day of the Petties team's traffic (167 Sentry alerts, 3 UptimeRobot monitors polled every minute "
           "with one 15-minute outage, 1,440 sweeps, the daily report, a few people), Firestore operations:")
-    print(f"  {'what':<26} {'calls':>6} {'reads':>8} {'writes':>8} {'deletes':>8} {'reads/call':>11}")
+    print(f"  {'what':<26} {'calls':>6} {'reads':>8} {'writes':>8} {'deletes':>8} {'reads/call':>11} "
+          f"{'ms/call':>8}")
     total = Counter()
     for kind, c in spent.items():
         total.update(c)
         print(f"  {kind:<26} {c['calls']:>6} {c['reads']:>8} {c['writes']:>8} {c['deletes']:>8} "
-              f"{c['reads'] / c['calls']:>11.1f}")
+              f"{c['reads'] / c['calls']:>11.1f} {c['ms'] / c['calls']:>8.0f}")
     print(f"  {'day total':<26} {total['calls']:>6} {total['reads']:>8} {total['writes']:>8} {total['deletes']:>8}")
     print(f"  {'free tier, per day':<26} {'':>6} {QUOTA['reads']:>8} {QUOTA['writes']:>8} {QUOTA['deletes']:>8}")
     print("  share of the free tier: " + ", ".join(f"{name} {total[name] / QUOTA[name]:.0%}" for name in QUOTA))
     ttl = sum(ttl_docs.values())
     print(f"  documents with a TTL written today (deleted by TTL policies later, billed as deletes): {ttl} "
           f"({', '.join(f'{k} {v}' for k, v in ttl_docs.items())})")
+    print("  (ms/call: in process against the local emulator, sends included; production's Firestore is slower)")
     print("  " + json.dumps({"reads": total["reads"], "writes": total["writes"], "deletes": total["deletes"],
                              "ttl_deletes": ttl}))
 
