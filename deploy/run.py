@@ -157,7 +157,9 @@ def main(mode: str, project: str | None, region: str | None, out: TextIO = sys.s
     present = set(names)
     jobs = [j for j in cron_table(cfg) if j.function in present]
     problems = blockers(t, facts, firestore.problems(firestore.load()), jobs)
-    connected = facts.account is not None and bool(t.project) and facts.enabled_apis is not None
+    # read the project only where every API answers (a plan reads even when apply would refuse, say a secret)
+    connected = bool(facts.account and t.project and facts.enabled_apis is not None
+                     and all(a in facts.enabled_apis for a in APIS))
     print_header(t, facts, team_file, out)
     stage_dir = stage_dir or root / ".local" / "deploy"
     staged = {}
@@ -165,8 +167,7 @@ def main(mode: str, project: str | None, region: str | None, out: TextIO = sys.s
         folder = stage.stage(f.name, team_file, stage_dir, root)
         staged[f.name] = (folder, stage.digest(folder))
     plan = build_steps(t, staged, jobs)
-    ctx = Context(t, gcloud, connected and not problems,
-                  make_scheduler or (lambda: scheduler_client(gcloud)))
+    ctx = Context(t, gcloud, connected, make_scheduler or (lambda: scheduler_client(gcloud)))
     if mode == "plan":
         return show_plan(plan, ctx, problems, out)
     if problems:

@@ -83,13 +83,20 @@ def firestore_database(t: Target) -> Step:
                     "--type=firestore-native", f"--project={t.pid}")])
 
 
+def _pairs(env: dict[str, str]) -> str:
+    """Return KEY=VALUE pairs for gcloud; a value with a comma switches the separator (gcloud topic escaping)."""
+    if any("," in v for v in env.values()):
+        return "^|^" + "|".join(f"{k}={v}" for k, v in env.items())
+    return ",".join(f"{k}={v}" for k, v in env.items())
+
+
 def deploy_command(t: Target, f: Function, folder: Path, sha: str) -> list[str]:
     argv = ["gcloud", "functions", "deploy", f.name, "--gen2", f"--region={t.region}", f"--runtime={tg.RUNTIME}",
             f"--source={folder}", f"--entry-point={f.name}", "--trigger-http",
             "--allow-unauthenticated" if f.access == tg.PUBLIC else "--no-allow-unauthenticated",
             f"--service-account={t.runtime_sa}", f"--memory={tg.MEMORY}", f"--timeout={tg.TIMEOUT_SECONDS}s",
             f"--max-instances={tg.MAX_INSTANCES}", f"--update-labels={SOURCE_LABEL}={sha}",
-            "--set-env-vars=" + ",".join(f"{k}={v}" for k, v in t.env.items())]
+            "--set-env-vars=" + _pairs(t.env)]
     if f.secrets:
         argv.append("--set-secrets=" + ",".join(f"{s}={s}:latest" for s in f.secrets))
     else:

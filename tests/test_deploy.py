@@ -262,3 +262,16 @@ def test_every_secret_setting_is_deployed_from_secret_manager():
     secret_fields = {f.alias for f in Settings.model_fields.values() if "Secret" in str(f.annotation)}
     assert secret_fields <= names and "PAGERDUTY_ROUTING_KEYS" in names
     assert not names & set(target.plain_settings())
+
+
+def test_a_setting_with_a_comma_reaches_the_function_whole(cloud, tmp_path, fake_scheduler, monkeypatch):
+    team = tmp_path / "team.yaml"
+    team.write_text(TEAM.read_text().replace("EMAIL_FROM: incidents@petties.world",
+                                             'EMAIL_FROM: "Petties incidents <incidents@petties.world>, ops"'))
+    monkeypatch.setenv("INCIDENT_CONFIG", str(team))
+    cloud.state = ready_project()
+    status, text = deploy("apply", tmp_path, scheduler=fake_scheduler, names=["status"])
+    assert status == 0, text
+    env = cloud.state["functions"]["status"]["serviceConfig"]["environmentVariables"]
+    assert env["EMAIL_FROM"] == "Petties incidents <incidents@petties.world>, ops"
+    assert env["GITHUB_REPO"] == "petties/backend"

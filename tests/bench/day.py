@@ -6,7 +6,8 @@ simulated clock):
   - 167 Sentry alerts (5,000 a month / 30), over 12 issues; one of them fatal (Critical: paged, emailed,
     escalated until acknowledged)
   - UptimeRobot on the free plan: 3 monitors checked every 5 minutes by UptimeRobot; the sweep polls its API
-    once a minute (API key set), and one monitor is down for 15 minutes
+    once a minute (API key set), and one monitor is down for 15 minutes; a fourth monitor checks
+    /ingest/health every 5 minutes (who watches the watchman)
   - 1,440 sweeps (Cloud Scheduler every minute), the daily report at 09:00 local
   - a few human actions: the Critical acknowledged and resolved, 3 incidents acknowledged and 2 resolved,
     the open incidents listed 20 times, the public status page viewed 96 times (every 15 minutes)
@@ -125,6 +126,8 @@ def main() -> None:
                 counted("incident lists (API)", "api", "get", "/incidents?status=open", headers=api_headers)
             if minute % 15 == 0:
                 counted("status page views", "status", "get", "/")
+            if minute % 5 == 0:   # UptimeRobot's keyword monitor on the alerting system itself
+                counted("health checks (/ingest/health)", "ingest", "get", "/health")
             stamp = {"X-CloudScheduler-ScheduleTime": clock.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                      "X-CloudScheduler-JobName": "escalate-every-minute"}
             answer = counted("sweeps (every minute)", "escalate", "post", "/", headers=stamp)
@@ -157,15 +160,15 @@ def _human_action(minute: int, opened: dict[int, str]) -> tuple[str, dict] | Non
 def report(spent: dict[str, Counter], ttl_docs: dict[str, int]) -> None:
     print("\none day of the Petties team's traffic (167 Sentry alerts, 3 UptimeRobot monitors polled every minute "
           "with one 15-minute outage, 1,440 sweeps, the daily report, a few people), Firestore operations:")
-    print(f"  {'what':<26} {'calls':>6} {'reads':>8} {'writes':>8} {'deletes':>8} {'reads/call':>11} "
+    print(f"  {'what':<30} {'calls':>6} {'reads':>8} {'writes':>8} {'deletes':>8} {'reads/call':>11} "
           f"{'ms/call':>8}")
     total = Counter()
     for kind, c in spent.items():
         total.update(c)
-        print(f"  {kind:<26} {c['calls']:>6} {c['reads']:>8} {c['writes']:>8} {c['deletes']:>8} "
+        print(f"  {kind:<30} {c['calls']:>6} {c['reads']:>8} {c['writes']:>8} {c['deletes']:>8} "
               f"{c['reads'] / c['calls']:>11.1f} {c['ms'] / c['calls']:>8.0f}")
-    print(f"  {'day total':<26} {total['calls']:>6} {total['reads']:>8} {total['writes']:>8} {total['deletes']:>8}")
-    print(f"  {'free tier, per day':<26} {'':>6} {QUOTA['reads']:>8} {QUOTA['writes']:>8} {QUOTA['deletes']:>8}")
+    print(f"  {'day total':<30} {total['calls']:>6} {total['reads']:>8} {total['writes']:>8} {total['deletes']:>8}")
+    print(f"  {'free tier, per day':<30} {'':>6} {QUOTA['reads']:>8} {QUOTA['writes']:>8} {QUOTA['deletes']:>8}")
     print("  share of the free tier: " + ", ".join(f"{name} {total[name] / QUOTA[name]:.0%}" for name in QUOTA))
     ttl = sum(ttl_docs.values())
     print(f"  documents with a TTL written today (deleted by TTL policies later, billed as deletes): {ttl} "

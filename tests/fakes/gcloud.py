@@ -56,6 +56,14 @@ def remove_member(policy: dict, role: str, member: str) -> None:
     policy["bindings"] = [b for b in policy.get("bindings", []) if b["members"]]
 
 
+def split_pairs(text: str) -> list[str]:
+    """Split KEY=VALUE pairs on commas, or on the delimiter a leading ^D^ names (gcloud topic escaping)."""
+    if text.startswith("^") and text.index("^", 1) > 0:
+        end = text.index("^", 1)
+        return text[end + 1:].split(text[1:end])
+    return text.split(",")
+
+
 def deployed(name: str, f: dict[str, list[str]], project: str, old: dict | None) -> dict:
     """Return the Function resource `gcloud functions deploy` leaves behind."""
     region = f["region"][0]
@@ -64,7 +72,7 @@ def deployed(name: str, f: dict[str, list[str]], project: str, old: dict | None)
         if pair:
             k, _, v = pair.partition("=")
             labels[k] = v
-    env = dict(p.split("=", 1) for p in f["set-env-vars"][0].split(",") if p) if "set-env-vars" in f else {}
+    env = dict(p.split("=", 1) for p in split_pairs(f["set-env-vars"][0]) if p) if "set-env-vars" in f else {}
     secrets = [{"key": k, "projectId": project, "secret": v.split(":")[0], "version": v.split(":")[1]}
                for k, v in (p.split("=", 1) for p in (f.get("set-secrets") or [""])[0].split(",") if p)]
     service = name.replace("_", "-")
