@@ -159,7 +159,8 @@ def _human_action(minute: int, opened: dict[int, str]) -> tuple[str, dict] | Non
 
 def report(spent: dict[str, Counter], ttl_docs: dict[str, int]) -> None:
     print("\none day of the Petties team's traffic (167 Sentry alerts, 3 UptimeRobot monitors polled every minute "
-          "with one 15-minute outage, 1,440 sweeps, the daily report, a few people), Firestore operations:")
+          "with one 15-minute outage, /ingest/health checked every 5 minutes, 1,440 sweeps, the daily report, "
+          "a few people), Firestore operations:")
     print(f"  {'what':<30} {'calls':>6} {'reads':>8} {'writes':>8} {'deletes':>8} {'reads/call':>11} "
           f"{'ms/call':>8}")
     total = Counter()
