@@ -169,7 +169,10 @@ def main(mode: str, project: str | None, region: str | None, out: TextIO = sys.s
     plan = build_steps(t, staged, jobs)
     ctx = Context(t, gcloud, connected, make_scheduler or (lambda: scheduler_client(gcloud)))
     if mode == "plan":
-        return show_plan(plan, ctx, problems, out)
+        unchecked = [] if facts.secrets is not None else [
+            f"the required secrets {', '.join(REQUIRED_SECRETS)} in Secret Manager (not checked: "
+            "secrets are listed once gcloud is logged in and a project is named)"]
+        return show_plan(plan, ctx, problems + unchecked, out)
     if problems:
         print("\napply refused before changing anything:", file=out)
         for p in problems:

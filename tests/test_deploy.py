@@ -111,7 +111,9 @@ def test_plan_without_gcloud_says_so_and_exits_0(tmp_path, monkeypatch):
     monkeypatch.setenv("INCIDENT_CONFIG", str(TEAM))
     status, text = deploy("plan", tmp_path)
     assert status == 0
-    assert text.rstrip().endswith("- gcloud is not installed: https://cloud.google.com/sdk/docs/install")
+    closing = text.split("apply would still need:\n")[1].splitlines()
+    assert closing[0] == "  - gcloud is not installed: https://cloud.google.com/sdk/docs/install"
+    assert closing[1].startswith("  - the required secrets SENTRY_CLIENT_SECRET, INGEST_TOKEN, API_TOKEN")
 
 
 def test_apply_without_login_refuses_before_reading_or_changing_anything(cloud, tmp_path):
