@@ -26,7 +26,10 @@ ACCESS = {"ingest": PUBLIC, "interactions": PUBLIC, "status": PUBLIC, "console":
 REQUIRED_SECRETS = ("SENTRY_CLIENT_SECRET", "INGEST_TOKEN", "API_TOKEN")
 # Secret although not typed Secret in Settings: a routing key authenticates PagerDuty events.
 EXTRA_SECRETS = ("PAGERDUTY_ROUTING_KEYS",)
-# Functions that read no secret at all get none (the public status page).
+# Every other function gets every secret that exists: the settings are one model read across shared/, and a
+# secret changes behaviour beyond the obvious function (UPTIMEROBOT_API_KEY also changes how ingest names an
+# UptimeRobot event's claim), so a per-function list would silently drift. Functions that read no secret at all
+# get none (the public status page).
 NO_SECRETS = frozenset({"status"})
 # Settings given as plain environment variables when the team file's deploy.env names them.
 EXTRA_ENV = ("LOG_LEVEL",)
