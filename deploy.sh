@@ -7,6 +7,9 @@
 #   ./deploy.sh bench   set up, start a private emulator, run tests/bench and print figures
 #   ./deploy.sh alert SOURCE [ACTION] [--severity S] [--service NAME] [--env E] [--repeat N] [--replay] [--url URL]
 #                       send a realistic sample alert to the running stack (shared/local/alert.py)
+#   ./deploy.sh gcp plan|apply [--project P] [--region R]
+#                       production on Google Cloud: plan prints every action and changes nothing; apply makes
+#                       it so and can be run again safely (deploy/)
 #   ./deploy.sh doctor  check the team file, the environment, each configured channel and Firestore
 #                       without alerting anyone (--send-test: one marked test message per channel)
 #
@@ -214,6 +217,6 @@ case "${1:-}" in
   doctor) shift; setup; .venv/bin/python -m shared.local.doctor "$@"; exit $? ;;
   discord-setup) shift; setup; .venv/bin/python -m shared.local.discord_setup "$@"; exit $? ;;
   alert) shift; setup; .venv/bin/python -m shared.local.alert "$@"; exit $? ;;
-  gcp) die "deploying to Google Cloud is not written yet (see README, Not done yet); nothing was changed" ;;
-  *) say "usage: ./deploy.sh local|test|bench|doctor [--send-test]|discord-setup [--public-url URL]|alert SOURCE [ACTION] [--severity ...]"; exit 2 ;;
+  gcp) shift; setup; .venv/bin/python -m deploy "$@"; exit $? ;;
+  *) say "usage: ./deploy.sh local|test|bench|doctor [--send-test]|discord-setup [--public-url URL]|alert SOURCE [ACTION] [--severity ...]|gcp plan|apply [--project P]"; exit 2 ;;
 esac

@@ -317,6 +317,13 @@ class SilenceSettings(_Strict):
     max_duration: Duration = "7d"     # the longest silence the API accepts
 
 
+class Deploy(_Strict):
+    """Where `./deploy.sh gcp` puts the product (flags --project and --region win over these)."""
+    project: str = ""                  # the Google Cloud project id
+    region: str = "asia-southeast1"    # Cloud Functions, Cloud Scheduler and Firestore's location
+    env: dict[str, str] = {}           # non-secret settings given to every function (GITHUB_REPO, EMAIL_FROM, ...)
+
+
 class Config(_Strict):
     team: Team
     people: list[Person]
@@ -341,6 +348,7 @@ class Config(_Strict):
     sentry: SentryStats = SentryStats()
     maintenance: list[MaintenanceWindow] = []
     silences: SilenceSettings = SilenceSettings()
+    deploy: Deploy = Deploy()
 
     @model_validator(mode="after")
     def _references(self) -> Config:

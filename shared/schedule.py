@@ -1,7 +1,8 @@
 """The cron table: what Cloud Scheduler fires in production and the local runner fires in development.
 
 Keep it to 3 jobs (Cloud Scheduler's free tier). The local runner (shared/local/cron.py) fires the entries
-whose function exists against the local server; the production deploy is to create one Scheduler job each.
+whose function exists against the local server; `./deploy.sh gcp apply` creates one Cloud Scheduler job each
+(deploy/scheduler.py).
 """
 from __future__ import annotations
 

@@ -212,12 +212,15 @@ def main() -> None:
 
 if __name__ == "__main__":
     from tests.bench import console as console_bench
-    if sys.argv[1:] == ["console"]:  # ./deploy.sh bench console: the console's alone
-        console_bench.main()
+    from tests.bench import day
+    alone = {"console": console_bench.main, "day": day.main}   # ./deploy.sh bench NAME runs that one alone
+    if sys.argv[1:2] and sys.argv[1] in alone:
+        alone[sys.argv[1]]()
         sys.exit(0)
     main()
     from tests.bench import notify, sweep
     notify.main()
     sweep.main()
     interactions_bench.main()
+    day.main()
     console_bench.main()  # last: it wipes the database to have exactly 1,000 incidents

@@ -1,4 +1,8 @@
-"""Count Firestore document reads and writes at the RPC boundary of the product's own client."""
+"""Count Firestore document reads, writes and deletes at the RPC boundary of the product's own client.
+
+Billing's units (https://cloud.google.com/firestore/pricing): a query is at least one read; a commit's
+write is a write, or a delete when it deletes a document.
+"""
 from __future__ import annotations
 
 import threading
@@ -6,18 +10,24 @@ import threading
 
 class Counts:
     def __init__(self):
-        self.reads = self.writes = self.commits = 0
+        self.reads = self.writes = self.deletes = self.commits = 0
         self._lock = threading.Lock()
 
-    def add(self, reads=0, writes=0, commits=0):
+    def add(self, reads=0, writes=0, commits=0, deletes=0):
         with self._lock:
             self.reads += reads
             self.writes += writes
+            self.deletes += deletes
             self.commits += commits
 
     def snapshot(self) -> tuple[int, int]:
         with self._lock:
             return self.reads, self.writes
+
+    def totals(self) -> tuple[int, int, int]:
+        """Return (reads, writes, deletes) so far."""
+        with self._lock:
+            return self.reads, self.writes, self.deletes
 
 
 class _CountingApi:
@@ -27,10 +37,11 @@ class _CountingApi:
         self._inner, self._counts = inner, counts
 
     def commit(self, request=None, **kwargs):
-        """Count the documents written by a commit that succeeded (a refused commit writes nothing)."""
+        """Count the documents written or deleted by a commit that succeeded (a refused commit writes nothing)."""
         writes = request["writes"] if isinstance(request, dict) else request.writes
         response = self._inner.commit(request=request, **kwargs)
-        self._counts.add(writes=len(writes), commits=1)
+        deletes = sum(1 for w in writes if (w.get("delete") if isinstance(w, dict) else w.delete))
+        self._counts.add(writes=len(writes) - deletes, deletes=deletes, commits=1)
         return response
 
     def batch_get_documents(self, request=None, **kwargs):

@@ -1,0 +1,279 @@
+"""./deploy.sh gcp plan|apply against a fake gcloud (answers from recorded state) and a fake Cloud Scheduler.
+
+No network and no credentials: the plan for a sample team file is a golden file; apply against an empty
+project makes everything, and a second apply against the state the first left changes nothing and says so.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import scheduler_v1
+
+from deploy import run, target
+from tests.fakes.scheduler import FakeScheduler
+from tests.golden_files import golden
+
+ROOT = Path(__file__).resolve().parents[1]
+TEAM = ROOT / "tests" / "fixtures" / "deploy" / "team.yaml"
+GOLDEN = ROOT / "tests" / "golden" / "deploy"
+FUNCTIONS = ["api", "daily_summary", "escalate", "ingest", "interactions", "status"]
+PROJECT = "petties-incidents"
+READS = ("describe", "list", "get-iam-policy", "print-access-token")
+
+
+class Cloud:
+    """The fake gcloud on PATH, its state file and its call log."""
+
+    def __init__(self, tmp: Path):
+        self.bin, self.state_file, self.log_file = tmp / "bin", tmp / "state.json", tmp / "gcloud.log"
+        self.bin.mkdir()
+        exe = self.bin / "gcloud"
+        exe.write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m tests.fakes.gcloud \"$@\"\n")
+        exe.chmod(0o755)
+        self.state = {}
+        self.log_file.write_text("")
+
+    @property
+    def state(self) -> dict:
+        return json.loads(self.state_file.read_text())
+
+    @state.setter
+    def state(self, value: dict) -> None:
+        self.state_file.write_text(json.dumps(value))
+
+    def calls(self) -> list[list[str]]:
+        return [json.loads(line) for line in self.log_file.read_text().splitlines()]
+
+    def changes(self) -> list[list[str]]:
+        """Return the calls that change something (anything that is not a read)."""
+        return [c for c in self.calls() if not any(word in c for word in READS)]
+
+
+@pytest.fixture
+def cloud(tmp_path, monkeypatch):
+    c = Cloud(tmp_path)
+    monkeypatch.setenv("PATH", f"{c.bin}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_GCLOUD_STATE", str(c.state_file))
+    monkeypatch.setenv("FAKE_GCLOUD_LOG", str(c.log_file))
+    monkeypatch.setenv("INCIDENT_CONFIG", str(TEAM))
+    return c
+
+
+@pytest.fixture
+def fake_scheduler():
+    with FakeScheduler() as fake:
+        yield fake
+
+
+def ready_project(secrets=("SENTRY_CLIENT_SECRET", "INGEST_TOKEN", "API_TOKEN", "DISCORD_WEBHOOK_URL")) -> dict:
+    """A logged-in account, every API on, and these secrets created (nothing else yet)."""
+    return {"account": "dev-a@petties.world", "apis": list(run.APIS), "secrets": {s: {"bindings": []}
+                                                                                   for s in secrets}}
+
+
+def deploy(mode: str, tmp_path: Path, scheduler=None, **kwargs) -> tuple[int, str]:
+    """Run plan or apply as ./deploy.sh gcp does; return (exit status, what it printed)."""
+    out = io.StringIO()
+    make = None
+    if scheduler is not None:
+        make = lambda: scheduler_v1.CloudSchedulerClient(credentials=AnonymousCredentials(), transport="rest",
+                                                         client_options={"api_endpoint": scheduler.base_url})
+    status = run.main(mode, kwargs.pop("project", None), kwargs.pop("region", None), out=out,
+                      stage_dir=tmp_path / "stage", names=kwargs.pop("names", FUNCTIONS), make_scheduler=make,
+                      **kwargs)
+    return status, out.getvalue()
+
+
+def normalised(text: str, tmp_path: Path) -> str:
+    """Return the plan with what changes between runs (the stage folder, the source hashes) made stable."""
+    text = text.replace(str(tmp_path / "stage"), "<stage>")
+    return re.sub(r"source-sha=[0-9a-f]{16}", "source-sha=<hash>", text)
+
+
+def test_plan_without_credentials_matches_the_golden_file_and_exits_0(cloud, tmp_path):
+    # Given a machine where gcloud is installed but nobody is logged in
+    # When the plan runs for the sample team file
+    status, text = deploy("plan", tmp_path)
+    # Then it exits 0, lists every action, and ends with what apply still needs
+    assert status == 0
+    assert normalised(text, tmp_path) == golden(GOLDEN / "plan_no_credentials.txt", normalised(text, tmp_path))
+    assert cloud.changes() == []
+
+
+def test_plan_without_gcloud_says_so_and_exits_0(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))   # no gcloud anywhere
+    monkeypatch.setenv("INCIDENT_CONFIG", str(TEAM))
+    status, text = deploy("plan", tmp_path)
+    assert status == 0
+    closing = text.split("apply would still need:\n")[1].splitlines()
+    assert closing[0] == "  - gcloud is not installed: https://cloud.google.com/sdk/docs/install"
+    assert closing[1].startswith("  - the required secrets SENTRY_CLIENT_SECRET, INGEST_TOKEN, API_TOKEN")
+
+
+def test_apply_without_login_refuses_before_reading_or_changing_anything(cloud, tmp_path):
+    status, text = deploy("apply", tmp_path)
+    assert status == 1
+    assert "nobody is logged in to gcloud: run `gcloud auth login`" in text
+    assert cloud.changes() == []
+
+
+def test_apply_refuses_early_when_an_api_is_off_or_a_required_secret_is_missing(cloud, tmp_path):
+    state = ready_project(secrets=("SENTRY_CLIENT_SECRET",))
+    state["apis"].remove("cloudscheduler.googleapis.com")
+    cloud.state = state
+    status, text = deploy("apply", tmp_path)
+    assert status == 1
+    assert "gcloud services enable cloudscheduler.googleapis.com --project=petties-incidents" in text
+    assert "secret INGEST_TOKEN does not exist" in text and "secret API_TOKEN does not exist" in text
+    assert "secret SENTRY_CLIENT_SECRET does not exist" not in text
+    assert cloud.changes() == []
+
+
+def test_flags_win_over_the_team_file(cloud, tmp_path):
+    status, text = deploy("plan", tmp_path, project="other-project", region="europe-west1")
+    assert status == 0
+    assert "project  other-project   region europe-west1" in text
+    assert "--region=europe-west1" in text and "petties-incidents" not in text
+
+
+@pytest.mark.slow  # a fake gcloud process per call
+def test_apply_makes_everything_then_a_second_apply_changes_nothing(cloud, tmp_path, fake_scheduler):
+    cloud.state = ready_project()
+    # When apply runs against an empty project
+    status, first = deploy("apply", tmp_path, scheduler=fake_scheduler)
+    assert status == 0, first
+    state = cloud.state
+    # Then every function is deployed with its entry point, only the secrets that exist, and the team file
+    assert sorted(state["functions"]) == FUNCTIONS
+    ingest = state["functions"]["ingest"]
+    assert ingest["buildConfig"] == {"runtime": target.RUNTIME, "entryPoint": "ingest"}
+    assert {s["key"] for s in ingest["serviceConfig"]["secretEnvironmentVariables"]} == {
+        "SENTRY_CLIENT_SECRET", "INGEST_TOKEN", "API_TOKEN", "DISCORD_WEBHOOK_URL"}
+    assert state["functions"]["status"]["serviceConfig"]["secretEnvironmentVariables"] == []
+    assert ingest["serviceConfig"]["environmentVariables"] == {
+        "GOOGLE_CLOUD_PROJECT": PROJECT, "INCIDENT_CONFIG": "team.yaml", "DISCORD_ALERTS_CHANNEL_ID":
+        "111111111111111111", "EMAIL_FROM": "incidents@petties.world", "GITHUB_REPO": "petties/backend",
+        "LOG_EXECUTION_ID": "true"}
+    # and the public ones are open to all, the scheduled ones only to the scheduler's service account
+    invokers = {s: set(p["bindings"][0]["members"]) if p["bindings"] else set()
+                for s, p in state["run_policies"].items()}
+    scheduler_sa = f"serviceAccount:incidents-scheduler@{PROJECT}.iam.gserviceaccount.com"
+    assert invokers == {"api": {"allUsers"}, "ingest": {"allUsers"}, "interactions": {"allUsers"},
+                        "status": {"allUsers"}, "escalate": {scheduler_sa}, "daily-summary": {scheduler_sa}}
+    # and the runtime account reads Firestore and the secrets that exist, nothing more
+    runtime_sa = f"serviceAccount:incidents-runtime@{PROJECT}.iam.gserviceaccount.com"
+    assert state["project_policy"]["bindings"] == [{"role": "roles/datastore.user", "members": [runtime_sa]}]
+    assert all(p["bindings"][0]["members"] == [runtime_sa] for p in state["secrets"].values())
+    # and the index file's composite index and TTL policies exist
+    assert [[f["fieldPath"] for f in i["fields"]] for i in state["indexes"]] == [["status", "created_at", "__name__"]]
+    assert state["fields"]["claims/expire_at"] == {"indexConfig": {}, "ttlConfig": {"state": "CREATING"}}
+    # and the two Scheduler jobs call their functions' URLs
+    assert sorted(fake_scheduler.jobs) == [f"projects/{PROJECT}/locations/asia-southeast1/jobs/daily-summary",
+                                           f"projects/{PROJECT}/locations/asia-southeast1/jobs/escalate-every-minute"]
+    assert "apply: " in first and "changes made" in first
+    assert "Sentry webhook URL: https://asia-southeast1-petties-incidents.cloudfunctions.net/ingest/sentry" in first
+
+    # When apply runs again against the state the first left
+    calls_before, requests_before = len(cloud.calls()), len(fake_scheduler.requests)
+    status, second = deploy("apply", tmp_path, scheduler=fake_scheduler)
+    # Then nothing changes, and it says so
+    assert status == 0, second
+    assert cloud.calls()[calls_before:] and all(any(w in c for w in READS) for c in cloud.calls()[calls_before:])
+    assert {r["method"] for r in fake_scheduler.requests[requests_before:]} == {"GET"}
+    assert "apply: nothing to change; everything was already right." in second
+    assert "+ " not in second.split("\n\napply:")[0]
+    # and a plan now compares with the project and agrees
+    status, plan = deploy("plan", tmp_path, scheduler=fake_scheduler)
+    assert status == 0 and "nothing to change: everything is already right." in plan
+
+
+@pytest.mark.slow  # a fake gcloud process per call
+def test_apply_puts_right_only_what_drifted(cloud, tmp_path, fake_scheduler):
+    cloud.state = ready_project()
+    assert deploy("apply", tmp_path, scheduler=fake_scheduler)[0] == 0
+    # Given someone made the sweep public, edited the daily job's time and turned an index exemption off
+    state = cloud.state
+    state["run_policies"]["escalate"]["bindings"][0]["members"].append("allUsers")
+    state["fields"]["incidents/timeline"] = {"indexConfig": {"usesAncestorConfig": True, "indexes": []}}
+    cloud.state = state
+    name = f"projects/{PROJECT}/locations/asia-southeast1/jobs/daily-summary"
+    fake_scheduler.jobs[name]["schedule"] = "0 10 * * *"
+    before = len(cloud.calls())
+    # When apply runs again
+    status, text = deploy("apply", tmp_path, scheduler=fake_scheduler)
+    # Then exactly those three are put right
+    assert status == 0, text
+    changed = [c[:3] for c in cloud.calls()[before:] if not any(w in c for w in READS)]
+    assert changed == [["firestore", "indexes", "fields"], ["functions", "remove-invoker-policy-binding", "escalate"]]
+    assert fake_scheduler.updates == 1 and fake_scheduler.jobs[name]["schedule"] == "0 9 * * *"
+    assert "apply: 3 changes made." in text
+
+
+@pytest.mark.slow  # a fake gcloud process per call
+def test_a_changed_source_is_deployed_again(cloud, tmp_path, fake_scheduler, monkeypatch):
+    cloud.state = ready_project()
+    assert deploy("apply", tmp_path, scheduler=fake_scheduler)[0] == 0
+    before = len(cloud.calls())
+    monkeypatch.setattr("deploy.stage.GCLOUDIGNORE", "__pycache__/\n*.pyc\n# changed\n")  # every folder changes
+    status, text = deploy("apply", tmp_path, scheduler=fake_scheduler)
+    assert status == 0
+    deployed = [c[2] for c in cloud.calls()[before:] if c[:2] == ["functions", "deploy"]]
+    assert deployed == FUNCTIONS
+
+
+def test_every_function_folder_is_found_and_an_unknown_one_is_private(tmp_path):
+    # Given the repository's functions and a new folder nobody classified
+    assert set(FUNCTIONS) <= set(target.discover())
+    (tmp_path / "functions" / "reports").mkdir(parents=True)
+    (tmp_path / "functions" / "reports" / "main.py").write_text("")
+    (tmp_path / "functions" / "notes").mkdir()   # no main.py: not a function
+    assert target.discover(tmp_path) == ["reports"]
+    # When the target is built
+    from shared.config import load_config
+    t = target.build(load_config(TEAM), TEAM, None, None, ["console", "reports"], None)
+    # Then console is public, and the unknown function is private with nobody allowed to call it
+    from deploy import steps
+    console, reports = t.functions
+    assert (console.access, console.known) == ("public", True)
+    assert (reports.access, reports.known) == ("private", False)
+    assert steps.invokers(t, reports) == set()
+
+
+def test_the_team_files_deploy_env_refuses_secrets_and_unknown_settings():
+    from shared.config import load_config
+    cfg = load_config(TEAM)
+    cfg = cfg.model_copy(update={"deploy": cfg.deploy.model_copy(update={"env": {
+        "API_TOKEN": "x", "GITHUB_REPOS": "a/b", "GOOGLE_CLOUD_PROJECT": "p", "LOG_LEVEL": "WARNING"}})})
+    t = target.build(cfg, TEAM, None, None, ["ingest"], None)
+    assert t.env == {"GOOGLE_CLOUD_PROJECT": PROJECT, "INCIDENT_CONFIG": "team.yaml", "LOG_LEVEL": "WARNING"}
+    assert t.problems == (
+        "deploy.env.API_TOKEN: a secret: create it in Secret Manager instead of the team file",
+        "deploy.env.GITHUB_REPOS: not a setting the functions read",
+        "deploy.env.GOOGLE_CLOUD_PROJECT: set by the deploy itself; remove it")
+
+
+def test_every_secret_setting_is_deployed_from_secret_manager():
+    from shared.settings import Settings
+    names = set(target.secret_names())
+    secret_fields = {f.alias for f in Settings.model_fields.values() if "Secret" in str(f.annotation)}
+    assert secret_fields <= names and "PAGERDUTY_ROUTING_KEYS" in names
+    assert not names & set(target.plain_settings())
+
+
+def test_a_setting_with_a_comma_reaches_the_function_whole(cloud, tmp_path, fake_scheduler, monkeypatch):
+    team = tmp_path / "team.yaml"
+    team.write_text(TEAM.read_text().replace("EMAIL_FROM: incidents@petties.world",
+                                             'EMAIL_FROM: "Petties incidents <incidents@petties.world>, ops"'))
+    monkeypatch.setenv("INCIDENT_CONFIG", str(team))
+    cloud.state = ready_project()
+    status, text = deploy("apply", tmp_path, scheduler=fake_scheduler, names=["status"])
+    assert status == 0, text
+    env = cloud.state["functions"]["status"]["serviceConfig"]["environmentVariables"]
+    assert env["EMAIL_FROM"] == "Petties incidents <incidents@petties.world>, ops"
+    assert env["GITHUB_REPO"] == "petties/backend"

@@ -1,0 +1,147 @@
+"""Every query the store runs is served by shared/firestore.indexes.json (the emulator does not enforce it).
+
+Each query function of shared/store is run against the emulator while the client's RunQuery requests are
+recorded at the RPC boundary; each recorded query is then checked by Firestore's rules for when a composite
+index is needed (tests/firestore_indexes.py). A new query function fails the first test until it is listed
+here, so no query escapes the check.
+"""
+from __future__ import annotations
+
+import ast
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from google.cloud.firestore_v1.types import StructuredQuery
+
+from tests import firestore_indexes as rules
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
+
+
+def _calls():
+    from shared.store import incidents, oncall, outbox, postmortems, probes, silences
+    return {
+        "incidents.list_incidents": [lambda: incidents.list_incidents(["open", "acknowledged"], 10),
+                                     lambda: incidents.list_incidents(None, 10)],
+        "incidents.incidents_created_since": [lambda: incidents.incidents_created_since(NOW, 10, live=True)],
+        "incidents.due_incidents": [lambda: incidents.due_incidents(NOW, 10)],
+        "oncall.overrides_ending_after": [lambda: oncall.overrides_ending_after(NOW)],
+        "oncall.handoff_notes_since": [lambda: oncall.handoff_notes_since(NOW)],
+        "outbox.due": [lambda: outbox.due(NOW, 10)],
+        "outbox.list_previews": [lambda: outbox.list_previews(10)],
+        "outbox.list_held": [lambda: outbox.list_held(10)],
+        "postmortems.resolved_since": [lambda: postmortems.resolved_since(NOW, 10)],
+        "postmortems.unreviewed": [lambda: postmortems.unreviewed(10)],
+        "postmortems.all_postmortems": [lambda: postmortems.all_postmortems(10)],
+        "probes.results_between": [lambda: probes.results_between(NOW - timedelta(days=1), NOW)],
+        "silences.ending_after": [lambda: silences.ending_after(NOW)],
+        "silences.ended_by": [lambda: silences.ended_by(NOW, 10)],
+        "silences.unannounced": [lambda: silences.unannounced()],
+        "silences.held_openings": [lambda: silences.held_openings(NOW)],
+        "silences.records_of": [lambda: silences.records_of("SIL-1")],
+    }
+
+
+def store_query_functions() -> set[str]:
+    """Return module.function for every function in shared/store that builds a query."""
+    found = set()
+    for path in sorted((ROOT / "shared" / "store").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef):
+                body = ast.get_source_segment(source, node) or ""
+                if any(word in body for word in (".where(", ".order_by(", ".stream(", ".count(")):
+                    found.add(f"{path.stem}.{node.name}")
+    return found
+
+
+def _field(message, name: str):
+    """Return a field of a request the client passes as a dict or as a message."""
+    value = message[name] if isinstance(message, dict) else getattr(message, name)
+    return value if not isinstance(value, dict) or name != "structured_query" else StructuredQuery(value)
+
+
+class Recorder:
+    """Wrap the GAPIC Firestore client: keep each query's structure, pass the call on."""
+
+    def __init__(self, inner):
+        self._inner, self.queries = inner, []
+
+    def run_query(self, request=None, **kwargs):
+        self.queries.append(rules.from_structured(_field(request, "structured_query")))
+        return self._inner.run_query(request=request, **kwargs)
+
+    def run_aggregation_query(self, request=None, **kwargs):
+        aggregation = _field(request, "structured_aggregation_query")
+        self.queries.append(rules.from_structured(_field(aggregation, "structured_query")))
+        return self._inner.run_aggregation_query(request=request, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+@pytest.fixture
+def recorded(firestore):
+    api = firestore._firestore_api
+    recorder = Recorder(api)
+    firestore._firestore_api_internal = recorder
+    yield recorder
+    firestore._firestore_api_internal = api
+
+
+def test_every_store_query_function_is_exercised_here():
+    assert store_query_functions() == set(_calls())
+
+
+def test_every_query_the_store_runs_is_served_by_the_index_file(recorded):
+    # When every query function runs against the emulator
+    for name, calls in _calls().items():
+        before = len(recorded.queries)
+        for call in calls:
+            call()
+        assert len(recorded.queries) > before, f"{name} ran no query"
+    # Then each recorded query is served by the index file
+    assert rules.problems(recorded.queries, rules.load()) == []
+
+
+def query(collection: str, where=(), order=()) -> rules.Query:
+    """Build a query as the client would send it and read it back."""
+    op = StructuredQuery.FieldFilter.Operator
+    filters = [StructuredQuery.Filter(field_filter=StructuredQuery.FieldFilter(
+        field=StructuredQuery.FieldReference(field_path=f), op=getattr(op, o))) for f, o in where]
+    q = StructuredQuery(from_=[StructuredQuery.CollectionSelector(collection_id=collection)],
+                        order_by=[StructuredQuery.Order(field=StructuredQuery.FieldReference(field_path=f),
+                                                        direction=getattr(StructuredQuery.Direction, d))
+                                  for f, d in order])
+    if len(filters) == 1:
+        q.where = filters[0]
+    elif filters:
+        q.where = StructuredQuery.Filter(composite_filter=StructuredQuery.CompositeFilter(
+            op=StructuredQuery.CompositeFilter.Operator.AND, filters=filters))
+    return rules.from_structured(q)
+
+
+SPEC = {"indexes": [{"collectionGroup": "incidents", "queryScope": "COLLECTION", "fields": [
+    {"fieldPath": "status", "order": "ASCENDING"}, {"fieldPath": "created_at", "order": "DESCENDING"}]}],
+    "fieldOverrides": [{"collectionGroup": "outbox", "fieldPath": "expire_at", "ttl": True, "indexes": []}]}
+
+
+@pytest.mark.parametrize("q, problem", [
+    (query("incidents", [("status", "IN")], [("created_at", "DESCENDING")]), None),
+    (query("incidents", [("created_at", "GREATER_THAN_OR_EQUAL")], [("created_at", "ASCENDING")]), None),
+    (query("incidents", [("status", "EQUAL"), ("service", "EQUAL")]), None),
+    (query("previews", order=[("at", "DESCENDING")]), None),
+    (query("incidents", [("status", "IN")], [("created_at", "ASCENDING")]),
+     "needs a composite index on incidents (status ASCENDING, created_at ASCENDING)"),
+    (query("incidents", [("status", "EQUAL"), ("next_check_at", "LESS_THAN_OR_EQUAL")]),
+     "needs a composite index on incidents (status ASCENDING, next_check_at ASCENDING)"),
+    (query("outbox", [("expire_at", "LESS_THAN")]), "single-field indexes of expire_at are disabled"),
+])
+def test_the_rules_tell_a_served_query_from_one_that_production_would_refuse(q, problem):
+    found = rules.problems([q], SPEC)
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and problem in found[0]
