@@ -7,6 +7,8 @@ https://cloud.google.com/firestore/docs/query-data/multiple-range-fields):
   - equality filters only (==, in), any number of fields, no order: single-field indexes (merged); none needed
   - one range field (<, <=, >, >=, !=, not-in) ordered by itself or not at all: single-field index
   - one order_by field and no filter: single-field index
+  - several equality fields and an order (no range): served by merging one composite index per equality field,
+    each (field, then the order), when no single index has them all (index merging)
   - anything else (equality plus a range or an order on another field, array-contains with another filter,
     order on several fields): a composite index with the equality fields first, then the range/order fields
     in their order and direction
@@ -99,7 +101,7 @@ def problems(queries: list[Query], spec: dict) -> list[str]:
             if blocked:
                 out.append(f"{q}: single-field indexes of {', '.join(blocked)} are disabled in the index file")
             continue
-        if not any(_serves(i, q, tail) for i in spec.get("indexes") or []):
+        if not any(_serves(i, q, tail) for i in spec.get("indexes") or []) and not _merged(spec, q, tail):
             fields = [f"{f} ASCENDING" for f in sorted(q.equality)] + [f"{f} {d}" for f, d in tail]
             out.append(f"{q}: needs a composite index on {q.collection} ({', '.join(fields)})")
     return out
@@ -111,6 +113,14 @@ def _serves(index: dict, q: Query, tail: tuple[tuple[str, str], ...]) -> bool:
     fields = [(f["fieldPath"], f.get("order") or ("CONTAINS" if f.get("arrayConfig") else "")) for f in index["fields"]]
     head, rest = fields[:len(q.equality)], fields[len(q.equality):]
     return {f for f, _ in head} == set(q.equality) and tuple(rest) == tail
+
+
+def _merged(spec: dict, q: Query, tail: tuple[tuple[str, str], ...]) -> bool:
+    """Index merging: equality filters and an order only; one index (equality field, order...) per field."""
+    if q.ranges or q.array or len(q.equality) < 2:
+        return False
+    return all(any(_serves(i, Query(q.collection, frozenset({f}), q.array, q.ranges, q.order), tail)
+                   for i in spec.get("indexes") or []) for f in q.equality)
 
 
 def load(path: Path = INDEX_FILE) -> dict:

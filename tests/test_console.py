@@ -221,6 +221,12 @@ def ids_of(api, query: str) -> list[str]:
     return [i["id"] for i in r.get_json()["incidents"]]
 
 
+def cursor_after(api, n: int) -> str:
+    """The cursor after the first n of the service's incidents in those days."""
+    r = api.get(f"/incidents?service=petties-backend&from=2026-11-19&to=2026-11-22&limit={n}")
+    return r.get_json()["next"]
+
+
 def test_filters_narrow_the_list(api, several):
     newest_first = [several[n] for n in range(6, -1, -1)]
     assert ids_of(api, "") == newest_first
@@ -229,6 +235,9 @@ def test_filters_narrow_the_list(api, several):
     assert ids_of(api, "service=ai-service&severity=medium") == [several[n] for n in (6, 0)]
     assert ids_of(api, "environment=staging") == []
     assert ids_of(api, "from=2026-11-20&to=2026-11-22") == [several[n] for n in (4, 3, 2)]  # local days, inclusive
+    assert ids_of(api, "service=petties-backend&from=2026-11-19&to=2026-11-22") == [several[n] for n in (4, 2, 1)]
+    assert ids_of(api, "service=petties-backend&from=2026-11-19&to=2026-11-22&cursor=" + cursor_after(api, 1)) == [
+        several[n] for n in (2, 1)]
 
 
 def test_a_pinned_severity_is_the_one_filtered_on(api, several):

@@ -22,7 +22,7 @@ from tests.golden_files import golden
 ROOT = Path(__file__).resolve().parents[1]
 TEAM = ROOT / "tests" / "fixtures" / "deploy" / "team.yaml"
 GOLDEN = ROOT / "tests" / "golden" / "deploy"
-FUNCTIONS = ["api", "daily_summary", "escalate", "ingest", "interactions", "status"]
+FUNCTIONS = target.discover()   # the repository's own functions: the plan's golden file lists each
 PROJECT = "petties-incidents"
 READS = ("describe", "list", "get-iam-policy", "print-access-token")
 
@@ -165,13 +165,16 @@ def test_apply_makes_everything_then_a_second_apply_changes_nothing(cloud, tmp_p
                 for s, p in state["run_policies"].items()}
     scheduler_sa = f"serviceAccount:incidents-scheduler@{PROJECT}.iam.gserviceaccount.com"
     assert invokers == {"api": {"allUsers"}, "ingest": {"allUsers"}, "interactions": {"allUsers"},
-                        "status": {"allUsers"}, "escalate": {scheduler_sa}, "daily-summary": {scheduler_sa}}
+                        "console": {"allUsers"}, "status": {"allUsers"}, "escalate": {scheduler_sa},
+                        "daily-summary": {scheduler_sa}}
     # and the runtime account reads Firestore and the secrets that exist, nothing more
     runtime_sa = f"serviceAccount:incidents-runtime@{PROJECT}.iam.gserviceaccount.com"
     assert state["project_policy"]["bindings"] == [{"role": "roles/datastore.user", "members": [runtime_sa]}]
     assert all(p["bindings"][0]["members"] == [runtime_sa] for p in state["secrets"].values())
     # and the index file's composite index and TTL policies exist
-    assert [[f["fieldPath"] for f in i["fields"]] for i in state["indexes"]] == [["status", "created_at", "__name__"]]
+    wanted = json.loads((ROOT / "shared" / "firestore.indexes.json").read_text())["indexes"]
+    assert sorted([f["fieldPath"] for f in i["fields"]] for i in state["indexes"]) == sorted(
+        [f["fieldPath"] for f in i["fields"]] + ["__name__"] for i in wanted)
     assert state["fields"]["claims/expire_at"] == {"indexConfig": {}, "ttlConfig": {"state": "CREATING"}}
     # and the two Scheduler jobs call their functions' URLs
     assert sorted(fake_scheduler.jobs) == [f"projects/{PROJECT}/locations/asia-southeast1/jobs/daily-summary",
@@ -229,7 +232,7 @@ def test_a_changed_source_is_deployed_again(cloud, tmp_path, fake_scheduler, mon
 
 def test_every_function_folder_is_found_and_an_unknown_one_is_private(tmp_path):
     # Given the repository's functions and a new folder nobody classified
-    assert set(FUNCTIONS) <= set(target.discover())
+    assert {"api", "console", "daily_summary", "escalate", "ingest", "interactions", "status"} <= set(FUNCTIONS)
     (tmp_path / "functions" / "reports").mkdir(parents=True)
     (tmp_path / "functions" / "reports" / "main.py").write_text("")
     (tmp_path / "functions" / "notes").mkdir()   # no main.py: not a function

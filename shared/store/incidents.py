@@ -362,7 +362,8 @@ def list_page(filters: Filters, limit: int, after: tuple[datetime, str] | None =
     (created_at, id) of the previous page, and whether more may follow; reads about `limit` documents whatever
     the total.
 
-    Equality filters are served by one composite index per field with created_at (Firestore merges them).
+    Equality filters are served by one composite index per field with created_at (Firestore merges them);
+    the days bound the order by cursors, so they need no index of their own.
     The effective severity is a pin when there is one: two queries (automatic rank, pinned rank) are merged,
     and the page stops where the first of them that filled its limit stopped, so nothing is skipped.
     """
@@ -374,14 +375,16 @@ def list_page(filters: Filters, limit: int, after: tuple[datetime, str] | None =
                             (rank_field, filters.severity_rank)):
             if name and value is not None:
                 q = q.where(filter=firestore.FieldFilter(name, "==", value))
-        if filters.since:
-            q = q.where(filter=firestore.FieldFilter("created_at", ">=", filters.since))
-        if filters.until:
-            q = q.where(filter=firestore.FieldFilter("created_at", "<", filters.until))
         q = q.order_by("created_at", direction=firestore.Query.DESCENDING) \
             .order_by("__name__", direction=firestore.Query.DESCENDING)
+        # The days are cursors on the order, not range filters: equalities and an order are served by merging
+        # the per-field indexes; a range beside two equalities would need an index for each combination.
         if after:
             q = q.start_after({"created_at": after[0], "__name__": _ref(INCIDENTS, after[1])})
+        elif filters.until:
+            q = q.start_after({"created_at": filters.until})   # newest first: only those created before
+        if filters.since:
+            q = q.end_at({"created_at": filters.since})        # down to those created at `since`
         return call(lambda: [s.to_dict() for s in q.limit(limit).stream()])
 
     def key(doc: dict) -> tuple:
