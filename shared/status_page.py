@@ -5,6 +5,7 @@ Everything shown comes from shared/rules/status_page (neutral names only); the t
 """
 from __future__ import annotations
 
+import json
 import threading
 import time as clock
 from datetime import datetime, timedelta
@@ -16,7 +17,9 @@ import jinja2
 from shared.config import Config
 from shared.rules import silence
 from shared.rules import status_page as rules
+from shared.rules import status_updates as updates_rules
 from shared.store import incidents as store
+from shared.store import status_updates as updates_store
 
 CACHE_SECONDS = 30
 MAX_INCIDENTS = 2000     # incidents read for 90 days of history (a small team has far fewer)
@@ -26,6 +29,8 @@ TEMPLATES = Path(__file__).parent / "templates" / "status"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                           undefined=jinja2.StrictUndefined)
 _env.filters["local"] = lambda moment, zone: moment.astimezone(ZoneInfo(zone)).strftime("%b %d, %H:%M")
+_env.filters["iso"] = lambda moment: moment.isoformat(timespec="seconds")
+_env.globals["emoji"] = updates_rules.EMOJI
 _lock = threading.Lock()
 _cache: dict = {}
 
@@ -55,6 +60,10 @@ def compute(now: datetime, cfg: Config) -> dict:
     incidents = [i for i in read.values() if rules.is_public(i, cfg)]
     in_force = silence.active_windows(cfg.maintenance, now, cfg)
     history = [o for w in cfg.maintenance for o in silence.occurrences(w, first, now, cfg)]
+    human = updates_store.of_incidents([i.id for i in rules.listed(incidents, now)
+                                        if (i.doc.get("status_page") or {}).get("count")])
+    ahead = [o for w in cfg.maintenance for o in silence.occurrences(
+        w, now - timedelta(days=rules.RECENT_DAYS), now + timedelta(days=rules.UPCOMING_DAYS), cfg)]
     components = []
     for position, service in enumerate(cfg.services, start=1):
         status = rules.component_status(service.name, incidents, in_force)
@@ -71,7 +80,8 @@ def compute(now: datetime, cfg: Config) -> dict:
     return {"page_id": rules.public_id("page", cfg.team.name), "name": cfg.team.name,
             "time_zone": cfg.team.time_zone, "updated_at": now, "indicator": impact,
             "description": rules.MAINTENANCE_TEXT if maintenance else rules.INDICATOR_TEXT[impact],
-            "components": components, "incidents": rules.recent(incidents, now)}
+            "components": components, "incidents": rules.recent(incidents, now, human),
+            "maintenances": rules.maintenances(ahead, [s.name for s in cfg.services], now)}
 
 
 # ------------------------------------------------------------- Statuspage v2 JSON
@@ -91,13 +101,26 @@ def _component(c: dict, page_id: str) -> dict:
 def _incident(i: dict, v: dict, url: str) -> dict:
     component = next((c for c in v["components"] if c["name"] == i["service"]), None)
     components = [_component(component, v["page_id"])] if component else []
-    updates = [{"id": rules.public_id("update", f"{i['id']}:{u['status']}"), "status": u["status"], "body": u["body"],
-                "incident_id": i["id"], "created_at": u["at"], "updated_at": u["at"], "display_at": u["at"],
-                "affected_components": None, "deliver_notifications": False} for u in i["updates"]]
     return {"id": i["id"], "name": i["name"], "status": i["status"], "impact": i["impact"],
             "created_at": i["created_at"], "updated_at": i["updated_at"], "monitoring_at": i["monitoring_at"],
             "resolved_at": i["resolved_at"], "shortlink": f"{url}#incident-{i['id']}", "started_at": i["started_at"],
-            "page_id": v["page_id"], "incident_updates": updates, "components": components}
+            "page_id": v["page_id"], "incident_updates": _updates(i), "components": components}
+
+
+def _updates(i: dict) -> list[dict]:
+    return [{"id": u["id"], "status": u["status"], "body": u["body"], "incident_id": i["id"], "created_at": u["at"],
+             "updated_at": u["at"], "display_at": u["at"], "affected_components": None,
+             "deliver_notifications": False} for u in i["updates"]]
+
+
+def _maintenance(m: dict, v: dict, url: str) -> dict:
+    components = [_component(c, v["page_id"]) for c in v["components"] if c["name"] in m["services"]]
+    return {"id": m["id"], "name": m["name"], "status": m["status"], "impact": "maintenance",
+            "created_at": m["created_at"], "updated_at": m["updated_at"], "monitoring_at": None,
+            "resolved_at": m["resolved_at"], "shortlink": f"{url}#maintenance-{m['id']}",
+            "started_at": m["scheduled_for"], "page_id": v["page_id"], "scheduled_for": m["scheduled_for"],
+            "scheduled_until": m["scheduled_until"], "incident_updates": _updates(m),
+            "components": components}
 
 
 def document(name: str, v: dict, url: str) -> dict | None:
@@ -107,16 +130,30 @@ def document(name: str, v: dict, url: str) -> dict | None:
     components = [_component(c, v["page_id"]) for c in v["components"]]
     incidents = [_incident(i, v, url) for i in v["incidents"]]
     unresolved = [i for i in incidents if i["status"] != "resolved"]
+    maintenances = [_maintenance(m, v, url) for m in v["maintenances"]]
+    active = [m for m in maintenances if m["status"] == "in_progress"]
+    upcoming = [m for m in maintenances if m["status"] == "scheduled"]
     documents = {
         "summary": lambda: {"page": page, "status": status, "components": components, "incidents": unresolved,
-                            "scheduled_maintenances": []},
+                            "scheduled_maintenances": active + upcoming},
         "status": lambda: {"page": page, "status": status},
         "components": lambda: {"page": page, "components": components},
         "incidents": lambda: {"page": page, "incidents": incidents[:LISTED]},
         "incidents/unresolved": lambda: {"page": page, "incidents": unresolved},
+        "scheduled-maintenances": lambda: {"page": page, "scheduled_maintenances": maintenances[::-1][:LISTED]},
+        "scheduled-maintenances/upcoming": lambda: {"page": page, "scheduled_maintenances": upcoming},
+        "scheduled-maintenances/active": lambda: {"page": page, "scheduled_maintenances": active},
     }
     make = documents.get(name)
     return make() if make else None
+
+
+def json_text(document: dict) -> str:
+    """Return a document as JSON with <, > and & escaped (\\u003c ...): the same data to any JSON reader, inert if
+    a browser or a page that embeds it ever reads it as HTML."""
+    from shared.web import iso
+    text = json.dumps(document, default=lambda v: iso(v) if isinstance(v, datetime) else str(v), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def html(v: dict, url: str) -> str:
