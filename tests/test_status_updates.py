@@ -213,3 +213,35 @@ def test_an_unowned_incident_reminds_the_on_call(api, escalate, incident, monkey
     sweep(escalate, local("2026-11-24 10:11:00"))
     [late] = reminders(incident)
     assert late["text"].endswith("@Dev D") and outbox.get(late["id"])["incident_id"] == incident
+
+
+# ---------------------------------------------------------------- /status-update in Discord
+
+def status_command(user: str, **options) -> dict:
+    from tests.test_interactions import interaction
+    kinds = {"every": 4}
+    opts = [{"type": kinds.get(k, 3), "name": k, "value": v} for k, v in options.items()]
+    return interaction(2, {"type": 1, "id": "771825006014889985", "name": "status-update", "options": opts}, user)
+
+
+def test_the_slash_command_posts_the_same_update_as_the_api(api, interactions, incident, monkeypatch):
+    from tests.test_interactions import IDS, STRANGER, TEAM, send
+    monkeypatch.setattr("shared.interactions.config", lambda: TEAM)
+    at(monkeypatch, local("2026-11-24 10:05:00"))
+    payload = status_command(IDS["dev-d"], incident=incident.lower(), status="identified", message="Found it.",
+                             title="Checkout <b>errors</b>", eta="11:00", every=20, component="partial_outage")
+    r = send(interactions, payload).get_json()
+    assert r["type"] == 4 and "flags" not in r["data"] and r["data"]["allowed_mentions"] == {"parse": []}
+    assert r["data"]["content"].startswith(f"📣 Posted on the status page ({incident}, update 1):\n"
+                                           "## Status Update - petties-backend\n\n**Status:** 🟡 Identified")
+    assert send(interactions, payload).get_json()["data"]["content"] == \
+        "This interaction was already handled; nothing changed."
+    [stored] = api.get(f"/incidents/{incident}/status-updates").get_json()["status_updates"]
+    assert (stored["by"], stored["title"], stored["next_update_minutes"], stored["component_status"], stored["eta"]) \
+        == ("dev-d", "Checkout <b>errors</b>", 20, "partial_outage", "11:00")
+    refused = send(interactions, status_command(IDS["dev-b"], incident=incident, status="fixing", message="x"))
+    assert refused.get_json()["data"]["flags"] == 64
+    assert refused.get_json()["data"]["content"].startswith("Nothing changed: status: expected one of")
+    stranger = send(interactions, status_command(STRANGER, incident=incident, status="monitoring", message="x"))
+    assert stranger.get_json()["data"]["content"].startswith("Only people in the team file")
+    assert api.get(f"/incidents/{incident}/status-updates").get_json()["count"] == 1
