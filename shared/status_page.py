@@ -8,22 +8,25 @@ from __future__ import annotations
 import json
 import threading
 import time as clock
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
 
 from shared.config import Config
+from shared.model import Incident
 from shared.rules import silence
 from shared.rules import status_page as rules
 from shared.rules import status_updates as updates_rules
 from shared.store import incidents as store
+from shared.store import status_days as days_store
 from shared.store import status_updates as updates_store
 
 CACHE_SECONDS = 30
 MAX_INCIDENTS = 2000     # incidents read for 90 days of history (a small team has far fewer)
 MAX_ACTIVE = 200
+MAX_PAGES = 4           # rendered pages kept per view (one per base URL)
 LISTED = 50              # incidents.json: Statuspage lists the 50 most recent
 TEMPLATES = Path(__file__).parent / "templates" / "status"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
@@ -51,13 +54,63 @@ def view(now: datetime, cfg: Config) -> dict:
         return computed
 
 
-def compute(now: datetime, cfg: Config) -> dict:
-    """Read the incidents of the last 90 days (and any still open) and derive everything the page shows."""
+def page(now: datetime, cfg: Config, url: str) -> str:
+    """Return the page's HTML, rendered once per cached view and base URL (a few URLs at most are kept: the URL
+    comes from the request's Host, so each one gets its own copy and none is served another's links)."""
+    v = view(now, cfg)
+    with _lock:
+        pages = _cache.get("pages")
+        if pages is None or pages[0] is not v:
+            pages = _cache["pages"] = (v, {})
+        if url not in pages[1] and len(pages[1]) < MAX_PAGES:
+            pages[1][url] = html(v, url)
+        return pages[1].get(url) or html(v, url)
+
+
+def _window(now: datetime, cfg: Config) -> tuple[date, datetime, list[str]]:
+    """Return today (local), the start of the 90 days and the closed days among them (ISO dates)."""
     today = now.astimezone(cfg.team.zone).date()
     first = datetime.combine(today - timedelta(days=rules.HISTORY_DAYS - 1), datetime.min.time(), tzinfo=cfg.team.zone)
-    read = {i.id: i for i in store.incidents_created_since(first, MAX_INCIDENTS)}
+    return today, first, [(today - timedelta(days=back)).isoformat() for back in range(rules.HISTORY_DAYS - 1, 0, -1)]
+
+
+def _public_since(since: datetime, cfg: Config) -> list[Incident]:
+    """Return the public incidents that overlap [since, now] as far as the page needs them: opened since, still
+    open, or an outage that ended since (only outages count towards a day's uptime)."""
+    from shared.summary import OUTAGE_SOURCES
+    read = {i.id: i for i in store.incidents_created_since(since, MAX_INCIDENTS)}
+    read.update({i.id: i for i in days_store.outages_resolved_since(since, OUTAGE_SOURCES, MAX_INCIDENTS)})
     read.update({i.id: i for i in store.list_incidents(list(rules.ACTIVE), MAX_ACTIVE)})
-    incidents = [i for i in read.values() if rules.is_public(i, cfg)]
+    return [i for i in read.values() if rules.is_public(i, cfg)]
+
+
+def record_days(now: datetime, cfg: Config) -> int:
+    """Record the public uptime of the closed days of the last 90 that are not recorded yet (the daily summary
+    calls this each morning); return how many were recorded."""
+    today, first, closed = _window(now, cfg)
+    known = days_store.read(closed)
+    missing = [d for d in closed if d not in known]
+    if not missing:
+        return 0
+    incidents = _public_since(datetime.combine(date.fromisoformat(missing[0]), datetime.min.time(),
+                                               tzinfo=cfg.team.zone), cfg)
+    history = [o for w in cfg.maintenance for o in silence.occurrences(w, first, now, cfg)]
+    bars = {s.name: {d["date"]: d for d in rules.daily_uptime(s.name, incidents, history, today, now, cfg, known)}
+            for s in cfg.services}
+    days_store.record({d: {name: {k: bars[name][d][k] for k in ("percent", "downtime_minutes")} for name in bars}
+                       for d in missing})
+    return len(missing)
+
+
+def compute(now: datetime, cfg: Config) -> dict:
+    """Derive everything the page shows from the recorded closed days and the incidents that overlap the days not
+    recorded yet (at least the last RECENT_DAYS, which the page lists): a few reads, however long the history."""
+    today, first, closed = _window(now, cfg)
+    known = days_store.read(closed)
+    missing = [date.fromisoformat(d) for d in closed if d not in known] + [today]
+    since = min(datetime.combine(missing[0], datetime.min.time(), tzinfo=cfg.team.zone),
+                now - timedelta(days=rules.RECENT_DAYS))
+    incidents = _public_since(since, cfg)
     in_force = silence.active_windows(cfg.maintenance, now, cfg)
     history = [o for w in cfg.maintenance for o in silence.occurrences(w, first, now, cfg)]
     human = updates_store.of_incidents([i.id for i in rules.listed(incidents, now)
@@ -67,7 +120,7 @@ def compute(now: datetime, cfg: Config) -> dict:
     components = []
     for position, service in enumerate(cfg.services, start=1):
         status = rules.component_status(service.name, incidents, in_force)
-        days = rules.daily_uptime(service.name, incidents, history, today, now, cfg)
+        days = rules.daily_uptime(service.name, incidents, history, today, now, cfg, known)
         changed = [t for i in incidents if i.service == service.name
                    for t in (i.created_at, i.resolved_at) if t is not None and t <= now]
         components.append({

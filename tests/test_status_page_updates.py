@@ -196,3 +196,29 @@ def test_the_maintenance_documents_are_served(status):  # noqa: F811
         r = status.get(f"/api/v2/{name}.json")
         assert r.status_code == 200 and r.get_json()["scheduled_maintenances"] == [], name
         assert set(r.get_json()["page"]) == {"id", "name", "url", "time_zone", "updated_at"}
+
+
+# ---------------------------------------------------------------- recorded days
+
+def test_recorded_days_give_the_same_bars_and_then_only_recent_incidents_are_read(ingest, daily, firestore,
+                                                                                 monkeypatch):
+    from shared.config import config
+    from shared.store import incidents as store
+    from tests.test_daily_summary import down, up
+    for start, end in (("2026-11-07 10:00:00", "2026-11-07 11:00:00"), ("2026-11-26 10:00:00", "2026-11-26 12:24:00")):
+        down(ingest, monkeypatch, local(start), url="https://petties.world")
+        up(ingest, monkeypatch, local(end), url="https://petties.world")
+    from_incidents = status_page.compute(NOW, config())
+    # when the daily summary runs on the morning of Nov 27, it records the 89 closed days (once)
+    r = daily.post("/", headers={"X-CloudScheduler-ScheduleTime": "2026-11-27T02:00:00Z"})
+    assert r.status_code == 200, r.get_json()
+    assert status_page.record_days(NOW, config()) == 0
+    asked = []
+    real = store.incidents_created_since
+    monkeypatch.setattr(store, "incidents_created_since", lambda since, *a, **k: asked.append(since) or real(since,
+                                                                                                           *a, **k))
+    from_days = status_page.compute(NOW, config())
+    assert asked == [NOW - timedelta(days=rules.RECENT_DAYS)]  # not 90 days of incidents
+    assert [c["days"] for c in from_days["components"]] == [c["days"] for c in from_incidents["components"]]
+    web = {d["date"]: d for d in from_days["components"][0]["days"]}
+    assert web["2026-11-07"]["downtime_minutes"] == 60 and web["2026-11-26"]["downtime_minutes"] == 144

@@ -22,7 +22,7 @@ def status(request):
         web.allow(request.method, "GET", "HEAD")
         path, url = request.path, request.url_root
         if path in ("", "/"):
-            page = status_page.html(status_page.view(web.now(), config()), url)
+            page = status_page.page(web.now(), config(), url)
             return page, 200, {"Content-Type": "text/html; charset=utf-8"}
         name = path[len(API):-len(".json")] if path.startswith(API) and path.endswith(".json") else None
         document = status_page.document(name, status_page.view(web.now(), config()), url) if name else None

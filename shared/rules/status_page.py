@@ -97,8 +97,10 @@ def indicator(incidents: list[Incident]) -> str:
 
 
 def daily_uptime(service: str, incidents: list[Incident], windows: list[dict], today: date, now: datetime,
-                 cfg: Config) -> list[dict]:
-    """Return HISTORY_DAYS local days, oldest first: {date, percent, downtime_minutes} (maintenance left out)."""
+                 cfg: Config, known: dict[str, dict] | None = None) -> list[dict]:
+    """Return HISTORY_DAYS local days, oldest first: {date, percent, downtime_minutes} (maintenance left out).
+    `known`: days recorded when they closed ({day: {service: figures}}), taken as they are; a service the team
+    file did not have then was not watched that day (100%)."""
     from shared import summary  # outages(): the daily summary's rule for what counts as down
     down = summary.outages([i for i in incidents if i.service == service], now).get(service, [])
     planned = [(w["start"], w["end"]) for w in windows if _covers(w, service)]
@@ -106,6 +108,10 @@ def daily_uptime(service: str, incidents: list[Incident], windows: list[dict], t
     days = []
     for back in range(HISTORY_DAYS - 1, -1, -1):
         day = today - timedelta(days=back)
+        if known and day.isoformat() in known:
+            figures = known[day.isoformat()].get(service, {"percent": 100.0, "downtime_minutes": 0})
+            days.append({"date": day.isoformat(), **figures})
+            continue
         start = datetime.combine(day, time(0), tzinfo=cfg.team.zone)
         end = min(start + timedelta(days=1), now)
         held = uptime.downtime(planned, start, end)

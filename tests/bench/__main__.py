@@ -216,3 +216,5 @@ if __name__ == "__main__":
     notify.main()
     sweep.main()
     interactions_bench.main()
+    from tests.bench import status as status_bench  # last: it empties the emulator's database first
+    status_bench.main()
