@@ -5,6 +5,7 @@ idempotent on a client's id, recorded on the timeline; and the reminder when a p
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -245,3 +246,39 @@ def test_the_slash_command_posts_the_same_update_as_the_api(api, interactions, i
     stranger = send(interactions, status_command(STRANGER, incident=incident, status="monitoring", message="x"))
     assert stranger.get_json()["data"]["content"].startswith("Only people in the team file")
     assert api.get(f"/incidents/{incident}/status-updates").get_json()["count"] == 1
+
+
+# ---------------------------------------------------------------- the pure rules
+
+@pytest.mark.parametrize(("every", "status", "due"), [(30, "investigating", "10:35"), (None, "identified", None),
+                                                      (5, "monitoring", "10:10")])
+def test_the_next_update_is_owed_the_promised_minutes_after(every, status, due):
+    update = {"status": status, "next_update_minutes": every, "created_at": local("2026-11-24 10:05:00")}
+    assert rules.due_at(update) == (local(f"2026-11-24 {due}:00") if due else None)
+
+
+@pytest.mark.parametrize(("minute", "open_", "latest", "late"), [
+    (34, True, "investigating", False),    # not yet
+    (35, True, "investigating", True),     # exactly when promised
+    (50, True, "monitoring", True),
+    (50, False, "investigating", False),   # the incident is resolved
+    (50, True, "resolved", False),         # the public was told it is resolved
+])
+def test_a_promised_update_is_late_only_while_the_incident_is_open(minute, open_, latest, late):
+    due = local("2026-11-24 10:35:00")
+    assert rules.overdue(due, open_, latest, local(f"2026-11-24 10:{minute}:00")) is late
+    assert rules.overdue(None, True, "investigating", local("2026-11-25 10:00:00")) is False
+
+
+def test_a_one_off_window_and_windows_that_are_not_public_maintenance():
+    from shared.rules import status_page as page_rules
+    now = local("2026-11-27 16:00:00")
+    one_off = {"id": "window-db", "matchers": {"service": "petties-*"}, "start": local("2026-11-28 01:00:00"),
+               "end": local("2026-11-28 03:00:00")}
+    staging = {**one_off, "id": "window-staging", "matchers": {"service": "petties-web", "environment": "staging"}}
+    alerts = {**one_off, "id": "window-alerts", "matchers": {"service": "ai-service", "source": "sentry"}}
+    [m] = page_rules.maintenances([one_off, staging, alerts], ["petties-web", "petties-backend", "ai-service"], now)
+    assert (m["name"], m["status"], m["services"]) == ("Scheduled maintenance of petties-web, petties-backend",
+                                                       "scheduled", ["petties-web", "petties-backend"])
+    assert [u["status"] for u in m["updates"]] == ["scheduled"] and m["created_at"] == one_off["start"] - \
+        timedelta(days=page_rules.UPCOMING_DAYS)
