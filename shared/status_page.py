@@ -1,7 +1,9 @@
-"""The public status page: one view computed from stored incidents (cached CACHE_SECONDS in the process, so a
-burst of visitors costs one set of Firestore reads), served as HTML and as Statuspage v2 JSON.
+"""The public status page: one view computed from stored incidents, people's status updates and the recorded
+closed days (cached CACHE_SECONDS in the process, so a burst of visitors costs one set of Firestore reads),
+served as HTML and as Statuspage v2 JSON.
 
-Everything shown comes from shared/rules/status_page (neutral names only); the template autoescapes anyway.
+Everything shown comes from shared/rules/status_page: neutral names, or what people wrote as public updates; the
+template autoescapes it and the JSON escapes <, > and &.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from shared.store import status_days as days_store
 from shared.store import status_updates as updates_store
 
 CACHE_SECONDS = 30
-MAX_INCIDENTS = 2000     # incidents read for 90 days of history (a small team has far fewer)
+MAX_INCIDENTS = 2000     # incidents read for the days not recorded yet (a small team has far fewer)
 MAX_ACTIVE = 200
 MAX_PAGES = 4           # rendered pages kept per view (one per base URL)
 LISTED = 50              # incidents.json: Statuspage lists the 50 most recent
