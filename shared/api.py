@@ -241,3 +241,15 @@ def change_action_item(typed_id: str, n: str, body: dict, now: datetime) -> dict
 def review_postmortem(typed_id: str, body: dict, now: datetime) -> dict:
     from shared import postmortems
     return postmortems.reviewed(actions.incident_id(typed_id), body, now, config())
+
+
+def post_status_update(typed_id: str, body: dict, idempotency_key: str | None, now: datetime) -> tuple[dict, bool]:
+    """POST /api/incidents/<id>/status-updates: a public update (True when new; a replay of the same id is not)."""
+    from shared import status_updates
+    return status_updates.post(typed_id, body, idempotency_key, now, config())
+
+
+def status_updates(typed_id: str) -> dict:
+    """GET /api/incidents/<id>/status-updates."""
+    from shared import status_updates as updates
+    return updates.listing(typed_id)

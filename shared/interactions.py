@@ -33,7 +33,10 @@ EPHEMERAL = 64
 MAX_CHOICES = 25
 CACHE_SECONDS = 10.0     # autocomplete answers from a list at most this old (it must answer within 3 s)
 STATE_CHANGES = {"ack", *actions.PHASES, "resolve", "invalid", "severity", "note", "override", "silence",
-                 "unsilence"}
+                 "unsilence", "status-update"}
+# /status-update options -> the status-updates use case's fields (shared/status_updates.py)
+STATUS_UPDATE_OPTIONS = {"status": "status", "message": "message", "title": "title", "impact": "impact", "eta": "eta",
+                         "every": "next_update_minutes", "component": "component_status"}
 
 
 def team() -> Config:
@@ -127,6 +130,13 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
     if action == "unsilence":
         ended = silences.delete(str(options.get("id") or ""), who, now, cfg)
         return say(f"🔔 Silence {ended['id']} ended.", ephemeral=False), []
+    if action == "status-update":
+        from shared import status_updates
+        body = {field: options[name] for name, field in STATUS_UPDATE_OPTIONS.items() if options.get(name) not in
+                (None, "")}
+        made, _ = status_updates.post(typed_id, {**body, "by": who}, None, now, cfg)
+        return say(f"📣 Posted on the status page ({made['incident']}, update {made['n']}):\n{made['text']}",
+                   ephemeral=False), []
     if action == "severity":
         due = actions.set_severity(typed_id, options.get("level"), who, now, cfg, clean(options.get("reason"), 500))
     elif action == "note":
@@ -199,6 +209,8 @@ def _command(interaction: dict) -> tuple[str, str, dict]:
         return "handoff", "", options
     if name == "silence":
         return ("unsilence" if sub.get("name") == "end" else "silence"), "", options
+    if name == "status-update":
+        return "status-update", str(options.get("incident") or ""), options
     raise errors.BadInput(f"unknown command {quoted(name)}")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from shared import escalations, handoff, health, log, polling, postmortems, probes, silences
+from shared import escalations, handoff, health, log, polling, postmortems, probes, silences, status_updates
 from shared.config import config
 from shared.notify.sweep import sweep
 from shared.settings import settings
@@ -23,9 +23,12 @@ def run_escalate(now: datetime, job: str) -> dict:
     handoff_record = handoff.post_once(now, config())
     if handoff_record:
         due.append(handoff_record)
+    reminders = status_updates.remind(now, config())  # a public update promised and not written: tell the owner
+    due += reminders
     stats = sweep(config(), settings(), now, SWEEP_BUDGET, first=due)
     counts = {**escalated, **stats.as_dict()}
     counts["postmortems_drafted"] = postmortems.sweep(now, config())
+    counts["status_update_reminders"] = len(reminders)
     counts.update(polling.poll(now, config(), settings()))  # UptimeRobot on the free plan, after the pages
     counts.update(probes.run(config(), settings(), now))  # last, so a slow health URL never delays a page
     if any(counts.values()):  # a quiet minute says nothing (the health check shows the last sweep)

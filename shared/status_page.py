@@ -1,31 +1,41 @@
-"""The public status page: one view computed from stored incidents (cached CACHE_SECONDS in the process, so a
-burst of visitors costs one set of Firestore reads), served as HTML and as Statuspage v2 JSON.
+"""The public status page: one view computed from stored incidents, people's status updates and the recorded
+closed days (cached CACHE_SECONDS in the process, so a burst of visitors costs one set of Firestore reads),
+served as HTML and as Statuspage v2 JSON.
 
-Everything shown comes from shared/rules/status_page (neutral names only); the template autoescapes anyway.
+Everything shown comes from shared/rules/status_page: neutral names, or what people wrote as public updates; the
+template autoescapes it and the JSON escapes <, > and &.
 """
 from __future__ import annotations
 
+import json
 import threading
 import time as clock
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
 
 from shared.config import Config
+from shared.model import Incident
 from shared.rules import silence
 from shared.rules import status_page as rules
+from shared.rules import status_updates as updates_rules
 from shared.store import incidents as store
+from shared.store import status_days as days_store
+from shared.store import status_updates as updates_store
 
 CACHE_SECONDS = 30
-MAX_INCIDENTS = 2000     # incidents read for 90 days of history (a small team has far fewer)
+MAX_INCIDENTS = 2000     # incidents read for the days not recorded yet (a small team has far fewer)
 MAX_ACTIVE = 200
+MAX_PAGES = 4           # rendered pages kept per view (one per base URL)
 LISTED = 50              # incidents.json: Statuspage lists the 50 most recent
 TEMPLATES = Path(__file__).parent / "templates" / "status"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                           undefined=jinja2.StrictUndefined)
 _env.filters["local"] = lambda moment, zone: moment.astimezone(ZoneInfo(zone)).strftime("%b %d, %H:%M")
+_env.filters["iso"] = lambda moment: moment.isoformat(timespec="seconds")
+_env.globals["emoji"] = updates_rules.EMOJI
 _lock = threading.Lock()
 _cache: dict = {}
 
@@ -46,19 +56,73 @@ def view(now: datetime, cfg: Config) -> dict:
         return computed
 
 
-def compute(now: datetime, cfg: Config) -> dict:
-    """Read the incidents of the last 90 days (and any still open) and derive everything the page shows."""
+def page(now: datetime, cfg: Config, url: str) -> str:
+    """Return the page's HTML, rendered once per cached view and base URL (a few URLs at most are kept: the URL
+    comes from the request's Host, so each one gets its own copy and none is served another's links)."""
+    v = view(now, cfg)
+    with _lock:
+        pages = _cache.get("pages")
+        if pages is None or pages[0] is not v:
+            pages = _cache["pages"] = (v, {})
+        if url not in pages[1] and len(pages[1]) < MAX_PAGES:
+            pages[1][url] = html(v, url)
+        return pages[1].get(url) or html(v, url)
+
+
+def _window(now: datetime, cfg: Config) -> tuple[date, datetime, list[str]]:
+    """Return today (local), the start of the 90 days and the closed days among them (ISO dates)."""
     today = now.astimezone(cfg.team.zone).date()
     first = datetime.combine(today - timedelta(days=rules.HISTORY_DAYS - 1), datetime.min.time(), tzinfo=cfg.team.zone)
-    read = {i.id: i for i in store.incidents_created_since(first, MAX_INCIDENTS)}
+    return today, first, [(today - timedelta(days=back)).isoformat() for back in range(rules.HISTORY_DAYS - 1, 0, -1)]
+
+
+def _public_since(since: datetime, cfg: Config) -> list[Incident]:
+    """Return the public incidents that overlap [since, now] as far as the page needs them: opened since, still
+    open, or an outage that ended since (only outages count towards a day's uptime)."""
+    from shared.summary import OUTAGE_SOURCES
+    read = {i.id: i for i in store.incidents_created_since(since, MAX_INCIDENTS)}
+    read.update({i.id: i for i in days_store.outages_resolved_since(since, OUTAGE_SOURCES, MAX_INCIDENTS)})
     read.update({i.id: i for i in store.list_incidents(list(rules.ACTIVE), MAX_ACTIVE)})
-    incidents = [i for i in read.values() if rules.is_public(i, cfg)]
+    return [i for i in read.values() if rules.is_public(i, cfg)]
+
+
+def record_days(now: datetime, cfg: Config) -> int:
+    """Record the public uptime of the closed days of the last 90 that are not recorded yet (the daily summary
+    calls this each morning); return how many were recorded."""
+    today, first, closed = _window(now, cfg)
+    known = days_store.read(closed)
+    missing = [d for d in closed if d not in known]
+    if not missing:
+        return 0
+    incidents = _public_since(datetime.combine(date.fromisoformat(missing[0]), datetime.min.time(),
+                                               tzinfo=cfg.team.zone), cfg)
+    history = [o for w in cfg.maintenance for o in silence.occurrences(w, first, now, cfg)]
+    bars = {s.name: {d["date"]: d for d in rules.daily_uptime(s.name, incidents, history, today, now, cfg, known)}
+            for s in cfg.services}
+    days_store.record({d: {name: {k: bars[name][d][k] for k in ("percent", "downtime_minutes")} for name in bars}
+                       for d in missing})
+    return len(missing)
+
+
+def compute(now: datetime, cfg: Config) -> dict:
+    """Derive everything the page shows from the recorded closed days and the incidents that overlap the days not
+    recorded yet (at least the last RECENT_DAYS, which the page lists): a few reads, however long the history."""
+    today, first, closed = _window(now, cfg)
+    known = days_store.read(closed)
+    missing = [date.fromisoformat(d) for d in closed if d not in known] + [today]
+    since = min(datetime.combine(missing[0], datetime.min.time(), tzinfo=cfg.team.zone),
+                now - timedelta(days=rules.RECENT_DAYS))
+    incidents = _public_since(since, cfg)
     in_force = silence.active_windows(cfg.maintenance, now, cfg)
     history = [o for w in cfg.maintenance for o in silence.occurrences(w, first, now, cfg)]
+    human = updates_store.of_incidents([i.id for i in rules.listed(incidents, now)
+                                        if (i.doc.get("status_page") or {}).get("count")])
+    ahead = [o for w in cfg.maintenance for o in silence.occurrences(
+        w, now - timedelta(days=rules.RECENT_DAYS), now + timedelta(days=rules.UPCOMING_DAYS), cfg)]
     components = []
     for position, service in enumerate(cfg.services, start=1):
         status = rules.component_status(service.name, incidents, in_force)
-        days = rules.daily_uptime(service.name, incidents, history, today, now, cfg)
+        days = rules.daily_uptime(service.name, incidents, history, today, now, cfg, known)
         changed = [t for i in incidents if i.service == service.name
                    for t in (i.created_at, i.resolved_at) if t is not None and t <= now]
         components.append({
@@ -71,7 +135,8 @@ def compute(now: datetime, cfg: Config) -> dict:
     return {"page_id": rules.public_id("page", cfg.team.name), "name": cfg.team.name,
             "time_zone": cfg.team.time_zone, "updated_at": now, "indicator": impact,
             "description": rules.MAINTENANCE_TEXT if maintenance else rules.INDICATOR_TEXT[impact],
-            "components": components, "incidents": rules.recent(incidents, now)}
+            "components": components, "incidents": rules.recent(incidents, now, human),
+            "maintenances": rules.maintenances(ahead, [s.name for s in cfg.services], now)}
 
 
 # ------------------------------------------------------------- Statuspage v2 JSON
@@ -91,13 +156,26 @@ def _component(c: dict, page_id: str) -> dict:
 def _incident(i: dict, v: dict, url: str) -> dict:
     component = next((c for c in v["components"] if c["name"] == i["service"]), None)
     components = [_component(component, v["page_id"])] if component else []
-    updates = [{"id": rules.public_id("update", f"{i['id']}:{u['status']}"), "status": u["status"], "body": u["body"],
-                "incident_id": i["id"], "created_at": u["at"], "updated_at": u["at"], "display_at": u["at"],
-                "affected_components": None, "deliver_notifications": False} for u in i["updates"]]
     return {"id": i["id"], "name": i["name"], "status": i["status"], "impact": i["impact"],
             "created_at": i["created_at"], "updated_at": i["updated_at"], "monitoring_at": i["monitoring_at"],
             "resolved_at": i["resolved_at"], "shortlink": f"{url}#incident-{i['id']}", "started_at": i["started_at"],
-            "page_id": v["page_id"], "incident_updates": updates, "components": components}
+            "page_id": v["page_id"], "incident_updates": _updates(i), "components": components}
+
+
+def _updates(i: dict) -> list[dict]:
+    return [{"id": u["id"], "status": u["status"], "body": u["body"], "incident_id": i["id"], "created_at": u["at"],
+             "updated_at": u["at"], "display_at": u["at"], "affected_components": None,
+             "deliver_notifications": False} for u in i["updates"]]
+
+
+def _maintenance(m: dict, v: dict, url: str) -> dict:
+    components = [_component(c, v["page_id"]) for c in v["components"] if c["name"] in m["services"]]
+    return {"id": m["id"], "name": m["name"], "status": m["status"], "impact": "maintenance",
+            "created_at": m["created_at"], "updated_at": m["updated_at"], "monitoring_at": None,
+            "resolved_at": m["resolved_at"], "shortlink": f"{url}#maintenance-{m['id']}",
+            "started_at": m["scheduled_for"], "page_id": v["page_id"], "scheduled_for": m["scheduled_for"],
+            "scheduled_until": m["scheduled_until"], "incident_updates": _updates(m),
+            "components": components}
 
 
 def document(name: str, v: dict, url: str) -> dict | None:
@@ -107,16 +185,30 @@ def document(name: str, v: dict, url: str) -> dict | None:
     components = [_component(c, v["page_id"]) for c in v["components"]]
     incidents = [_incident(i, v, url) for i in v["incidents"]]
     unresolved = [i for i in incidents if i["status"] != "resolved"]
+    maintenances = [_maintenance(m, v, url) for m in v["maintenances"]]
+    active = [m for m in maintenances if m["status"] == "in_progress"]
+    upcoming = [m for m in maintenances if m["status"] == "scheduled"]
     documents = {
         "summary": lambda: {"page": page, "status": status, "components": components, "incidents": unresolved,
-                            "scheduled_maintenances": []},
+                            "scheduled_maintenances": active + upcoming},
         "status": lambda: {"page": page, "status": status},
         "components": lambda: {"page": page, "components": components},
         "incidents": lambda: {"page": page, "incidents": incidents[:LISTED]},
         "incidents/unresolved": lambda: {"page": page, "incidents": unresolved},
+        "scheduled-maintenances": lambda: {"page": page, "scheduled_maintenances": maintenances[::-1][:LISTED]},
+        "scheduled-maintenances/upcoming": lambda: {"page": page, "scheduled_maintenances": upcoming},
+        "scheduled-maintenances/active": lambda: {"page": page, "scheduled_maintenances": active},
     }
     make = documents.get(name)
     return make() if make else None
+
+
+def json_text(document: dict) -> str:
+    """Return a document as JSON with <, > and & escaped (\\u003c ...): the same data to any JSON reader, inert if
+    a browser or a page that embeds it ever reads it as HTML."""
+    from shared.web import iso
+    text = json.dumps(document, default=lambda v: iso(v) if isinstance(v, datetime) else str(v), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def html(v: dict, url: str) -> str:

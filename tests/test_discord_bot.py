@@ -284,7 +284,7 @@ def test_discord_setup_puts_the_command_list_as_guild_commands_and_prints_the_ur
     assert put["headers"]["Authorization"] == f"Bot {BOT_TOKEN}"
     assert json.loads(put["body"]) == discord_setup.COMMANDS
     saved = bot.discord.commands[(APP, GUILD)]
-    assert [c["name"] for c in saved] == ["incident", "oncall", "handoff", "silence"]
+    assert [c["name"] for c in saved] == ["incident", "oncall", "handoff", "silence", "status-update"]
     subs = {o["name"]: o for o in saved[0]["options"]}
     assert list(subs) == ["ack", "investigating", "fixing", "deploying", "resolve", "invalid", "severity", "note",
                           "show", "list"]

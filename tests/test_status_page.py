@@ -204,8 +204,19 @@ def browser():
 
 
 @pytest.mark.parametrize(("width", "name"), [(1280, "desktop"), (390, "phone")])
-def test_a_visitor_sees_each_service_and_the_incidents(live_server, status, incidents, browser, width, name):
-    # Given a Critical being fixed, a High and yesterday's web outage (incidents); when a visitor opens the page
+def test_a_visitor_sees_each_service_and_the_incidents(live_server, status, incidents, browser, width, name, api,
+                                                       monkeypatch):
+    # Given a Critical being fixed, a High and yesterday's web outage (incidents), and two status updates people
+    # wrote for the High; when a visitor opens the page
+    for minute, update in ((20, {"status": "investigating", "title": "Sign-in fails for some users",
+                                 "message": "Some users cannot sign in to the AI assistant.",
+                                 "impact": "Chat answers may not load.", "eta": "within the hour",
+                                 "next_update_minutes": 30}),
+                           (45, {"status": "identified", "message": "We found the cause and are fixing it."})):
+        monkeypatch.setattr("shared.web.now", lambda m=minute: NOW - timedelta(minutes=60 - m))
+        assert api.post(f"/incidents/{incidents['high']}/status-updates", json={**update, "by": "dev-d"}).status_code \
+            == 201
+    monkeypatch.setattr("shared.web.now", lambda: NOW)
     page = browser.new_page(viewport={"width": width, "height": 900})
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
@@ -222,10 +233,16 @@ def test_a_visitor_sees_each_service_and_the_incidents(live_server, status, inci
     assert states == {"petties-web": "Operational", "petties-backend": "Major outage", "ai-service": "Partial outage"}
     assert page.locator("h2").all_inner_texts() == ["Services", "Recent incidents"]
     incidents_seen = page.locator(".incident h3").all_inner_texts()
-    assert incidents_seen == ["Partial outage of ai-service", "Major outage of petties-backend",
+    assert incidents_seen == ["Sign-in fails for some users", "Major outage of petties-backend",
                               "Major outage of petties-web"]
+    # and the people's updates show under their incident, newest first, in the team's words
+    updates = page.locator(".incident").first.locator(".update").all_inner_texts()
+    assert [u.splitlines()[0] for u in updates] == [
+        "🟡 Identified — We found the cause and are fixing it.",
+        "🔴 Investigating — Some users cannot sign in to the AI assistant."]
+    assert "Impact: Chat answers may not load." in updates[1] and "ETA: within the hour" in updates[1]
     # and every state and incident title is readable (WCAG AA: 4.5:1) on its white card
-    for element in page.locator(".state, .incident h3, .meta, .desc").all():
+    for element in page.locator(".state, .incident h3, .meta, .desc, .update p").all():
         color = element.evaluate("e => getComputedStyle(e).color")
         assert contrast(color, "rgb(255, 255, 255)") >= 4.5, (element.inner_text(), color)
     # and the bars fit: nothing scrolls sideways, the phone shows the last 30 days

@@ -2,6 +2,7 @@
 
 GET    /api/incidents?status=open&limit=100        GET /api/incidents/<id>
 POST   /api/incidents/<id>/ack|resolve|severity|note   {"actor": ..., "severity"/"text"/"reason"/"detail": ...}
+GET    /api/incidents/<id>/status-updates          POST /api/incidents/<id>/status-updates  (public updates)
 GET    /api/oncall?at=<iso>                        POST /api/oncall/overrides   DELETE /api/oncall/overrides/<id>
 GET    /api/handoff                                POST /api/handoff/notes      GET /api/metrics?from=&to=
 GET    /api/reports/<YYYY-MM-DD>
@@ -24,6 +25,13 @@ def api(request):
     def handle():
         incidents_api.authenticate(request.headers.get("Authorization", ""))
         route = (parts[0] if parts else "", len(parts))
+        if route == ("incidents", 3) and parts[2] == "status-updates":
+            web.allow(method, "GET", "HEAD", "POST")
+            if method == "POST":
+                update, new = incidents_api.post_status_update(parts[1], web.read_json(request),
+                                                               request.headers.get("Idempotency-Key"), now)
+                return web.json_response(update, 201 if new else 200)
+            return web.json_response(incidents_api.status_updates(parts[1]))
         if route == ("incidents", 3):
             web.allow(method, "POST")
             return web.json_response(incidents_api.act(parts[1], parts[2], web.read_json(request), now))

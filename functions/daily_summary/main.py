@@ -7,7 +7,7 @@ from datetime import date
 
 import functions_framework
 
-from shared import summary, web
+from shared import status_page, summary, web
 from shared.config import config
 from shared.errors import BadInput
 from shared.notify import delivery
@@ -30,6 +30,7 @@ def daily_summary(request):
         if day is not None and not date(2000, 1, 1) <= day <= now.date():
             raise BadInput(f"date: expected a day from 2000-01-01 to today, got {day.isoformat()}")
         done = summary.run(now, config(), settings(), day)
+        status_page.record_days(now, config())  # the status page's bars of the days now closed
         delivery.deliver_soon(done.pop("notify"), config(), settings(), now, DELIVERY_WAIT)
         return web.json_response(done)
 

@@ -19,12 +19,14 @@ import httpx
 
 from shared.channels.base import USER_AGENT
 from shared.config import ConfigError
+from shared.rules.status_updates import COMPONENT_OVERRIDES
+from shared.rules.status_updates import STATUSES as STATUS_UPDATE_STATUSES
 from shared.settings import Settings
 
 TIMEOUT = 10.0
 # option types (https://discord.com/developers/docs/interactions/application-commands#application-command-object-
 # application-command-option-type, INTEGRATIONS.md A9)
-SUB_COMMAND, STRING, USER = 1, 3, 6
+SUB_COMMAND, STRING, INTEGER, USER = 1, 3, 4, 6
 # https://discord.com/developers/docs/topics/permissions#permissions-bitwise-permission-flags
 PERMISSIONS = {
     "VIEW_CHANNEL": 1 << 10,               # to see a private alerts channel at all
@@ -85,6 +87,20 @@ COMMANDS: list[dict] = [
               _text("comment", "Why, e.g. deploy v2.3", required=True),
               _text("severity", "Only this severity (name critical to silence Criticals too)")),
          _sub("end", "End a silence now", _text("id", "The silence's id", required=True)),
+     ]},
+    {"name": "status-update", "type": 1, "description": "Tell users on the public status page what is going on",
+     "options": [
+         {**_id(), "name": "incident"},
+         {**_text("status", "Where it stands", required=True),
+          "choices": [{"name": s.capitalize(), "value": s} for s in STATUS_UPDATE_STATUSES]},
+         _text("message", "The issue in words users understand", required=True),
+         _text("title", "Public title (needed on the first update)"),
+         _text("impact", "What users may notice"),
+         _text("eta", "When it should be fixed, e.g. within the hour"),
+         {"type": INTEGER, "name": "every", "description": "We will update every ... minutes", "required": False,
+          "min_value": 5, "max_value": 1440},
+         {**_text("component", "Override the service's state on the page"),
+          "choices": [{"name": c.replace("_", " ").capitalize(), "value": c} for c in COMPONENT_OVERRIDES]},
      ]},
 ]
 

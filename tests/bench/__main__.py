@@ -213,7 +213,9 @@ def main() -> None:
 if __name__ == "__main__":
     from tests.bench import console as console_bench
     from tests.bench import day
-    alone = {"console": console_bench.main, "day": day.main}   # ./deploy.sh bench NAME runs that one alone
+    from tests.bench import status as status_bench
+    # ./deploy.sh bench NAME runs that one alone
+    alone = {"console": console_bench.main, "day": day.main, "status": status_bench.main}
     if sys.argv[1:2] and sys.argv[1] in alone:
         alone[sys.argv[1]]()
         sys.exit(0)
@@ -223,4 +225,5 @@ if __name__ == "__main__":
     sweep.main()
     interactions_bench.main()
     day.main()
+    status_bench.main()   # empties the emulator's database first
     console_bench.main()  # last: it wipes the database to have exactly 1,000 incidents
