@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
 
 
 def _calls():
-    from shared.store import incidents, oncall, outbox, postmortems, probes, silences
+    from shared.store import incidents, oncall, outbox, postmortems, probes, silences, status_days, status_updates
     F = incidents.Filters
     return {
         "incidents.list_incidents": [lambda: incidents.list_incidents(["open", "acknowledged"], 10),
@@ -47,6 +47,11 @@ def _calls():
         "postmortems.unreviewed": [lambda: postmortems.unreviewed(10)],
         "postmortems.all_postmortems": [lambda: postmortems.all_postmortems(10)],
         "probes.results_between": [lambda: probes.results_between(NOW - timedelta(days=1), NOW)],
+        "status_updates.of_incident": [lambda: status_updates.of_incident("INC-1")],
+        "status_updates.of_incidents": [lambda: status_updates.of_incidents(["INC-1", "INC-2"])],
+        "status_updates.owed": [lambda: status_updates.owed(NOW, 10)],
+        "status_days.outages_resolved_since": [lambda: status_days.outages_resolved_since(NOW, ("uptimerobot", "probe"),
+                                                                                          10)],
         "silences.ending_after": [lambda: silences.ending_after(NOW)],
         "silences.ended_by": [lambda: silences.ended_by(NOW, 10)],
         "silences.unannounced": [lambda: silences.unannounced()],
