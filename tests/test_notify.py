@@ -97,6 +97,18 @@ def test_a_permanent_error_is_recorded_and_does_not_stop_the_email(ingest, api, 
     no_secret_in(capsys.readouterr().out, json.dumps(dump_firestore(firestore), default=str))
 
 
+def test_a_slow_answer_to_the_message_is_waited_for_not_retried_into_a_second_email(ingest, channels, monkeypatch):
+    """The server has the message once the final "." is sent: giving up on its reply at the send timeout would
+    retry a delivered email (RFC 5321 asks clients to wait for that reply)."""
+    monkeypatch.setattr(delivery, "SEND_TIMEOUT", 1.0)
+    channels.smtp.slow_next(1, seconds=2.0)   # the answer to the message comes after the send timeout
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "7009", "Database unavailable", level="fatal")
+    delivery.wait_idle()
+    record = outbox.get(outbox.record_id(opened["incident"], "opened", "email"))
+    assert record["status"] == "sent" and not record.get("last_error")
+    assert len(channels.smtp.messages) == 1
+
+
 @pytest.mark.fakes(fail_ratio=1.0, seed=3, hang_seconds=0.1)
 def test_no_secret_in_logs_errors_or_firestore_when_every_call_fails(ingest, channels, monkeypatch, firestore,
                                                                      capsys):

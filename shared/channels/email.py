@@ -69,6 +69,31 @@ def _message(email: Email, sender: str) -> EmailMessage:
     return message
 
 
+DATA_REPLY_TIMEOUT = 30.0  # seconds to wait for the server's answer to the message itself (RFC 5321 4.5.3.2)
+
+
+class _LongDataReply:
+    """Wait longer for the reply to the message than for other replies.
+
+    Once the message's final "." is sent the server may already have taken it; giving up on its reply would
+    retry a delivered email, and the person gets it twice. RFC 5321 (4.5.3.2.6) asks clients to wait 10
+    minutes for that reply; a function cannot, but it waits DATA_REPLY_TIMEOUT rather than the send timeout.
+    """
+
+    def data(self, msg):
+        if self.sock is not None:
+            self.sock.settimeout(max(self.sock.gettimeout() or 0, DATA_REPLY_TIMEOUT))
+        return super().data(msg)
+
+
+class _SMTP(_LongDataReply, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_LongDataReply, smtplib.SMTP_SSL):
+    pass
+
+
 def send_smtp(url: Secret, sender: str, email: Email, timeout: float) -> Result:
     """Send over SMTP; 4xx replies and connection failures are retryable, 5xx replies are not."""
     parts = urlsplit(url.reveal())
@@ -79,9 +104,9 @@ def send_smtp(url: Secret, sender: str, email: Email, timeout: float) -> Result:
         context_.check_hostname, context_.verify_mode = False, ssl.CERT_NONE
     try:
         if parts.scheme == "smtps":
-            server = smtplib.SMTP_SSL(parts.hostname, parts.port or 465, timeout=timeout, context=context_)
+            server = _SMTP_SSL(parts.hostname, parts.port or 465, timeout=timeout, context=context_)
         else:
-            server = smtplib.SMTP(parts.hostname, parts.port or 587, timeout=timeout)
+            server = _SMTP(parts.hostname, parts.port or 587, timeout=timeout)
         with server:
             if parts.scheme == "smtp" and tls != "none":
                 server.starttls(context=context_)

@@ -1,6 +1,7 @@
 """A real SMTP submission server (aiosmtpd) on a free port: STARTTLS, AUTH LOGIN/PLAIN, scripted 4xx answers."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -105,6 +106,7 @@ class SmtpServer:
         self.rejected: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._failures: deque[tuple[str, int, str]] = deque()
+        self._slow_data: deque[float] = deque()
         self._controller: Controller | None = None
 
     @classmethod
@@ -149,6 +151,11 @@ class SmtpServer:
         with self._lock:
             self._failures.extend((command.upper(), code, message) for _ in range(n))
 
+    def slow_next(self, n: int = 1, seconds: float = 2.0) -> None:
+        """Take the next n messages at once but answer their DATA only after `seconds` (a slow spam scan)."""
+        with self._lock:
+            self._slow_data.extend(seconds for _ in range(n))
+
     def _scripted(self, command: str) -> str | None:
         with self._lock:
             if self._failures and self._failures[0][0] == command:
@@ -189,4 +196,7 @@ class SmtpServer:
                             received_at=self.clock.time())
         with self._lock:
             self.messages.append(mail)
+            delay = self._slow_data.popleft() if self._slow_data else 0.0
+        if delay:
+            await asyncio.sleep(delay)
         return "250 Message accepted for delivery"
