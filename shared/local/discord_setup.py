@@ -24,7 +24,7 @@ from shared.settings import Settings
 TIMEOUT = 10.0
 # option types (https://discord.com/developers/docs/interactions/application-commands#application-command-object-
 # application-command-option-type, INTEGRATIONS.md A9)
-SUB_COMMAND, STRING, USER = 1, 3, 6
+SUB_COMMAND, STRING, INTEGER, USER = 1, 3, 4, 6
 # https://discord.com/developers/docs/topics/permissions#permissions-bitwise-permission-flags
 PERMISSIONS = {
     "VIEW_CHANNEL": 1 << 10,               # to see a private alerts channel at all
@@ -52,6 +52,12 @@ def _sub(name: str, description: str, *options: dict) -> dict:
 
 
 _DETAIL = _text("detail", "A few words for the thread and the timeline")
+
+
+def _incident(autocomplete: bool = False) -> dict:
+    return {"type": STRING, "name": "incident", "description": "The incident, e.g. INC-7K3QXD", "required": True,
+            **({"autocomplete": True} if autocomplete else {})}
+
 COMMANDS: list[dict] = [
     {"name": "incident", "type": 1, "description": "Work on an incident", "options": [
         _sub("ack", "Acknowledge: you own it and escalation stops", _id(), _DETAIL),
@@ -85,6 +91,21 @@ COMMANDS: list[dict] = [
               _text("comment", "Why, e.g. deploy v2.3", required=True),
               _text("severity", "Only this severity (name critical to silence Criticals too)")),
          _sub("end", "End a silence now", _text("id", "The silence's id", required=True)),
+     ]},
+    {"name": "postmortem", "type": 1, "description": "Postmortems: read one, its action items, its review",
+     "options": [
+         _sub("show", "Show an incident's postmortem and its action items", _incident()),
+         _sub("action", "Add an action item with its owner and deadline", _incident(),
+              _text("text", "What is to be done", required=True),
+              {"type": USER, "name": "owner", "description": "Who does it", "required": True},
+              _text("deadline", "By when: YYYY-MM-DD", required=True)),
+         _sub("done", "Mark an action item done", _incident(),
+              {"type": INTEGER, "name": "item", "description": "The action item's number", "required": True}),
+         _sub("reviewed", "Say the postmortem was reviewed (its reminders stop)", _incident()),
+         _sub("flag", "Flag data loss or a security issue: the incident then needs a postmortem",
+              _incident(autocomplete=True),
+              {**_text("kind", "What it was", required=True),
+               "choices": [{"name": "Data loss", "value": "data_loss"}, {"name": "Security", "value": "security"}]}),
      ]},
 ]
 
