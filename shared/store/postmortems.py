@@ -36,12 +36,17 @@ def create(incident_id: str, doc: dict, records: list[dict] = ()) -> bool:
     return True
 
 
-def update(incident_id: str, fields: dict, records: list[dict] = ()) -> None:
-    """Change fields, and create the outbox records the change causes, in one commit."""
+def update(incident_id: str, fields: dict, records: list[dict] = ()) -> bool:
+    """Change fields, and create the outbox records the change causes, in one commit; False (nothing changed)
+    when one of the records exists already (another run made the same change)."""
     batch = client().batch()
     batch.update(_ref(incident_id), fields)
     outbox.add_records(batch, records)
-    call(batch.commit)
+    try:
+        call(batch.commit)
+    except gexc.Conflict:
+        return False
+    return True
 
 
 def change(incident_id: str, write: Callable[[dict], tuple[dict, list[dict]]]) -> dict | None:
