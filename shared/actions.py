@@ -158,8 +158,9 @@ def flag(typed_id: object, actor: object, which: object, now: datetime, cfg: Con
     who, incident = person(actor, cfg), get(typed_id)
     if which not in FLAGS:
         raise BadInput(f"flag: expected one of {', '.join(FLAGS)}, got {str(which)[:40]!r}")
-    store.annotate(incident.id, {f"flags.{which}": True}, _entry(now, who, "flagged", str(which).replace("_", " ")),
-                   None, now)
+    # flagged_at: the postmortem sweep looks at recently flagged incidents too (one flagged after it resolved)
+    store.annotate(incident.id, {f"flags.{which}": True, "flagged_at": now},
+                   _entry(now, who, "flagged", str(which).replace("_", " ")), None, now)
     return []
 
 

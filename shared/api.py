@@ -220,22 +220,30 @@ def postmortem_markdown(typed_id: str) -> str:
     return rules.markdown(postmortem(typed_id), config())
 
 
+def _postmortem_changed(changed: tuple[dict, list[str]], now: datetime) -> dict:
+    """Return the changed postmortem; its issue's update goes out (and on in the background)."""
+    postmortem, due = changed
+    delivery.deliver_soon(due, config(), settings(), now, DELIVERY_WAIT)
+    return postmortem
+
+
 def edit_postmortem(typed_id: str, body: dict, now: datetime) -> dict:
     """PUT /api/postmortems/<id>: replace sections."""
     from shared import postmortems
-    return postmortems.edit(actions.incident_id(typed_id), body, now)
+    return _postmortem_changed(postmortems.edit(actions.incident_id(typed_id), body, now, config()), now)
 
 
 def add_action_item(typed_id: str, body: dict, now: datetime) -> dict:
     from shared import postmortems
-    return postmortems.add_action_item(actions.incident_id(typed_id), body, now, config())
+    return _postmortem_changed(postmortems.add_action_item(actions.incident_id(typed_id), body, now, config()), now)
 
 
 def change_action_item(typed_id: str, n: str, body: dict, now: datetime) -> dict:
     from shared import postmortems
     if not n.isdigit():
         raise NotFound(f"no action item {n[:20]!r}")
-    return postmortems.change_action_item(actions.incident_id(typed_id), int(n), body, now, config())
+    return _postmortem_changed(postmortems.change_action_item(actions.incident_id(typed_id), int(n), body, now,
+                                                              config()), now)
 
 
 def review_postmortem(typed_id: str, body: dict, now: datetime) -> dict:

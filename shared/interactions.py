@@ -37,6 +37,8 @@ STATE_CHANGES = {"ack", *actions.PHASES, "resolve", "invalid", "severity", "note
 # /status-update options -> the status-updates use case's fields (shared/status_updates.py)
 STATUS_UPDATE_OPTIONS = {"status": "status", "message": "message", "title": "title", "impact": "impact", "eta": "eta",
                          "every": "next_update_minutes", "component": "component_status"}
+POSTMORTEM_SUBS = ("show", "action", "done", "reviewed", "flag")   # /postmortem <sub>: postmortem-<sub>
+STATE_CHANGES |= {f"postmortem-{sub}" for sub in POSTMORTEM_SUBS if sub != "show"}
 
 
 def team() -> Config:
@@ -137,6 +139,7 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
         made, _ = status_updates.post(typed_id, {**body, "by": who}, None, now, cfg)
         return say(f"📣 Posted on the status page ({made['incident']}, update {made['n']}):\n{made['text']}",
                    ephemeral=False), []
+        return _postmortem(action.removeprefix("postmortem-"), typed_id, options, who, cfg, now)
     if action == "severity":
         due = actions.set_severity(typed_id, options.get("level"), who, now, cfg, clean(options.get("reason"), 500))
     elif action == "note":
@@ -154,6 +157,53 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
         return {"type": UPDATE_MESSAGE, "data": discord.card(incident, cfg, now)}, due
     emoji, label = actions.STEPS.get(action, ("✏️", f"{action} recorded"))
     return say(f"{emoji} {incident.id}: {label}."), due
+
+
+def _postmortem(sub: str, typed_id: str, options: dict, who: str | None, cfg: Config,
+                now: datetime) -> tuple[dict, list[str]]:
+    """/postmortem show|action|done|reviewed|flag: the API's postmortem use cases, the actor being who typed it."""
+    from shared import postmortems
+    iid = actions.incident_id(typed_id)
+    if sub == "show":
+        return say(_postmortem_text(postmortems.get(iid), cfg)), []
+    if sub == "flag":
+        actions.flag(iid, who, options.get("kind"), now, cfg)
+        what = str(options["kind"]).replace("_", " ")
+        return say(f"🚩 {iid} flagged as {what}: it needs a postmortem (drafted once it is resolved).",
+                   ephemeral=False), []
+    if sub == "reviewed":
+        postmortems.reviewed(iid, {"actor": who}, now, cfg)
+        return say(f"✅ The postmortem of {iid} is reviewed.", ephemeral=False), []
+    if sub == "action":
+        changed, due = postmortems.add_action_item(iid, {"action": options.get("text"), "owner": options.get("owner"),
+                                                         "deadline": options.get("deadline")}, now, cfg)
+        item = changed["action_items"][-1]
+        return say(f"📝 {iid}: action item {item['n']} for {cfg.person(item['owner']).name}, due {item['deadline']}: "
+                   f"{discord_text(item['action'][:300])}", ephemeral=False), due
+    number = options.get("item")
+    if isinstance(number, bool) or not isinstance(number, int | str) or not str(number).isdigit():
+        raise errors.BadInput("item: expected the action item's number")
+    changed, due = postmortems.change_action_item(iid, int(number), {"done": True}, now, cfg)
+    return say(f"✅ {iid}: action item {int(number)} done.", ephemeral=False), due
+
+
+def _postmortem_text(pm: dict, cfg: Config) -> str:
+    from shared.rules import postmortem as rules
+    names = {p.id: p.name for p in cfg.people}
+    review = f"reviewed by {names.get(pm.get('reviewed_by'), pm.get('reviewed_by'))}" if pm.get("reviewed_at") else \
+        f"review by {local_time(rules.review_deadline(pm['resolved_at']), cfg)}" if pm.get("resolved_at") else ""
+    lines = [f"**Postmortem of {pm['incident']}** · {pm['severity'].title()} · {', '.join(pm.get('reasons') or [])}",
+             discord_text(pm["title"][:200]),
+             f"Owner: {names.get(pm.get('owner'), 'nobody yet')} · {review}"
+             + (f" · GitHub issue #{pm['github_issue']}" if pm.get("github_issue") else "")]
+    items = pm.get("action_items") or []
+    lines += [f"{a['n']}. {'✅' if a['done'] else '⬜'} {discord_text(a['action'][:150])} · "
+              f"{names.get(a['owner'], a['owner'])}, due {a['deadline']}" for a in items[:15]]
+    if len(items) > 15:
+        lines.append(f"… and {len(items) - 15} more")
+    if not items:
+        lines.append("No action items yet: `/postmortem action` adds one.")
+    return "\n".join(lines + [f"The whole postmortem: /api/postmortems/{pm['incident']}.md"])
 
 
 def refusal(error: errors.Refusal) -> dict:
@@ -211,6 +261,10 @@ def _command(interaction: dict) -> tuple[str, str, dict]:
         return ("unsilence" if sub.get("name") == "end" else "silence"), "", options
     if name == "status-update":
         return "status-update", str(options.get("incident") or ""), options
+    if name == "postmortem":
+        if sub.get("name") not in POSTMORTEM_SUBS:
+            raise errors.BadInput(f"unknown /postmortem subcommand {quoted(sub.get('name'))}")
+        return f"postmortem-{sub['name']}", str(options.get("incident") or ""), options
     raise errors.BadInput(f"unknown command {quoted(name)}")
 
 

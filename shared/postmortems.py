@@ -1,27 +1,38 @@
-"""Postmortems: a draft for every incident that needs one, made by the sweep once it resolves; read and edited
-through the API. (Reminders, action items and the GitHub issue come next.)"""
+"""Postmortems: a draft for every incident that needs one, made by the sweep once it resolves (announced in the
+incident's thread, with a GitHub issue where the team files issues); read and edited through the API and Discord;
+reminders while unreviewed and a daily ping for each overdue action item.
+
+Every change to a postmortem bumps its `version` and, in the same commit, adds an outbox record that brings its
+issue up to date (shared/notify/postmortem.py renders the postmortem as it is when that record is delivered).
+"""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from shared.channels import REGISTRY
+from shared.channels import POSTMORTEM_ISSUE, REGISTRY
 from shared.config import Config
 from shared.errors import BadInput, NotFound
 from shared.notify import plan, render
 from shared.rules import postmortem, routing
 from shared.store import outbox
 from shared.store import postmortems as store
+from shared.store.client import claim_once, is_claimed
 from shared.store.incidents import get_incident
 
-LOOKBACK = timedelta(hours=6)   # a sweep makes drafts for incidents resolved this recently (missed runs too)
+LOOKBACK = timedelta(hours=6)   # a sweep makes drafts for incidents resolved (or flagged) this recently
 EDITABLE = ("summary", "root_cause", "resolution", "prevention", "went_well", "went_wrong", "lucky", "author")
-
-
 REMINDERS = (24, 44)   # hours after resolution: the owner and the lead are reminded of an unreviewed postmortem
+ITEMS_MAX = 50
 
 
 def _chat(environment: str, cfg: Config) -> str | None:
     return next((c for c in routing.follow_up_channels(environment, cfg) if REGISTRY[c].chat), None)
+
+
+def _tracker(environment: str, cfg: Config) -> str | None:
+    """The issue tracker the team's routes use for this environment (GitHub), if any."""
+    return next((c for c in routing.follow_up_channels(environment, cfg)
+                 if POSTMORTEM_ISSUE in REGISTRY[c].carries), None)
 
 
 def _mentions(pids: list[str], cfg: Config) -> tuple[str, list[str]]:
@@ -29,42 +40,103 @@ def _mentions(pids: list[str], cfg: Config) -> tuple[str, list[str]]:
     return people.shown, list(people.discord_ids)
 
 
+def _notice(incident_id: str, reason: str, chat: str, text: str, now: datetime, pings: list[str]) -> dict:
+    """A notice in the incident's thread (else its chat channel): its reason starts with `postmortem-`."""
+    return plan.text_record(outbox.record_id(incident_id, reason, chat), reason, chat, text, now,
+                            incident_id=incident_id, pings=pings)
+
+
+def _issue_record(incident_id: str, tracker: str, now: datetime, reason: str = "postmortem_issue",
+                  version: int = 1) -> dict:
+    """The postmortem's issue (reason postmortem_issue), or bringing it to `version` (postmortem_sync-<version>)."""
+    record = plan.text_record(outbox.record_id(incident_id, reason, tracker), reason, tracker, "", now,
+                              incident_id=incident_id)
+    return {**record, "template": reason.split("-")[0], "version": version}
+
+
+def _environment(pm: dict, cfg: Config) -> str:
+    return pm.get("environment") or cfg.default_environment
+
+
+# ---------------------------------------------------------------- the sweep (every minute)
+
 def sweep(now: datetime, cfg: Config) -> int:
-    """Make the drafts of recently resolved incidents that need one (each announced once in the chat channel),
-    and remind the owner and the lead of unreviewed ones 24 h and 44 h after resolution; return drafts made."""
+    """Make the drafts of recently resolved incidents that need one, remind the owner and the lead of unreviewed
+    ones 24 h and 44 h after resolution, ping overdue action items once a day; return drafts made."""
     made = 0
-    for incident in store.resolved_since(now - LOOKBACK, 200):
-        if not postmortem.reasons(incident) or store.get(incident.id) is not None:
-            continue
-        draft = postmortem.draft(incident, cfg)
-        doc = {**draft, "created_at": now, "resolved_at": incident.resolved_at, "environment": incident.environment,
-               "owner": postmortem.owner(incident, cfg), "reviewed_at": None, "updated_at": now}
-        if not store.create(incident.id, doc):
-            continue
-        made += 1
-        chat = _chat(incident.environment, cfg)
-        if chat:
-            shown, pings = _mentions([doc["owner"] or "", cfg.team_lead], cfg)
-            text = (f"📝 Postmortem needed for {incident.id} ({', '.join(draft['reasons'])}): the draft is at "
-                    f"/api/postmortems/{incident.id}.md; review by {draft['review_by']}. {shown}")
-            outbox.enqueue([plan.text_record(outbox.record_id(incident.id, "postmortem-draft", chat),
-                                             "postmortem-draft", chat, text, now, incident_id=incident.id,
-                                             pings=pings)])
+    candidates = {i.id: i for i in store.resolved_since(now - LOOKBACK, 200) + store.flagged_since(now - LOOKBACK, 50)}
+    for incident in candidates.values():
+        if incident.is_resolved and postmortem.reasons(incident) and store.get(incident.id) is None:
+            made += _draft(incident, now, cfg)
     for pm in store.unreviewed(100):
-        chat = _chat(pm.get("environment") or cfg.default_environment, cfg)
-        resolved = pm.get("resolved_at")
-        for hours in REMINDERS:
-            due = chat and resolved and now >= resolved + timedelta(hours=hours)
-            if due and hours not in (pm.get("reminded") or []):
-                shown, pings = _mentions([pm.get("owner") or "", cfg.team_lead], cfg)
-                reason = f"postmortem-{hours}h"
-                text = (f"⏰ The postmortem of {pm['incident']} is not reviewed yet ({hours} h since it was resolved; "
-                        f"review by {pm['review_by']}). {shown}")
-                outbox.enqueue([plan.text_record(outbox.record_id(pm["incident"], reason, chat), reason, chat, text,
-                                                 now, incident_id=pm["incident"], pings=pings)])
-                store.update(pm["incident"], {"reminded": sorted({*(pm.get("reminded") or []), hours})})
+        _remind(pm, now, cfg)
+    _ping_overdue(now, cfg)
     return made
 
+
+def _draft(incident, now: datetime, cfg: Config) -> bool:
+    """Store the draft with its announcement and its issue, in one commit; False when it existed already."""
+    draft = postmortem.draft(incident, cfg)
+    deadline = postmortem.review_deadline(incident.resolved_at)
+    doc = {**draft, "created_at": now, "resolved_at": incident.resolved_at, "environment": incident.environment,
+           "owner": postmortem.owner(incident, cfg), "reviewed_at": None, "updated_at": now, "version": 1,
+           "next_deadline": None, "github_issue": None,
+           # flagged long after it was resolved: reminders already past are not sent all at once
+           "reminded": [h for h in REMINDERS if now >= incident.resolved_at + timedelta(hours=h)]}
+    records = []
+    tracker = _tracker(incident.environment, cfg)
+    if tracker:
+        records.append(_issue_record(incident.id, tracker, now))
+    chat = _chat(incident.environment, cfg)
+    if chat:
+        shown, pings = _mentions([doc["owner"] or "", cfg.team_lead], cfg)
+        issue = ", and as a GitHub issue" if tracker else ""
+        text = (f"📝 Postmortem needed for {incident.id} ({', '.join(draft['reasons'])}): "
+                f"{render.discord_text(incident.title[:200])}; review by {render.local_time(deadline, cfg)} (48 h "
+                f"after it was resolved). The draft is at /api/postmortems/{incident.id}.md{issue}. {shown}")
+        records.append(_notice(incident.id, "postmortem-draft", chat, text, now, pings))
+    return store.create(incident.id, doc, records)
+
+
+def _remind(pm: dict, now: datetime, cfg: Config) -> None:
+    chat = _chat(_environment(pm, cfg), cfg)
+    resolved = pm.get("resolved_at")
+    due = [h for h in REMINDERS if resolved and now >= resolved + timedelta(hours=h)
+           and h not in (pm.get("reminded") or [])]
+    if not chat or not due:
+        return
+    hours = due[-1]   # after missed runs, only the latest reminder
+    shown, pings = _mentions([pm.get("owner") or "", cfg.team_lead], cfg)
+    deadline = render.local_time(postmortem.review_deadline(resolved), cfg)
+    text = (f"⏰ The postmortem of {pm['incident']} is not reviewed yet ({hours} h since it was resolved; review by "
+            f"{deadline}). {shown}")
+    store.update(pm["incident"], {"reminded": sorted({*(pm.get("reminded") or []), *due})},
+                 [_notice(pm["incident"], f"postmortem-{hours}h", chat, text, now, pings)])
+
+
+def _ping_overdue(now: datetime, cfg: Config) -> int:
+    """Once per local day, from the daily report's time on: ping each overdue action item's owner."""
+    local = now.astimezone(cfg.team.zone)
+    day = local.date()
+    key = f"postmortem-overdue-{day.isoformat()}"
+    if local.strftime("%H:%M") < cfg.daily_summary.time or is_claimed(key):
+        return 0
+    records = []
+    for pm in store.with_overdue_items(day.isoformat(), 200):
+        chat = _chat(_environment(pm, cfg), cfg)
+        for item in postmortem.overdue(pm.get("action_items") or [], day) if chat else []:
+            shown, pings = _mentions([item["owner"]], cfg)
+            text = (f"⏳ Overdue postmortem action item {item['n']} of {pm['incident']}: "
+                    f"{render.discord_text(item['action'][:300])} (due {item['deadline']}). {shown} When it is done: "
+                    f"`/postmortem done incident:{pm['incident']} item:{item['n']}`")
+            records.append(_notice(pm["incident"], f"postmortem-overdue-{item['n']}-{day.isoformat()}", chat, text,
+                                   now, pings))
+    pinged = sum(outbox.enqueue(records))   # ids name the item and the day: a repeated run adds nothing
+    claim_once(key, now)
+    return pinged
+
+
+# ---------------------------------------------------------------- what people do (the API and Discord)
 
 def get(incident_id: str) -> dict:
     found = store.get(incident_id)
@@ -77,9 +149,30 @@ def get(incident_id: str) -> dict:
     return found
 
 
-def edit(incident_id: str, body: dict, now: datetime) -> dict:
+def _change(incident_id: str, write, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
+    """Apply `write(stored) -> fields` as a new version, with the record that brings its issue up to date;
+    return the postmortem as changed and the ids of the records to deliver now."""
+    due: list[str] = []
+
+    def run(stored: dict):
+        fields = write(stored)
+        version = int(stored.get("version") or 1) + 1
+        fields = {**fields, "version": version, "updated_at": now,
+                  "next_deadline": postmortem.next_deadline(fields.get("action_items",
+                                                                       stored.get("action_items") or []))}
+        tracker = _tracker(_environment(stored, cfg), cfg)
+        records = [_issue_record(incident_id, tracker, now, f"postmortem_sync-{version}", version)] if tracker else []
+        due[:] = [r["id"] for r in records]
+        return fields, records
+
+    changed = store.change(incident_id, run)
+    if changed is None:
+        get(incident_id)   # says why there is none
+    return changed, due
+
+
+def edit(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """PUT /api/postmortems/<id>: replace sections (text, or lists of lines for the lessons)."""
-    current = get(incident_id)
     unknown = sorted(set(body) - set(EDITABLE))
     if unknown:
         raise BadInput(f"cannot edit {', '.join(unknown)[:80]}; editable: {', '.join(EDITABLE)}")
@@ -93,48 +186,54 @@ def edit(incident_id: str, body: dict, now: datetime) -> dict:
             raise BadInput(f"{key}: expected text")
         else:
             fields[key] = value.strip()[:5000]
-    store.update(incident_id, {**fields, "updated_at": now})
-    return {**current, **fields}
+    return _change(incident_id, lambda stored: fields, now, cfg)
 
 
-def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) -> dict:
+def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """POST /api/postmortems/<id>/action-items {"action", "owner", "deadline"}: an item with an owner and a
     deadline (both required: an item nobody owns is not followed through)."""
     from shared.actions import person
-    current = get(incident_id)
-    action = str(body.get("action") or "").strip()[:500]
+    action = " ".join(str(body.get("action") or "").split())[:500]
     if not action:
         raise BadInput("action: expected what is to be done")
     owner = person(body.get("owner"), cfg)
     deadline = _day(body.get("deadline"))
-    items = list(current.get("action_items") or [])
-    if len(items) >= 50:
-        raise BadInput("a postmortem holds at most 50 action items")
-    items.append({"n": len(items) + 1, "action": action, "owner": owner, "deadline": deadline, "done": False,
-                  "done_at": None})
-    store.update(incident_id, {"action_items": items, "updated_at": now})
-    return {**current, "action_items": items}
+
+    def write(stored: dict) -> dict:
+        items = list(stored.get("action_items") or [])
+        if len(items) >= ITEMS_MAX:
+            raise BadInput(f"a postmortem holds at most {ITEMS_MAX} action items")
+        items.append({"n": len(items) + 1, "action": action, "owner": owner, "deadline": deadline, "done": False,
+                      "done_at": None})
+        return {"action_items": items}
+
+    return _change(incident_id, write, now, cfg)
 
 
-def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg: Config) -> dict:
+def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """PATCH /api/postmortems/<id>/action-items/<n> {"done"?, "owner"?, "deadline"?}."""
     from shared.actions import person
-    current = get(incident_id)
-    items = list(current.get("action_items") or [])
-    if not 1 <= n <= len(items):
-        raise NotFound(f"no action item {n} (there are {len(items)})")
-    item = dict(items[n - 1])
+    changes = {}
     if "done" in body:
         if not isinstance(body["done"], bool):
             raise BadInput("done: expected true or false")
-        item["done"], item["done_at"] = body["done"], now if body["done"] else None
+        changes["done"], changes["done_at"] = body["done"], now if body["done"] else None
     if "owner" in body:
-        item["owner"] = person(body["owner"], cfg)
+        changes["owner"] = person(body["owner"], cfg)
     if "deadline" in body:
-        item["deadline"] = _day(body["deadline"])
-    items[n - 1] = item
-    store.update(incident_id, {"action_items": items, "updated_at": now})
-    return {**current, "action_items": items}
+        changes["deadline"] = _day(body["deadline"])
+
+    def write(stored: dict) -> dict:
+        items = list(stored.get("action_items") or [])
+        if not 1 <= n <= len(items):
+            raise NotFound(f"no action item {n} (there are {len(items)})")
+        item = {**items[n - 1], **changes}
+        if "done" in changes and items[n - 1].get("done") == changes["done"]:
+            item["done_at"] = items[n - 1].get("done_at")   # done twice: still done since the first time
+        items[n - 1] = item
+        return {"action_items": items}
+
+    return _change(incident_id, write, now, cfg)
 
 
 def reviewed(incident_id: str, body: dict, now: datetime, cfg: Config) -> dict:
@@ -142,12 +241,13 @@ def reviewed(incident_id: str, body: dict, now: datetime, cfg: Config) -> dict:
     from shared.actions import person
     current = get(incident_id)
     who = person(body.get("actor"), cfg)
+    if current.get("reviewed_at"):
+        return current   # reviewed once; a repeated request changes nothing
     store.update(incident_id, {"reviewed_at": now, "reviewed_by": who, "updated_at": now})
     return {**current, "reviewed_at": now, "reviewed_by": who}
 
 
 def _day(value: object) -> str:
-    from datetime import date
     try:
         day = date.fromisoformat(str(value or ""))
     except ValueError:

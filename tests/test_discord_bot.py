@@ -284,7 +284,12 @@ def test_discord_setup_puts_the_command_list_as_guild_commands_and_prints_the_ur
     assert put["headers"]["Authorization"] == f"Bot {BOT_TOKEN}"
     assert json.loads(put["body"]) == discord_setup.COMMANDS
     saved = bot.discord.commands[(APP, GUILD)]
-    assert [c["name"] for c in saved] == ["incident", "oncall", "handoff", "silence", "status-update"]
+    assert [c["name"] for c in saved] == ["incident", "oncall", "handoff", "silence", "status-update", "postmortem"]
+    postmortem = {o["name"]: o for o in saved[5]["options"]}
+    assert list(postmortem) == ["show", "action", "done", "reviewed", "flag"]
+    assert [(o["name"], o["type"]) for o in postmortem["action"]["options"]] == [
+        ("incident", 3), ("text", 3), ("owner", 6), ("deadline", 3)]
+    assert [c["value"] for c in postmortem["flag"]["options"][1]["choices"]] == ["data_loss", "security"]
     subs = {o["name"]: o for o in saved[0]["options"]}
     assert list(subs) == ["ack", "investigating", "fixing", "deploying", "resolve", "invalid", "severity", "note",
                           "show", "list"]

@@ -173,3 +173,32 @@ def test_a_person_flags_data_loss_and_a_low_incident_then_needs_a_postmortem(ing
     sweep(escalate, local("2026-11-24 10:11:00"))
     got = api.get(f"/postmortems/{iid}").get_json()
     assert got["reasons"] == ["data loss"] and got["author"] == "Dev C"
+
+
+def test_the_github_issue_is_the_markdown_with_the_action_items_as_a_task_list():
+    from shared.channels.github import BODY_MAX, postmortem_issue
+    items = [{"n": 1, "action": "Alert on pool usage > 80%", "owner": "dev-b", "deadline": "2026-12-01",
+              "done": True, "done_at": OPENED},
+             {"n": 2, "action": "Load test | checkout", "owner": "dev-c", "deadline": "2026-12-08", "done": False,
+              "done_at": None}]
+    draft = {**postmortem.draft(incident(), CFG), "action_items": items}
+    made = postmortem_issue(draft, CFG)
+    assert made["title"] == "Postmortem INC-7K3QXD: HikariPool-1 - Connection pool exhausted"
+    assert made["labels"] == ["postmortem", "severity:critical", "incident:INC-7K3QXD"]
+    assert made["body"] == golden(Path(__file__).parent / "golden" / "postmortem_issue.md", made["body"])
+    table = postmortem.markdown(draft, CFG)   # the team's own Markdown keeps its table, a | kept inside its cell
+    assert "| Load test \\| checkout | @Dev C | 2026-12-08 | ⬜ TODO |" in table
+    assert "- [ ]" not in table
+    long = {**draft, "timeline": [{"time": "10:00", "event": "Note", "by": "", "detail": "x" * 200}] * 2000}
+    body = postmortem_issue(long, CFG)["body"]
+    assert len(body) == BODY_MAX and body.endswith(" characters)") and "… (truncated " in body[-40:]
+
+
+def test_the_earliest_open_deadline_and_the_overdue_items():
+    from datetime import date
+    items = [{"n": 1, "deadline": "2026-11-20", "done": True}, {"n": 2, "deadline": "2026-11-24", "done": False},
+             {"n": 3, "deadline": "2026-11-30", "done": False}]
+    assert postmortem.next_deadline(items) == "2026-11-24"
+    assert postmortem.next_deadline([{**i, "done": True} for i in items]) is None
+    assert [i["n"] for i in postmortem.overdue(items, date(2026, 11, 24))] == []      # due that day: not yet
+    assert [i["n"] for i in postmortem.overdue(items, date(2026, 11, 25))] == [2]

@@ -24,6 +24,10 @@ OPENED, RAISED, RESOLVED, MILESTONE, ESCALATION, TEXT, DIGEST, STEP = \
     "opened", "raised", "resolved", "milestone", "escalation", "text", "digest", "step"
 # STEP: one step of the team's workflow (👀 acknowledged, 🔍 investigating, ...), a reply in the alert's thread
 # with the matching reaction on the alert; its text and emoji come ready in the record (plan.step_record)
+POSTMORTEM, POSTMORTEM_ISSUE, POSTMORTEM_SYNC = "postmortem", "postmortem_issue", "postmortem_sync"
+# POSTMORTEM: a postmortem's notice (the draft, a reminder, an overdue action item), text ready in the record, in
+# the incident's thread where its alert has one; POSTMORTEM_ISSUE: the postmortem's issue; POSTMORTEM_SYNC: that
+# issue's body brought up to date with the postmortem as it is at delivery (shared/notify/postmortem.py)
 
 
 @dataclass(frozen=True)
@@ -97,5 +101,5 @@ def kind_of(reason: str) -> str:
     """Return the message kind an outbox reason asks for ('severity-high' -> raised, 'escalation-...' -> ...)."""
     prefix = reason.split("-", 1)[0]
     return {"opened": OPENED, "severity": RAISED, "resolved": RESOLVED, "milestone": MILESTONE,
-            "escalation": ESCALATION, "handoff": TEXT, "notice": TEXT, "daily": TEXT, "postmortem": TEXT,
-            "step": STEP}.get(prefix, prefix)
+            "escalation": ESCALATION, "handoff": TEXT, "notice": TEXT, "daily": TEXT, "postmortem": POSTMORTEM,
+            "postmortem_issue": POSTMORTEM_ISSUE, "postmortem_sync": POSTMORTEM_SYNC, "step": STEP}.get(prefix, prefix)

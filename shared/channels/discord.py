@@ -24,6 +24,7 @@ from shared.channels import (
     ESCALATION,
     MILESTONE,
     OPENED,
+    POSTMORTEM,
     RAISED,
     RESOLVED,
     STEP,
@@ -73,7 +74,8 @@ THREAD_EXISTS = 160004    # "A thread has already been created for this message"
 # https://discord.com/developers/docs/resources/message#create-message: with enforce_nonce, a post repeated with
 # the same nonce within a few minutes returns the first message instead of making a second one
 NONCE_MAX = 25
-IN_THREAD = (RESOLVED, MILESTONE)   # bot mode: news about an alert that nobody must act on goes to its thread
+# bot mode: news about an alert that nobody must act on goes to its thread, and so does its postmortem's follow-up
+IN_THREAD = (RESOLVED, MILESTONE, POSTMORTEM)
 
 
 def message(template_name: str, incident: Incident, cfg: Config, now: datetime, mention_ids=(),
@@ -286,7 +288,7 @@ class Discord(Channel):
     """The alerts channel: openings with the incident card, follow-ups, pages, the handoff and digests."""
 
     name = "discord"
-    carries = frozenset({OPENED, RAISED, RESOLVED, MILESTONE, ESCALATION, TEXT, DIGEST, STEP})
+    carries = frozenset({OPENED, RAISED, RESOLVED, MILESTONE, ESCALATION, TEXT, DIGEST, STEP, POSTMORTEM})
     mentions = True
     chat = True
     edits = True
@@ -313,7 +315,7 @@ class Discord(Channel):
             if bot:
                 payload.update(nonce(ctx.extra["key"]))
             return DiscordMessage(kind, payload, text, reaction=ctx.extra["emoji"])
-        if kind == TEXT:  # a message about no single incident: the text comes ready in ctx.extra
+        if kind in (TEXT, POSTMORTEM):  # text decided when the record was made: it comes ready in ctx.extra
             payload = {"content": ctx.extra["text"], "allowed_mentions": {"parse": [], "users": ctx.extra["pings"]}}
         elif kind == DIGEST:
             payload = digest(ctx.extra["items"], cfg, now, ctx.extra["since"], ctx.mentions)

@@ -1,4 +1,5 @@
-"""GitHub issues: one per incident, commented and closed when it resolves.
+"""GitHub issues: one per incident, commented and closed when it resolves; one per postmortem, its body (with the
+action items as a task list) kept in step with the postmortem.
 
 Docs: https://docs.github.com/en/rest/issues/issues (titles up to 256 characters, bodies up to 65,536)
 """
@@ -9,15 +10,17 @@ from datetime import datetime
 
 import httpx
 
-from shared.channels import OPENED, RESOLVED, Channel, Context, Message
+from shared.channels import OPENED, POSTMORTEM_ISSUE, POSTMORTEM_SYNC, RESOLVED, Channel, Context, Message
 from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
 from shared.config import Config
 from shared.model import Incident
 from shared.notify.render import context, fit, template, truncate
+from shared.rules import postmortem as postmortem_rules
 
 TITLE_MAX = 256
 BODY_MAX = 65536
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+POSTMORTEM_LABEL = "postmortem"
 
 
 def issue(incident: Incident, cfg: Config, now: datetime) -> dict:
@@ -29,6 +32,18 @@ def issue(incident: Incident, cfg: Config, now: datetime) -> dict:
             "labels": [f"severity:{severity.label}", f"service:{incident.service}"[:50], f"incident:{incident.id}"]}
 
 
+def postmortem_issue(postmortem: dict, cfg: Config) -> dict:
+    """Return the postmortem's issue: its Markdown as the body (action items as a task list), its labels; the
+    `incident:<id>` label finds it again after a lost answer."""
+    title = truncate(f"Postmortem {postmortem['incident']}: {postmortem['title']}".replace("\n", " "), TITLE_MAX)
+    return {"title": title, "body": postmortem_body(postmortem, cfg),
+            "labels": [POSTMORTEM_LABEL, f"severity:{postmortem['severity']}", f"incident:{postmortem['incident']}"]}
+
+
+def postmortem_body(postmortem: dict, cfg: Config) -> str:
+    return truncate(postmortem_rules.markdown(postmortem, cfg, tasks=True), BODY_MAX)
+
+
 def resolved_comment(incident: Incident, cfg: Config, now: datetime) -> str:
     return template("github/resolved.md.j2", context(incident, cfg, now))
 
@@ -37,7 +52,7 @@ class GitHub(Channel):
     """An issue per incident (Low and Medium by default), commented and closed when it resolves."""
 
     name = "github"
-    carries = frozenset({OPENED, RESOLVED})
+    carries = frozenset({OPENED, RESOLVED, POSTMORTEM_ISSUE, POSTMORTEM_SYNC})
 
     def configured(self) -> bool:
         return bool(self.settings.github_token and self.settings.github_repo)
@@ -46,16 +61,27 @@ class GitHub(Channel):
         if kind == OPENED:
             payload = issue(incident, cfg, now)
             return Message(kind, payload, f"{payload['title']}\n\n{payload['body']}")
+        if kind == POSTMORTEM_ISSUE:
+            payload = postmortem_issue(ctx.extra["postmortem"], cfg)
+            return Message(kind, payload, f"{payload['title']}\n\n{payload['body']}")
+        if kind == POSTMORTEM_SYNC:
+            body = postmortem_body(ctx.extra["postmortem"], cfg)
+            return Message(kind, {"body": body}, body)
         body = resolved_comment(incident, cfg, now)
         return Message(kind, body, body)
 
     def send(self, message: Message, timeout: float) -> Result:
-        if message.kind == OPENED:
+        if message.kind in (OPENED, POSTMORTEM_ISSUE):
             if message.attempt > 1:  # an earlier attempt may have created it before its answer was lost
-                found = self._find(message.payload["labels"][-1], timeout)
+                mine = message.payload["labels"][-1]   # incident:<id>; with `postmortem`, its postmortem's issue
+                found = self._find(f"{POSTMORTEM_LABEL},{mine}" if message.kind == POSTMORTEM_ISSUE else mine, timeout)
                 if not found.ok or found.ref:
                     return found
             return self._call("POST", "/issues", message.payload, timeout)
+        if message.kind == POSTMORTEM_SYNC:
+            if not (message.ref or "").isdigit():
+                return SUPERSEDED  # the postmortem's issue was only shown on the preview page
+            return self._call("PATCH", f"/issues/{message.ref}", message.payload, timeout, message.ref)
         if not message.ref:
             return SUPERSEDED  # the opening made no issue (it was shown on the preview page)
         if not message.progress.get("commented"):

@@ -54,6 +54,12 @@ def _sub(name: str, description: str, *options: dict) -> dict:
 
 
 _DETAIL = _text("detail", "A few words for the thread and the timeline")
+
+
+def _incident(autocomplete: bool = False) -> dict:
+    return {"type": STRING, "name": "incident", "description": "The incident, e.g. INC-7K3QXD", "required": True,
+            **({"autocomplete": True} if autocomplete else {})}
+
 COMMANDS: list[dict] = [
     {"name": "incident", "type": 1, "description": "Work on an incident", "options": [
         _sub("ack", "Acknowledge: you own it and escalation stops", _id(), _DETAIL),
@@ -101,6 +107,21 @@ COMMANDS: list[dict] = [
           "min_value": 5, "max_value": 1440},
          {**_text("component", "Override the service's state on the page"),
           "choices": [{"name": c.replace("_", " ").capitalize(), "value": c} for c in COMPONENT_OVERRIDES]},
+     ]},
+    {"name": "postmortem", "type": 1, "description": "Postmortems: read one, its action items, its review",
+     "options": [
+         _sub("show", "Show an incident's postmortem and its action items", _incident()),
+         _sub("action", "Add an action item with its owner and deadline", _incident(),
+              _text("text", "What is to be done", required=True),
+              {"type": USER, "name": "owner", "description": "Who does it", "required": True},
+              _text("deadline", "By when: YYYY-MM-DD", required=True)),
+         _sub("done", "Mark an action item done", _incident(),
+              {"type": INTEGER, "name": "item", "description": "The action item's number", "required": True}),
+         _sub("reviewed", "Say the postmortem was reviewed (its reminders stop)", _incident()),
+         _sub("flag", "Flag data loss or a security issue: the incident then needs a postmortem",
+              _incident(autocomplete=True),
+              {**_text("kind", "What it was", required=True),
+               "choices": [{"name": "Data loss", "value": "data_loss"}, {"name": "Security", "value": "security"}]}),
      ]},
 ]
 

@@ -33,6 +33,7 @@ from shared.config import Config
 from shared.errors import Unavailable
 from shared.model import Incident, OutboxStatus, TimelineEntry
 from shared.notify import plan, render
+from shared.notify import postmortem as postmortem_kinds
 from shared.rules import routing
 from shared.settings import Settings
 from shared.store import incidents as store
@@ -380,4 +381,4 @@ def _step(job: Job) -> Result:
 
 
 KINDS = {OPENED: _opening, RAISED: _raised, RESOLVED: _follow_up, MILESTONE: _follow_up, ESCALATION: _escalation,
-         TEXT: _text, STEP: _step}
+         TEXT: _text, STEP: _step, **postmortem_kinds.KINDS}

@@ -7,7 +7,7 @@ as marked prompts; it never invents a cause.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from shared.config import Config
 from shared.model import Incident, Severity
@@ -98,9 +98,25 @@ def draft(incident: Incident, cfg: Config) -> dict:
     }
 
 
-def markdown(postmortem: dict, cfg: Config | None = None) -> str:
-    """Render a postmortem (a draft or an edited one) as the team's Markdown template."""
+def markdown(postmortem: dict, cfg: Config | None = None, tasks: bool = False) -> str:
+    """Render a postmortem (a draft or an edited one) as the team's Markdown template; `tasks`: its action items
+    as a GitHub task list (`- [ ] action (owner, due YYYY-MM-DD)`) rather than the team's table."""
     from shared.notify.render import template
     names = {p.id: p.name for p in cfg.people} if cfg else {}
     items = [{**a, "owner": names.get(a["owner"], a["owner"])} for a in postmortem.get("action_items") or []]
-    return template("postmortem/postmortem.md.j2", {**postmortem, "action_items": items})
+    return template("postmortem/postmortem.md.j2", {**postmortem, "action_items": items, "tasks": tasks})
+
+
+def review_deadline(resolved_at: datetime) -> datetime:
+    """Return when the postmortem should be reviewed: 48 hours after the incident was resolved."""
+    return resolved_at + REVIEW_WITHIN
+
+
+def next_deadline(items: list[dict]) -> str | None:
+    """Return the earliest deadline (YYYY-MM-DD) of the action items not done yet; None when none is open."""
+    return min((a["deadline"] for a in items if not a.get("done") and a.get("deadline")), default=None)
+
+
+def overdue(items: list[dict], day: date) -> list[dict]:
+    """Return the action items not done whose deadline is a day before `day` (the team's local day)."""
+    return [a for a in items if not a.get("done") and a.get("deadline") and a["deadline"] < day.isoformat()]

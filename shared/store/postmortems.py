@@ -1,13 +1,15 @@
 """Postmortems (postmortems/{incident id}): one per incident, created once, edited by people."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from shared.model import Incident
-from shared.store.client import call, client
+from shared.store import outbox
+from shared.store.client import call, client, run_transaction
 
 POSTMORTEMS = "postmortems"
 
@@ -17,17 +19,67 @@ def get(incident_id: str) -> dict | None:
     return snap.to_dict() if snap.exists else None
 
 
-def create(incident_id: str, doc: dict) -> bool:
-    """Store the first draft unless one exists; False when it already did (a sweep run twice)."""
+def _ref(incident_id: str):
+    return client().collection(POSTMORTEMS).document(incident_id)
+
+
+def create(incident_id: str, doc: dict, records: list[dict] = ()) -> bool:
+    """Store the first draft and its outbox records in one commit unless it exists; False when it already did
+    (a sweep run twice)."""
+    batch = client().batch()
+    batch.create(_ref(incident_id), doc)
+    outbox.add_records(batch, records)
     try:
-        call(lambda: client().collection(POSTMORTEMS).document(incident_id).create(doc))
+        call(batch.commit)
     except gexc.Conflict:
         return False
     return True
 
 
-def update(incident_id: str, fields: dict) -> None:
-    call(lambda: client().collection(POSTMORTEMS).document(incident_id).update(fields))
+def update(incident_id: str, fields: dict, records: list[dict] = ()) -> bool:
+    """Change fields, and create the outbox records the change causes, in one commit; False (nothing changed)
+    when one of the records exists already (another run made the same change)."""
+    batch = client().batch()
+    batch.update(_ref(incident_id), fields)
+    outbox.add_records(batch, records)
+    try:
+        call(batch.commit)
+    except gexc.Conflict:
+        return False
+    return True
+
+
+def change(incident_id: str, write: Callable[[dict], tuple[dict, list[dict]]]) -> dict | None:
+    """Apply a person's change in a transaction: `write(stored)` returns the fields to set and the outbox records
+    the change causes (stored with it); return the postmortem as changed, None when there is none."""
+    ref = _ref(incident_id)
+
+    def run(tx):
+        snap = ref.get(transaction=tx)
+        if not snap.exists:
+            return None
+        stored = snap.to_dict()
+        fields, records = write(stored)
+        tx.update(ref, fields)
+        outbox.add_records(tx, records)
+        return {**stored, **fields}
+
+    return run_transaction(run)
+
+
+def with_overdue_items(day: str, limit: int) -> list[dict]:
+    """Postmortems with an action item not done whose deadline is before `day` (single-field index on
+    next_deadline, the earliest open deadline, kept on every change)."""
+    query = (client().collection(POSTMORTEMS).where(filter=firestore.FieldFilter("next_deadline", "<", day))
+             .order_by("next_deadline").limit(limit))
+    return call(lambda: [s.to_dict() for s in query.stream()])
+
+
+def flagged_since(since: datetime, limit: int) -> list[Incident]:
+    """Incidents a person flagged (data loss, security) at or after `since` (single-field index on flagged_at)."""
+    query = (client().collection("incidents").where(filter=firestore.FieldFilter("flagged_at", ">=", since))
+             .order_by("flagged_at").limit(limit))
+    return call(lambda: [Incident.from_doc(s.to_dict()) for s in query.stream()])
 
 
 def resolved_since(since: datetime, limit: int) -> list[Incident]:

@@ -1,0 +1,84 @@
+"""Delivering a postmortem's outbox records (the kinds the delivery engine hands over here).
+
+A notice goes into the incident's thread when its alert went out in Discord bot mode (else the channel). The issue
+is made once; each change to the postmortem adds a sync record, and a sync sends the postmortem as it is when the
+record is delivered, never as it was when the change was made. So an older sync delivered late cannot bring back an
+older body: it is superseded when a newer version exists, and a sync that finds the postmortem changed while its
+request was on the way sends again, so the last body GitHub takes is the newest.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from shared.channels import POSTMORTEM, POSTMORTEM_ISSUE, POSTMORTEM_SYNC, Context
+from shared.channels.base import SUPERSEDED, Result
+from shared.model import OutboxStatus
+from shared.store import outbox
+from shared.store import postmortems as store
+
+CATCH_UP = 3   # sends of a newer version by one sync before it leaves the rest to the newer records
+
+
+def _send(job, kind: str, extra: dict, ref: str | None = None) -> Result:
+    from shared.notify import delivery  # delivery imports this module for KINDS
+    message = job.channel.render(kind, job.incident, job.cfg, job.now, Context(extra=extra))
+    message = replace(message, ref=ref, attempt=job.record.get("attempts", 1), progress=job.record.get("progress", {}))
+    return delivery.transmit(job.channel, message, job.incident.id, job.record["reason"], job.settings, job.timeout)
+
+
+def notice(job) -> Result:
+    """The draft, a reminder, an overdue action item: in the incident's thread where there is one."""
+    if POSTMORTEM not in job.channel.carries:
+        return SUPERSEDED
+    opened = outbox.get(outbox.record_id(job.incident.id, "opened", job.channel.name))
+    thread = opened.get("ref") if opened and opened.get("status") == OutboxStatus.SENT and \
+        not opened.get("digest") else None   # a digest has no thread of its own
+    extra = {"text": job.record["text"], "pings": job.record.get("pings", [])}
+    result = _send(job, POSTMORTEM, extra, thread)
+    if thread and not result.ok and not result.retryable:   # the thread is gone or locked: say it in the channel
+        result = _send(job, POSTMORTEM, extra)
+    return result
+
+
+def issue(job) -> Result:
+    """Make the postmortem's issue from the postmortem as it is now; keep its number on the postmortem."""
+    if POSTMORTEM_ISSUE not in job.channel.carries:
+        return SUPERSEDED
+    postmortem = store.get(job.incident.id)
+    if postmortem is None:
+        return SUPERSEDED
+    result = _send(job, POSTMORTEM_ISSUE, {"postmortem": postmortem})
+    if result.ok and (result.ref or "").isdigit():
+        store.update(job.incident.id, {"github_issue": int(result.ref)})
+    return result   # a change made meanwhile has its own sync record, which waited for this one
+
+
+def sync(job) -> Result:
+    """Bring the issue's body (and its task list) to the postmortem as it is now."""
+    if POSTMORTEM_SYNC not in job.channel.carries:
+        return SUPERSEDED
+    postmortem = store.get(job.incident.id)
+    if postmortem is None or _version(postmortem) > int(job.record.get("version") or 0):
+        return SUPERSEDED   # a newer version's record carries the news
+    made = outbox.get(outbox.record_id(job.incident.id, "postmortem_issue", job.channel.name))
+    if made is None or made["status"] in (OutboxStatus.FAILED, OutboxStatus.SUPERSEDED):
+        return SUPERSEDED   # no issue to bring up to date
+    if made["status"] != OutboxStatus.SENT:
+        return Result(False, retryable=True, error="waiting for the postmortem's issue to be made first")
+    sent = 0
+    for _ in range(CATCH_UP):
+        result = _send(job, POSTMORTEM_SYNC, {"postmortem": postmortem}, made.get("ref"))
+        sent = _version(postmortem)
+        if not result.ok:
+            return result
+        postmortem = store.get(job.incident.id)
+        if postmortem is None or _version(postmortem) <= sent:
+            return result
+    return result
+
+
+def _version(postmortem: dict) -> int:
+    return int(postmortem.get("version") or 1)
+
+
+KINDS = {POSTMORTEM: notice, POSTMORTEM_ISSUE: issue, POSTMORTEM_SYNC: sync}
