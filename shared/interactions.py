@@ -139,6 +139,7 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
         made, _ = status_updates.post(typed_id, {**body, "by": who}, None, now, cfg)
         return say(f"📣 Posted on the status page ({made['incident']}, update {made['n']}):\n{made['text']}",
                    ephemeral=False), []
+    if action.startswith("postmortem-"):
         return _postmortem(action.removeprefix("postmortem-"), typed_id, options, who, cfg, now)
     if action == "severity":
         due = actions.set_severity(typed_id, options.get("level"), who, now, cfg, clean(options.get("reason"), 500))

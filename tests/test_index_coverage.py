@@ -45,6 +45,8 @@ def _calls():
         "outbox.list_held": [lambda: outbox.list_held(10)],
         "postmortems.resolved_since": [lambda: postmortems.resolved_since(NOW, 10)],
         "postmortems.unreviewed": [lambda: postmortems.unreviewed(10)],
+        "postmortems.with_overdue_items": [lambda: postmortems.with_overdue_items("2026-11-24", 10)],
+        "postmortems.flagged_since": [lambda: postmortems.flagged_since(NOW, 10)],
         "postmortems.all_postmortems": [lambda: postmortems.all_postmortems(10)],
         "probes.results_between": [lambda: probes.results_between(NOW - timedelta(days=1), NOW)],
         "status_updates.of_incident": [lambda: status_updates.of_incident("INC-1")],
