@@ -27,12 +27,13 @@ from google.cloud import firestore
 
 from shared.errors import Closed, Contended, NotFound, Pinned
 from shared.model import Incident, Status
+from shared.store import shards as hot
 from shared.store.client import AlreadyClaimed, Conflict, add_claim, call, client, commit, is_claimed, run_transaction
 from shared.store.outbox import OUTBOX, add_records
 
 INCIDENTS = "incidents"
 KEYS = "incident_keys"
-LIVE = "live"
+LIVE = hot.LIVE
 
 # Counters that live in live/{key} while the incident is active and are copied into it when it closes.
 LIVE_FIELDS = ("occurrences", "users_affected", "severity_rank", "last_seen", "latest_message")
@@ -67,6 +68,12 @@ def get_key(key_doc: str) -> KeyState | None:
                     live.to_dict() if live.exists else None)
 
 
+def live_counters(key_doc: str) -> dict | None:
+    """Return live/{key} (the active incident's counters and severity), or None when the key is not active."""
+    snap = call(_ref(LIVE, key_doc).get)
+    return snap.to_dict() if snap.exists else None
+
+
 def open_incident(incident: dict, live: dict, key_doc: str, previous: KeyState | None, claims: list[str],
                   now: datetime, outbox: list[dict] = ()) -> None:
     """Create an incident, its live counters, its notifications and point its dedup key at it, atomically."""
@@ -99,6 +106,8 @@ class Occurrence:
     severity_rank: int
     users: int
     pinned_rank: int = 0      # the team lead's pin (0: none); automatic rises leave a pinned incident alone
+    shards: int = 0           # the key's counters are spread over this many shards (store/shards.py); then
+    # `occurrences` and `users` are live/{key}'s own, a part of the key's
 
 
 def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str | None, now: datetime) -> Occurrence:
@@ -107,7 +116,7 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
     transforms = {"occurrences": firestore.Increment(1), "users_affected": firestore.Maximum(users or 0),
                   "severity_rank": firestore.Maximum(0), "generation": firestore.Maximum(0),
                   "id_length": firestore.Maximum(0), "opened_epoch": firestore.Maximum(0),
-                  "pinned_rank": firestore.Maximum(0)}
+                  "pinned_rank": firestore.Maximum(0), "shards": firestore.Maximum(0)}
     batch = client().batch()
     batch.update(_ref(LIVE, key_doc), {**fields, **transforms})
     add_claim(batch, claim, now)
@@ -117,7 +126,7 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
     return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
                       occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
                       severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]),
-                      pinned_rank=int(values["pinned_rank"]))
+                      pinned_rank=int(values["pinned_rank"]), shards=int(values["shards"]))
 
 
 def _number(value) -> float:
@@ -167,6 +176,12 @@ def change_status(incident_id: str, key_doc: str, status: str, fields: dict, ent
         update = {**fields, "status": status, "updated_at": now, "timeline": firestore.ArrayUnion([entry])}
         if close:
             counters = live.to_dict()
+            if counters.get("shards"):  # read in the transaction: shard writes wait for it, then find none
+                refs = hot.shard_refs(key_doc, int(counters["shards"]))
+                shard_docs = [s.to_dict() for s in db.get_all(refs, transaction=tx) if s.exists]
+                counters = {**counters, **hot.combine(counters, shard_docs)}
+                for ref in refs:
+                    tx.delete(ref)
             update.update({k: counters[k] for k in LIVE_FIELDS if k in counters})
             tx.delete(live_ref)
             update.update({"next_check_at": None, "ttr_seconds": (now - incident["created_at"]).total_seconds()})
@@ -317,8 +332,10 @@ def record_escalation(incident_id: str, steps: list[str], level: int, next_check
 # ---------------------------------------------------------------- reads
 
 def _merge(incident: dict, live: dict | None) -> Incident:
-    """Overlay the live counters on the stored incident."""
+    """Overlay the live counters (with those of its shards when the key is hot) on the stored incident."""
     if live is not None and live.get("incident_id") == incident["id"]:
+        if live.get("shards"):
+            live = {**live, **hot.totals(incident["key_doc"], live)}
         incident = {**incident, **{k: live[k] for k in LIVE_FIELDS if k in live}}
     return Incident.from_doc(incident)
 
