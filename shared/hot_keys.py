@@ -124,6 +124,14 @@ class HotKeys:
         if state is not None and state.sharding is not None:
             state.sharding.set()
 
+    def reset(self) -> None:
+        """Forget every key (tests that wipe the database between them)."""
+        with self._lock:
+            keys, self._keys = self._keys, OrderedDict()
+        for state in keys.values():
+            if state.sharding is not None:
+                state.sharding.set()
+
     @staticmethod
     def _generation(state: _Key, generation: int) -> bool:
         """Move to the key's `generation`-th incident; False when this is about an earlier one."""

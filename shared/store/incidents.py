@@ -171,17 +171,17 @@ def change_status(incident_id: str, key_doc: str, status: str, fields: dict, ent
         key, live, incident = snaps[KEYS], snaps[LIVE], snaps[INCIDENTS].to_dict()
         if not key.exists or key.get("incident_id") != incident_id or not live.exists:
             raise Conflict("the dedup key moved on")
+        counters = live.to_dict()
+        shard_refs = hot.shard_refs(key_doc, int(counters.get("shards") or 0)) if close else []
+        if shard_refs:  # read in the transaction: shard writes wait for it, then find none
+            shard_docs = [s.to_dict() for s in db.get_all(shard_refs, transaction=tx) if s.exists]
+            counters = {**counters, **hot.combine(counters, shard_docs)}
         add_claim(tx, claim, now)
         add_records(tx, outbox)
         update = {**fields, "status": status, "updated_at": now, "timeline": firestore.ArrayUnion([entry])}
         if close:
-            counters = live.to_dict()
-            if counters.get("shards"):  # read in the transaction: shard writes wait for it, then find none
-                refs = hot.shard_refs(key_doc, int(counters["shards"]))
-                shard_docs = [s.to_dict() for s in db.get_all(refs, transaction=tx) if s.exists]
-                counters = {**counters, **hot.combine(counters, shard_docs)}
-                for ref in refs:
-                    tx.delete(ref)
+            for ref in shard_refs:
+                tx.delete(ref)
             update.update({k: counters[k] for k in LIVE_FIELDS if k in counters})
             tx.delete(live_ref)
             update.update({"next_check_at": None, "ttr_seconds": (now - incident["created_at"]).total_seconds()})
