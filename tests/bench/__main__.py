@@ -1,6 +1,6 @@
 """Ingest benchmark: latency through the real HTTP server against the Firestore emulator.
 
-Run with ./deploy.sh bench. Prints, for 1,000 warm requests each:
+Run with ./deploy.sh bench (or ./deploy.sh bench hot notify ... for some of them). Prints, for 1,000 warm requests each:
   - one bare Firestore write (the yardstick, measured in the same run),
   - the new-incident path and the duplicate path (Sentry, signed, with Request-ID claims),
   - the UptimeRobot duplicate path (no Request-ID),
@@ -31,7 +31,7 @@ N = int(os.environ.get("BENCH_N", "1000"))
 WARM = 20
 SECRET = "bench-sentry-secret"
 os.environ.update({"SENTRY_CLIENT_SECRET": SECRET, "INGEST_TOKEN": "bench-token", "API_TOKEN": "bench-api",
-                   "LOG_LEVEL": "WARNING"})  # one log line per request would measure the terminal, not ingest
+                   "LOG_LEVEL": "ERROR"})  # one log line per request would measure the terminal, not ingest
 
 from shared.store.client import client as firestore_client  # noqa: E402
 from tests.bench import interactions as interactions_bench  # noqa: E402  (sets its environment first)
@@ -211,8 +211,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
-    from tests.bench import notify, sweep
-    notify.main()
-    sweep.main()
-    interactions_bench.main()
+    from tests.bench import hot, notify, sweep
+    BENCHES = {"ingest": main, "notify": notify.main, "hot": hot.main, "sweep": sweep.main,
+               "interactions": interactions_bench.main}
+    for chosen in sys.argv[1:] or BENCHES:  # ./deploy.sh bench [ingest|notify|hot|sweep|interactions ...]
+        BENCHES[chosen]()
