@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from google.api_core import exceptions as gexc
-from google.cloud import firestore
-
 from shared.errors import Closed, Contended, NotFound, Pinned
+from shared.lazy import firestore, gexc
 from shared.model import Incident, Status
 from shared.store import shards as hot
 from shared.store.client import AlreadyClaimed, Conflict, add_claim, call, client, commit, is_claimed, run_transaction

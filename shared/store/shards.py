@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import time
 
-from google.api_core import exceptions as gexc
-from google.cloud import firestore
-
+from shared.lazy import firestore, gexc
 from shared.rules.hot import SHARDS
 from shared.store.client import add_claim, call, client, commit
 
