@@ -1,6 +1,7 @@
 """The Firestore client, error mapping and exactly-once claims, for every aggregate in this package.
 
-Collections: incidents/{id}, incident_keys/{key}, live/{key} (store/incidents.py), outbox/{id} and
+Collections: incidents/{id}, incident_keys/{key}, live/{key} (store/incidents.py), live_shards/{key}-{n}
+(store/shards.py), outbox/{id} and
 previews/{auto} (store/outbox.py), status/{job} (store/status.py), oncall_overrides/{id} and
 handoff_notes/{id} (store/oncall.py), claims/{name} (here).
 """

@@ -4,6 +4,7 @@ Documents:
   incidents/{id}        the incident: what, where, severity reasons, status, SLA clocks, timeline
   incident_keys/{key}   per dedup key, permanent: its current incident id, generation, status
   live/{key}            per dedup key, exists only while its incident is active: the live counters
+  live_shards/{key}-{n} while a hot key's incident is active: its counters spread out (store/shards.py)
 
 Contention: no transaction on a document that alerts hit concurrently. A duplicate alert is ONE batched
 commit with no read: an update of live/{key} with Increment and Maximum transforms (whose results come
@@ -12,6 +13,24 @@ is not active, live/{key} does not exist, the update fails with NotFound and the
 included, changes nothing; the caller then takes the slow path. Opening an incident is a batched create
 (the loser of a race retries as a duplicate). Human-rate changes (acknowledge, resolve, severity) are
 transactions: they do not contend with the alert path.
+
+Hot keys: Firestore sustains about one write per second per document, so a storm on one problem must not
+write live/{key} at the alert rate. When a process sees live/{key} take more than 3 writes in a second
+(the counts its own commits return are global, so other instances' writes show; writes in flight count
+too), it shards the key: one read and one commit create SHARDS (128) counter shards and mark
+live/{key}.shards, on the precondition that live/{key} is unchanged since read. From then on each
+duplicate is ONE commit with no read on the next shard, round robin (update + Increment/Maximum, plus the
+claim): at 100 alerts/s each shard takes 0.8 writes/s. A shard exists only while the incident is active:
+close reads all shards in its transaction (shard writes wait, then fail with NotFound and open the next
+incident, as on live/{key}) and deletes them. Counts stay exact: reads add the shards to live/{key} with
+a sum aggregation and two one-document queries; close copies the exact totals. Milestones and severity
+rises on a hot key are decided on a count the key has certainly reached (the sum of the largest value each
+document returned to this process), announced once by the outbox record's id and the per-rank claim.
+
+Cost per alert (Firestore documents): a cold duplicate 0 reads, 1 write (+1 for the claim when the source
+gives a delivery id); a hot duplicate the same, on a shard; sharding a key once 1 read, 129 writes; closing
+a sharded incident 128 more reads and deletes; reading a sharded incident 3 more reads; a severity rise on
+a hot key 1 read more than on a cold one.
 """
 from __future__ import annotations
 
