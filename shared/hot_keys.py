@@ -101,6 +101,7 @@ class HotKeys:
             state = self._get(key_doc)
             if not self._generation(state, generation):
                 return 0  # a write that began before this process saw the next incident on the key
+            state.shards = state.shards or hot.SHARDS  # a shard answered: the key is sharded (again)
             state.shard_counts[n] = max(state.shard_counts.get(n, 0), count)
             return hot.lower_bound(state.live_count, state.shard_counts.values())
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from shared.hot_keys import KEYS
+from shared.hot_keys import KEYS, HotKeys
 from shared.rules import hot
 from shared.rules.hot import HOT_WRITES, SHARDS
 from shared.store.shards import LIVE_SHARDS
@@ -44,6 +44,29 @@ def test_lower_bound_and_milestones_reached():
     assert hot.milestones_reached([10, 100, 1000], 100, done=[10]) == [100]
     assert hot.milestones_reached([10, 100, 1000], 5000, done=[10, 100]) == [1000]
     assert hot.milestones_reached([10, 100], 9, done=()) == []
+
+
+def test_the_process_view_shards_a_key_once_then_spreads_duplicates_round_robin():
+    keys = HotKeys(clock=lambda: 50.0)
+    assert [keys.route("k")[0] for _ in range(HOT_WRITES)] == ["live"] * HOT_WRITES  # in flight together
+    assert keys.route("k") == ("shard-key", None)           # one caller shards it ...
+    assert keys.route("k", may_shard=False) == ("live", None)  # ... the others do not wait forever on it
+    for count in range(2, 2 + HOT_WRITES + 1):
+        keys.written("k", 1, count, 0)
+    keys.sharded("k", {"generation": 1, "shards": SHARDS, "occurrences": 5})
+    shards = [keys.route("k") for _ in range(SHARDS)]
+    assert {kind for kind, _ in shards} == {"shard"} and sorted(n for _, n in shards) == list(range(SHARDS))
+    assert keys.counted_on_shard("k", 3, 1, 2) == 5 + 2
+    assert keys.counted_on_shard("k", 3, 1, 1) == 5 + 2   # an older answer of the same shard adds nothing
+    assert keys.counted_on_shard("k", 4, 1, 1) == 5 + 3
+    assert keys.first_time("k", "milestone", [10]) == [10] and keys.first_time("k", "milestone", [10]) == []
+    # the next incident on the key: its counts start again, an answer about the old one changes nothing
+    assert keys.counted_on_shard("k", 3, 2, 1) == 1
+    assert keys.counted_on_shard("k", 5, 1, 9) == 0
+    assert keys.route("k")[0] == "shard"
+    assert keys.first_time("k", "milestone", [10]) == [10]
+    keys.forget("k")
+    assert keys.route("k") == ("live", None)
 
 
 # ---------------------------------------------------------------- storms through the server
