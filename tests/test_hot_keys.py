@@ -11,16 +11,20 @@ import math
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+from google.cloud import firestore as google_firestore
 
 from shared.hot_keys import KEYS, HotKeys
 from shared.rules import hot
 from shared.rules.hot import HOT_WRITES, SHARDS
+from shared.store import shards
 from shared.store.shards import LIVE_SHARDS
 from tests.bench import write_trace
 from tests.conftest import fixture_json, sentry_headers
+from tests.notify_fixtures import sweep
 
 # ---------------------------------------------------------------- the rules (pure)
 
@@ -125,12 +129,12 @@ def test_a_storm_on_one_problem_writes_no_document_more_than_its_share_and_count
     # the opening, at most HOT_WRITES duplicates before the key was found hot, the write that sharded it and
     # the severity rise
     assert len(live) == 1 and list(live.values())[0] <= 1 + HOT_WRITES + 1 + 1
-    shards = per_document(trace, LIVE_SHARDS)
-    assert len(shards) == SHARDS
+    shard_writes = per_document(trace, LIVE_SHARDS)
+    assert len(shard_writes) == SHARDS
     # each shard: its creation, and its round-robin share of the storm
-    assert max(shards.values()) <= 1 + math.ceil(storm / SHARDS)
+    assert max(shard_writes.values()) <= 1 + math.ceil(storm / SHARDS)
     # so at 100 alerts/s (this storm in 3 s) no document takes more than one write a second on average
-    assert max(shards.values()) / (storm / 100) <= 1.4
+    assert max(shard_writes.values()) / (storm / 100) <= 1.4
     # every other document is written once (claims, outbox records) or at human rate (the incident)
     others = {p: n for p, n in trace.by_path.items() if not p.startswith(("live/", LIVE_SHARDS + "/"))}
     assert max(sum(c.values()) for c in others.values()) <= 4
@@ -168,9 +172,26 @@ def test_two_senders_racing_a_resolve_and_a_reopen_lose_and_double_count_nothing
     assert sum(expected.values()) >= 236 and len(incidents) >= 2  # every trigger; the resolves closed something
 
     active = [i for i in incidents if i["status"] != "resolved"]
-    shards = [s.to_dict() for s in firestore.collection(LIVE_SHARDS).stream()]
-    assert {s["incident_id"] for s in shards} <= {i["id"] for i in active}  # none left of a closed incident
+    left = [s.to_dict() for s in firestore.collection(LIVE_SHARDS).stream()]
+    assert {s["incident_id"] for s in left} <= {i["id"] for i in active}  # none left of a closed incident
     # per incident on the key, live/{key}: as in the storm above, and its delete at close; a shard: its
     # creation, its round-robin share, its delete
     assert max(per_document(trace, "live").values()) <= len(incidents) * (1 + HOT_WRITES + 1 + 1 + 1)
     assert max(per_document(trace, LIVE_SHARDS).values()) <= len(incidents) * (1 + 1 + 1) + math.ceil(240 / SHARDS)
+
+
+def test_the_minute_sweep_announces_a_milestone_that_other_instances_writes_reached(ingest, escalate, firestore):
+    """Instances elsewhere wrote the shards past 10: this process never saw it; the sweep does, once."""
+    body, headers = sentry("sentry_issue_created.json")
+    incident = ingest.post("/sentry", data=body, headers=headers).get_json()["incident"]
+    key_doc = firestore.collection("incidents").document(incident).get().get("key_doc")
+    assert shards.shard_key(key_doc)["shards"] == SHARDS
+    for n in range(12):  # twelve duplicates counted by other instances
+        shards.shard_ref(key_doc, n).update({"occurrences": google_firestore.Increment(1)})
+    milestone = f"{incident}:milestone-10:"
+    assert not [s.id for s in firestore.collection("outbox").stream() if s.id.startswith(milestone)]
+
+    when = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    assert sweep(escalate, when)["milestones_caught_up"] == 1
+    assert sweep(escalate, when + timedelta(minutes=1))["milestones_caught_up"] == 0
+    assert len([s.id for s in firestore.collection("outbox").stream() if s.id.startswith(milestone)]) >= 1

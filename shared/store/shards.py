@@ -108,3 +108,9 @@ def totals(key_doc: str, live: dict) -> dict:
     # the two documents read carry the latest and the largest; the sum covers every shard
     out["occurrences"] = int(live.get("occurrences", 0)) + int(total or 0)
     return out
+
+
+def sharded_keys(limit: int) -> list[dict]:
+    """Return live/{key} of active sharded keys (single-field index on `shards`), with `key_doc`."""
+    query = client().collection(LIVE).where(filter=firestore.FieldFilter("shards", ">", 0)).limit(limit)
+    return call(lambda: [{**s.to_dict(), "key_doc": s.id} for s in query.stream()])

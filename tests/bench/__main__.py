@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import httpx
@@ -32,6 +34,9 @@ WARM = 20
 SECRET = "bench-sentry-secret"
 os.environ.update({"SENTRY_CLIENT_SECRET": SECRET, "INGEST_TOKEN": "bench-token", "API_TOKEN": "bench-api",
                    "LOG_LEVEL": "ERROR"})  # one log line per request would measure the terminal, not ingest
+# figures only: the SMTP test server says "Session.login_data is deprecated" at every login
+logging.getLogger("mail.log").setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 from shared.store.client import client as firestore_client  # noqa: E402
 from tests.bench import interactions as interactions_bench  # noqa: E402  (sets its environment first)

@@ -3,7 +3,7 @@
 Prints the answers' p50/p99/max and any 5xx, the stored count (the opening alert plus every duplicate) and
 how long after the last answer it is exact, and the most writes any single document took: averaged over
 the storm, and in any one clock second (the write trace at the product client's RPC boundary).
-Run alone with `python -m tests.bench.hot` (./deploy.sh bench runs it with the others).
+Run alone with `./deploy.sh bench hot`.
 """
 from __future__ import annotations
 
