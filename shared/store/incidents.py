@@ -25,7 +25,8 @@ close reads all shards in its transaction (shard writes wait, then fail with Not
 incident, as on live/{key}) and deletes them. Counts stay exact: reads add the shards to live/{key} with
 a sum aggregation and two one-document queries; close copies the exact totals. Milestones and severity
 rises on a hot key are decided on a count the key has certainly reached (the sum of the largest value each
-document returned to this process), announced once by the outbox record's id and the per-rank claim.
+document returned to this process; the minute sweep catches up from the exact count, shared/hot_sweep.py),
+announced once by the outbox record's id and the per-rank claim.
 
 Cost per alert (Firestore documents): a cold duplicate 0 reads, 1 write (+1 for the claim when the source
 gives a delivery id); a hot duplicate the same, on a shard; sharding a key once 1 read, 129 writes; closing
