@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-
-import httpx
 
 from shared.notify import delivery
 from shared.settings import settings
@@ -101,10 +100,13 @@ def storm(port: int, run: str, discord, github, smtp) -> None:
     before_rw = counts.snapshot()
     start = time.perf_counter()
 
+    senders = threading.local()  # one keep-alive connection per sender: the figures are the server's
+
     def send(item):
         path, body, headers = item
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
-            return c.post(path, content=body, headers=headers).json().get("status", "bare")
+        if not hasattr(senders, "http"):
+            senders.http = Http(port)
+        return senders.http.post(path, body, headers).get("status", "bare")
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = Counter(pool.map(send, requests))
     answered = time.perf_counter() - start
