@@ -1,20 +1,21 @@
 """Turn alerts into incidents: dedup, occurrences, severity, resolve and regression."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from shared import oncall, silences
 from shared.config import Config
 from shared.errors import Closed, Contended, NotFound, Unavailable
+from shared.hot_keys import KEYS
 from shared.model import MAX_TEXT, Action, Alert, Severity, Status, TimelineEntry, effective_rank
 from shared.notify import plan
-from shared.rules import escalation, ids, sla
+from shared.rules import escalation, hot, ids, sla
 from shared.rules.mapping import environment_for, service_for
 from shared.rules.severity import Facts, classify
 from shared.rules.workflow import step_text
 from shared.store import incidents as store
-from shared.store import outbox
+from shared.store import outbox, shards
 from shared.store.client import AlreadyClaimed, Conflict, NotActive, is_claimed
 
 MAX_ATTEMPTS = 8  # each retry follows a lost race, which can only happen a few times in a row
@@ -59,8 +60,8 @@ def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -
         key = store.get_key(key_doc)
         try:
             outcome = _apply(alert, cfg, now, claim, key_doc, key, retry=attempt > 0)
-        except (Conflict, Contended):
-            continue  # someone else moved this key first, or holds it: read it again
+        except (Conflict, Contended, NotActive):
+            continue  # someone else moved this key first, holds it, or closed its incident: read it again
         except AlreadyClaimed:
             return Outcome(key.incident_id if key else None, "replayed")
         # a change found already made wrote nothing, so its claim, if any, is an earlier delivery's: a replay
@@ -190,15 +191,63 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
 
 
 def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str) -> Outcome:
+    """Count a duplicate on live/{key} (a cold key) or on one of its shards (a hot key): one commit, no read."""
     fields = {"last_seen": now, "latest_message": alert.message}
-    counted = store.count_occurrence(key_doc, fields, alert.users, claim, now)
+    route, shard = KEYS.route(key_doc)
+    if route == "shard-key":  # this process sees a storm on the key: spread its counters first
+        sharded = None
+        try:
+            sharded = shards.shard_key(key_doc)
+        finally:
+            KEYS.sharded(key_doc, sharded)
+        route, shard = KEYS.route(key_doc, may_shard=False)
+    if route == "shard":
+        try:
+            got = shards.count_on_shard(key_doc, shard, fields, alert.users, claim, now)
+        except NotActive:
+            KEYS.forget(key_doc)  # its shards went with the incident that closed
+            raise
+        generation = int(got["generation"])
+        reached = KEYS.counted_on_shard(key_doc, shard, generation, int(got["occurrences"]))
+        counted = store.Occurrence(generation=generation, id_length=int(got["id_length"]), occurrences=reached,
+                                   opened_epoch=float(got["opened_epoch"]), severity_rank=int(got["severity_rank"]),
+                                   users=max(int(got["users_affected"]), alert.users or 0),
+                                   pinned_rank=int(got["pinned_rank"]), shards=1)
+        return _evaluate(alert, cfg, now, key_doc, counted)
+    try:
+        counted = store.count_occurrence(key_doc, fields, alert.users, claim, now)
+    except BaseException:
+        KEYS.written(key_doc, None, 0, 0)
+        raise
+    KEYS.written(key_doc, counted.generation, counted.occurrences, counted.shards)
+    if counted.shards:  # sharded by another instance: live/{key}'s count is a part of the key's
+        counted = replace(counted, occurrences=KEYS.lower_bound(key_doc))
+    return _evaluate(alert, cfg, now, key_doc, counted)
+
+
+def _evaluate(alert: Alert, cfg: Config, now: datetime, key_doc: str, counted: store.Occurrence) -> Outcome:
+    """Apply the severity rules and milestones to a counted duplicate.
+
+    A cold key's count is exact: each count is seen by exactly one writer, which announces its milestone. A hot
+    key's count (counted.shards) is one it has certainly reached: whoever first sees it past a milestone
+    announces it, the outbox record's id keeping it once; a rise is checked against live/{key} first (the
+    shards' copy of severity and pin is the one from when the key was sharded).
+    """
     incident_id = ids.incident_id(alert.dedup_key, counted.generation, counted.id_length)
     service, environment = service_for(alert, cfg), environment_for(alert, cfg)
     minutes_open = max(now.timestamp() - counted.opened_epoch, 0.0) / 60.0
     verdict = classify(Facts(alert, service, environment, counted.occurrences, counted.users, minutes_open), cfg)
     events: list[tuple] = []
     records: list[dict] = []
-    if verdict.severity > counted.severity_rank and not counted.pinned_rank:
+    rises = verdict.severity > counted.severity_rank and not counted.pinned_rank
+    if rises and counted.shards:  # confirm on live/{key}: one read, once per rank in this process
+        rises = False
+        live = store.live_counters(key_doc) if KEYS.first_time(key_doc, "rank", [int(verdict.severity)]) else None
+        if live and live.get("generation") == counted.generation:
+            counted = replace(counted, severity_rank=int(live.get("severity_rank", 0)),
+                              pinned_rank=int(live.get("pinned_rank") or 0))
+            rises = verdict.severity > counted.severity_rank and not counted.pinned_rank
+    if rises:
         was = Severity(counted.severity_rank).label
         # this alert may have arrived before the one that opened the incident won the race to store it
         at = max(now, datetime.fromtimestamp(counted.opened_epoch, timezone.utc))
@@ -210,9 +259,15 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
                                 entry, at, outbox=raise_records, due=due):
             events.append(("raised", verdict.severity.label))
             records += raise_records
-    if counted.occurrences in cfg.notifications.milestones:  # exactly one writer sees each count
-        milestone = plan.on_milestone(incident_id, counted.occurrences, environment, now, cfg)
-        outbox.enqueue(milestone)
-        events.append(("milestone", counted.occurrences))
-        records += milestone
+    if not counted.shards:  # exactly one writer sees each count
+        reached = [counted.occurrences] if counted.occurrences in cfg.notifications.milestones else []
+    else:
+        reached = KEYS.first_time(key_doc, "milestone",
+                                  hot.milestones_reached(cfg.notifications.milestones, counted.occurrences, ()))
+    for count in reached:
+        milestone = plan.on_milestone(incident_id, count, environment, now, cfg)
+        created = [r for r, new in zip(milestone, outbox.enqueue(milestone), strict=True) if new]
+        if created or not milestone:
+            events.append(("milestone", count))
+        records += created
     return Outcome(incident_id, "duplicate", tuple(events), tuple(plan.due_now(records)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from shared import escalations, handoff, health, log, polling, postmortems, probes, silences, status_updates
+from shared import escalations, handoff, health, hot_sweep, log, polling, postmortems, probes, silences, status_updates
 from shared.config import config
 from shared.notify.sweep import sweep
 from shared.settings import settings
@@ -20,13 +20,15 @@ def run_escalate(now: datetime, job: str) -> dict:
     released = silences.sweep(now, config())  # first: an incident whose silence ended escalates from now on
     escalated, due = escalations.sweep(config(), now)
     due += released
+    milestones, hot_due = hot_sweep.sweep(now, config())  # a storm's last second, over several instances
+    due += hot_due
     handoff_record = handoff.post_once(now, config())
     if handoff_record:
         due.append(handoff_record)
     reminders = status_updates.remind(now, config())  # a public update promised and not written: tell the owner
     due += reminders
     stats = sweep(config(), settings(), now, SWEEP_BUDGET, first=due)
-    counts = {**escalated, **stats.as_dict()}
+    counts = {**escalated, **stats.as_dict(), "milestones_caught_up": milestones}
     counts["postmortems_drafted"] = postmortems.sweep(now, config())
     counts["status_update_reminders"] = len(reminders)
     counts.update(polling.poll(now, config(), settings()))  # UptimeRobot on the free plan, after the pages

@@ -16,10 +16,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import httpx
-
 from shared import incidents, log
 from shared.config import Config, HealthCheck, Probes, seconds
+from shared.lazy import httpx
 from shared.model import Action, Alert
 from shared.notify import delivery
 from shared.rules import uptime

@@ -11,8 +11,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-import httpx
-
+from shared.lazy import httpx
 from shared.settings import Settings
 
 TIMEOUT = 10.0

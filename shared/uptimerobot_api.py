@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import httpx
-
 from shared.channels.base import request
+from shared.lazy import httpx
 from shared.settings import Settings
 
 CHANNEL = "uptimerobot"  # its own keep-alive client, so a cut-off poll never cuts a notification short

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import flask
 
-from shared import errors, log
+from shared import errors, lazy, log
 from shared.config import ConfigError, config
 from shared.rules import calendar
 from shared.settings import settings
@@ -50,6 +50,7 @@ def start() -> None:
     """
     config()
     settings()
+    lazy.warm_after_fork()
     if flask.has_app_context():  # functions-framework runs main.py inside its Flask app's context
         # Bound the body for the routes functions-framework answers itself too (/favicon.ico, /robots.txt):
         # after every answer it reads what is left of the body (request.get_data()), unbounded otherwise.

@@ -65,12 +65,14 @@ def firestore(emulator_host):
     import httpx
 
     from shared import oncall
+    from shared.hot_keys import KEYS
     from shared.notify import delivery
     from shared.store.client import client
 
     delivery.wait_idle()  # a previous test's background sends must not land in this test's database
     delivery.reset_pacing()
     oncall.forget()
+    KEYS.reset()  # what this process learnt of the keys in the database it is about to wipe
     project = os.environ["GOOGLE_CLOUD_PROJECT"]
     url = f"http://{emulator_host}/emulator/v1/projects/{project}/databases/(default)/documents"
     httpx.delete(url, timeout=30).raise_for_status()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-import httpx
+from shared.lazy import httpx
 
 USER_AGENT = "DiscordBot (https://github.com/petties/incident-response, 1.0) incident-response/1.0"
 

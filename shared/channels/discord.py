@@ -16,8 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-import httpx
-
 from shared import log
 from shared.channels import (
     DIGEST,
@@ -35,6 +33,7 @@ from shared.channels import (
 )
 from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
 from shared.config import Config
+from shared.lazy import httpx
 from shared.model import Incident, Severity, Status
 from shared.notify.render import (
     EMOJI,

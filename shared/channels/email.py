@@ -15,11 +15,10 @@ from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import httpx
-
 from shared.channels import ESCALATION, OPENED, RESOLVED, Channel, Context, Message
 from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
 from shared.config import Config
+from shared.lazy import httpx
 from shared.model import Incident
 from shared.notify.render import context, find, people, template, truncate
 from shared.settings import Secret

@@ -8,11 +8,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-import httpx
-
 from shared.channels import OPENED, POSTMORTEM_ISSUE, POSTMORTEM_SYNC, RESOLVED, Channel, Context, Message
 from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
 from shared.config import Config
+from shared.lazy import httpx
 from shared.model import Incident
 from shared.notify.render import context, fit, template, truncate
 from shared.rules import postmortem as postmortem_rules

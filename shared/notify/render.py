@@ -1,13 +1,12 @@
 """What every channel's rendering shares: the template context of an incident, limits, truncation, people."""
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import jinja2
 
 from shared.config import Config
 from shared.model import Incident, Severity
@@ -18,9 +17,16 @@ EMOJI = {Severity.CRITICAL: "🔴", Severity.HIGH: "🟠", Severity.MEDIUM: "�
 
 TRUNCATED = "… (truncated {n} characters)"
 
-_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-                          autoescape=jinja2.select_autoescape(["html.j2"], default=False),
-                          keep_trailing_newline=False, trim_blocks=False)
+
+
+@functools.cache
+def _env():
+    """The template environment, made when the first message is rendered (not at a cold start)."""
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                              autoescape=jinja2.select_autoescape(["html.j2"], default=False),
+                              keep_trailing_newline=False, trim_blocks=False)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -162,7 +168,7 @@ def find(channel: str, name: str, suffix: str) -> str:
 
 def template(name: str, ctx: dict) -> str:
     """Render one template file (templates/<channel>/<name>) with StrictUndefined."""
-    return _env.get_template(name).render(**ctx).strip()
+    return _env().get_template(name).render(**ctx).strip()
 
 
 def fit(name: str, ctx: dict, limit: int, field: str = "details") -> str:

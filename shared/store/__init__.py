@@ -1,7 +1,9 @@
-"""Firestore access: the only package that imports google.cloud.firestore, one module per aggregate.
+"""Firestore access: the only package that uses google.cloud.firestore (through shared.lazy), one module per
+aggregate.
 
   client.py     the client, error mapping (Unavailable), exactly-once claims (claims/{name}, always with a TTL)
   incidents.py  incidents/{id}, incident_keys/{key}, live/{key}: the alert path and human changes
+  shards.py     live_shards/{key}-{n}: the counter shards of a hot dedup key
   outbox.py     outbox/{incident:reason:channel}: notifications to deliver, exactly once; previews/
   status.py     status/{job}: how periodic jobs went
   oncall.py     oncall_overrides/{id}, handoff_notes/{id}

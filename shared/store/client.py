@@ -1,6 +1,7 @@
 """The Firestore client, error mapping and exactly-once claims, for every aggregate in this package.
 
-Collections: incidents/{id}, incident_keys/{key}, live/{key} (store/incidents.py), outbox/{id} and
+Collections: incidents/{id}, incident_keys/{key}, live/{key} (store/incidents.py), live_shards/{key}-{n}
+(store/shards.py), outbox/{id} and
 previews/{auto} (store/outbox.py), status/{job} (store/status.py), oncall_overrides/{id} and
 handoff_notes/{id} (store/oncall.py), claims/{name} (here).
 """
@@ -14,12 +15,8 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from google.api_core import exceptions as gexc
-from google.api_core import retry as retries
-from google.api_core.gapic_v1.method import DEFAULT
-from google.cloud import firestore
-
 from shared.errors import Contended, Unavailable
+from shared.lazy import firestore, gapic_method, gexc, retries
 from shared.settings import settings
 
 CLAIMS = "claims"
@@ -47,8 +44,13 @@ class NotActive(Exception):
 RETRY_WINDOW = 5.0
 ATTEMPT_TIMEOUT = 10.0
 _window: contextvars.ContextVar[float] = contextvars.ContextVar("firestore_retry_window", default=RETRY_WINDOW)
-_TRANSIENT = retries.if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError,
-                                       gexc.ResourceExhausted)
+
+
+@functools.cache
+def _transient():
+    """Errors worth another attempt (built on first use: the library loads lazily, shared/lazy.py)."""
+    return retries.if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError,
+                                     gexc.ResourceExhausted)
 _RPCS = ("batch_get_documents", "begin_transaction", "commit", "get_document", "rollback", "run_query",
          "run_aggregation_query", "list_documents", "create_document", "update_document", "delete_document")
 
@@ -68,11 +70,12 @@ def _bounded(method):
     do not let their callers name one, hence this wrapper on the client rather than on each call)."""
     @functools.wraps(method)
     def call_with_deadline(*args, **kwargs):
-        if kwargs.get("retry", DEFAULT) is DEFAULT:
+        default = gapic_method.DEFAULT
+        if kwargs.get("retry", default) is default:
             window = _window.get()
-            kwargs["retry"] = retries.Retry(predicate=_TRANSIENT, initial=0.05, maximum=min(window, 1.0),
+            kwargs["retry"] = retries.Retry(predicate=_transient(), initial=0.05, maximum=min(window, 1.0),
                                             multiplier=2.0, timeout=window)
-        if kwargs.get("timeout", DEFAULT) in (DEFAULT, None):
+        if kwargs.get("timeout", default) in (default, None):
             kwargs["timeout"] = ATTEMPT_TIMEOUT
         return method(*args, **kwargs)
     return call_with_deadline
@@ -92,14 +95,15 @@ def client() -> firestore.Client:
     return _client
 
 
-UNAVAILABLE = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.RetryError)
+def _unavailable() -> tuple:
+    return gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.RetryError
 
 
 def call(fn):
     """Run one Firestore call; a server-side or network failure becomes Unavailable (answered 503)."""
     try:
         return fn()
-    except UNAVAILABLE as e:
+    except _unavailable() as e:
         raise Unavailable(f"Firestore is unavailable: {str(e)[:300]}") from None
 
 

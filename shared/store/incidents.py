@@ -4,6 +4,7 @@ Documents:
   incidents/{id}        the incident: what, where, severity reasons, status, SLA clocks, timeline
   incident_keys/{key}   per dedup key, permanent: its current incident id, generation, status
   live/{key}            per dedup key, exists only while its incident is active: the live counters
+  live_shards/{key}-{n} while a hot key's incident is active: its counters spread out (store/shards.py)
 
 Contention: no transaction on a document that alerts hit concurrently. A duplicate alert is ONE batched
 commit with no read: an update of live/{key} with Increment and Maximum transforms (whose results come
@@ -12,6 +13,25 @@ is not active, live/{key} does not exist, the update fails with NotFound and the
 included, changes nothing; the caller then takes the slow path. Opening an incident is a batched create
 (the loser of a race retries as a duplicate). Human-rate changes (acknowledge, resolve, severity) are
 transactions: they do not contend with the alert path.
+
+Hot keys: Firestore sustains about one write per second per document, so a storm on one problem must not
+write live/{key} at the alert rate. When a process sees live/{key} take more than 3 writes in a second
+(the counts its own commits return are global, so other instances' writes show; writes in flight count
+too), it shards the key: one read and one commit create SHARDS (128) counter shards and mark
+live/{key}.shards, on the precondition that live/{key} is unchanged since read. From then on each
+duplicate is ONE commit with no read on the next shard, round robin (update + Increment/Maximum, plus the
+claim): at 100 alerts/s each shard takes 0.8 writes/s. A shard exists only while the incident is active:
+close reads all shards in its transaction (shard writes wait, then fail with NotFound and open the next
+incident, as on live/{key}) and deletes them. Counts stay exact: reads add the shards to live/{key} with
+a sum aggregation and two one-document queries; close copies the exact totals. Milestones and severity
+rises on a hot key are decided on a count the key has certainly reached (the sum of the largest value each
+document returned to this process; the minute sweep catches up from the exact count, shared/hot_sweep.py),
+announced once by the outbox record's id and the per-rank claim.
+
+Cost per alert (Firestore documents): a cold duplicate 0 reads, 1 write (+1 for the claim when the source
+gives a delivery id); a hot duplicate the same, on a shard; sharding a key once 1 read, 129 writes; closing
+a sharded incident 128 more reads and deletes; reading a sharded incident 3 more reads; a severity rise on
+a hot key 1 read more than on a cold one.
 """
 from __future__ import annotations
 
@@ -22,17 +42,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from google.api_core import exceptions as gexc
-from google.cloud import firestore
-
 from shared.errors import Closed, Contended, NotFound, Pinned
+from shared.lazy import firestore, gexc
 from shared.model import Incident, Status
+from shared.store import shards as hot
 from shared.store.client import AlreadyClaimed, Conflict, add_claim, call, client, commit, is_claimed, run_transaction
 from shared.store.outbox import OUTBOX, add_records
 
 INCIDENTS = "incidents"
 KEYS = "incident_keys"
-LIVE = "live"
+LIVE = hot.LIVE
 
 # Counters that live in live/{key} while the incident is active and are copied into it when it closes.
 LIVE_FIELDS = ("occurrences", "users_affected", "severity_rank", "last_seen", "latest_message")
@@ -67,6 +86,12 @@ def get_key(key_doc: str) -> KeyState | None:
                     live.to_dict() if live.exists else None)
 
 
+def live_counters(key_doc: str) -> dict | None:
+    """Return live/{key} (the active incident's counters and severity), or None when the key is not active."""
+    snap = call(_ref(LIVE, key_doc).get)
+    return snap.to_dict() if snap.exists else None
+
+
 def open_incident(incident: dict, live: dict, key_doc: str, previous: KeyState | None, claims: list[str],
                   now: datetime, outbox: list[dict] = ()) -> None:
     """Create an incident, its live counters, its notifications and point its dedup key at it, atomically."""
@@ -99,6 +124,8 @@ class Occurrence:
     severity_rank: int
     users: int
     pinned_rank: int = 0      # the team lead's pin (0: none); automatic rises leave a pinned incident alone
+    shards: int = 0           # the key's counters are spread over this many shards (store/shards.py); then
+    # `occurrences` and `users` are live/{key}'s own, a part of the key's
 
 
 def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str | None, now: datetime) -> Occurrence:
@@ -107,7 +134,7 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
     transforms = {"occurrences": firestore.Increment(1), "users_affected": firestore.Maximum(users or 0),
                   "severity_rank": firestore.Maximum(0), "generation": firestore.Maximum(0),
                   "id_length": firestore.Maximum(0), "opened_epoch": firestore.Maximum(0),
-                  "pinned_rank": firestore.Maximum(0)}
+                  "pinned_rank": firestore.Maximum(0), "shards": firestore.Maximum(0)}
     batch = client().batch()
     batch.update(_ref(LIVE, key_doc), {**fields, **transforms})
     add_claim(batch, claim, now)
@@ -117,7 +144,7 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
     return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
                       occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
                       severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]),
-                      pinned_rank=int(values["pinned_rank"]))
+                      pinned_rank=int(values["pinned_rank"]), shards=int(values["shards"]))
 
 
 def _number(value) -> float:
@@ -162,11 +189,17 @@ def change_status(incident_id: str, key_doc: str, status: str, fields: dict, ent
         key, live, incident = snaps[KEYS], snaps[LIVE], snaps[INCIDENTS].to_dict()
         if not key.exists or key.get("incident_id") != incident_id or not live.exists:
             raise Conflict("the dedup key moved on")
+        counters = live.to_dict()
+        shard_refs = hot.shard_refs(key_doc, int(counters.get("shards") or 0)) if close else []
+        if shard_refs:  # read in the transaction: shard writes wait for it, then find none
+            shard_docs = [s.to_dict() for s in db.get_all(shard_refs, transaction=tx) if s.exists]
+            counters = {**counters, **hot.combine(counters, shard_docs)}
         add_claim(tx, claim, now)
         add_records(tx, outbox)
         update = {**fields, "status": status, "updated_at": now, "timeline": firestore.ArrayUnion([entry])}
         if close:
-            counters = live.to_dict()
+            for ref in shard_refs:
+                tx.delete(ref)
             update.update({k: counters[k] for k in LIVE_FIELDS if k in counters})
             tx.delete(live_ref)
             update.update({"next_check_at": None, "ttr_seconds": (now - incident["created_at"]).total_seconds()})
@@ -317,8 +350,10 @@ def record_escalation(incident_id: str, steps: list[str], level: int, next_check
 # ---------------------------------------------------------------- reads
 
 def _merge(incident: dict, live: dict | None) -> Incident:
-    """Overlay the live counters on the stored incident."""
+    """Overlay the live counters (with those of its shards when the key is hot) on the stored incident."""
     if live is not None and live.get("incident_id") == incident["id"]:
+        if live.get("shards"):
+            live = {**live, **hot.totals(incident["key_doc"], live)}
         incident = {**incident, **{k: live[k] for k in LIVE_FIELDS if k in live}}
     return Incident.from_doc(incident)
 

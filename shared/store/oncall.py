@@ -5,8 +5,7 @@ import re
 import uuid
 from datetime import datetime
 
-from google.cloud import firestore
-
+from shared.lazy import firestore
 from shared.store.client import call, client
 
 OVERRIDES = "oncall_overrides"

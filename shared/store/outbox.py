@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from google.api_core import exceptions as gexc
-from google.cloud import firestore
-
+from shared.lazy import firestore, gexc
 from shared.model import OutboxStatus
 from shared.store.client import call, client
 

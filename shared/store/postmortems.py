@@ -4,9 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from google.api_core import exceptions as gexc
-from google.cloud import firestore
-
+from shared.lazy import firestore, gexc
 from shared.model import Incident
 from shared.store import outbox
 from shared.store.client import call, client, run_transaction

@@ -16,8 +16,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from google.cloud import firestore
-
+from shared.lazy import firestore
 from shared.store.client import call, client, run_transaction
 
 PROBES = "probes"

@@ -1,8 +1,7 @@
 """Daily reports (reports/{YYYY-MM-DD}): written once per day with the message that posts them, read by the API."""
 from __future__ import annotations
 
-from google.api_core import exceptions as gexc
-
+from shared.lazy import gexc
 from shared.store.client import call, client
 from shared.store.outbox import add_records
 

@@ -11,9 +11,7 @@ import re
 import uuid
 from datetime import datetime
 
-from google.api_core import exceptions as gexc
-from google.cloud import firestore
-
+from shared.lazy import firestore, gexc
 from shared.model import OutboxStatus
 from shared.store.client import call, client
 from shared.store.incidents import INCIDENTS

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
-
 from shared.notify import delivery
 from shared.settings import settings
+from shared.store.client import client as firestore_client
 from tests.bench.__main__ import Http, issue, pct, serve, signed
+from tests.bench.firestore_counter import install
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.github import FakeGitHub
 from tests.fakes.smtp import SmtpServer
@@ -95,21 +96,36 @@ def storm(port: int, run: str, discord, github, smtp) -> None:
             requests.append(("/ingest/uptimerobot?token=bench-token",
                              json.dumps({"monitorID": f"storm-{run}-{p}", "alertType": "1"}).encode(),
                              {"Content-Type": "application/json"}))
+    counts = install(firestore_client())  # the counter tests/bench/__main__.py installed, or a new one
+    before_rw = counts.snapshot()
     start = time.perf_counter()
+
+    senders = threading.local()  # one keep-alive connection per sender: the figures are the server's
 
     def send(item):
         path, body, headers = item
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
-            return c.post(path, content=body, headers=headers).json()["status"]
+        if not hasattr(senders, "http"):
+            senders.http = Http(port)
+        return senders.http.post(path, body, headers).get("status", "bare")
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = Counter(pool.map(send, requests))
+    answered = time.perf_counter() - start
     delivery.wait_idle()
     elapsed = time.perf_counter() - start
+    after_rw = counts.snapshot()
+    bare_start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:  # the yardstick: the same server, senders and clients
+        list(pool.map(send, [("/bench_bare/", b"{}", {"Content-Type": "application/json"})] * len(requests)))
+    bare = time.perf_counter() - bare_start
     sent = (len(discord.messages) - before[0], len(github.issues) - before[1], len(smtp.messages) - before[2])
     edits = sum(len(m["edits"]) for m in discord.messages[before[0]:])
     print(f"  storm: 1,000 alerts on 20 problems in {elapsed:.1f} s ({1000 / elapsed:.0f} alerts/s, 8 senders): "
           f"{dict(statuses)}; sent {sent[0]} Discord messages (+{edits} edits of the originals), "
           f"{sent[2]} emails, {sent[1]} GitHub issues")
+    reads, writes = ((after_rw[i] - before_rw[i]) / len(requests) for i in (0, 1))
+    print(f"  storm answers: {len(requests) / answered:.0f} alerts/s beside {len(requests) / bare:.0f} bare writes/s "
+          f"through the same server, 8 senders: {bare / answered:.0%} of it (aim: at least 60%); Firestore "
+          f"{reads:.2f} reads and {writes:.2f} writes per alert (notifications included)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,59 @@
+"""The heavy client libraries, imported on first use rather than when an instance starts.
+
+A cold start is mostly imports, and the largest are Firestore's client (with gRPC, protobuf, google-auth
+and requests) and the HTTP client of the notification channels. An instance can accept requests before
+any of them is needed, and the first call that needs one pays for it once (or finds it loaded by
+warm_after_fork). Modules write `from shared.lazy import firestore` where they would write
+`from google.cloud import firestore`; attribute access (firestore.Increment, gexc.Conflict) imports.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+
+_lock = threading.Lock()
+
+
+class _Lazy:
+    """A module imported on its first attribute access."""
+
+    def __init__(self, name: str):
+        self._name, self._module = name, None
+
+    def __getattr__(self, attr: str):
+        module = self._module
+        if module is None:
+            with _lock:
+                if self._module is None:
+                    self._module = importlib.import_module(self._name)
+                module = self._module
+        return getattr(module, attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name}>"
+
+
+firestore = _Lazy("google.cloud.firestore")
+gexc = _Lazy("google.api_core.exceptions")
+retries = _Lazy("google.api_core.retry")
+gapic_method = _Lazy("google.api_core.gapic_v1.method")
+httpx = _Lazy("httpx")
+
+
+def _warm() -> None:
+    try:
+        from shared.store.client import client
+
+        client()  # imports Firestore's client and opens its channel
+        httpx.Client  # noqa: B018  (imports the channels' HTTP client)
+    except Exception:  # the request that needs it reports what is wrong
+        pass
+
+
+def warm_after_fork() -> None:
+    """Once the serving process is forked (gunicorn's worker under the functions-framework CLI), import the
+    heavy libraries and create the Firestore client in the background: the instance accepts connections
+    before they are loaded, and the first alert usually finds them ready. Without a fork (tests, the local
+    dev server) they load on first use."""
+    os.register_at_fork(after_in_child=lambda: threading.Thread(target=_warm, name="warm", daemon=True).start())

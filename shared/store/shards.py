@@ -1,0 +1,116 @@
+"""Counter shards of a hot dedup key: live_shards/{key}-{n}, n < live/{key}.shards.
+
+A hot key's duplicates go to its shards, round robin, each one blind commit with no read, as a cold
+duplicate goes to live/{key}. A shard exists only while its key's incident is active and the key is
+sharded: the transaction that closes the incident reads every shard (so the counts it copies are final
+and concurrent shard writes wait for it), then deletes them; a duplicate that comes after fails with
+NotFound and opens the next incident, as on live/{key}. The key's counters are live/{key} plus its shards:
+occurrences add up, users affected and last seen take the largest.
+"""
+from __future__ import annotations
+
+import time
+
+from shared.lazy import firestore, gexc
+from shared.rules.hot import SHARDS
+from shared.store.client import add_claim, call, client, commit
+
+LIVE = "live"
+LIVE_SHARDS = "live_shards"
+# copied from live/{key} into each shard, read back with Maximum(x, 0) by every shard write (no read)
+IDENTITY = ("generation", "id_length", "opened_epoch", "severity_rank", "pinned_rank")
+SHARD_ATTEMPTS = 3
+
+
+def shard_ref(key_doc: str, n: int):
+    return client().collection(LIVE_SHARDS).document(f"{key_doc}-{n}")
+
+
+def shard_refs(key_doc: str, shards: int) -> list:
+    return [shard_ref(key_doc, n) for n in range(shards)]
+
+
+def shard_key(key_doc: str) -> dict | None:
+    """Spread an active key's counters over SHARDS shards; return live/{key} as it now is (with `shards`),
+    or None when the key has no active incident or other writers kept changing it.
+
+    One read and one commit: live/{key} gets `shards` and its shards are created, on the precondition that
+    live/{key} is still as read, so they are never created for an incident that closed meanwhile.
+    """
+    db = client()
+    ref = db.collection(LIVE).document(key_doc)
+    for _ in range(SHARD_ATTEMPTS):
+        snap = call(ref.get)
+        if not snap.exists:
+            return None
+        live = snap.to_dict()
+        if live.get("shards"):
+            return live  # another instance sharded it
+        batch = db.batch()
+        batch.update(ref, {"shards": SHARDS}, option=db.write_option(last_update_time=snap.update_time))
+        shard = {"key_doc": key_doc, "incident_id": live["incident_id"], "occurrences": 0, "users_affected": 0,
+                 **{k: live.get(k, 0) for k in IDENTITY}}
+        for n in range(SHARDS):
+            batch.create(shard_ref(key_doc, n), {**shard, "shard": n})
+        try:
+            call(batch.commit)
+            return {**live, "shards": SHARDS}
+        except (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound):
+            time.sleep(0.01)  # live/{key} moved on (a duplicate from another instance, or a close): read again
+    return None
+
+
+def count_on_shard(key_doc: str, n: int, fields: dict, users: int | None, claim: str | None, now) -> dict:
+    """Count one occurrence on shard n in one commit (no read); return the shard's counters after it.
+
+    NotActive when the shard is gone (the incident closed); AlreadyClaimed for a replayed delivery.
+    """
+    transforms = {"occurrences": firestore.Increment(1), "users_affected": firestore.Maximum(users or 0),
+                  **{k: firestore.Maximum(0) for k in IDENTITY}}
+    batch = client().batch()
+    batch.update(shard_ref(key_doc, n), {**fields, **transforms})
+    add_claim(batch, claim, now)
+    result = commit(batch, claim, missing_means_inactive=True)[0]
+    return dict(zip(sorted(transforms), (_number(v) for v in result.transform_results), strict=True))
+
+
+def _number(value) -> float:
+    return value.double_value if value._pb.WhichOneof("value_type") == "double_value" else value.integer_value
+
+
+def combine(live: dict, shards: list[dict]) -> dict:
+    """Return the key's counters: live/{key}'s plus its shards' (occurrences add up, the rest take the largest)."""
+    out = {k: live[k] for k in ("occurrences", "users_affected", "last_seen", "latest_message") if k in live}
+    out["occurrences"] = int(live.get("occurrences", 0)) + sum(int(s.get("occurrences", 0)) for s in shards)
+    out["users_affected"] = max([int(live.get("users_affected", 0))] +
+                                [int(s.get("users_affected", 0)) for s in shards])
+    for s in shards:
+        if s.get("last_seen") is not None and (out.get("last_seen") is None or s["last_seen"] > out["last_seen"]):
+            out["last_seen"], out["latest_message"] = s["last_seen"], s.get("latest_message", "")
+    return out
+
+
+def totals(key_doc: str, live: dict) -> dict:
+    """Return the key's counters outside a transaction: a sum aggregation and two one-document queries
+    (three reads whatever the number of shards; composite indexes in firestore.indexes.json)."""
+    shards = client().collection(LIVE_SHARDS).where(filter=firestore.FieldFilter("key_doc", "==", key_doc))
+
+    def read():
+        total = shards.sum("occurrences").get()[0][0].value
+        latest = [s.to_dict() for s in shards.order_by("last_seen", direction=firestore.Query.DESCENDING)
+                  .limit(1).stream()]
+        most = [s.to_dict() for s in shards.order_by("users_affected", direction=firestore.Query.DESCENDING)
+                .limit(1).stream()]
+        return total, latest, most
+
+    total, latest, most = call(read)
+    out = combine(live, latest + most)
+    # the two documents read carry the latest and the largest; the sum covers every shard
+    out["occurrences"] = int(live.get("occurrences", 0)) + int(total or 0)
+    return out
+
+
+def sharded_keys(limit: int) -> list[dict]:
+    """Return live/{key} of active sharded keys (single-field index on `shards`), with `key_doc`."""
+    query = client().collection(LIVE).where(filter=firestore.FieldFilter("shards", ">", 0)).limit(limit)
+    return call(lambda: [{**s.to_dict(), "key_doc": s.id} for s in query.stream()])

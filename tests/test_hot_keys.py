@@ -1,0 +1,197 @@
+"""Hot dedup keys: a storm on one problem spreads its writes over counter shards, and counts stay exact.
+
+Real HTTP server, real emulator; the write trace wraps the product's Firestore client and counts, per
+document, the writes it commits. The process's view of its keys runs on a frozen clock, so every write
+of a storm falls in one detection window whatever the speed of the machine.
+"""
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from google.cloud import firestore as google_firestore
+
+from shared.hot_keys import KEYS, HotKeys
+from shared.rules import hot
+from shared.rules.hot import HOT_WRITES, SHARDS
+from shared.store import shards
+from shared.store.shards import LIVE_SHARDS
+from tests.bench import write_trace
+from tests.conftest import fixture_json, sentry_headers
+from tests.notify_fixtures import sweep
+
+# ---------------------------------------------------------------- the rules (pure)
+
+
+def test_a_key_is_hot_past_the_burst_seen_or_in_flight_within_the_window():
+    assert not hot.is_hot([], in_flight=0, now=10.0)
+    assert not hot.is_hot([], in_flight=HOT_WRITES - 1, now=10.0)
+    assert hot.is_hot([], in_flight=HOT_WRITES, now=10.0)
+    # counts 7..9 returned within the last second: three writes (other instances' included), one more is hot
+    assert hot.is_hot([(9.2, 7), (9.5, 8), (9.9, 9)], in_flight=0, now=10.0)
+    assert not hot.is_hot([(9.5, 8), (9.9, 9)], in_flight=0, now=10.0)
+    # the same counts seen long ago: a trickle
+    assert not hot.is_hot([(1.0, 7), (5.0, 8), (9.9, 9)], in_flight=0, now=10.0)
+    # two writes seen whose counts are 5 apart: other instances wrote in between
+    assert hot.is_hot([(9.5, 4), (9.9, 9)], in_flight=0, now=10.0)
+
+
+def test_lower_bound_and_milestones_reached():
+    assert hot.lower_bound(3, [2, 0, 5]) == 10
+    assert hot.milestones_reached([10, 100, 1000], 99, done=()) == [10]
+    assert hot.milestones_reached([10, 100, 1000], 100, done=[10]) == [100]
+    assert hot.milestones_reached([10, 100, 1000], 5000, done=[10, 100]) == [1000]
+    assert hot.milestones_reached([10, 100], 9, done=()) == []
+
+
+def test_the_process_view_shards_a_key_once_then_spreads_duplicates_round_robin():
+    keys = HotKeys(clock=lambda: 50.0)
+    assert [keys.route("k")[0] for _ in range(HOT_WRITES)] == ["live"] * HOT_WRITES  # in flight together
+    assert keys.route("k") == ("shard-key", None)           # one caller shards it ...
+    assert keys.route("k", may_shard=False) == ("live", None)  # ... the others do not wait forever on it
+    for count in range(2, 2 + HOT_WRITES + 1):
+        keys.written("k", 1, count, 0)
+    keys.sharded("k", {"generation": 1, "shards": SHARDS, "occurrences": 5})
+    shards = [keys.route("k") for _ in range(SHARDS)]
+    assert {kind for kind, _ in shards} == {"shard"} and sorted(n for _, n in shards) == list(range(SHARDS))
+    assert keys.counted_on_shard("k", 3, 1, 2) == 5 + 2
+    assert keys.counted_on_shard("k", 3, 1, 1) == 5 + 2   # an older answer of the same shard adds nothing
+    assert keys.counted_on_shard("k", 4, 1, 1) == 5 + 3
+    assert keys.first_time("k", "milestone", [10]) == [10] and keys.first_time("k", "milestone", [10]) == []
+    # the next incident on the key: its counts start again, an answer about the old one changes nothing
+    assert keys.counted_on_shard("k", 3, 2, 1) == 1
+    assert keys.counted_on_shard("k", 5, 1, 9) == 0
+    assert keys.route("k")[0] == "shard"
+    assert keys.first_time("k", "milestone", [10]) == [10]
+    keys.forget("k")
+    assert keys.route("k") == ("live", None)
+
+
+# ---------------------------------------------------------------- storms through the server
+
+
+@pytest.fixture
+def frozen_keys(monkeypatch):
+    monkeypatch.setattr(KEYS, "clock", lambda: 1000.0)
+    KEYS.reset()
+    yield KEYS
+    KEYS.reset()
+
+
+@pytest.fixture
+def trace(firestore):
+    traced = write_trace.install(firestore)
+    yield traced
+    write_trace.uninstall(firestore)
+
+
+def sentry(resource_file: str, request_id: str | None = None, users: int | None = None) -> tuple[bytes, dict]:
+    payload = fixture_json(resource_file)
+    if users is not None:
+        payload["data"]["issue"]["userCount"] = users
+    body = json.dumps(payload).encode()
+    return body, sentry_headers(body, "issue", request_id=request_id or uuid.uuid4().hex)
+
+
+def post_all(base: str, items: list[tuple[bytes, dict]], senders: int) -> list[dict]:
+    def send(item):
+        body, headers = item
+        with httpx.Client(base_url=base, timeout=60) as client:
+            r = client.post("/ingest/sentry", content=body, headers=headers)
+            assert r.status_code == 200, r.text
+            return r.json()
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        return list(pool.map(send, items))
+
+
+def per_document(trace: write_trace.WriteTrace, collection: str) -> dict[str, int]:
+    return {p: trace.writes(p) for p in trace.by_path if p.startswith(collection + "/")}
+
+
+@pytest.mark.slow
+def test_a_storm_on_one_problem_writes_no_document_more_than_its_share_and_counts_exactly(
+        live_server, api, firestore, frozen_keys, trace):
+    storm = 300  # 3 s of a storm at 100 alerts/s
+    opening = post_all(live_server, [sentry("sentry_issue_created.json")], 1)[0]
+    answers = post_all(live_server, [sentry("sentry_issue_created.json") for _ in range(storm)], 8)
+    assert {a["incident"] for a in answers} == {opening["incident"]}
+    assert Counter(a["status"] for a in answers) == {"duplicate": storm}
+
+    got = api.get(f"/incidents/{opening['incident']}").get_json()
+    assert got["occurrences"] == storm + 1
+    live = per_document(trace, "live")
+    # the opening, at most HOT_WRITES duplicates before the key was found hot, the write that sharded it and
+    # the severity rise
+    assert len(live) == 1 and list(live.values())[0] <= 1 + HOT_WRITES + 1 + 1
+    shard_writes = per_document(trace, LIVE_SHARDS)
+    assert len(shard_writes) == SHARDS
+    # each shard: its creation, and its round-robin share of the storm
+    assert max(shard_writes.values()) <= 1 + math.ceil(storm / SHARDS)
+    # so at 100 alerts/s (this storm in 3 s) no document takes more than one write a second on average
+    assert max(shard_writes.values()) / (storm / 100) <= 1.4
+    # every other document is written once (claims, outbox records) or at human rate (the incident)
+    others = {p: n for p, n in trace.by_path.items() if not p.startswith(("live/", LIVE_SHARDS + "/"))}
+    assert max(sum(c.values()) for c in others.values()) <= 4
+
+    # 301 events in well under a minute cross the error-rate rule once; milestones 10 and 100 once each
+    assert [e["detail"].split(":")[0] for e in got["timeline"] if e["action"] == "severity"] == [
+        "medium", "medium -> high"]
+    milestones = {s.id.split(":")[1] for s in firestore.collection("outbox").stream() if ":milestone-" in s.id}
+    assert milestones == {"milestone-10", "milestone-100"}
+
+
+@pytest.mark.slow
+def test_two_senders_racing_a_resolve_and_a_reopen_lose_and_double_count_nothing(
+        live_server, api, firestore, frozen_keys, trace):
+    """Every trigger answered for an incident is counted on exactly that incident; a resolve takes the shards
+    with it, and a trigger after it opens the next incident."""
+    items, kinds = [], []
+    for i in range(240):
+        kind = {60: "resolve", 70: "reopen", 150: "resolve", 165: "reopen"}.get(i, "trigger")
+        name = {"resolve": "sentry_issue_resolved.json", "reopen": "sentry_issue_unresolved.json"}.get(
+            kind, "sentry_issue_created.json")
+        items.append(sentry(name))
+        kinds.append(kind)
+    replay = items[5]
+    answers = post_all(live_server, items + [replay], 2)
+
+    expected: Counter = Counter()
+    for kind, answer in zip(kinds, answers, strict=False):
+        if kind == "trigger" or (kind == "reopen" and answer["status"] == "created"):
+            assert answer["status"] in ("created", "duplicate"), (kind, answer)
+            expected[answer["incident"]] += 1
+    assert answers[-1]["status"] == "replayed"
+    incidents = api.get("/incidents").get_json()["incidents"]
+    assert {i["id"]: i["occurrences"] for i in incidents} == dict(expected)
+    assert sum(expected.values()) >= 236 and len(incidents) >= 2  # every trigger; the resolves closed something
+
+    active = [i for i in incidents if i["status"] != "resolved"]
+    left = [s.to_dict() for s in firestore.collection(LIVE_SHARDS).stream()]
+    assert {s["incident_id"] for s in left} <= {i["id"] for i in active}  # none left of a closed incident
+    # per incident on the key, live/{key}: as in the storm above, and its delete at close; a shard: its
+    # creation, its round-robin share, its delete
+    assert max(per_document(trace, "live").values()) <= len(incidents) * (1 + HOT_WRITES + 1 + 1 + 1)
+    assert max(per_document(trace, LIVE_SHARDS).values()) <= len(incidents) * (1 + 1 + 1) + math.ceil(240 / SHARDS)
+
+
+def test_the_minute_sweep_announces_a_milestone_that_other_instances_writes_reached(ingest, escalate, firestore):
+    """Instances elsewhere wrote the shards past 10: this process never saw it; the sweep does, once."""
+    body, headers = sentry("sentry_issue_created.json")
+    incident = ingest.post("/sentry", data=body, headers=headers).get_json()["incident"]
+    key_doc = firestore.collection("incidents").document(incident).get().get("key_doc")
+    assert shards.shard_key(key_doc)["shards"] == SHARDS
+    for n in range(12):  # twelve duplicates counted by other instances
+        shards.shard_ref(key_doc, n).update({"occurrences": google_firestore.Increment(1)})
+    milestone = f"{incident}:milestone-10:"
+    assert not [s.id for s in firestore.collection("outbox").stream() if s.id.startswith(milestone)]
+
+    when = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    assert sweep(escalate, when)["milestones_caught_up"] == 1
+    assert sweep(escalate, when + timedelta(minutes=1))["milestones_caught_up"] == 0
+    assert len([s.id for s in firestore.collection("outbox").stream() if s.id.startswith(milestone)]) >= 1
