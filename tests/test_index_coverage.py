@@ -21,7 +21,17 @@ NOW = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
 
 
 def _calls():
-    from shared.store import incidents, oncall, outbox, postmortems, probes, silences, status_days, status_updates
+    from shared.store import (
+        incidents,
+        oncall,
+        outbox,
+        postmortems,
+        probes,
+        shards,
+        silences,
+        status_days,
+        status_updates,
+    )
     F = incidents.Filters
     return {
         "incidents.list_incidents": [lambda: incidents.list_incidents(["open", "acknowledged"], 10),
@@ -54,6 +64,8 @@ def _calls():
         "status_updates.owed": [lambda: status_updates.owed(NOW, 10)],
         "status_days.outages_resolved_since": [lambda: status_days.outages_resolved_since(NOW, ("uptimerobot", "probe"),
                                                                                           10)],
+        "shards.totals": [lambda: shards.totals("k-1", {"occurrences": 1})],
+        "shards.sharded_keys": [lambda: shards.sharded_keys(10)],
         "silences.ending_after": [lambda: silences.ending_after(NOW)],
         "silences.ended_by": [lambda: silences.ended_by(NOW, 10)],
         "silences.unannounced": [lambda: silences.unannounced()],
