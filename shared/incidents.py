@@ -51,8 +51,8 @@ def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -
     if alert.action is Action.TRIGGER:
         try:  # the hot path: one commit, no read
             return _occurrence(alert, cfg, now, claim, key_doc)
-        except NotActive:
-            pass
+        except (NotActive, Conflict):
+            pass  # closed, or held by a transaction (a resolve reading the shards): the commit changed nothing
         except AlreadyClaimed:  # a replayed delivery: changes nothing; name the incident it is about
             key = store.get_key(key_doc)
             return Outcome(key.incident_id if key else None, "replayed")
