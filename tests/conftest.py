@@ -158,3 +158,22 @@ def live_server():
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+CHROMIUM = "/usr/bin/chromium"   # Debian's package: Playwright's own browser downloads are not used
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium through Playwright, for the tests that look at a page as a person would."""
+    import shutil
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"BROWSER TEST SKIPPED: {CHROMIUM} is missing; install Debian's chromium "
+                    "(apt-get install chromium) to see the pages as a person would")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -6,7 +6,6 @@ Screenshots are kept in tests/artifacts/console_*.png.
 """
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,17 +22,6 @@ HOSTILE = "<script>alert('title')</script> @everyone [click me](javascript:alert
 HOSTILE_NOTE = "<b>rolled back</b> @here [docs](javascript:alert(3))"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from tests.test_preview_page import CHROMIUM, CHROMIUM_ARGS
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"BROWSER TEST SKIPPED: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

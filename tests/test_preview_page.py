@@ -7,7 +7,6 @@ person sees; its screenshot is kept in tests/artifacts/preview_page.png.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import httpx
@@ -21,9 +20,6 @@ from shared.store import outbox
 from tests.notify_fixtures import local, sentry_alert
 from tests.teams import variant
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 LEAD, DEV_D = "111111111111111111", "444444444444444444"
 CFG = variant({"people.dev-a.discord_id": LEAD, "people.dev-d.discord_id": DEV_D})
@@ -103,17 +99,6 @@ def test_several_held_messages_show_as_the_one_digest_they_will_be(live_server, 
     assert "Held outside business hours: 2 alerts since 2026-11-27 20:10:00 +07:00" in page
     assert '<span class="mention">@Dev A</span>' in page and "<i>page</i>" not in page
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"BROWSER TEST SKIPPED: {CHROMIUM} is missing; install Debian's chromium "
-                    "(apt-get install chromium) to see the preview page as a person would")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_a_person_sees_the_messages_as_the_team_would(live_server, three_alerts, browser):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -190,17 +189,6 @@ def contrast(fg: str, bg: str) -> float:
     high, low = sorted((_luminance(fg), _luminance(bg)), reverse=True)
     return (high + 0.05) / (low + 0.05)
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from tests.test_preview_page import CHROMIUM, CHROMIUM_ARGS
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"BROWSER TEST SKIPPED: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize(("width", "name"), [(1280, "desktop"), (390, "phone")])

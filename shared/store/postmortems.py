@@ -26,12 +26,7 @@ def create(incident_id: str, doc: dict, records: list[dict] = ()) -> bool:
     (a sweep run twice)."""
     batch = client().batch()
     batch.create(_ref(incident_id), doc)
-    outbox.add_records(batch, records)
-    try:
-        call(batch.commit)
-    except gexc.Conflict:
-        return False
-    return True
+    return _commit_with(batch, records)
 
 
 def update(incident_id: str, fields: dict, records: list[dict] = ()) -> bool:
@@ -39,6 +34,11 @@ def update(incident_id: str, fields: dict, records: list[dict] = ()) -> bool:
     when one of the records exists already (another run made the same change)."""
     batch = client().batch()
     batch.update(_ref(incident_id), fields)
+    return _commit_with(batch, records)
+
+
+def _commit_with(batch, records: list[dict]) -> bool:
+    """Commit the batch with the outbox records it causes; False when something it creates already exists."""
     outbox.add_records(batch, records)
     try:
         call(batch.commit)
