@@ -22,6 +22,7 @@ from shared.config import config
 from shared.store.client import client
 from tests.bench.__main__ import serve  # first: it sets the environment the functions read
 from tests.bench.firestore_counter import install
+from tests.bench.sweep import set_all
 
 N_COLD = int(os.environ.get("BENCH_STATUS_COLD_N", "40"))
 N_CACHED = int(os.environ.get("BENCH_STATUS_CACHED_N", "500"))
@@ -81,19 +82,11 @@ def seed(now: datetime) -> dict:
                 "eta": None, "next_update_minutes": 30, "component_status": None, "by": "dev-d",
                 "created_at": now - timedelta(minutes=35 - 10 * k), "request": {}}
                for k, status in ((1, "investigating"), (2, "investigating"), (3, "identified"))]
-    batch, size = db.batch(), 0
     writes = [(db.collection("incidents").document(d["id"]), d) for d in docs]
     writes += [(db.collection("live").document(d["key_doc"]), {"incident_id": d["id"], "occurrences": 1})
                for d in docs if d["active"]]
     writes += [(db.collection("status_updates").document(u["id"]), u) for u in updates]
-    for ref, doc in writes:
-        batch.set(ref, doc)
-        size += 1
-        if size == 400:
-            batch.commit()
-            batch, size = db.batch(), 0
-    if size:
-        batch.commit()
+    set_all(db, writes)
     return {"incidents": len(docs), "outages": sum(d["source"] == "uptimerobot" for d in docs),
             "updates": len(updates)}
 

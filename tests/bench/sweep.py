@@ -15,9 +15,22 @@ from shared.store.incidents import INCIDENTS
 from tests.bench.firestore_counter import install
 
 
+def set_all(db, writes) -> None:
+    """Set (document reference, data) pairs in batches of 400 (Firestore takes at most 500 writes a commit)."""
+    batch, size = db.batch(), 0
+    for ref, doc in writes:
+        batch.set(ref, doc)
+        size += 1
+        if size == 400:
+            batch.commit()
+            batch, size = db.batch(), 0
+    if size:
+        batch.commit()
+
+
 def seed(db, total: int, due: int, now: datetime, run: str) -> None:
     """Write `total` open Critical incidents directly; `due` of them are due for their check at `now`."""
-    batch, size = db.batch(), 0
+    writes = []
     for i in range(total):
         opened = now - timedelta(minutes=20) if i < due else now
         doc = {"id": f"INC-B{run}{i:05d}", "dedup_key": f"bench:{run}:{i}", "key_doc": f"bench{run}{i}",
@@ -27,13 +40,8 @@ def seed(db, total: int, due: int, now: datetime, run: str) -> None:
                "resolve_by": opened + timedelta(hours=2), "acknowledged_at": None, "escalations": [],
                "escalation_level": 1, "pinned_rank": 0, "occurrences": 1, "users_affected": 0, "timeline": [],
                "next_check_at": opened + timedelta(minutes=15), "links": {}}
-        batch.set(db.collection(INCIDENTS).document(doc["id"]), doc)
-        size += 1
-        if size == 400:
-            batch.commit()
-            batch, size = db.batch(), 0
-    if size:
-        batch.commit()
+        writes.append((db.collection(INCIDENTS).document(doc["id"]), doc))
+    set_all(db, writes)
 
 
 def main() -> None:
