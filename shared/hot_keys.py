@@ -27,8 +27,13 @@ class _Key:
     shard_counts: dict[int, int] = field(default_factory=dict)  # the largest count each shard returned
     seen: deque = field(default_factory=lambda: deque(maxlen=16))  # (monotonic, count) of live/{key} writes
     in_flight: int = 0
-    next_shard: int = field(default_factory=lambda: random.randrange(hot.SHARDS))
-    sharding: threading.Event | None = None
+    next_shard: int = field(default_factory=lambda: random.randrange(hot.MAX_SHARDS))
+    sharding: threading.Event | None = None                  # set while this process shards the key
+    growing: bool = False                                    # while this process adds shards to the key
+    wanted: int = 0                                          # the shards the key's measured rate needs
+    grow_after: float = 0.0                                  # after a failed growth, no other before this
+    times: deque = field(default_factory=lambda: deque(maxlen=2 * hot.MAX_SHARDS))  # this process's writes
+    answers: dict[int, tuple[float, int]] = field(default_factory=dict)  # each shard's last (monotonic, count)
     milestones: set[int] = field(default_factory=set)       # announced by this process (this generation)
     ranks: set[int] = field(default_factory=set)             # rises this process tried (this generation)
 
@@ -51,9 +56,13 @@ class HotKeys:
         return state
 
     def route(self, key_doc: str, may_shard: bool = True) -> tuple[str, int | None]:
-        """Decide where the next duplicate goes: ("shard", n), ("shard-key", None) when this caller is to
-        shard the key first (then call sharded(), and route again with may_shard False), or ("live", None)
-        for live/{key} (then call written())."""
+        """Decide where the next duplicate goes: ("shard", n); ("shard-key", shards) when this caller is to
+        shard the key first, or give it more shards, as its rate needs (then call sharded(), and route again
+        with may_shard False); or ("live", None) for live/{key} (then call written()).
+
+        While one caller shards a key, the process's other duplicates on it wait (up to SHARDING_WAIT) rather
+        than write live/{key}; while one adds shards, the others go on writing the shards there are.
+        """
         with self._lock:
             state = self._get(key_doc)
             waiting = state.sharding
@@ -61,13 +70,19 @@ class HotKeys:
             waiting.wait(SHARDING_WAIT)
         with self._lock:
             state = self._get(key_doc)
+            now = self.clock()
             if state.shards:
+                state.times.append(now)
+                state.wanted = max(state.wanted, hot.shards_for(hot.rate_of_process(state.times, now)))
+                if may_shard and state.wanted > state.shards and not state.growing and now >= state.grow_after:
+                    state.growing = True
+                    return "shard-key", state.wanted
                 n = state.next_shard % state.shards
                 state.next_shard += 1
                 return "shard", n
-            if may_shard and state.sharding is None and hot.is_hot(state.seen, state.in_flight, self.clock()):
+            if may_shard and state.sharding is None and hot.is_hot(state.seen, state.in_flight, now):
                 state.sharding = threading.Event()
-                return "shard-key", None
+                return "shard-key", hot.shards_for(hot.rate_of_live(state.seen, state.in_flight, now))
             state.in_flight += 1
             return "live", None
 
@@ -83,25 +98,37 @@ class HotKeys:
             state.shards = max(state.shards, shards)
 
     def sharded(self, key_doc: str, live: dict | None) -> None:
-        """Note the end of sharding the key (live: live/{key} as sharded, None: not done)."""
+        """Note the end of sharding the key or growing its shards (live: live/{key} as it now is, None: not
+        done)."""
         with self._lock:
             state = self._get(key_doc)
             if live is not None and self._generation(state, int(live["generation"])):
-                state.shards = int(live["shards"])
+                state.shards = max(state.shards, int(live["shards"]))
                 state.live_count = max(state.live_count, int(live.get("occurrences", 0)))
+            elif state.shards:
+                state.grow_after = self.clock() + hot.HOT_WINDOW  # try again after another window's writes
             else:
                 state.seen.clear()  # try again after another window's writes
+            state.growing = False
             event, state.sharding = state.sharding, None
         if event is not None:
             event.set()
 
-    def counted_on_shard(self, key_doc: str, n: int, generation: int, count: int) -> int:
-        """Note a shard write that returned `count`; return a count the key has certainly reached."""
+    def counted_on_shard(self, key_doc: str, n: int, generation: int, count: int, shards: int) -> int:
+        """Note a shard write that returned `count` (and `shards`, the key's shards when that one was made);
+        return a count the key has certainly reached."""
         with self._lock:
             state = self._get(key_doc)
             if not self._generation(state, generation):
                 return 0  # a write that began before this process saw the next incident on the key
-            state.shards = state.shards or hot.SHARDS  # a shard answered: the key is sharded (again)
+            state.shards = max(state.shards, shards, n + 1)  # a shard answered: the key is sharded (again)
+            now = self.clock()
+            # other instances' writes show in the shard's count: the key may need more shards than this
+            # process's own rate tells
+            rate = hot.rate_of_shard(state.answers.get(n), now, count, state.shards)
+            state.wanted = max(state.wanted, hot.shards_for(rate) if rate else 0)
+            if count > state.answers.get(n, (0.0, -1))[1]:
+                state.answers[n] = (now, count)
             state.shard_counts[n] = max(state.shard_counts.get(n, 0), count)
             return hot.lower_bound(state.live_count, state.shard_counts.values())
 
@@ -139,9 +166,9 @@ class HotKeys:
         if generation < state.generation:
             return False
         if generation > state.generation:  # a new incident on the key: its counts start again
-            sharding, in_flight = state.sharding, state.in_flight
+            sharding, growing, in_flight = state.sharding, state.growing, state.in_flight
             state.__init__()
-            state.generation, state.sharding, state.in_flight = generation, sharding, in_flight
+            state.generation, state.sharding, state.growing, state.in_flight = generation, sharding, growing, in_flight
         return True
 
 

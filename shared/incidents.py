@@ -194,10 +194,10 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
     """Count a duplicate on live/{key} (a cold key) or on one of its shards (a hot key): one commit, no read."""
     fields = {"last_seen": now, "latest_message": alert.message}
     route, shard = KEYS.route(key_doc)
-    if route == "shard-key":  # this process sees a storm on the key: spread its counters first
+    if route == "shard-key":  # this process sees a storm on the key: spread its counters first (or wider)
         sharded = None
         try:
-            sharded = shards.shard_key(key_doc)
+            sharded = shards.shard_key(key_doc, shard)
         finally:
             KEYS.sharded(key_doc, sharded)
         route, shard = KEYS.route(key_doc, may_shard=False)
@@ -208,7 +208,7 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
             KEYS.forget(key_doc)  # its shards went with the incident that closed
             raise
         generation = int(got["generation"])
-        reached = KEYS.counted_on_shard(key_doc, shard, generation, int(got["occurrences"]))
+        reached = KEYS.counted_on_shard(key_doc, shard, generation, int(got["occurrences"]), int(got["shards"]))
         counted = store.Occurrence(generation=generation, id_length=int(got["id_length"]), occurrences=reached,
                                    opened_epoch=float(got["opened_epoch"]), severity_rank=int(got["severity_rank"]),
                                    users=max(int(got["users_affected"]), alert.users or 0),

@@ -13,6 +13,7 @@ import functools
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from shared.errors import Contended, Unavailable
@@ -138,8 +139,13 @@ def claim_once(name: str, now: datetime) -> bool:
 def commit(batch, claim: str | None = None, missing_means_inactive: bool = False):
     """Commit a batch; map a repeated claim to AlreadyClaimed, a missing live/{key} to NotActive, a lost race to
     Conflict."""
+    return committed(batch.commit, claim, missing_means_inactive)
+
+
+def committed(send: Callable, claim: str | None = None, missing_means_inactive: bool = False):
+    """Run `send`, a commit, with commit()'s mapping of its errors."""
     try:
-        return call(batch.commit)
+        return call(send)
     except gexc.NotFound as e:
         if missing_means_inactive:
             raise NotActive() from None

@@ -17,21 +17,25 @@ transactions: they do not contend with the alert path.
 Hot keys: Firestore sustains about one write per second per document, so a storm on one problem must not
 write live/{key} at the alert rate. When a process sees live/{key} take more than 3 writes in a second
 (the counts its own commits return are global, so other instances' writes show; writes in flight count
-too), it shards the key: one read and one commit create SHARDS (128) counter shards and mark
+too), it shards the key: one read and one commit create as many counter shards as the measured rate needs
+for 0.8 writes a second on each (a power of two from 8 to 128, shared/rules/hot.py) and mark
 live/{key}.shards, on the precondition that live/{key} is unchanged since read. From then on each
 duplicate is ONE commit with no read on the next shard, round robin (update + Increment/Maximum, plus the
-claim): at 100 alerts/s each shard takes 0.8 writes/s. A shard exists only while the incident is active:
-close reads all shards in its transaction (shard writes wait, then fail with NotFound and open the next
-incident, as on live/{key}) and deletes them. Counts stay exact: reads add the shards to live/{key} with
-a sum aggregation and two one-document queries; close copies the exact totals. Milestones and severity
-rises on a hot key are decided on a count the key has certainly reached (the sum of the largest value each
-document returned to this process; the minute sweep catches up from the exact count, shared/hot_sweep.py),
-announced once by the outbox record's id and the per-rank claim.
+claim). A storm that grows past its shards (this process's own writes, or a shard's count rising faster
+than its part of the rate, which shows other instances' writes) gets more the same way: one read, one
+commit adding the missing shards. A shard exists only while the incident is active: close reads all
+shards in its transaction (shard writes wait, then fail with NotFound and open the next incident, as on
+live/{key}) and deletes them. Counts stay exact: reads add the shards to live/{key} with a sum
+aggregation and two one-document queries; close copies the exact totals. Milestones and severity rises
+on a hot key are decided on a count the key has certainly reached (the sum of the largest value each
+document returned to this process; the minute sweep catches up from the exact count,
+shared/hot_sweep.py), announced once by the outbox record's id and the per-rank claim.
 
 Cost per alert (Firestore documents): a cold duplicate 0 reads, 1 write (+1 for the claim when the source
-gives a delivery id); a hot duplicate the same, on a shard; sharding a key once 1 read, 129 writes; closing
-a sharded incident 128 more reads and deletes; reading a sharded incident 3 more reads; a severity rise on
-a hot key 1 read more than on a cold one.
+gives a delivery id); a hot duplicate the same, on a shard; sharding a key 1 read and 1 + S writes for S
+shards (9 at 5 alerts/s, 129 at 100/s), and growing them 1 read and 1 write per shard added; closing a
+sharded incident S more reads and deletes; reading a sharded incident 3 more reads; a severity rise on a
+hot key 1 read more than on a cold one.
 """
 from __future__ import annotations
 
@@ -46,7 +50,18 @@ from shared.errors import Closed, Contended, NotFound, Pinned
 from shared.lazy import firestore, gexc
 from shared.model import Incident, Status
 from shared.store import shards as hot
-from shared.store.client import AlreadyClaimed, Conflict, add_claim, call, client, commit, is_claimed, run_transaction
+from shared.store import wire
+from shared.store.client import (
+    AlreadyClaimed,
+    Conflict,
+    add_claim,
+    call,
+    client,
+    commit,
+    committed,
+    is_claimed,
+    run_transaction,
+)
 from shared.store.outbox import OUTBOX, add_records
 
 INCIDENTS = "incidents"
@@ -135,20 +150,16 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
                   "severity_rank": firestore.Maximum(0), "generation": firestore.Maximum(0),
                   "id_length": firestore.Maximum(0), "opened_epoch": firestore.Maximum(0),
                   "pinned_rank": firestore.Maximum(0), "shards": firestore.Maximum(0)}
-    batch = client().batch()
-    batch.update(_ref(LIVE, key_doc), {**fields, **transforms})
-    add_claim(batch, claim, now)
-    result = commit(batch, claim, missing_means_inactive=True)[0]
+    writes = [wire.update(wire.path(LIVE, key_doc), fields, transforms)]  # at storm rate: raw protobuf
+    if claim:
+        writes.append(wire.claim(claim, now))
+    result = committed(lambda: wire.commit(writes), claim, missing_means_inactive=True)[0]
     # transform results come back in field-path order
-    values = dict(zip(sorted(transforms), (_number(v) for v in result.transform_results), strict=True))
+    values = dict(zip(sorted(transforms), (wire.number(v) for v in result.transform_results), strict=True))
     return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
                       occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
                       severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]),
                       pinned_rank=int(values["pinned_rank"]), shards=int(values["shards"]))
-
-
-def _number(value) -> float:
-    return value.double_value if value._pb.WhichOneof("value_type") == "double_value" else value.integer_value
 
 
 def raise_severity(incident_id: str, key_doc: str, rank: int, label: str, reason: str, entry: dict,

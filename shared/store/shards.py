@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 
 from shared.lazy import firestore, gexc
-from shared.rules.hot import SHARDS
-from shared.store.client import add_claim, call, client, commit
+from shared.store import wire
+from shared.store.client import call, client, committed
 
 LIVE = "live"
 LIVE_SHARDS = "live_shards"
 # copied from live/{key} into each shard, read back with Maximum(x, 0) by every shard write (no read)
 IDENTITY = ("generation", "id_length", "opened_epoch", "severity_rank", "pinned_rank")
+# each shard also holds `shards`, the key's shards when it was made: a writer learns of shards added since
 SHARD_ATTEMPTS = 3
 
 
@@ -30,12 +31,15 @@ def shard_refs(key_doc: str, shards: int) -> list:
     return [shard_ref(key_doc, n) for n in range(shards)]
 
 
-def shard_key(key_doc: str) -> dict | None:
-    """Spread an active key's counters over SHARDS shards; return live/{key} as it now is (with `shards`),
-    or None when the key has no active incident or other writers kept changing it.
+def shard_key(key_doc: str, shards: int) -> dict | None:
+    """Spread an active key's counters over `shards` shards, or grow its shards to that many; return
+    live/{key} as it now is (with `shards`), or None when the key has no active incident or other writers
+    kept changing it.
 
-    One read and one commit: live/{key} gets `shards` and its shards are created, on the precondition that
-    live/{key} is still as read, so they are never created for an incident that closed meanwhile.
+    One read and one commit: live/{key} gets `shards` and the shards it lacks are created, on the
+    precondition that live/{key} is still as read, so they are never created for an incident that closed
+    meanwhile (nor twice). Shards are only ever added while the incident is active: the round robin of a
+    writer that has not heard of the new ones yet still lands on existing shards.
     """
     db = client()
     ref = db.collection(LIVE).document(key_doc)
@@ -44,17 +48,18 @@ def shard_key(key_doc: str) -> dict | None:
         if not snap.exists:
             return None
         live = snap.to_dict()
-        if live.get("shards"):
-            return live  # another instance sharded it
+        have = int(live.get("shards") or 0)
+        if have >= shards:
+            return live  # another writer got there first
         batch = db.batch()
-        batch.update(ref, {"shards": SHARDS}, option=db.write_option(last_update_time=snap.update_time))
+        batch.update(ref, {"shards": shards}, option=db.write_option(last_update_time=snap.update_time))
         shard = {"key_doc": key_doc, "incident_id": live["incident_id"], "occurrences": 0, "users_affected": 0,
-                 **{k: live.get(k, 0) for k in IDENTITY}}
-        for n in range(SHARDS):
+                 **{k: live.get(k, 0) for k in IDENTITY}, "shards": shards}
+        for n in range(have, shards):
             batch.create(shard_ref(key_doc, n), {**shard, "shard": n})
         try:
             call(batch.commit)
-            return {**live, "shards": SHARDS}
+            return {**live, "shards": shards}
         except (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound):
             time.sleep(0.01)  # live/{key} moved on (a duplicate from another instance, or a close): read again
     return None
@@ -66,16 +71,12 @@ def count_on_shard(key_doc: str, n: int, fields: dict, users: int | None, claim:
     NotActive when the shard is gone (the incident closed); AlreadyClaimed for a replayed delivery.
     """
     transforms = {"occurrences": firestore.Increment(1), "users_affected": firestore.Maximum(users or 0),
-                  **{k: firestore.Maximum(0) for k in IDENTITY}}
-    batch = client().batch()
-    batch.update(shard_ref(key_doc, n), {**fields, **transforms})
-    add_claim(batch, claim, now)
-    result = commit(batch, claim, missing_means_inactive=True)[0]
-    return dict(zip(sorted(transforms), (_number(v) for v in result.transform_results), strict=True))
-
-
-def _number(value) -> float:
-    return value.double_value if value._pb.WhichOneof("value_type") == "double_value" else value.integer_value
+                  **{k: firestore.Maximum(0) for k in (*IDENTITY, "shards")}}
+    writes = [wire.update(wire.path(LIVE_SHARDS, f"{key_doc}-{n}"), fields, transforms)]  # raw: store/wire.py
+    if claim:
+        writes.append(wire.claim(claim, now))
+    result = committed(lambda: wire.commit(writes), claim, missing_means_inactive=True)[0]
+    return dict(zip(sorted(transforms), (wire.number(v) for v in result.transform_results), strict=True))
 
 
 def combine(live: dict, shards: list[dict]) -> dict:
