@@ -20,6 +20,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -108,18 +109,21 @@ class Http:
 
 
 @contextlib.contextmanager
-def alone(target: str):
+def alone(target: str, env: dict | None = None, python: tuple[str, ...] = (), stderr=subprocess.DEVNULL):
     """Start one function alone as Cloud Functions does (the functions-framework CLI); yield (port, seconds
-    until it accepted connections), and stop it after."""
+    until it accepted connections), and stop it after. `python`: interpreter options (then the CLI's script
+    runs under sys.executable with them)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     start = time.perf_counter()
-    cli = Path(sys.executable).parent / "functions-framework"
-    proc = subprocess.Popen([str(cli), "--target", target, "--source", f"functions/{target}/main.py",
+    cli = [str(Path(sys.executable).parent / "functions-framework")]
+    if python:
+        cli = [sys.executable, *python, *cli]
+    proc = subprocess.Popen([*cli, "--target", target, "--source", f"functions/{target}/main.py",
                              "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         while True:
             try:
@@ -133,15 +137,56 @@ def alone(target: str):
         proc.wait(10)
 
 
-def cold_start() -> tuple[float, float]:
+def cold_start(env: dict | None = None) -> tuple[float, float]:
     """Start the ingest function alone (gunicorn under the CLI); return (seconds until it accepts connections,
     seconds its first alert takes)."""
-    with alone("ingest") as (port, ready), httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+    with alone("ingest", env) as (port, ready), httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
         body, headers = signed(issue(f"cold-{uuid.uuid4().hex[:8]}"))
         first = time.perf_counter()
         r = client.post("/sentry", content=body, headers=headers)  # deployed alone: the function is at /
         assert r.status_code == 200, r.text
         return ready, time.perf_counter() - first
+
+
+def median_cold_start(env: dict | None, runs: int) -> tuple[float, float]:
+    starts = sorted((cold_start(env) for _ in range(runs)), key=sum)
+    return starts[len(starts) // 2]
+
+
+# what the imports of a cold start are, by whose they are (the first match of a module's top-level name)
+IMPORT_GROUPS = (("the product's own modules", ("shared",)),
+                 ("pydantic and PyYAML (the team file's checks)", ("pydantic", "pydantic_core", "annotated_types",
+                                                                   "typing_inspection", "yaml")),
+                 ("functions-framework, Flask, gunicorn", ("functions_framework", "flask", "werkzeug", "click",
+                                                           "gunicorn", "jinja2", "cloudevents", "markupsafe",
+                                                           "itsdangerous", "blinker", "watchdog")),
+                 ("Firestore's client (gRPC, protobuf, google-auth, api-core)", ("google", "grpc", "proto",
+                                                                                "requests", "urllib3", "cryptography",
+                                                                                "charset_normalizer", "idna",
+                                                                                "certifi", "pyasn1", "rsa",
+                                                                                "cachetools", "pyasn1_modules")),
+                 ("httpx (the channels' HTTP client)", ("httpx", "httpcore", "h11", "anyio", "sniffio")))
+
+
+def import_breakdown(env: dict) -> dict[str, float]:
+    """Start the ingest function once under `python -X importtime` and answer one alert; return the seconds of
+    import each group took (self times summed over every module, in master and worker: the tool adds some
+    time of its own, so these are shares more than exact figures)."""
+    with tempfile.TemporaryFile("w+") as log:
+        with (alone("ingest", env, python=("-X", "importtime"), stderr=log) as (port, _ready),
+              httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client):
+            body, headers = signed(issue(f"cold-{uuid.uuid4().hex[:8]}"))
+            assert client.post("/sentry", content=body, headers=headers).status_code == 200
+        log.seek(0)
+        groups: dict[str, float] = {}
+        for line in log:
+            parts = line.split("|")
+            if not line.startswith("import time:") or len(parts) != 3 or not parts[0].split(":")[1].strip().isdigit():
+                continue
+            top = parts[2].strip().split(".")[0]
+            name = next((label for label, names in IMPORT_GROUPS if top in names), "Python's standard library")
+            groups[name] = groups.get(name, 0.0) + max(int(parts[0].split(":")[1]), 0) / 1e6
+        return groups
 
 
 def main() -> None:
@@ -208,23 +253,40 @@ def main() -> None:
               f"(p99: {pct(samples, .99) / pct(bare, .99):.2f}x, {pct(samples, .99) / pct(bare_over_http, .99):.2f}x)")
     worst = max(max(samples) for samples, _, _ in figures.values()) * 1000
     print(f"  slowest of {3 * N} answers: {worst:.1f} ms (aim: every answer under 1000 ms)")
-    ready, first = cold_start()
-    print(f"  cold start: `functions-framework --target ingest` accepts connections after {ready * 1000:.0f} ms; "
-          f"its first alert "
-          f"(new incident, Firestore client created on the way) takes {first * 1000:.0f} ms; "
-          f"total {(ready + first) * 1000:.0f} ms")
     server.shutdown()
+    cold_starts()
+
+
+def cold_starts(runs: int = 5) -> None:
+    """The cold start of ingest under the functions-framework CLI: as deploy.sh runs Python (no bytecode
+    written, so the product's modules are compiled at each start) and with bytecode cached (as an image
+    that ships compiled modules would start), the median of `runs`, then where the import time goes."""
+    with tempfile.TemporaryDirectory() as cache:
+        cached = {"PYTHONPYCACHEPREFIX": cache, "PYTHONDONTWRITEBYTECODE": ""}
+        cold_start(cached)  # writes the bytecode
+        for label, env in (("bytecode compiled at start", {"PYTHONDONTWRITEBYTECODE": "1"}),
+                           ("bytecode cached", cached)):
+            ready, first = median_cold_start(env, runs)
+            print(f"  cold start of `functions-framework --target ingest`, {label} (median of {runs}): accepts "
+                  f"connections after {ready * 1000:.0f} ms, its first alert (a new incident; Firestore's client "
+                  f"created on the way) takes {first * 1000:.0f} ms: {(ready + first) * 1000:.0f} ms to the first "
+                  "answer (aim: under 500 ms)")
+        groups = import_breakdown(cached)
+    print(f"  its imports, bytecode cached (python -X importtime, self times summed, ms): "
+          f"{sum(groups.values()) * 1000:.0f} in all: "
+          + ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in sorted(groups.items(), key=lambda g: -g[1])))
 
 
 if __name__ == "__main__":
     from tests.bench import console as console_bench
     from tests.bench import day, hot, notify, sweep
     from tests.bench import status as status_bench
-    # ./deploy.sh bench [NAME ...] runs the named ones; the last three empty the emulator's database first
+    # ./deploy.sh bench [NAME ...] runs the named ones (cold: only ingest's cold start, which `ingest` ends with);
+    # day, status and console empty the emulator's database first
     BENCHES = {"ingest": main, "notify": notify.main, "hot": hot.main, "sweep": sweep.main,
                "interactions": interactions_bench.main, "day": day.main, "status": status_bench.main,
-               "console": console_bench.main}
-    for chosen in sys.argv[1:] or BENCHES:
+               "console": console_bench.main, "cold": cold_starts}
+    for chosen in sys.argv[1:] or [name for name in BENCHES if name != "cold"]:
         if chosen not in BENCHES:
             sys.exit(f"no bench {chosen!r}; choose from {', '.join(BENCHES)}")
         BENCHES[chosen]()
