@@ -72,11 +72,12 @@ class HotKeys:
             state = self._get(key_doc)
             now = self.clock()
             if state.shards:
-                state.times.append(now)
-                state.wanted = max(state.wanted, hot.shards_for(hot.rate_of_process(state.times, now)))
+                rate = hot.rate_of_process([*state.times, now], now)  # this write included
+                state.wanted = max(state.wanted, hot.shards_for(rate))
                 if may_shard and state.wanted > state.shards and not state.growing and now >= state.grow_after:
                     state.growing = True
                     return "shard-key", state.wanted
+                state.times.append(now)
                 n = state.next_shard % state.shards
                 state.next_shard += 1
                 return "shard", n
