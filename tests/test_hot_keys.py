@@ -33,11 +33,12 @@ def test_a_key_is_hot_past_the_burst_seen_or_in_flight_within_the_window():
     assert not hot.is_hot([], in_flight=0, now=10.0)
     assert not hot.is_hot([], in_flight=HOT_WRITES - 1, now=10.0)
     assert hot.is_hot([], in_flight=HOT_WRITES, now=10.0)
-    # counts 7..9 returned within the last second: three writes (other instances' included), one more is hot
-    assert hot.is_hot([(9.2, 7), (9.5, 8), (9.9, 9)], in_flight=0, now=10.0)
-    assert not hot.is_hot([(9.5, 8), (9.9, 9)], in_flight=0, now=10.0)
+    # HOT_WRITES counts returned within the last second (other instances' writes included): one more is hot
+    seen = [(9.9 - 0.3 * i, 9 - i) for i in range(HOT_WRITES)]
+    assert hot.is_hot(seen, in_flight=0, now=10.0)
+    assert not hot.is_hot(seen[1:], in_flight=0, now=10.0)
     # the same counts seen long ago: a trickle
-    assert not hot.is_hot([(1.0, 7), (5.0, 8), (9.9, 9)], in_flight=0, now=10.0)
+    assert not hot.is_hot([(at - 5.0, count) for at, count in seen[1:]] + seen[:1], in_flight=0, now=10.0)
     # two writes seen whose counts are 5 apart: other instances wrote in between
     assert hot.is_hot([(9.5, 4), (9.9, 9)], in_flight=0, now=10.0)
 
@@ -105,7 +106,7 @@ class Clock:
 def test_the_process_view_sizes_the_shards_to_the_rate_and_grows_them_with_the_storm():
     clock = Clock()
     keys = HotKeys(clock=clock)
-    for count in range(2, 5):  # five a second, as one process sees it
+    for count in range(2, 2 + HOT_WRITES):  # five a second, as one process sees it
         assert keys.route("k")[0] == "live"
         keys.written("k", 1, count, 0)
         clock.now += 0.2

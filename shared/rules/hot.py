@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-HOT_WRITES = 3     # writes of live/{key} within HOT_WINDOW (seen or in flight) past which the key is sharded
+HOT_WRITES = 2     # writes of live/{key} within HOT_WINDOW (seen or in flight) past which the key is sharded:
+#                    with the opening, the sharding and a severity rise, live/{key} takes at most 5 in a second
 HOT_WINDOW = 1.0   # seconds
 PER_SHARD = 0.8    # writes a second each shard is sized for (Firestore's guidance: about 1)
 MIN_SHARDS = 8
 MAX_SHARDS = 128   # 100 alerts/s over 128 shards is 0.8 writes/s on each
-MIN_SPAN = 0.05    # seconds: writes seen closer together than this are taken as this far apart
+MIN_SPAN = 0.02    # seconds: writes seen closer together than this (a request's own length) are taken as this far apart
 SHARD_SPAN = 10.0  # seconds over which two answers of one shard measure the key's rate
 
 

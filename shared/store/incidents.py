@@ -15,7 +15,7 @@ included, changes nothing; the caller then takes the slow path. Opening an incid
 transactions: they do not contend with the alert path.
 
 Hot keys: Firestore sustains about one write per second per document, so a storm on one problem must not
-write live/{key} at the alert rate. When a process sees live/{key} take more than 3 writes in a second
+write live/{key} at the alert rate. When a process sees live/{key} take more than 2 writes in a second
 (the counts its own commits return are global, so other instances' writes show; writes in flight count
 too), it shards the key: one read and one commit create as many counter shards as the measured rate needs
 for 0.8 writes a second on each (a power of two from 8 to 128, shared/rules/hot.py) and mark
