@@ -10,12 +10,11 @@ import hashlib
 import uuid
 from datetime import datetime
 
-from google.cloud import firestore
-
 from shared import oncall
 from shared.channels import REGISTRY
 from shared.config import Config
 from shared.errors import BadInput, Conflict
+from shared.lazy import firestore
 from shared.model import TimelineEntry
 from shared.notify import plan, render
 from shared.rules import routing

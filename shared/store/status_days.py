@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from google.cloud import firestore
-
+from shared.lazy import firestore
 from shared.model import Incident
 from shared.store.client import call, client
 

@@ -11,10 +11,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from google.api_core import exceptions as gexc
-from google.cloud import firestore
-
 from shared.errors import Contended, NotFound
+from shared.lazy import firestore, gexc
 from shared.store.client import call, client
 from shared.store.incidents import INCIDENTS
 from shared.store.outbox import add_records
