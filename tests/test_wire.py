@@ -9,7 +9,7 @@ import pytest
 from google.cloud import firestore as google_firestore
 
 from shared.store import wire
-from shared.store.client import NotActive, client, committed
+from shared.store.client import AlreadyClaimed, NotActive, client
 from tests.bench import write_trace
 
 NOW = datetime(2026, 11, 28, 21, 39, 19, 607148, tzinfo=timezone(timedelta(hours=7)))
@@ -50,15 +50,14 @@ def test_what_it_cannot_say_exactly_is_refused_not_guessed(firestore):
         wire.create(wire.path("claims", "c"), {"raw": b"\x00"})
 
 
-def test_a_commit_counts_returns_the_transforms_and_is_all_or_nothing(firestore):
+def test_a_count_returns_the_transforms_and_is_all_or_nothing(firestore):
     trace = write_trace.install(client())
     try:
         key, claim = uuid.uuid4().hex, uuid.uuid4().hex
         firestore.collection("live").document(key).set({"occurrences": 4, "users_affected": 9})
         transforms = {"occurrences": google_firestore.Increment(1), "users_affected": google_firestore.Maximum(2)}
-        result = wire.commit([wire.update(wire.path("live", key), {"last_seen": NOW}, transforms),
-                              wire.claim(claim, NOW)])
-        assert [wire.number(v) for v in result[0].transform_results] == [5, 9]  # field-name order
+        assert wire.count("live", key, {"last_seen": NOW}, transforms, claim, NOW) == {
+            "occurrences": 5, "users_affected": 9}
         stored = firestore.collection("live").document(key).get().to_dict()
         assert stored["occurrences"] == 5 and stored["last_seen"] == NOW
         assert firestore.collection("claims").document(claim).get().exists
@@ -68,8 +67,12 @@ def test_a_commit_counts_returns_the_transforms_and_is_all_or_nothing(firestore)
         # the document is gone (the incident closed): nothing of the commit happens, the claim included
         gone, other = uuid.uuid4().hex, uuid.uuid4().hex
         with pytest.raises(NotActive):
-            committed(lambda: wire.commit([wire.update(wire.path("live", gone), {"last_seen": NOW}, transforms),
-                                           wire.claim(other, NOW)]), other, missing_means_inactive=True)
+            wire.count("live", gone, {"last_seen": NOW}, transforms, other, NOW)
         assert not firestore.collection("claims").document(other).get().exists
+
+        # the same delivery again: refused by its claim, and the count stays as it was
+        with pytest.raises(AlreadyClaimed):
+            wire.count("live", key, {"last_seen": NOW}, transforms, claim, NOW)
+        assert firestore.collection("live").document(key).get().get("occurrences") == 5
     finally:
         write_trace.uninstall(client())

@@ -58,7 +58,6 @@ from shared.store.client import (
     call,
     client,
     commit,
-    committed,
     is_claimed,
     run_transaction,
 )
@@ -150,12 +149,7 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
                   "severity_rank": firestore.Maximum(0), "generation": firestore.Maximum(0),
                   "id_length": firestore.Maximum(0), "opened_epoch": firestore.Maximum(0),
                   "pinned_rank": firestore.Maximum(0), "shards": firestore.Maximum(0)}
-    writes = [wire.update(wire.path(LIVE, key_doc), fields, transforms)]  # at storm rate: raw protobuf
-    if claim:
-        writes.append(wire.claim(claim, now))
-    result = committed(lambda: wire.commit(writes), claim, missing_means_inactive=True)[0]
-    # transform results come back in field-path order
-    values = dict(zip(sorted(transforms), (wire.number(v) for v in result.transform_results), strict=True))
+    values = wire.count(LIVE, key_doc, fields, transforms, claim, now)  # at storm rate: raw protobuf
     return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
                       occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
                       severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]),

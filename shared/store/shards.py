@@ -13,7 +13,7 @@ import time
 
 from shared.lazy import firestore, gexc
 from shared.store import wire
-from shared.store.client import call, client, committed
+from shared.store.client import call, client
 
 LIVE = "live"
 LIVE_SHARDS = "live_shards"
@@ -72,11 +72,7 @@ def count_on_shard(key_doc: str, n: int, fields: dict, users: int | None, claim:
     """
     transforms = {"occurrences": firestore.Increment(1), "users_affected": firestore.Maximum(users or 0),
                   **{k: firestore.Maximum(0) for k in (*IDENTITY, "shards")}}
-    writes = [wire.update(wire.path(LIVE_SHARDS, f"{key_doc}-{n}"), fields, transforms)]  # raw: store/wire.py
-    if claim:
-        writes.append(wire.claim(claim, now))
-    result = committed(lambda: wire.commit(writes), claim, missing_means_inactive=True)[0]
-    return dict(zip(sorted(transforms), (wire.number(v) for v in result.transform_results), strict=True))
+    return wire.count(LIVE_SHARDS, f"{key_doc}-{n}", fields, transforms, claim, now)  # raw: store/wire.py
 
 
 def combine(live: dict, shards: list[dict]) -> dict:

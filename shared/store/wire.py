@@ -13,34 +13,23 @@ Everything else (people's changes, transactions, the sweeps) stays on the librar
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from datetime import datetime
 
-from shared.store.client import CLAIMS, claim_doc, client
+from shared.store.client import CLAIMS, claim_doc, client, committed
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")  # a field name that needs no quoting in a field path
 _TRANSFORMS = {"Increment": "increment", "Maximum": "maximum", "Minimum": "minimum"}
 
 
-class _Types:
-    """The raw protobuf classes, looked up on first use (the library loads lazily, shared/lazy.py)."""
+@functools.cache
+def _types():
+    """The raw Write class and the CommitRequest wrapper, looked up on first use (the library loads lazily)."""
+    from google.cloud.firestore_v1.types import firestore as firestore_types
+    from google.cloud.firestore_v1.types import write
 
-    def __init__(self):
-        from google.cloud.firestore_v1.types import firestore as firestore_types
-        from google.cloud.firestore_v1.types import write
-
-        self.Write = write.Write.pb()
-        self.CommitRequest = firestore_types.CommitRequest
-
-
-_types: _Types | None = None
-
-
-def _t() -> _Types:
-    global _types
-    if _types is None:
-        _types = _Types()
-    return _types
+    return write.Write.pb(), firestore_types.CommitRequest
 
 
 def _set(target, value) -> None:
@@ -87,7 +76,7 @@ def update(doc_path: str, fields: dict, transforms: dict | None = None):
     """Return the write of batch.update(ref, {**fields, **transforms}): set `fields`, apply the Increment /
     Maximum / Minimum `transforms` (their results come back in field-name order), on a document that must
     exist."""
-    write = _t().Write()
+    write = _types()[0]()
     write.update.name = doc_path
     _fields(write, fields)
     write.update_mask.field_paths.extend(sorted(fields))
@@ -105,7 +94,7 @@ def update(doc_path: str, fields: dict, transforms: dict | None = None):
 
 def create(doc_path: str, fields: dict):
     """Return the write of batch.create(ref, fields): a document that must not exist yet."""
-    write = _t().Write()
+    write = _types()[0]()
     write.update.name = doc_path
     _fields(write, fields)
     write.current_document.exists = False
@@ -121,7 +110,7 @@ def commit(writes: list) -> list:
     """Commit raw writes atomically, as WriteBatch.commit does; return the raw WriteResults (with each
     transform's result), in the order of `writes`."""
     db = client()
-    request = _t().CommitRequest(database=db._database_string)
+    request = _types()[1](database=db._database_string)
     request._pb.writes.extend(writes)
     return list(db._firestore_api.commit(request=request, metadata=db._rpc_metadata)._pb.write_results)
 
@@ -129,4 +118,17 @@ def commit(writes: list) -> list:
 def number(value) -> float | int:
     """The number a transform's raw result Value holds."""
     return value.double_value if value.WhichOneof("value_type") == "double_value" else value.integer_value
+
+
+def count(collection: str, doc_id: str, fields: dict, transforms: dict, claim_name: str | None,
+          now: datetime) -> dict:
+    """A counted occurrence: one commit, no read, of an update (`fields` and the Increment / Maximum
+    `transforms`) of a document that must exist, with the delivery's claim when there is one; return each
+    transform's result by field name. NotActive when the document is gone, AlreadyClaimed for a replay."""
+    writes = [update(path(collection, doc_id), fields, transforms)]
+    if claim_name:
+        writes.append(claim(claim_name, now))
+    result = committed(lambda: commit(writes), claim_name, missing_means_inactive=True)[0]
+    # transform results come back in field-path order
+    return dict(zip(sorted(transforms), (number(v) for v in result.transform_results), strict=True))
 
