@@ -72,7 +72,7 @@ class HotKeys:
             state = self._get(key_doc)
             now = self.clock()
             if state.shards:
-                rate = hot.rate_of_process([*state.times, now], now)  # this write included
+                rate = hot.rate_of_process(state.times, now) + 1 / hot.HOT_WINDOW  # this write included
                 state.wanted = max(state.wanted, hot.shards_for(rate))
                 if may_shard and state.wanted > state.shards and not state.growing and now >= state.grow_after:
                     state.growing = True
