@@ -56,7 +56,7 @@ def test_a_count_returns_the_transforms_and_is_all_or_nothing(firestore):
         key, claim = uuid.uuid4().hex, uuid.uuid4().hex
         firestore.collection("live").document(key).set({"occurrences": 4, "users_affected": 9})
         transforms = {"occurrences": google_firestore.Increment(1), "users_affected": google_firestore.Maximum(2)}
-        assert wire.count("live", key, {"last_seen": NOW}, transforms, claim, NOW) == {
+        assert wire.counted_update("live", key, {"last_seen": NOW}, transforms, claim, NOW) == {
             "occurrences": 5, "users_affected": 9}
         stored = firestore.collection("live").document(key).get().to_dict()
         assert stored["occurrences"] == 5 and stored["last_seen"] == NOW
@@ -67,12 +67,12 @@ def test_a_count_returns_the_transforms_and_is_all_or_nothing(firestore):
         # the document is gone (the incident closed): nothing of the commit happens, the claim included
         gone, other = uuid.uuid4().hex, uuid.uuid4().hex
         with pytest.raises(NotActive):
-            wire.count("live", gone, {"last_seen": NOW}, transforms, other, NOW)
+            wire.counted_update("live", gone, {"last_seen": NOW}, transforms, other, NOW)
         assert not firestore.collection("claims").document(other).get().exists
 
         # the same delivery again: refused by its claim, and the count stays as it was
         with pytest.raises(AlreadyClaimed):
-            wire.count("live", key, {"last_seen": NOW}, transforms, claim, NOW)
+            wire.counted_update("live", key, {"last_seen": NOW}, transforms, claim, NOW)
         assert firestore.collection("live").document(key).get().get("occurrences") == 5
     finally:
         write_trace.uninstall(client())

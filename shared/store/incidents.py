@@ -149,7 +149,7 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
                   "severity_rank": firestore.Maximum(0), "generation": firestore.Maximum(0),
                   "id_length": firestore.Maximum(0), "opened_epoch": firestore.Maximum(0),
                   "pinned_rank": firestore.Maximum(0), "shards": firestore.Maximum(0)}
-    values = wire.count(LIVE, key_doc, fields, transforms, claim, now)  # at storm rate: raw protobuf
+    values = wire.counted_update(LIVE, key_doc, fields, transforms, claim, now)  # at storm rate: raw protobuf
     return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
                       occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
                       severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]),

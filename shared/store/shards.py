@@ -72,7 +72,7 @@ def count_on_shard(key_doc: str, n: int, fields: dict, users: int | None, claim:
     """
     transforms = {"occurrences": firestore.Increment(1), "users_affected": firestore.Maximum(users or 0),
                   **{k: firestore.Maximum(0) for k in (*IDENTITY, "shards")}}
-    return wire.count(LIVE_SHARDS, f"{key_doc}-{n}", fields, transforms, claim, now)  # raw: store/wire.py
+    return wire.counted_update(LIVE_SHARDS, f"{key_doc}-{n}", fields, transforms, claim, now)  # raw: store/wire.py
 
 
 def combine(live: dict, shards: list[dict]) -> dict:

@@ -120,7 +120,7 @@ def number(value) -> float | int:
     return value.double_value if value.WhichOneof("value_type") == "double_value" else value.integer_value
 
 
-def count(collection: str, doc_id: str, fields: dict, transforms: dict, claim_name: str | None,
+def counted_update(collection: str, doc_id: str, fields: dict, transforms: dict, claim_name: str | None,
           now: datetime) -> dict:
     """A counted occurrence: one commit, no read, of an update (`fields` and the Increment / Maximum
     `transforms`) of a document that must exist, with the delivery's claim when there is one; return each
