@@ -1,12 +1,14 @@
 """The alert path's storm-rate writes, built as raw protobuf `Write` messages and committed through the same
-generated client every other call uses.
+channel every other call uses.
 
 A duplicate alert is one commit of one or two writes (the counter update and the delivery's claim). Built
 through the library's WriteBatch, each write goes through proto-plus marshalling and field-path parsing:
 about 1.3 ms of CPU a duplicate on the benchmark machine, more than the commit's own round trip costs the
 process, and under a storm the instance's CPU is what limits its rate. These writes have top-level field
 names and plain values only, so they are built directly on the protobuf classes: the same messages
-(tests/test_wire.py compares them with the library's, field by field), a tenth of the CPU.
+(tests/test_wire.py compares them with the library's, field by field), a tenth of the CPU. They are sent
+by the client's raw_commit (store/client.py), which skips the generated client's proto-plus and api-core
+layers but keeps its retry window, metadata and errors.
 
 Everything else (people's changes, transactions, the sweeps) stays on the library.
 """
@@ -25,11 +27,11 @@ _TRANSFORMS = {"Increment": "increment", "Maximum": "maximum", "Minimum": "minim
 
 @functools.cache
 def _types():
-    """The raw Write class and the CommitRequest wrapper, looked up on first use (the library loads lazily)."""
+    """The raw Write and CommitRequest classes, looked up on first use (the library loads lazily)."""
     from google.cloud.firestore_v1.types import firestore as firestore_types
     from google.cloud.firestore_v1.types import write
 
-    return write.Write.pb(), firestore_types.CommitRequest
+    return write.Write.pb(), firestore_types.CommitRequest.pb()
 
 
 def _set(target, value) -> None:
@@ -72,15 +74,19 @@ def _fields(write, fields: dict) -> None:
         _set(write.update.fields[name], value)
 
 
-def update(doc_path: str, fields: dict, transforms: dict | None = None):
+def update(doc_path: str, fields: dict, transforms: dict | None = None, last_update=None):
     """Return the write of batch.update(ref, {**fields, **transforms}): set `fields`, apply the Increment /
     Maximum / Minimum `transforms` (their results come back in field-name order), on a document that must
-    exist."""
+    exist, or with `last_update` (a snapshot's update_time) that must still be as read (the library's
+    write_option(last_update_time=...))."""
     write = _types()[0]()
     write.update.name = doc_path
     _fields(write, fields)
     write.update_mask.field_paths.extend(sorted(fields))
-    write.current_document.exists = True
+    if last_update is None:
+        write.current_document.exists = True
+    else:
+        write.current_document.update_time.CopyFrom(last_update.timestamp_pb())
     for name in sorted(transforms or {}):
         sentinel = transforms[name]
         kind = _TRANSFORMS.get(type(sentinel).__name__)
@@ -111,8 +117,8 @@ def commit(writes: list) -> list:
     transform's result), in the order of `writes`."""
     db = client()
     request = _types()[1](database=db._database_string)
-    request._pb.writes.extend(writes)
-    return list(db._firestore_api.commit(request=request, metadata=db._rpc_metadata)._pb.write_results)
+    request.writes.extend(writes)
+    return list(db._firestore_api.raw_commit(request).write_results)  # store/client.py: _raw_commit
 
 
 def number(value) -> float | int:

@@ -44,6 +44,13 @@ class _CountingApi:
         self._counts.add(writes=len(writes) - deletes, deletes=deletes, commits=1)
         return response
 
+    def raw_commit(self, request):
+        """The alert path's commits (raw protobuf, shared/store/client.py `_raw_commit`)."""
+        response = self._inner.raw_commit(request)
+        self._counts.add(writes=sum(1 for w in request.writes if not w.delete),
+                         deletes=sum(1 for w in request.writes if w.delete), commits=1)
+        return response
+
     def batch_get_documents(self, request=None, **kwargs):
         documents = request["documents"] if isinstance(request, dict) else request.documents
         self._counts.add(reads=len(documents))

@@ -72,6 +72,12 @@ class _TracingApi:
         self._trace.record([_document(w) if not isinstance(w, dict) else _dict_document(w) for w in writes])
         return response
 
+    def raw_commit(self, request):
+        """The alert path's commits (raw protobuf, shared/store/client.py `_raw_commit`)."""
+        response = self._inner.raw_commit(request)
+        self._trace.record([_document(w) for w in request.writes])
+        return response
+
     def __getattr__(self, name):
         return getattr(self._inner, name)
 
