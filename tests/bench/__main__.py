@@ -109,10 +109,11 @@ class Http:
 
 
 @contextlib.contextmanager
-def alone(target: str, env: dict | None = None, python: tuple[str, ...] = (), stderr=subprocess.DEVNULL):
+def alone(target: str, env: dict | None = None, python: tuple[str, ...] = (), stderr=subprocess.DEVNULL,
+          source: str = ""):
     """Start one function alone as Cloud Functions does (the functions-framework CLI); yield (port, seconds
     until it accepted connections), and stop it after. `python`: interpreter options (then the CLI's script
-    runs under sys.executable with them)."""
+    runs under sys.executable with them); `source`: its main.py when not functions/{target}/main.py."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -120,7 +121,7 @@ def alone(target: str, env: dict | None = None, python: tuple[str, ...] = (), st
     cli = [str(Path(sys.executable).parent / "functions-framework")]
     if python:
         cli = [sys.executable, *python, *cli]
-    proc = subprocess.Popen([*cli, "--target", target, "--source", f"functions/{target}/main.py",
+    proc = subprocess.Popen([*cli, "--target", target, "--source", source or f"functions/{target}/main.py",
                              "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=stderr)
@@ -137,10 +138,13 @@ def alone(target: str, env: dict | None = None, python: tuple[str, ...] = (), st
         proc.wait(10)
 
 
-def cold_start(env: dict | None = None) -> tuple[float, float]:
-    """Start the ingest function alone (gunicorn under the CLI); return (seconds until it accepts connections,
-    seconds its first alert takes)."""
-    with alone("ingest", env) as (port, ready), httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+def cold_start(env: dict | None = None, floor: bool = False) -> tuple[float, float]:
+    """Start the ingest function alone (gunicorn under the CLI), or with `floor` the yardstick beside it
+    (tests/bench/floor/main.py); return (seconds until it accepts connections, seconds its first request
+    takes: an alert that opens an incident, or the yardstick's one stored document)."""
+    target, source = ("floor", "tests/bench/floor/main.py") if floor else ("ingest", "")
+    with (alone(target, env, source=source) as (port, ready),
+          httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client):
         body, headers = signed(issue(f"cold-{uuid.uuid4().hex[:8]}"))
         first = time.perf_counter()
         r = client.post("/sentry", content=body, headers=headers)  # deployed alone: the function is at /
@@ -148,8 +152,8 @@ def cold_start(env: dict | None = None) -> tuple[float, float]:
         return ready, time.perf_counter() - first
 
 
-def median_cold_start(env: dict | None, runs: int) -> tuple[float, float]:
-    starts = sorted((cold_start(env) for _ in range(runs)), key=sum)
+def median_cold_start(env: dict | None, runs: int, floor: bool = False) -> tuple[float, float]:
+    starts = sorted((cold_start(env, floor) for _ in range(runs)), key=sum)
     return starts[len(starts) // 2]
 
 
@@ -264,6 +268,7 @@ def cold_starts(runs: int = 5) -> None:
     with tempfile.TemporaryDirectory() as cache:
         cached = {"PYTHONPYCACHEPREFIX": cache, "PYTHONDONTWRITEBYTECODE": ""}
         cold_start(cached)  # writes the bytecode
+        cold_start(cached, floor=True)
         for label, env in (("bytecode compiled at start", {"PYTHONDONTWRITEBYTECODE": "1"}),
                            ("bytecode cached", cached)):
             ready, first = median_cold_start(env, runs)
@@ -271,6 +276,11 @@ def cold_starts(runs: int = 5) -> None:
                   f"connections after {ready * 1000:.0f} ms, its first alert (a new incident; Firestore's client "
                   f"created on the way) takes {first * 1000:.0f} ms: {(ready + first) * 1000:.0f} ms to the first "
                   "answer (aim: under 500 ms)")
+        floor_ready, floor_first = median_cold_start(cached, runs, floor=True)
+        print(f"  the floor beside it, bytecode cached (median of {runs}): a function with only functions-framework "
+              f"and Firestore's client that stores one document per request (tests/bench/floor) accepts connections "
+              f"after {floor_ready * 1000:.0f} ms and answers its first request {floor_first * 1000:.0f} ms later: "
+              f"{(floor_ready + floor_first) * 1000:.0f} ms")
         groups = import_breakdown(cached)
     print(f"  its imports, bytecode cached (python -X importtime, self times summed, ms): "
           f"{sum(groups.values()) * 1000:.0f} in all: "
