@@ -95,7 +95,8 @@ def deploy_command(t: Target, f: Function, folder: Path, sha: str) -> list[str]:
             f"--source={folder}", f"--entry-point={f.name}", "--trigger-http",
             "--allow-unauthenticated" if f.access == tg.PUBLIC else "--no-allow-unauthenticated",
             f"--service-account={t.runtime_sa}", f"--memory={tg.MEMORY}", f"--timeout={tg.TIMEOUT_SECONDS}s",
-            f"--max-instances={tg.MAX_INSTANCES}", f"--update-labels={SOURCE_LABEL}={sha}",
+            f"--min-instances={f.min_instances}", f"--max-instances={tg.MAX_INSTANCES}",
+            f"--update-labels={SOURCE_LABEL}={sha}",
             "--set-env-vars=" + _pairs(t.env)]
     if f.secrets:
         argv.append("--set-secrets=" + ",".join(f"{s}={s}:latest" for s in f.secrets))
@@ -118,7 +119,8 @@ def function_is_right(t: Target, f: Function, sha: str, current: dict | None) ->
             and secrets == {s: (s, "latest") for s in f.secrets}
             and service.get("serviceAccountEmail") == t.runtime_sa and service.get("availableMemory") == tg.MEMORY
             and int(service.get("timeoutSeconds") or 0) == tg.TIMEOUT_SECONDS
-            and int(service.get("maxInstanceCount") or 0) == tg.MAX_INSTANCES)
+            and int(service.get("maxInstanceCount") or 0) == tg.MAX_INSTANCES
+            and int(service.get("minInstanceCount") or 0) == f.min_instances)  # absent when 0
 
 
 def function(t: Target, f: Function, folder: Path, sha: str) -> Step:

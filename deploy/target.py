@@ -12,6 +12,11 @@ RUNTIME = "python312"      # a current Cloud Functions Python runtime (2nd gen)
 MEMORY = "256Mi"
 TIMEOUT_SECONDS = 60       # the sweep keeps to 45 s (shared/periodic.py); the daily report to a few seconds
 MAX_INSTANCES = 5          # a team of five: enough for a burst of alerts, a ceiling on a runaway bill
+# Functions kept warm (--min-instances): a cold start is about 1.2 s of CPU (the libraries' imports alone about
+# 1 s, `./deploy.sh bench cold`), and 256 MiB gets 0.167 vCPU, so a cold one would answer after several seconds.
+# Sentry gives a webhook 1 s and Discord an interaction 3 s. One idle instance each is billed at Cloud Run's
+# idle rate; the others (people's pages, the scheduled jobs) may start cold.
+MIN_INSTANCES = {"ingest": 1, "interactions": 1}
 
 # Who may call each function. An unknown function (a new folder in functions/) is deployed PRIVATE: nobody but
 # the project's owners can call it until it is classified here; the plan says so.
@@ -67,6 +72,7 @@ class Function:
     access: str
     known: bool                        # listed in ACCESS (an unknown one is private and named in the plan)
     secrets: tuple[str, ...]           # the secrets it is given, of those that exist
+    min_instances: int = 0             # instances kept warm (MIN_INSTANCES)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,7 @@ def build(cfg: Config, team_file: Path, project: str | None, region: str | None,
     env = {"GOOGLE_CLOUD_PROJECT": project or "PROJECT", "INCIDENT_CONFIG": TEAM_FILE, **env}
     available = [s for s in secret_names() if existing_secrets is None or s in existing_secrets]
     functions = tuple(Function(name, ACCESS.get(name, PRIVATE), name in ACCESS,
-                               () if name in NO_SECRETS else tuple(available)) for name in names)
+                               () if name in NO_SECRETS else tuple(available), MIN_INSTANCES.get(name, 0))
+                      for name in names)
     return Target(project=project, region=region or cfg.deploy.region, functions=functions, env=env,
                   problems=tuple(problems), team_file=team_file)

@@ -156,6 +156,10 @@ def test_apply_makes_everything_then_a_second_apply_changes_nothing(cloud, tmp_p
     assert {s["key"] for s in ingest["serviceConfig"]["secretEnvironmentVariables"]} == {
         "SENTRY_CLIENT_SECRET", "INGEST_TOKEN", "API_TOKEN", "DISCORD_WEBHOOK_URL"}
     assert state["functions"]["status"]["serviceConfig"]["secretEnvironmentVariables"] == []
+    # and the two that answer machines with deadlines (Sentry 1 s, Discord 3 s) are kept warm, the rest not
+    assert {n for n, f in state["functions"].items() if f["serviceConfig"].get("minInstanceCount")} == {
+        "ingest", "interactions"}
+    assert ingest["serviceConfig"]["minInstanceCount"] == 1
     assert ingest["serviceConfig"]["environmentVariables"] == {
         "GOOGLE_CLOUD_PROJECT": PROJECT, "INCIDENT_CONFIG": "team.yaml", "DISCORD_ALERTS_CHANNEL_ID":
         "111111111111111111", "EMAIL_FROM": "incidents@petties.world", "GITHUB_REPO": "petties/backend",
@@ -200,9 +204,11 @@ def test_apply_makes_everything_then_a_second_apply_changes_nothing(cloud, tmp_p
 def test_apply_puts_right_only_what_drifted(cloud, tmp_path, fake_scheduler):
     cloud.state = ready_project()
     assert deploy("apply", tmp_path, scheduler=fake_scheduler)[0] == 0
-    # Given someone made the sweep public, edited the daily job's time and turned an index exemption off
+    # Given someone made the sweep public, edited the daily job's time, turned an index exemption off and let
+    # ingest scale to zero
     state = cloud.state
     state["run_policies"]["escalate"]["bindings"][0]["members"].append("allUsers")
+    del state["functions"]["ingest"]["serviceConfig"]["minInstanceCount"]
     state["fields"]["incidents/timeline"] = {"indexConfig": {"usesAncestorConfig": True, "indexes": []}}
     cloud.state = state
     name = f"projects/{PROJECT}/locations/asia-southeast1/jobs/daily-summary"
@@ -210,12 +216,14 @@ def test_apply_puts_right_only_what_drifted(cloud, tmp_path, fake_scheduler):
     before = len(cloud.calls())
     # When apply runs again
     status, text = deploy("apply", tmp_path, scheduler=fake_scheduler)
-    # Then exactly those three are put right
+    # Then exactly those four are put right
     assert status == 0, text
     changed = [c[:3] for c in cloud.calls()[before:] if not any(w in c for w in READS)]
-    assert changed == [["firestore", "indexes", "fields"], ["functions", "remove-invoker-policy-binding", "escalate"]]
+    assert changed == [["firestore", "indexes", "fields"], ["functions", "remove-invoker-policy-binding", "escalate"],
+                       ["functions", "deploy", "ingest"]]
     assert fake_scheduler.updates == 1 and fake_scheduler.jobs[name]["schedule"] == "0 9 * * *"
-    assert "apply: 3 changes made." in text
+    assert cloud.state["functions"]["ingest"]["serviceConfig"]["minInstanceCount"] == 1
+    assert "apply: 4 changes made." in text
 
 
 @pytest.mark.slow  # a fake gcloud process per call

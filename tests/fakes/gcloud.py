@@ -83,6 +83,8 @@ def deployed(name: str, f: dict[str, list[str]], project: str, old: dict | None)
                               f["service-account"][0], "availableMemory": f["memory"][0],
                               "timeoutSeconds": int(f["timeout"][0].rstrip("s")),
                               "maxInstanceCount": int(f["max-instances"][0]),
+                              # the API leaves out a count of 0 (proto3 JSON)
+                              **({"minInstanceCount": n} if (n := int((f.get("min-instances") or ["0"])[0])) else {}),
                               "environmentVariables": {**env, "LOG_EXECUTION_ID": "true"},
                               "secretEnvironmentVariables": secrets}}
 
