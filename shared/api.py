@@ -91,17 +91,7 @@ def get_incident(typed_id: str) -> dict:
 
 
 def _time(value: object, name: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"{name}: expected an ISO-8601 time, got {str(value)[:40]!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=config().team.zone)  # a wall-clock time is the team's
-    utc = calendar.in_range(parsed)
-    if utc is None:
-        raise BadInput(f"{name}: expected a time from {calendar.EARLIEST.year} to {calendar.LATEST.year - 1}, "
-                       f"got {str(value)[:40]!r}")
-    return utc
+    return calendar.given_time(value, name, config().team.zone)
 
 
 def act(typed_id: str, action: str, body: dict, now: datetime) -> dict:

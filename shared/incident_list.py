@@ -15,6 +15,7 @@ from shared.config import Config
 from shared.errors import BadInput
 from shared.model import MAX_NAME, Incident, Severity, Status
 from shared.rules import ids
+from shared.rules.calendar import given_time
 from shared.rules.text import quoted
 from shared.store import incidents as store
 
@@ -37,14 +38,13 @@ def statuses(text: str | None) -> tuple[str, ...]:
 
 def _moment(text: str, name: str, cfg: Config, end: bool) -> datetime:
     """A local day (the end of a `to` day is the next midnight) or an ISO-8601 time."""
-    from shared.api import _time
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        return _time(text, name)
+        return given_time(text, name, cfg.team.zone)
     if end:
         day += timedelta(days=1)
-    return _time(datetime.combine(day, time(), tzinfo=cfg.team.zone).isoformat(), name)
+    return given_time(datetime.combine(day, time(), tzinfo=cfg.team.zone).isoformat(), name, cfg.team.zone)
 
 
 def filters(args: Mapping[str, str], cfg: Config) -> store.Filters:

@@ -20,6 +20,7 @@ from shared.model import Incident, OutboxStatus, Status, TimelineEntry
 from shared.notify import plan
 from shared.notify.render import discord_text, local_time
 from shared.rules import silence as rules
+from shared.rules.calendar import given_time
 from shared.rules.text import clean
 from shared.store import incidents as incident_store
 from shared.store import outbox
@@ -102,7 +103,6 @@ def create(body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """POST /api/silences; return the silence (with a warning naming open Critical incidents it matches) and the
     notice to deliver now. Nothing is stored unless everything is right."""
     from shared.actions import person
-    from shared.api import _time
     actor = person(body.get("actor"), cfg)
     try:
         matchers = check_matchers(body.get("matchers"))
@@ -114,11 +114,11 @@ def create(body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     include_critical = body.get("include_critical", False)
     if not isinstance(include_critical, bool):
         raise BadInput("include_critical: expected true or false")
-    start = _time(body["start"], "start") if body.get("start") else now
+    start = given_time(body["start"], "start", cfg.team.zone) if body.get("start") else now
     if body.get("end") and body.get("duration"):
         raise BadInput("give end or duration, not both")
     if body.get("end"):
-        end = _time(body["end"], "end")
+        end = given_time(body["end"], "end", cfg.team.zone)
     elif body.get("duration"):
         if not DURATION.match(str(body["duration"]).strip()):
             raise BadInput(f"duration: expected a duration like 30m, 2h or 1d, got {str(body['duration'])[:40]!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from shared.config import Config
+from shared.errors import BadInput
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)  # times a caller gives are checked against this range, so
@@ -17,6 +18,21 @@ def in_range(moment: datetime) -> datetime | None:
     except (OverflowError, ValueError):
         return None
     return utc if EARLIEST <= utc < LATEST else None
+
+
+def given_time(value: object, name: str, zone) -> datetime:
+    """Return a time a person or a client gave (ISO-8601; without an offset, a wall-clock time in `zone`, the
+    team's) as UTC; BadInput naming the field when it is not one, or lies outside EARLIEST..LATEST."""
+    try:
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{name}: expected an ISO-8601 time, got {str(value)[:40]!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    utc = in_range(parsed)
+    if utc is None:
+        raise BadInput(f"{name}: expected a time from {EARLIEST.year} to {LATEST.year - 1}, got {str(value)[:40]!r}")
+    return utc
 
 
 def _local(now: datetime, cfg: Config) -> datetime:
