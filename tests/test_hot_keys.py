@@ -301,3 +301,25 @@ def test_the_minute_sweep_announces_a_milestone_that_other_instances_writes_reac
     assert sweep(escalate, when)["milestones_caught_up"] == 1
     assert sweep(escalate, when + timedelta(minutes=1))["milestones_caught_up"] == 0
     assert len([s.id for s in firestore.collection("outbox").stream() if s.id.startswith(milestone)]) >= 1
+
+
+def test_a_sharded_keys_counters_read_as_documents_and_as_aggregates_agree(firestore):
+    """shards.totals reads up to READ_ALL shards as documents and aggregates beyond: the same answer."""
+    base = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+    for count in (shards.READ_ALL, shards.READ_ALL * 2):
+        key_doc = f"agree-{count}-{uuid.uuid4().hex[:6]}"
+        firestore.collection("live").document(key_doc).set(
+            {"incident_id": "INC-AGREE", "generation": 1, "occurrences": 3, "users_affected": 2,
+             "last_seen": base, "latest_message": "first"})
+        assert shards.shard_key(key_doc, count)["shards"] == count
+        # shard n: n + 1 occurrences, last seen at (7n mod count) s (all different), the most users on shard 5
+        for n in range(count):
+            shards.shard_ref(key_doc, n).update({"occurrences": n + 1, "users_affected": 40 if n == 5 else 1,
+                                                 "last_seen": base + timedelta(seconds=7 * n % count),
+                                                 "latest_message": f"shard {n}"})
+        live = firestore.collection("live").document(key_doc).get().to_dict()
+        got = shards.totals(key_doc, live)
+        latest = max(range(count), key=lambda n: 7 * n % count)
+        assert got["occurrences"] == 3 + count * (count + 1) // 2
+        assert got["users_affected"] == 40
+        assert (got["last_seen"], got["latest_message"]) == (base + timedelta(seconds=count - 1), f"shard {latest}")

@@ -64,7 +64,7 @@ def _calls():
         "status_updates.owed": [lambda: status_updates.owed(NOW, 10)],
         "status_days.outages_resolved_since": [lambda: status_days.outages_resolved_since(NOW, ("uptimerobot", "probe"),
                                                                                           10)],
-        "shards.totals": [lambda: shards.totals("k-1", {"occurrences": 1})],
+        "shards.totals": [lambda: shards.totals("k-1", {"occurrences": 1, "shards": shards.READ_ALL * 2})],
         "shards.sharded_keys": [lambda: shards.sharded_keys(10)],
         "silences.ending_after": [lambda: silences.ending_after(NOW)],
         "silences.ended_by": [lambda: silences.ended_by(NOW, 10)],

@@ -25,17 +25,17 @@ claim). A storm that grows past its shards (this process's own writes, or a shar
 than its part of the rate, which shows other instances' writes) gets more the same way: one read, one
 commit adding the missing shards. A shard exists only while the incident is active: close reads all
 shards in its transaction (shard writes wait, then fail with NotFound and open the next incident, as on
-live/{key}) and deletes them. Counts stay exact: reads add the shards to live/{key} with a sum
-aggregation and two one-document queries; close copies the exact totals. Milestones and severity rises
-on a hot key are decided on a count the key has certainly reached (the sum of the largest value each
-document returned to this process; the minute sweep catches up from the exact count,
-shared/hot_sweep.py), announced once by the outbox record's id and the per-rank claim.
+live/{key}) and deletes them. Counts stay exact: reads add the shards to live/{key} (up to 16 shards read
+as documents, beyond that a sum aggregation and two one-document queries); close copies the exact
+totals. Milestones and severity rises on a hot key are decided on a count the key has certainly reached
+(the sum of the largest value each document returned to this process; the minute sweep catches up from
+the exact count, shared/hot_sweep.py), announced once by the outbox record's id and the per-rank claim.
 
 Cost per alert (Firestore documents): a cold duplicate 0 reads, 1 write (+1 for the claim when the source
 gives a delivery id); a hot duplicate the same, on a shard; sharding a key 1 read and 1 + S writes for S
 shards (9 at 5 alerts/s, 129 at 100/s), and growing them 1 read and 1 write per shard added; closing a
-sharded incident S more reads and deletes; reading a sharded incident 3 more reads; a severity rise on a
-hot key 1 read more than on a cold one.
+sharded incident S more reads and deletes; reading a sharded incident S more reads in one batch read up to
+16 shards, 3 more beyond; a severity rise on a hot key 1 read more than on a cold one.
 """
 from __future__ import annotations
 
