@@ -24,8 +24,12 @@ IDENTITY = ("generation", "id_length", "opened_epoch", "severity_rank", "pinned_
 SHARD_ATTEMPTS = 3
 
 
+def shard_id(key_doc: str, n: int) -> str:
+    return f"{key_doc}-{n}"
+
+
 def shard_ref(key_doc: str, n: int):
-    return client().collection(LIVE_SHARDS).document(f"{key_doc}-{n}")
+    return client().collection(LIVE_SHARDS).document(shard_id(key_doc, n))
 
 
 def shard_refs(key_doc: str, shards: int) -> list:
@@ -56,7 +60,7 @@ def shard_key(key_doc: str, shards: int) -> dict | None:
         writes = [wire.update(wire.path(LIVE, key_doc), {"shards": shards}, last_update=snap.update_time)]
         shard = {"key_doc": key_doc, "incident_id": live["incident_id"], "occurrences": 0, "users_affected": 0,
                  **{k: live.get(k, 0) for k in IDENTITY}, "shards": shards}
-        writes += [wire.create(wire.path(LIVE_SHARDS, f"{key_doc}-{n}"), {**shard, "shard": n})
+        writes += [wire.create(wire.path(LIVE_SHARDS, shard_id(key_doc, n)), {**shard, "shard": n})
                    for n in range(have, shards)]
         try:
             call(functools.partial(wire.commit, writes))
@@ -73,7 +77,7 @@ def count_on_shard(key_doc: str, n: int, fields: dict, users: int | None, claim:
     """
     transforms = {"occurrences": firestore.Increment(1), "users_affected": firestore.Maximum(users or 0),
                   **{k: firestore.Maximum(0) for k in (*IDENTITY, "shards")}}
-    return wire.counted_update(LIVE_SHARDS, f"{key_doc}-{n}", fields, transforms, claim, now)  # raw: store/wire.py
+    return wire.counted_update(LIVE_SHARDS, shard_id(key_doc, n), fields, transforms, claim, now)  # raw: store/wire.py
 
 
 def combine(live: dict, shards: list[dict]) -> dict:

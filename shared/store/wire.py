@@ -127,7 +127,7 @@ def number(value) -> float | int:
 
 
 def counted_update(collection: str, doc_id: str, fields: dict, transforms: dict, claim_name: str | None,
-          now: datetime) -> dict:
+                   now: datetime) -> dict:
     """A counted occurrence: one commit, no read, of an update (`fields` and the Increment / Maximum
     `transforms`) of a document that must exist, with the delivery's claim when there is one; return each
     transform's result by field name. NotActive when the document is gone, AlreadyClaimed for a replay."""
