@@ -3,7 +3,8 @@
 #
 #   ./deploy.sh local   set up, start the Firestore emulator, serve every function on
 #                       http://127.0.0.1:${PORT:-8080}/<function>/ and run the cron runner
-#   ./deploy.sh test    set up, start a private emulator, run the whole test suite
+#   ./deploy.sh test    set up, start a private emulator, run the whole test suite (in parallel, one worker per
+#                       core; --quick leaves out the tests marked slow)
 #   ./deploy.sh bench   set up, start a private emulator, run tests/bench and print figures
 #   ./deploy.sh alert SOURCE [ACTION] [--severity S] [--service NAME] [--env E] [--repeat N] [--replay] [--url URL]
 #                       send a realistic sample alert to the running stack (shared/local/alert.py)
@@ -137,10 +138,18 @@ cmd_test() {
   [ -x /usr/bin/chromium ] || say "!! BROWSER TESTS WILL BE SKIPPED: install Debian's chromium (apt-get install chromium)"
   start_emulator own
   export GOOGLE_CLOUD_PROJECT=demo-incidents-test
-  say "== running the test suite"
-  local where=tests arg   # ./deploy.sh test tests/test_x.py runs that file alone; -k and other options go to pytest
-  for arg in "$@"; do [ -e "${arg%%::*}" ] && where=""; done
-  .venv/bin/python -m pytest $where -q -p no:cacheprovider "$@"
+  local where=tests arg args=() parallel=(-n "${TEST_WORKERS:-auto}" --dist worksteal)
+  # ./deploy.sh test tests/test_x.py runs that file alone; --quick leaves out what is marked slow; -k, -n and other
+  # options go to pytest (-n 0 runs in one process)
+  for arg in "$@"; do
+    case "$arg" in
+      --quick) args+=(-m "not slow") ;;
+      -n|-n*|--numprocesses*) parallel=(); args+=("$arg") ;;
+      *) [ -e "${arg%%::*}" ] && where=""; args+=("$arg") ;;
+    esac
+  done
+  say "== running the test suite${args[*]+ ${args[*]}}"
+  .venv/bin/python -m pytest $where -q -p no:cacheprovider ${parallel[@]+"${parallel[@]}"} ${args[@]+"${args[@]}"}
   local rc=$?
   [ "$rc" = 5 ] && { say "deploy.sh: pytest collected no tests"; rc=1; }
   return "$rc"

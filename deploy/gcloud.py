@@ -5,6 +5,7 @@ import json
 import shlex
 import shutil
 import subprocess
+from collections.abc import Callable
 
 TIMEOUT = 900.0   # seconds one call may take (a function's build takes minutes)
 
@@ -18,10 +19,18 @@ def shown(argv: list[str]) -> str:
     return " ".join(shlex.quote(a) for a in argv)
 
 
+def _subprocess(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+
+
 class Gcloud:
-    def __init__(self, project: str, executable: str = "gcloud"):
+    """The gcloud CLI for one project; `runner` runs an argument list (a subprocess; tests answer in process)."""
+
+    def __init__(self, project: str, executable: str = "gcloud",
+                 runner: Callable[[list[str]], subprocess.CompletedProcess] = _subprocess):
         self.project = project
         self.executable = shutil.which(executable)
+        self.runner = runner
 
     @property
     def installed(self) -> bool:
@@ -33,7 +42,7 @@ class Gcloud:
         args = [self.executable, *argv[1:], "--quiet"]
         if self.project and not any(a.startswith("--project") for a in argv):
             args.append(f"--project={self.project}")
-        return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        return self.runner(args)
 
     def read(self, argv: list[str]):
         """Run a read-only command with JSON output; None when the thing does not exist."""

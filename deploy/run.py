@@ -144,13 +144,13 @@ def build_steps(t: Target, staged: dict[str, tuple[Path, str]], jobs: list) -> l
 
 
 def main(mode: str, project: str | None, region: str | None, out: TextIO = sys.stdout,
-         stage_dir: Path | None = None, names: list[str] | None = None, gcloud: Gcloud | None = None,
+         stage_dir: Path | None = None, names: list[str] | None = None, gcloud: Callable[[str], Gcloud] = Gcloud,
          make_scheduler: Callable[[], object] | None = None, root: Path = ROOT) -> int:
     """Run `plan` or `apply`; return the exit status."""
     team_file = Path(os.environ.get("INCIDENT_CONFIG") or DEFAULT_CONFIG)
     cfg = load_config(team_file)
     project = project or cfg.deploy.project
-    gcloud = gcloud or Gcloud(project)
+    gcloud = gcloud(project)
     facts = gather(gcloud, project)
     names = names if names is not None else discover(root)
     t = build(cfg, team_file, project, region, names, facts.secrets)

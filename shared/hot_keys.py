@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from shared.clock import clock
 from shared.rules import hot
 
 KEEP_KEYS = 1000          # keys remembered per process, least recently used forgotten first
@@ -41,8 +41,8 @@ class _Key:
 class HotKeys:
     """The process's view of its dedup keys; thread-safe (one instance serves requests on many threads)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self.clock = clock
+    def __init__(self, monotonic: Callable[[], float] | None = None):
+        self.clock = monotonic or (lambda: clock().monotonic())
         self._keys: OrderedDict[str, _Key] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -67,7 +67,7 @@ class HotKeys:
             state = self._get(key_doc)
             waiting = state.sharding
         if waiting is not None:
-            waiting.wait(SHARDING_WAIT)
+            clock().wait(waiting, SHARDING_WAIT)
         with self._lock:
             state = self._get(key_doc)
             now = self.clock()

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from datetime import datetime
 
 from shared import incidents, log
+from shared.clock import clock
 from shared.config import config
 from shared.errors import NotFound
 from shared.notify import delivery
@@ -41,7 +41,8 @@ def handle(path: str, req: InboundRequest, now: datetime) -> tuple[dict, int]:
     if not alerts:
         log.info("delivery acknowledged and ignored", source=name, request_id=request_id)
         return {"incident": None, "status": "ignored"}, 200
-    started = time.monotonic()
+    timer = clock()
+    started = timer.monotonic()
     outcomes = []
     for index, alert in enumerate(alerts):
         claim = claim_for(name, request_id, index) if request_id else None
@@ -51,7 +52,7 @@ def handle(path: str, req: InboundRequest, now: datetime) -> tuple[dict, int]:
         outcomes.append(outcome)
     due = [rid for o in outcomes for rid in o.notify]
     if due:  # send now; answer within Sentry's 1 s whether or not the vendor has answered yet
-        delivery.deliver_soon(due, cfg, settings(), now, DELIVERY_WAIT - (time.monotonic() - started))
+        delivery.deliver_soon(due, cfg, settings(), now, DELIVERY_WAIT - (timer.monotonic() - started))
     if hasattr(source, "answer"):  # a format with its own answer (PagerDuty's 202)
         return source.answer(alerts, outcomes)
     answer: dict = {"incident": outcomes[0].incident, "status": outcomes[0].status}

@@ -10,14 +10,13 @@ Docs: https://discord.com/developers/docs/interactions/receiving-and-responding
 from __future__ import annotations
 
 import json
-import threading
-import time
 from datetime import datetime
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from shared import actions, api, errors, handoff, oncall, silences
+from shared.cache import TimedCache
 from shared.channels import discord
 from shared.config import Config, config
 from shared.notify.render import discord_text, local_time
@@ -284,17 +283,11 @@ def _focused(interaction: dict) -> str:
 
 # ---------------------------------------------------------------- what is said
 
-_cache: dict = {}
-_lock = threading.Lock()
+_cache = TimedCache(CACHE_SECONDS)
 
 
 def _active() -> list:
-    with _lock:
-        cached = _cache.get("active")
-        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
-            cached = (time.monotonic(), store.list_incidents(["open", "acknowledged"], 100))
-            _cache["active"] = cached
-        return cached[1]
+    return _cache.get("active", lambda: store.list_incidents(["open", "acknowledged"], 100))
 
 
 def choices(typed: str) -> list[dict]:

@@ -1,18 +1,16 @@
 """Who is on call now: the weekly rotation, with the overrides people have set."""
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.cache import TimedCache
 from shared.config import Config
 from shared.rules import oncall as rotation
 from shared.store import oncall as overrides_store
 
 CACHE_SECONDS = 30.0  # routing reads overrides at most this often per instance; the API always reads fresh
-_cache: dict = {}
-_lock = threading.Lock()
+_cache = TimedCache(CACHE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -41,15 +39,10 @@ def at(when: datetime, cfg: Config, overrides: list[dict] | None = None) -> OnCa
 
 def primary_now(when: datetime, cfg: Config) -> str:
     """Return the on-call for routing, reading overrides at most every CACHE_SECONDS."""
-    with _lock:
-        cached = _cache.get("overrides")
-        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
-            cached = (time.monotonic(), overrides_store.overrides_ending_after(when))
-            _cache["overrides"] = cached
-    return at(when, cfg, [o for o in cached[1] if o["end"] > when]).primary
+    stored = _cache.get("overrides", lambda: overrides_store.overrides_ending_after(when))
+    return at(when, cfg, [o for o in stored if o["end"] > when]).primary
 
 
 def forget() -> None:
     """Drop the cached overrides (after this instance changed them)."""
-    with _lock:
-        _cache.clear()
+    _cache.forget()

@@ -1,9 +1,10 @@
 """The scheduled runs, each idempotent per schedule time (Cloud Scheduler delivers at least once)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from shared import escalations, handoff, health, hot_sweep, log, polling, postmortems, probes, silences, status_updates
+from shared.clock import clock
 from shared.config import config
 from shared.notify.sweep import sweep
 from shared.settings import settings
@@ -35,5 +36,5 @@ def run_escalate(now: datetime, job: str) -> dict:
     counts.update(probes.run(config(), settings(), now))  # last, so a slow health URL never delays a page
     if any(counts.values()):  # a quiet minute says nothing (the health check shows the last sweep)
         log.info("sweep done", run=key, **counts)
-    health.record_sweep(datetime.now(timezone.utc), now, counts)
+    health.record_sweep(clock().now(), now, counts)
     return {"status": "done", "run": key, **counts}

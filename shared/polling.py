@@ -11,10 +11,10 @@ fails the sweep.
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 
 from shared import incidents, log, uptimerobot_api
+from shared.clock import clock
 from shared.config import Config
 from shared.errors import Refusal
 from shared.ingestion import claim_for
@@ -56,7 +56,8 @@ def poll(now: datetime, cfg: Config, settings: Settings) -> dict:
     """Poll once if due; return counts for the sweep's log ({} when polling is off or not due). Never raises."""
     if not settings.uptimerobot_api_key:
         return {}
-    started = time.monotonic()
+    timer = clock()
+    started = timer.monotonic()
     try:
         state = store.begin(SOURCE, now, now + EVERY)
         if state is None:
@@ -64,7 +65,7 @@ def poll(now: datetime, cfg: Config, settings: Settings) -> dict:
         found = uptimerobot_api.monitors(settings, API_BUDGET)
         counts, due = _ingest(found, dict(state.get("seen") or {}), cfg, now)
         if due:
-            budget = min(DELIVERY_BUDGET, BUDGET - (time.monotonic() - started))
+            budget = min(DELIVERY_BUDGET, BUDGET - (timer.monotonic() - started))
             if budget > 0:
                 delivery.deliver(due, cfg, settings, now, budget)
     except uptimerobot_api.PollFailed as e:

@@ -8,9 +8,9 @@ organization (grouping by project would give one sum per project, not a series).
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
+from shared.clock import clock
 from shared.lazy import httpx
 from shared.settings import Settings
 
@@ -39,7 +39,7 @@ def counts(settings: Settings, organization: str, start: datetime, end: datetime
         if response.status_code == 429 and attempt == 0:
             wait = _seconds(response.headers.get("Retry-After"))
             if wait is not None and wait <= MAX_RETRY_AFTER:
-                time.sleep(wait)
+                clock().sleep(wait)
                 continue
         break
     if response.status_code != 200:

@@ -86,6 +86,8 @@ class Settings(BaseModel):
     uptimerobot_api_key: SecretValue = Field(Secret(""), alias="UPTIMEROBOT_API_KEY")
     uptimerobot_api_url: BaseUrl = Field("https://api.uptimerobot.com/v2", alias="UPTIMEROBOT_API_URL")
     local_preview: bool = Field(False, alias="LOCAL_PREVIEW")
+    # seconds one vendor call may take, connect to last byte (Discord, GitHub, SendGrid; SMTP per operation)
+    send_timeout: float = Field(5.0, alias="SEND_TIMEOUT_SECONDS", gt=0, le=60)
     # the web console signs its session cookies with this (default: a key derived from API_TOKEN)
     console_secret: SecretValue = Field(Secret(""), alias="CONSOLE_SECRET")
 

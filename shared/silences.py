@@ -9,11 +9,10 @@ Silences are created and deleted through the API (use cases below); maintenance 
 """
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime, timedelta
 
 from shared import oncall
+from shared.cache import TimedCache
 from shared.config import DURATION, Config, check_matchers, seconds
 from shared.errors import BadInput, NotFound
 from shared.model import Incident, OutboxStatus, Status, TimelineEntry
@@ -30,8 +29,7 @@ CACHE_SECONDS = 30.0  # ingest reads silences at most this often per instance; t
 ANNOUNCE_WITHIN = timedelta(hours=1)  # a window that ended longer ago than this is not announced late
 ALERTS_CHANNEL = "discord"
 STATES = ("active", "pending", "expired")
-_cache: dict = {}
-_lock = threading.Lock()
+_cache = TimedCache(CACHE_SECONDS)
 
 
 # ---------------------------------------------------------------- at ingest
@@ -48,18 +46,12 @@ def _facts_of(incident: Incident) -> dict:
 
 def _stored(now: datetime) -> list[dict]:
     """Return silences in force or to come, reading Firestore at most every CACHE_SECONDS."""
-    with _lock:
-        cached = _cache.get("silences")
-        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
-            cached = (time.monotonic(), store.ending_after(now))
-            _cache["silences"] = cached
-    return [s for s in cached[1] if s["end"] > now]
+    return [s for s in _cache.get("silences", lambda: store.ending_after(now)) if s["end"] > now]
 
 
 def forget() -> None:
     """Drop the cached silences (after this instance changed them)."""
-    with _lock:
-        _cache.clear()
+    _cache.forget()
 
 
 def check(incident_facts: dict, now: datetime, cfg: Config, fresh: bool = False) -> dict | None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time as clock
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
 
+from shared.cache import TimedCache
 from shared.config import Config
 from shared.model import Incident
 from shared.rules import silence
@@ -37,23 +37,20 @@ _env.filters["local"] = lambda moment, zone: moment.astimezone(ZoneInfo(zone)).s
 _env.filters["iso"] = lambda moment: moment.isoformat(timespec="seconds")
 _env.globals["emoji"] = updates_rules.EMOJI
 _lock = threading.Lock()
-_cache: dict = {}
+_cache = TimedCache(CACHE_SECONDS)
 
 
 def forget() -> None:
-    """Drop the cached view (tests, or a new team file)."""
-    with _lock:
-        _cache.clear()
+    """Drop the cached view (a new team file)."""
+    _cache.forget()
 
 
 def view(now: datetime, cfg: Config) -> dict:
     """Return the page's view, computed at most once per CACHE_SECONDS in this process."""
-    with _lock:
-        if _cache and clock.monotonic() - _cache["at"] < CACHE_SECONDS:
-            return _cache["view"]
-        computed = compute(now, cfg)
-        _cache.update(at=clock.monotonic(), view=computed)
-        return computed
+    return _cache.get("view", lambda: compute(now, cfg))
+
+
+_pages: dict = {}
 
 
 def page(now: datetime, cfg: Config, url: str) -> str:
@@ -61,12 +58,12 @@ def page(now: datetime, cfg: Config, url: str) -> str:
     comes from the request's Host, so each one gets its own copy and none is served another's links)."""
     v = view(now, cfg)
     with _lock:
-        pages = _cache.get("pages")
-        if pages is None or pages[0] is not v:
-            pages = _cache["pages"] = (v, {})
-        if url not in pages[1] and len(pages[1]) < MAX_PAGES:
-            pages[1][url] = html(v, url)
-        return pages[1].get(url) or html(v, url)
+        if _pages.get("view") is not v:
+            _pages.clear()
+            _pages["view"] = v
+        if url not in _pages and len(_pages) <= MAX_PAGES:
+            _pages[url] = html(v, url)
+        return _pages.get(url) or html(v, url)
 
 
 def _window(now: datetime, cfg: Config) -> tuple[date, datetime, list[str]]:

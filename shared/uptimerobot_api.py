@@ -8,10 +8,10 @@ This module is the only one that knows the v2 shape; a v3 client can replace it 
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from shared.channels.base import request
+from shared.clock import clock
 from shared.lazy import httpx
 from shared.settings import Settings
 
@@ -67,9 +67,10 @@ def monitors(settings: Settings, budget: float) -> list[Monitor]:
     """Return every monitor with its recent logs (one request a page), all within `budget` seconds, or raise
     PollFailed."""
     out: list[Monitor] = []
-    deadline = time.monotonic() + budget
+    timer = clock()
+    deadline = timer.monotonic() + budget
     for page in range(MAX_PAGES):
-        remaining = deadline - time.monotonic()
+        remaining = deadline - timer.monotonic()
         if remaining <= 0:
             raise PollFailed(f"UptimeRobot did not answer every page within {budget:g} s")
         body = _page(settings, page * PAGE, min(REQUEST_TIMEOUT, remaining))

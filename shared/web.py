@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import flask
 
 from shared import errors, lazy, log
+from shared.clock import clock
 from shared.config import ConfigError, config
 from shared.rules import calendar
 from shared.settings import settings
@@ -83,7 +84,8 @@ def read_json(request) -> dict:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    """Return this request's time (the product's clock)."""
+    return clock().now()
 
 
 def schedule_time(header: str | None) -> datetime:

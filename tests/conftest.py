@@ -1,6 +1,7 @@
 """Shared test setup: the real Firestore emulator, signed requests, the real entry points."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -22,7 +23,9 @@ from nacl.signing import SigningKey
 
 DISCORD_KEY = SigningKey.generate()
 os.environ["DISCORD_PUBLIC_KEY"] = DISCORD_KEY.verify_key.encode().hex()
-os.environ.setdefault("GOOGLE_CLOUD_PROJECT", "demo-incidents-test")
+# One Firestore project per pytest-xdist worker: the emulator keeps projects apart, so each worker wipes its own
+os.environ["GOOGLE_CLOUD_PROJECT"] = os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-incidents-test") + (
+    f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else "")
 os.environ.pop("INCIDENT_CONFIG", None)
 
 pytest_plugins = ("tests.notify_fixtures",)  # the `channels` fixture: fakes for Discord, GitHub, SMTP
@@ -30,6 +33,14 @@ pytest_plugins = ("tests.notify_fixtures",)  # the `channels` fixture: fakes for
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 SENTRY_SECRET = b"test-sentry-secret"
+
+
+@functools.cache
+def http():
+    """One HTTP client for the whole run, shared by threads: making one loads the system's CA certificates (about
+    25 ms of CPU), which a test sending a thousand requests would otherwise pay a thousand times."""
+    import httpx
+    return httpx.Client(timeout=60, limits=httpx.Limits(max_connections=100, max_keepalive_connections=32))
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -62,21 +73,30 @@ def emulator_host() -> str:
 @pytest.fixture
 def firestore(emulator_host):
     """Give a test an empty Firestore emulator database, and the client the product uses."""
-    import httpx
-
-    from shared import oncall
+    from shared import cache
     from shared.hot_keys import KEYS
     from shared.notify import delivery
     from shared.store.client import client
 
     delivery.wait_idle()  # a previous test's background sends must not land in this test's database
     delivery.reset_pacing()
-    oncall.forget()
+    cache.forget_all()  # what this process read from the database it is about to wipe
     KEYS.reset()  # what this process learnt of the keys in the database it is about to wipe
     project = os.environ["GOOGLE_CLOUD_PROJECT"]
     url = f"http://{emulator_host}/emulator/v1/projects/{project}/databases/(default)/documents"
-    httpx.delete(url, timeout=30).raise_for_status()
+    http().delete(url, timeout=30).raise_for_status()
     return client()
+
+
+@pytest.fixture
+def clock():
+    """Run the product by a FakeClock (tests/fakes/clock.py) that moves only when the test (or a pause) moves it."""
+    from shared import clock as product_clock
+    from tests.fakes.clock import FakeClock
+
+    fake = FakeClock()
+    with product_clock.use(fake):
+        yield fake
 
 
 def dump_firestore(db) -> dict:
@@ -154,7 +174,7 @@ def live_server():
     from shared.local.server import make_local_server
 
     server = make_local_server(quiet=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

@@ -10,7 +10,7 @@ import pytest
 
 from shared.settings import settings
 from tests.conftest import fixture_json, sentry_headers
-from tests.fakes.clock import REAL_CLOCK, Clock, FakeClock
+from tests.fakes.clock import REAL_CLOCK, Clock
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.github import FakeGitHub
 from tests.fakes.smtp import SmtpServer
@@ -32,7 +32,7 @@ class Channels:
     discord: FakeDiscord
     github: FakeGitHub
     smtp: SmtpServer
-    clock: Clock  # what the fakes read the time from; a FakeClock (advance it) with @pytest.mark.fakes(clock="fake")
+    clock: Clock  # what the product and the fakes run by: a FakeClock unless @pytest.mark.fakes(clock="real")
 
     def prod(self) -> list[dict]:
         return self.discord.messages_for("100")
@@ -45,17 +45,17 @@ class Channels:
 def channels(firestore, monkeypatch, request):
     """Start the fakes (options via @pytest.mark.fakes(...)) and point the settings at them.
 
-    clock="real" (the default) or "fake": the fakes' rate-limit windows and timestamps follow the system
-    clock, or a FakeClock (channels.clock) that only moves when the test advances it. The product paces
-    itself by the system clock, so a test whose sends wait for the fake's bucket to refill needs "real".
+    clock="fake" (the default) or "real": the product and the fakes run by one FakeClock (channels.clock, the
+    `clock` fixture) that moves only when the test advances it or something paces itself (a rate-limit pause,
+    a hang moves it by exactly that long), or both by the system clock.
     """
     marker = request.node.get_closest_marker("fakes")
     options = dict(marker.kwargs) if marker else {}
-    clock_option = options.pop("clock", "real")
+    clock_option = options.pop("clock", "fake")
     unknown = set(options) - {"rate_limit", "rate_window", "fail_ratio", "seed", "hang_seconds"}
     if unknown or clock_option not in ("real", "fake"):
         raise ValueError(f"@pytest.mark.fakes: unknown option(s) {sorted(unknown)} or clock={clock_option!r}")
-    clock = FakeClock() if clock_option == "fake" else REAL_CLOCK
+    clock = request.getfixturevalue("clock") if clock_option == "fake" else REAL_CLOCK
     discord = FakeDiscord(webhook_id="100", token=DISCORD_TOKEN, rate_limit=options.get("rate_limit", 50),
                           rate_window=options.get("rate_window", 1.0), fail_ratio=options.get("fail_ratio", 0.0),
                           seed=options.get("seed", 0), hang_seconds=options.get("hang_seconds", 0.8),

@@ -2,6 +2,8 @@
 
 No network and no credentials: the plan for a sample team file is a golden file; apply against an empty
 project makes everything, and a second apply against the state the first left changes nothing and says so.
+The fake answers in this process through Gcloud's runner; one test runs it as the `gcloud` executable on PATH,
+as deploy.sh does.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import scheduler_v1
 
 from deploy import run, target
+from deploy.gcloud import Gcloud
+from tests.fakes import gcloud as gcloud_fake
 from tests.fakes.scheduler import FakeScheduler
 from tests.golden_files import golden
 
@@ -28,7 +32,7 @@ READS = ("describe", "list", "get-iam-policy", "print-access-token")
 
 
 class Cloud:
-    """The fake gcloud on PATH, its state file and its call log."""
+    """The fake gcloud (on PATH, and in process), its state file and its call log."""
 
     def __init__(self, tmp: Path):
         self.bin, self.state_file, self.log_file = tmp / "bin", tmp / "state.json", tmp / "gcloud.log"
@@ -47,6 +51,10 @@ class Cloud:
     def state(self, value: dict) -> None:
         self.state_file.write_text(json.dumps(value))
 
+    def gcloud(self, project: str) -> Gcloud:
+        """The deploy's gcloud for `project`, answered by the fake in this process."""
+        return Gcloud(project, runner=gcloud_fake.in_process(str(self.state_file), str(self.log_file)))
+
     def calls(self) -> list[list[str]]:
         return [json.loads(line) for line in self.log_file.read_text().splitlines()]
 
@@ -62,6 +70,7 @@ def cloud(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_GCLOUD_STATE", str(c.state_file))
     monkeypatch.setenv("FAKE_GCLOUD_LOG", str(c.log_file))
     monkeypatch.setenv("INCIDENT_CONFIG", str(TEAM))
+    monkeypatch.setattr(Cloud, "current", c, raising=False)
     return c
 
 
@@ -77,8 +86,12 @@ def ready_project(secrets=("SENTRY_CLIENT_SECRET", "INGEST_TOKEN", "API_TOKEN", 
                                                                                    for s in secrets}}
 
 
-def deploy(mode: str, tmp_path: Path, scheduler=None, **kwargs) -> tuple[int, str]:
-    """Run plan or apply as ./deploy.sh gcp does; return (exit status, what it printed)."""
+def deploy(mode: str, tmp_path: Path, scheduler=None, cli: bool = False, **kwargs) -> tuple[int, str]:
+    """Run plan or apply as ./deploy.sh gcp does; return (exit status, what it printed). With the `cloud`
+    fixture the fake answers in process, or as the gcloud executable on PATH with cli=True."""
+    cloud = getattr(Cloud, "current", None)
+    if cloud is not None and not cli:
+        kwargs["gcloud"] = cloud.gcloud
     out = io.StringIO()
     make = None
     if scheduler is not None:
@@ -98,8 +111,8 @@ def normalised(text: str, tmp_path: Path) -> str:
 
 def test_plan_without_credentials_matches_the_golden_file_and_exits_0(cloud, tmp_path):
     # Given a machine where gcloud is installed but nobody is logged in
-    # When the plan runs for the sample team file
-    status, text = deploy("plan", tmp_path)
+    # When the plan runs for the sample team file, calling gcloud as deploy.sh does
+    status, text = deploy("plan", tmp_path, cli=True)
     # Then it exits 0, lists every action, and ends with what apply still needs
     assert status == 0
     assert normalised(text, tmp_path) == golden(GOLDEN / "plan_no_credentials.txt", normalised(text, tmp_path))

@@ -204,13 +204,12 @@ def test_an_unconfigured_channel_goes_to_the_preview_page_and_is_not_a_failure(v
     capsys.readouterr()
 
 
-def test_a_hung_discord_fails_within_the_timeout(vendors, capsys):
+def test_a_hung_discord_fails_within_the_timeout(vendors, capsys, clock):
+    vendors.discord.clock = clock   # its answer comes 5 s later on the doctor's clock
     vendors.discord.hang_next(2, seconds=5)  # both webhooks
-    started = time.monotonic()
     code = doctor.main(["--timeout", "1"])
     line = next(x for x in capsys.readouterr().out.splitlines() if "Discord alerts" in x)
     assert code == 1 and line.startswith("✗ Discord alerts: cannot reach 127.0.0.1 (")
-    assert time.monotonic() - started < 4
 
 
 def _closed_port() -> int:
@@ -219,11 +218,12 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_firestore_where_nothing_listens_fails_within_a_few_seconds(vendors, capsys, monkeypatch):
+def test_firestore_where_nothing_listens_fails_within_its_timeout(vendors, capsys, monkeypatch):
+    """gRPC's retries of a refused connection run in real time: the window is shrunk to keep the test short."""
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{_closed_port()}")
     started = time.monotonic()
-    code, lines = run(capsys)
-    assert code == 1 and time.monotonic() - started < 8  # the read's window is --timeout, 5 s by default
+    code, lines = run(capsys, "--timeout", "0.5")
+    assert code == 1 and time.monotonic() - started < 3  # the read's window is --timeout
     assert lines["Firestore"].startswith("✗ Firestore: the emulator at 127.0.0.1:") and "start it" in lines["Firestore"]
 
 

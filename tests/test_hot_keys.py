@@ -13,7 +13,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
-import httpx
 import pytest
 from google.cloud import firestore as google_firestore
 
@@ -23,7 +22,7 @@ from shared.rules.hot import HOT_WRITES, MAX_SHARDS, MIN_SHARDS
 from shared.store import shards
 from shared.store.shards import LIVE_SHARDS
 from tests.bench import write_trace
-from tests.conftest import fixture_json, sentry_headers
+from tests.conftest import fixture_json, http, sentry_headers
 from tests.notify_fixtures import sweep
 
 # ---------------------------------------------------------------- the rules (pure)
@@ -72,7 +71,7 @@ def test_lower_bound_and_milestones_reached():
 
 
 def test_the_process_view_shards_a_key_once_then_spreads_duplicates_round_robin():
-    keys = HotKeys(clock=lambda: 50.0)
+    keys = HotKeys(monotonic=lambda: 50.0)
     assert [keys.route("k")[0] for _ in range(HOT_WRITES)] == ["live"] * HOT_WRITES  # in flight together
     # one caller shards it, with as many shards as writes all in the same instant need: the most
     assert keys.route("k") == ("shard-key", MAX_SHARDS)
@@ -105,7 +104,7 @@ class Clock:
 
 def test_the_process_view_sizes_the_shards_to_the_rate_and_grows_them_with_the_storm():
     clock = Clock()
-    keys = HotKeys(clock=clock)
+    keys = HotKeys(monotonic=clock)
     for count in range(2, 2 + HOT_WRITES):  # five a second, as one process sees it
         assert keys.route("k")[0] == "live"
         keys.written("k", 1, count, 0)
@@ -133,7 +132,7 @@ def test_the_process_view_sizes_the_shards_to_the_rate_and_grows_them_with_the_s
 
 def test_a_shard_rising_faster_than_its_part_grows_the_shards_other_instances_storm_on():
     clock = Clock()
-    keys = HotKeys(clock=clock)
+    keys = HotKeys(monotonic=clock)
     keys.sharded("k", {"generation": 1, "shards": MIN_SHARDS, "occurrences": 5})  # as another instance did
     assert keys.route("k")[0] == "shard"
     keys.counted_on_shard("k", 2, 1, 3, MIN_SHARDS)
@@ -143,7 +142,7 @@ def test_a_shard_rising_faster_than_its_part_grows_the_shards_other_instances_st
     keys.counted_on_shard("k", 2, 1, 23, MIN_SHARDS)
     assert keys.route("k") == ("shard-key", MAX_SHARDS)
     # a writer that has not heard of the growth learns it from the next shard it writes
-    other = HotKeys(clock=clock)
+    other = HotKeys(monotonic=clock)
     other.sharded("k", {"generation": 1, "shards": MIN_SHARDS, "occurrences": 5})
     other.counted_on_shard("k", 100, 1, 1, MAX_SHARDS)
     assert {n for _, n in (other.route("k") for _ in range(MAX_SHARDS))} == set(range(MAX_SHARDS))
@@ -178,10 +177,9 @@ def sentry(resource_file: str, request_id: str | None = None, users: int | None 
 def post_all(base: str, items: list[tuple[bytes, dict]], senders: int) -> list[dict]:
     def send(item):
         body, headers = item
-        with httpx.Client(base_url=base, timeout=60) as client:
-            r = client.post("/ingest/sentry", content=body, headers=headers)
-            assert r.status_code == 200, r.text
-            return r.json()
+        r = http().post(base + "/ingest/sentry", content=body, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()
     with ThreadPoolExecutor(max_workers=senders) as pool:
         return list(pool.map(send, items))
 

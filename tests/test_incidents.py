@@ -7,10 +7,9 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 
-from tests.conftest import fixture_bytes, fixture_json, sentry_headers
+from tests.conftest import fixture_bytes, fixture_json, http, sentry_headers
 from tests.teams import variant
 
 TOKEN = "?token=test-ingest-token"
@@ -35,9 +34,8 @@ def test_concurrent_deliveries_of_one_issue_give_one_incident_and_the_exact_coun
     deliveries = 60
 
     def deliver(_):
-        with httpx.Client(base_url=live_server, timeout=30) as client:
-            r = client.post("/ingest/sentry", content=body, headers=sentry_headers(body, "issue"))
-            return r.status_code, r.json()
+        r = http().post(live_server + "/ingest/sentry", content=body, headers=sentry_headers(body, "issue"))
+        return r.status_code, r.json()
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         results = list(pool.map(deliver, range(deliveries)))
@@ -129,8 +127,8 @@ def test_severity_rise_is_recorded_once_under_concurrency(live_server, api, fire
     def deliver(users):
         payload = issue_payload(userCount=users)
         body = json.dumps(payload).encode()
-        with httpx.Client(base_url=live_server, timeout=30) as client:
-            return client.post("/ingest/sentry", content=body, headers=sentry_headers(body, "issue")).status_code
+        r = http().post(live_server + "/ingest/sentry", content=body, headers=sentry_headers(body, "issue"))
+        return r.status_code
 
     assert deliver(1) == 200
     with ThreadPoolExecutor(max_workers=10) as pool:
@@ -245,11 +243,10 @@ def test_resolve_racing_a_storm_loses_no_occurrence(live_server, api, firestore)
     resolves = {40, 90, 140}
 
     def send(i):
-        with httpx.Client(base_url=live_server, timeout=30) as client:
-            r = client.post("/ingest/uptimerobot" + TOKEN, content=up if i in resolves else body,
-                            headers={"Content-Type": "application/json"})
-            assert r.status_code == 200, r.text
-            return i, r.json()
+        r = http().post(live_server + "/ingest/uptimerobot" + TOKEN, content=up if i in resolves else body,
+                        headers={"Content-Type": "application/json"})
+        assert r.status_code == 200, r.text
+        return i, r.json()
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(pool.map(send, range(200)))

@@ -43,7 +43,7 @@ def test_fire_sends_cloud_scheduler_headers():
         return Response("ok")
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         job = Job("escalate-every-minute", "escalate", "* * * * *", "Etc/UTC")
         with httpx.Client() as client:

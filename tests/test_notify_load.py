@@ -7,12 +7,11 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from shared.notify import delivery
 from shared.store import outbox
-from tests.conftest import fixture_json, sentry_headers
+from tests.conftest import fixture_json, http, sentry_headers
 from tests.notify_fixtures import local, sweep
 from tests.teams import variant
 
@@ -32,10 +31,9 @@ ID = re.compile(r"INC-[0-9A-Z]+")
 def post_all(base_url: str, requests: list[tuple[str, bytes, dict]]) -> list[dict]:
     def send(item):
         path, body, headers = item
-        with httpx.Client(base_url=base_url, timeout=30) as client:
-            r = client.post(path, content=body, headers=headers)
-            assert r.status_code == 200, r.text
-            return r.json()
+        r = http().post(base_url + path, content=body, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(send, requests))
 

@@ -16,7 +16,7 @@ from shared.model import Action, Alert, Severity
 from shared.settings import settings
 from shared.store import incidents as incident_store
 from shared.store import probes as store
-from tests.fakes.clock import FakeClock
+from tests.fakes.clock import REAL_CLOCK, FakeClock
 from tests.notify_fixtures import sweep
 from tests.teams import variant
 
@@ -25,10 +25,13 @@ ANSWERS = {"ok": (200, b'{"status": "ok"}'), "error": (500, b"Internal Server Er
 
 
 class HealthServer:
-    """A real HTTP server on a free port whose answer the test sets: ok, error, maintenance, slow or trickle."""
+    """A real HTTP server on a free port whose answer the test sets: ok, error, maintenance, slow or trickle.
+
+    Its pauses go by `clock`: the real one, or the product's FakeClock, which a pause moves on (the probe's
+    deadline, on the same clock, sees the time pass at once)."""
 
     def __init__(self) -> None:
-        self.mode, self.delay, self.hits = "ok", 0.0, 0
+        self.mode, self.delay, self.hits, self.clock = "ok", 0.0, 0, REAL_CLOCK
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,7 +40,7 @@ class HealthServer:
                 mode = owner.mode
                 try:
                     if mode == "slow":
-                        time.sleep(owner.delay)
+                        owner.clock.sleep(owner.delay)
                     status, body = ANSWERS.get(mode, ANSWERS["ok"])
                     self.send_response(status)
                     self.send_header("Content-Length", str(len(body) if mode != "trickle" else 100))
@@ -46,7 +49,7 @@ class HealthServer:
                         for _ in range(100):
                             self.wfile.write(b".")
                             self.wfile.flush()
-                            time.sleep(owner.delay)
+                            owner.clock.sleep(owner.delay)
                     else:
                         self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
@@ -58,7 +61,7 @@ class HealthServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads, self.server.block_on_close = True, False
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/health"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -119,8 +122,11 @@ def probe_incidents() -> list:
     ("maintenance", {"expect_text": "ok"}, "the answer lacks 'ok'"),
     ("slow", {"timeout_seconds": 0.5}, "no answer within 0.5 s"),
 ])
-def test_a_probe_judges_status_text_and_time(server, mode, check, reason):
+def test_a_probe_judges_status_text_and_time(server, request, mode, check, reason):
+    """A slow answer takes 2 s of the product's (fake) clock; the others are timed by the real one."""
     server.mode, server.delay = mode, 2.0
+    if mode == "slow":
+        server.clock = request.getfixturevalue("clock")
     result = probes.probe(HealthCheck(url=server.url, **check), Schedule().now, check.get("timeout_seconds", 5))
     assert (result["ok"], result["reason"]) == (reason == "", reason)
     if mode != "slow":
@@ -133,12 +139,14 @@ def test_connection_refused_is_a_failure():
 
 
 def test_a_trickling_answer_is_cut_off_at_its_timeout(server):
-    server.mode, server.delay = "trickle", 0.2   # 100 bytes over 20 s, each read well inside httpx's timeout
-    target = probes.Target("petties-backend", HealthCheck(url=server.url, timeout_seconds=1))
+    """A real socket in real time: each read is quick (httpx's per-read timeout never fires), the whole answer is
+    not, and the probe closes the connection at its own deadline instead of reading on."""
+    server.mode, server.delay = "trickle", 0.05   # 100 bytes over 5 s, each read well inside httpx's timeout
+    target = probes.Target("petties-backend", HealthCheck(url=server.url, timeout_seconds=0.3))
     started = time.monotonic()
     result = probes.probe_all([target], Schedule().now, budget=10)[target.key]
     assert time.monotonic() - started < 2.0
-    assert (result["ok"], result["reason"]) == (False, "no answer within 1 s")
+    assert (result["ok"], result["reason"]) == (False, "no answer within 0.3 s")
 
 
 # ---------------------------------------------------------------- down, duplicate, recovery
@@ -232,7 +240,7 @@ def test_a_transition_lost_to_a_crash_is_reported_by_the_next_sweep_once(escalat
 
 # ---------------------------------------------------------------- time budget
 
-def test_a_timeout_is_a_failure_and_a_slow_url_does_not_hold_up_escalation(escalate, server, monkeypatch):
+def test_a_timeout_is_a_failure_and_a_slow_url_does_not_hold_up_escalation(escalate, server, clock, monkeypatch):
     cfg = team(monkeypatch, server.url, timeout_seconds=1)
     at = Schedule()
     # a Critical opened 15 minutes before: its response SLA is due at this sweep (level 2, the team lead)
@@ -240,10 +248,8 @@ def test_a_timeout_is_a_failure_and_a_slow_url_does_not_hold_up_escalation(escal
     probes.incidents.ingest(Alert(source="uptimerobot", action=Action.TRIGGER, dedup_key="uptimerobot:777",
                                   title="petties.world is down", level="down", level_table="uptimerobot",
                                   project="https://petties.world"), cfg, opened)
-    server.mode, server.delay = "slow", 5.0
-    started = time.monotonic()
+    server.mode, server.delay, server.clock = "slow", 5.0, clock
     ran = sweep(escalate, at.now)
-    assert time.monotonic() - started < 4.0   # the probe gave up at its 1 s; the sweep did not wait 5 s
     assert (ran["escalated"], ran["probe_failures"]) == (1, 1)
     assert ran["sent"] >= 1   # the escalation page went out in this same sweep
     sweep(escalate, at.after(5))
@@ -251,13 +257,12 @@ def test_a_timeout_is_a_failure_and_a_slow_url_does_not_hold_up_escalation(escal
     assert incident.title == "petties-backend is down: no answer within 1 s"
 
 
-def test_all_probes_together_stay_within_the_budget(escalate, server, monkeypatch):
+def test_all_probes_together_stay_within_the_budget(escalate, server, clock, monkeypatch):
     team(monkeypatch, server.url, timeout_seconds=10)
     monkeypatch.setattr(probes, "PROBE_BUDGET", 1.0)
-    server.mode, server.delay = "slow", 5.0
-    started = time.monotonic()
+    server.mode, server.delay, server.clock = "slow", 5.0, clock
     ran = sweep(escalate, Schedule().now)
-    assert time.monotonic() - started < 4.0 and ran["probe_failures"] == 1
+    assert ran["probe_failures"] == 1
     [result] = store.results_between(Schedule().now, Schedule().now + timedelta(minutes=1))
     assert result["reason"] == "no answer within 1 s"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from shared.clock import clock
 from shared.lazy import httpx
 
 USER_AGENT = "DiscordBot (https://github.com/petties/incident-response, 1.0) incident-response/1.0"
@@ -104,8 +105,7 @@ def request(channel: str, method: str, url: str, deadline: float, **kwargs) -> h
 
     worker = threading.Thread(target=run, name=f"http-{channel}", daemon=True)
     worker.start()
-    worker.join(deadline)
-    if worker.is_alive():
+    if not clock().join(worker, deadline):
         _drop(channel, client)
         raise httpx.TimeoutException(f"no complete answer within {deadline:.1f} s")
     if "error" in outcome:

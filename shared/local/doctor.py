@@ -18,7 +18,6 @@ import smtplib
 import ssl
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -29,6 +28,7 @@ from shared.channels import OPENED, TEXT, Message, build
 from shared.channels.base import request
 from shared.channels.email import Email
 from shared.channels.github import HEADERS as GITHUB_HEADERS
+from shared.clock import clock
 from shared.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from shared.settings import Settings
 
@@ -230,7 +230,7 @@ def check_firestore(settings: Settings, timeout: float) -> Line:
     where = f"the emulator at {emulator}" if emulator else f"Firestore in project {settings.project}"
     fix = ("start it (./deploy.sh local starts one) or unset FIRESTORE_EMULATOR_HOST" if emulator
            else "check GOOGLE_CLOUD_PROJECT and that the project has a Firestore database")
-    started = time.monotonic()
+    started = clock().monotonic()
     try:
         db = firestore.Client(project=settings.project)
         transient = retries.if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded)
@@ -245,7 +245,7 @@ def check_firestore(settings: Settings, timeout: float) -> Line:
         return Line(FAIL, "Firestore", f"{where} refused the read: grant the account roles/datastore.user")
     except (gexc.GoogleAPIError, gexc.RetryError) as e:
         return Line(FAIL, "Firestore", f"{where} did not answer a read ({type(e).__name__}): {fix}")
-    return Line(OK, "Firestore", f"{where} answered a read in {time.monotonic() - started:.2f} s")
+    return Line(OK, "Firestore", f"{where} answered a read in {clock().monotonic() - started:.2f} s")
 
 
 # -- test messages -------------------------------------------------------------------------------------------------
@@ -292,9 +292,10 @@ def run_all(jobs: list[tuple[str, Callable[[], Line]]], deadline: float) -> list
     threads = [threading.Thread(target=run, args=(i, what, job), daemon=True) for i, (what, job) in enumerate(jobs)]
     for t in threads:
         t.start()
-    give_up = time.monotonic() + deadline
+    timer = clock()
+    give_up = timer.monotonic() + deadline
     for t in threads:
-        t.join(max(give_up - time.monotonic(), 0))
+        timer.join(t, give_up - timer.monotonic())
     return [results.get(i, Line(FAIL, what, f"no answer within {deadline:.0f} s")) for i, (what, _) in
             enumerate(jobs)]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -29,6 +28,7 @@ from shared.channels import (
     preview,
 )
 from shared.channels.base import SUPERSEDED, Result
+from shared.clock import clock
 from shared.config import Config
 from shared.errors import Unavailable
 from shared.model import Incident, OutboxStatus, TimelineEntry
@@ -42,7 +42,6 @@ from shared.store import outbox
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 12               # about 9 hours of backoff before a notification is given up
 BACKOFF_BASE, BACKOFF_CAP = 5.0, 3600.0
-SEND_TIMEOUT = 5.0
 INCIDENT_GONE = Result(False, error="incident not found")  # permanent: nothing to render from
 
 
@@ -78,12 +77,12 @@ _paused_lock = threading.Lock()
 
 def _pause(channel: str, seconds: float) -> None:
     with _paused_lock:
-        _paused[channel] = max(_paused.get(channel, 0.0), time.monotonic() + seconds)
+        _paused[channel] = max(_paused.get(channel, 0.0), clock().monotonic() + seconds)
 
 
 def _paused_for(channel: str) -> float:
     with _paused_lock:
-        return max(_paused.get(channel, 0.0) - time.monotonic(), 0.0)
+        return max(_paused.get(channel, 0.0) - clock().monotonic(), 0.0)
 
 
 def _channel_lock(channel: str) -> threading.Lock:
@@ -124,7 +123,7 @@ def deliver_soon(record_ids: list[str], cfg: Config, settings: Settings, now: da
     thread = threading.Thread(target=run, name="deliver", daemon=True)
     _inflight.add(thread)
     thread.start()
-    thread.join(max(wait, 0.0))
+    clock().join(thread, wait)
 
 
 def wait_idle(timeout: float = 60.0) -> None:
@@ -137,15 +136,16 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
             stats: Stats | None = None) -> Stats:
     """Send the given records that are due, starting sends for `budget` seconds; what is left stays due.
 
-    A send that has started always gets its whole SEND_TIMEOUT (so the call returns within budget +
-    SEND_TIMEOUT): cutting a vendor call short because the budget is nearly spent would turn a slow
+    A send that has started always gets its whole send timeout (so the call returns within budget + the
+    send timeout): cutting a vendor call short because the budget is nearly spent would turn a slow
     success into a timeout, a retry and a second message.
 
     Each channel's records go in a thread of their own, so a slow or hung vendor never holds up another
     channel (a Critical's email does not wait for Discord); within a channel they go one at a time.
     """
     stats = stats or Stats()
-    started = time.monotonic()
+    timer = clock()
+    started = timer.monotonic()
     by_channel: dict[str, list[str]] = {}
     for rid in record_ids:
         by_channel.setdefault(rid.rsplit(":", 1)[-1], []).append(rid)
@@ -157,7 +157,7 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
     if groups:
         _deliver_channel(*groups[0], cfg, settings, now, started, budget)
     for thread in threads:
-        thread.join(max(started + budget + SEND_TIMEOUT - time.monotonic(), 0))
+        timer.join(thread, started + budget + settings.send_timeout - timer.monotonic())
     for _, part in groups:
         for name, value in part.as_dict().items():
             setattr(stats, name, getattr(stats, name) + value)
@@ -167,21 +167,22 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
 def _deliver_channel(record_ids: list[str], stats: Stats, cfg: Config, settings: Settings, now: datetime,
                      started: float, budget: float) -> None:
     """Send one channel's records in order, paced by its rate-limit headers."""
+    timer = clock()
     deadline = started + budget
     for rid in record_ids:
-        remaining = deadline - time.monotonic()
+        remaining = deadline - timer.monotonic()
         channel = rid.rsplit(":", 1)[-1]
         if remaining <= 0.05 or _paused_for(channel) > remaining:
             stats.left += 1
             continue
         with _channel_lock(channel):  # one send at a time per channel in this process: pace by its headers
-            time.sleep(min(_paused_for(channel), max(deadline - time.monotonic(), 0)))
-            at = now + timedelta(seconds=time.monotonic() - started)  # the run's clock, advanced as it goes on
+            timer.sleep(min(_paused_for(channel), max(deadline - timer.monotonic(), 0)))
+            at = now + timedelta(seconds=timer.monotonic() - started)  # the run's clock, advanced as it goes on
             record = outbox.claim(rid, at, LEASE)
             if record is None:
                 stats.skipped += 1
                 continue
-            settle(record, _attempt(record, cfg, settings, at, SEND_TIMEOUT), at, stats)
+            settle(record, _attempt(record, cfg, settings, at, settings.send_timeout), at, stats)
 
 
 @dataclass(frozen=True)

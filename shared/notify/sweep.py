@@ -1,11 +1,11 @@
 """The periodic sweep (escalate, every minute): release held notifications as digests, retry the rest."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 
 from shared import channels, log
 from shared.channels import DIGEST, REGISTRY, Context
+from shared.clock import clock
 from shared.config import Config
 from shared.model import OutboxStatus
 from shared.notify import delivery
@@ -20,7 +20,8 @@ def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: 
     """Do every due outbox record (`first` before the rest), within `budget` seconds; what is left is still
     due next time."""
     stats = delivery.Stats()
-    deadline = time.monotonic() + budget
+    timer = clock()
+    deadline = timer.monotonic() + budget
     records = outbox.due(now, BATCH)
     records.sort(key=lambda r: r["id"] not in first)  # pages just decided go out before older retries
     held: dict[str, list[dict]] = {}
@@ -41,7 +42,7 @@ def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: 
     held_ids = {r["id"] for r in records if r["status"] == OutboxStatus.HELD}  # held, but not as part of a digest
     for rid in released + [r for r in others if r in held_ids]:
         outbox.retry_at(rid, now, "released at the start of business hours")
-    delivery.deliver(released + others, cfg, settings, now, max(deadline - time.monotonic(), 0), stats)
+    delivery.deliver(released + others, cfg, settings, now, max(deadline - timer.monotonic(), 0), stats)
     return stats
 
 
@@ -59,7 +60,7 @@ def _digest(name: str, group: list[dict], cfg: Config, settings: Settings, now: 
     channel = channels.build(name, settings)
     message = channel.render(DIGEST, None, cfg, now, Context(mentions, extra={"items": items, "since": since}))
     result = delivery.transmit(channel, message, ",".join(i.id for i in items), "digest", settings,
-                               delivery.SEND_TIMEOUT)
+                               settings.send_timeout)
     for record in claimed:
         if result.ok:
             outbox.finish(record["id"], OutboxStatus.SENT, now, ref=result.ref, sent_at=now, digest=True)

@@ -13,8 +13,8 @@ Docs: https://docs.sentry.io/organization/integrations/integration-platform/webh
 from __future__ import annotations
 
 import re
-import time
 
+from shared.clock import clock
 from shared.errors import BadInput, Unauthorized
 from shared.model import Action, Alert
 from shared.rules.text import quoted
@@ -44,7 +44,7 @@ def authenticate(req: InboundRequest, settings: Settings) -> None:
     check_hmac_sha256(settings.sentry_client_secret, req.body, signature, "Sentry-Hook-Signature")
     max_age = settings.sentry_max_age_seconds
     sent = integer(req.header("sentry-hook-timestamp"), "Sentry-Hook-Timestamp") if max_age else None
-    if sent is not None and abs(time.time() - sent) > max_age:
+    if sent is not None and abs(clock().now().timestamp() - sent) > max_age:
         raise Unauthorized(f"Sentry-Hook-Timestamp is more than {max_age} s old")
 
 

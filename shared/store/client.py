@@ -12,10 +12,10 @@ import contextvars
 import functools
 import random
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from shared.clock import clock
 from shared.errors import Contended, Unavailable
 from shared.lazy import firestore, gapic_method, gexc, retries
 from shared.settings import settings
@@ -205,31 +205,49 @@ def committed(send: Callable, claim: str | None = None, missing_means_inactive: 
         raise Conflict(str(e)) from None
 
 
-TRANSACTION_DEADLINE = 10.0   # seconds a human action may keep retrying under contention before it is refused
+CONTENTION_DEADLINE = 10.0   # seconds a person's change may keep retrying under contention before it is refused
 
 
-def run_transaction(fn, deadline: float = TRANSACTION_DEADLINE):
-    """Run fn(tx) in a transaction, retried with jittered backoff while other writers hold the documents.
+class LostRace(Exception):
+    """Another writer changed what this attempt read: read again and try again."""
 
-    Several people clicking at once is normal (Discord buttons). Each attempt is a single try (the
-    client's own retries follow each other without a pause and, on contended documents, all lose
-    again); a lost attempt waits a random, growing pause and tries again until `deadline`, then
-    Contended (409 "changed meanwhile, try again"). fn must be safe to run again (it reads inside).
+
+def contended(attempt: Callable, message: str, deadline: float = CONTENTION_DEADLINE,
+              lost: tuple[type[Exception], ...] = ()):
+    """Return attempt(), tried again after a random, growing pause while it loses a race (LostRace, or one of
+    `lost`); past `deadline`, Contended(message) (answered 409 "changed meanwhile, try again").
+
+    Several people clicking at once is normal (Discord buttons). The pause is what lets the attempts that lost
+    stop colliding: the client's own retries follow each other at once and, on contended documents, all lose
+    again. attempt must be safe to run again (it reads what it changes).
     """
-    give_up = time.monotonic() + deadline
-    pause = 0.05
+    timer = clock()
+    give_up, pause = timer.monotonic() + deadline, 0.05
     while True:
+        try:
+            return attempt()
+        except (LostRace, *lost):
+            pass
+        wait = random.uniform(0, pause)
+        if timer.monotonic() + wait > give_up:
+            raise Contended(message)
+        timer.sleep(wait)
+        pause = min(pause * 2, 1.0)
+
+
+def run_transaction(fn, deadline: float = CONTENTION_DEADLINE):
+    """Run fn(tx) in a transaction (one try each time, fn reads inside it), retried while others hold the
+    documents (contended)."""
+    def attempt():
         try:
             return call(lambda: firestore.transactional(fn)(client().transaction(max_attempts=1)))
         except gexc.Aborted:
-            pass
+            raise LostRace() from None
         except ValueError as e:  # the client gave up on its attempt, or lost the transaction's id
-            if "failed to commit transaction in" not in str(e).lower():
-                if "transaction" in str(e).lower():
-                    raise Unavailable(f"Firestore transaction failed: {str(e)[:200]}") from None
-                raise
-        wait = random.uniform(0, pause)
-        if time.monotonic() + wait > give_up:
-            raise Contended("the incident changed meanwhile, try again")
-        time.sleep(wait)
-        pause = min(pause * 2, 1.0)
+            text = str(e).lower()
+            if "failed to commit transaction in" in text:
+                raise LostRace() from None
+            if "transaction" in text:
+                raise Unavailable(f"Firestore transaction failed: {str(e)[:200]}") from None
+            raise
+    return contended(attempt, "the incident changed meanwhile, try again", deadline)

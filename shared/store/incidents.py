@@ -39,14 +39,12 @@ sharded incident S more reads and deletes; reading a sharded incident S more rea
 """
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.errors import Closed, Contended, NotFound, Pinned
+from shared.errors import Closed, NotFound, Pinned
 from shared.lazy import firestore, gexc
 from shared.model import Incident, Status
 from shared.store import shards as hot
@@ -58,6 +56,7 @@ from shared.store.client import (
     call,
     client,
     commit,
+    contended,
     is_claimed,
     run_transaction,
 )
@@ -244,8 +243,8 @@ def _optimistic(incident_id: str, write: Callable, deadline: float = 10.0):
     each other's locks: the changes are applied one after another, none lost, none half-done; past
     `deadline`, Contended (409 "changed meanwhile, try again")."""
     db, ref = client(), _ref(INCIDENTS, incident_id)
-    give_up = time.monotonic() + deadline
-    while True:
+
+    def attempt():
         snap = call(ref.get)
         if not snap.exists:
             raise NotFound(f"no incident {incident_id}")
@@ -257,13 +256,10 @@ def _optimistic(incident_id: str, write: Callable, deadline: float = 10.0):
             result = write(stored, batch, db.write_option(last_update_time=snap.update_time))
         except NoChange as nothing:
             return nothing.result
-        try:
-            call(batch.commit)
-            return result
-        except (gexc.FailedPrecondition, gexc.Aborted, gexc.Conflict, gexc.NotFound):
-            if time.monotonic() > give_up:
-                raise Contended(f"{incident_id} changed meanwhile, try again") from None
-            time.sleep(random.uniform(0, 0.05))
+        call(batch.commit)
+        return result
+    return contended(attempt, f"{incident_id} changed meanwhile, try again", deadline,
+                     lost=(gexc.FailedPrecondition, gexc.Aborted, gexc.Conflict, gexc.NotFound))
 
 
 def _add_new(batch, wanted: list[dict]) -> list[dict]:

@@ -7,8 +7,9 @@ sent, for the local preview page.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+from shared.clock import clock
 from shared.lazy import firestore, gexc
 from shared.model import OutboxStatus
 from shared.store.client import call, client
@@ -67,7 +68,7 @@ def due(now: datetime, limit: int) -> list[dict]:
 
 
 def _wall() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock().now()
 
 
 def claim(rid: str, now: datetime, lease: timedelta, include_held: bool = False) -> dict | None:

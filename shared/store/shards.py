@@ -10,8 +10,8 @@ occurrences add up, users affected and last seen take the largest.
 from __future__ import annotations
 
 import functools
-import time
 
+from shared.clock import clock
 from shared.lazy import firestore, gexc
 from shared.store import wire
 from shared.store.client import call, client
@@ -66,7 +66,7 @@ def shard_key(key_doc: str, shards: int) -> dict | None:
             call(functools.partial(wire.commit, writes))
             return {**live, "shards": shards}
         except (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound):
-            time.sleep(0.01)  # live/{key} moved on (a duplicate from another instance, or a close): read again
+            clock().sleep(0.01)  # live/{key} moved on (a duplicate from another instance, or a close): read again
     return None
 
 

@@ -6,14 +6,12 @@ promised next one is owed (the sweep's indexed query `status_update_due_at <= no
 """
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from datetime import datetime
 
-from shared.errors import Contended, NotFound
+from shared.errors import NotFound
 from shared.lazy import firestore, gexc
-from shared.store.client import call, client
+from shared.store.client import call, client, contended
 from shared.store.incidents import INCIDENTS
 from shared.store.outbox import add_records
 
@@ -36,8 +34,8 @@ def add(incident_id: str, update_id: str, make: Callable[[dict], tuple[dict, dic
     after the other). Return the stored update; an update already stored under `update_id` is returned as it is,
     with "replayed": True."""
     db, ref = client(), client().collection(INCIDENTS).document(incident_id)
-    give_up = time.monotonic() + deadline
-    while True:
+
+    def attempt():
         snap = call(ref.get)
         if not snap.exists:
             raise NotFound(f"no incident {incident_id}")
@@ -48,13 +46,10 @@ def add(incident_id: str, update_id: str, make: Callable[[dict], tuple[dict, dic
         batch = db.batch()
         batch.create(_ref(update_id), update)
         batch.update(ref, fields, option=db.write_option(last_update_time=snap.update_time))
-        try:
-            call(batch.commit)
-            return update
-        except (gexc.FailedPrecondition, gexc.Aborted, gexc.Conflict):
-            if time.monotonic() > give_up:
-                raise Contended(f"{incident_id} changed meanwhile, try again") from None
-            time.sleep(random.uniform(0, 0.05))
+        call(batch.commit)
+        return update
+    return contended(attempt, f"{incident_id} changed meanwhile, try again", deadline,
+                     lost=(gexc.FailedPrecondition, gexc.Aborted, gexc.Conflict))
 
 
 def of_incident(incident_id: str, limit: int = 200) -> list[dict]:

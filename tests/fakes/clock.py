@@ -1,12 +1,19 @@
-"""The clock the HTTP-boundary fakes read: the real one by default, or a FakeClock a test moves by hand."""
+"""The clock the HTTP-boundary fakes and the product read: the real one, or a FakeClock a test moves by hand.
+
+A FakeClock is installed into the product with shared.clock.use() (the `clock` fixture does it), and handed
+to the fakes, so both sides of a rate limit, a timeout or a budget read the same time.
+"""
 from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timezone
 from typing import Protocol
 
 # 2026-11-24 03:00:00 UTC (10:00 in Ho Chi Minh City, a Tuesday in business hours): a fixed, plausible epoch
 FAKE_EPOCH = 1795489200.0
+STUCK_AFTER = 60.0   # real seconds a wait may go on while nobody moves the fake clock: then the test is broken
+_POLL = 0.002        # real seconds between looks at a waited-for thread or event
 
 
 class Clock(Protocol):
@@ -26,6 +33,10 @@ class RealClock:
     def monotonic(self) -> float:
         return time.monotonic()
 
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
     def advance(self, seconds: float) -> None:
         raise TypeError("the real clock cannot be advanced: give the fake a FakeClock")
 
@@ -36,13 +47,24 @@ class RealClock:
 REAL_CLOCK = RealClock()
 
 
+class StuckClock(AssertionError):
+    """Something waited on the fake clock for a long real time and nobody moved it: the test must advance it."""
+
+
 class FakeClock:
-    """A clock that stands still until advance(seconds) moves its wall and monotonic readings together."""
+    """A clock that stands still until advance(seconds) moves its wall and monotonic readings together.
+
+    sleep(seconds) moves it (whoever paces itself moves time on by exactly its pause), while wait() and
+    join() end only when the awaited thing happens or someone else moves the clock past the deadline: a
+    test that wants a timeout to pass advances the clock, and can ask who is waiting (deadlines()).
+    """
 
     def __init__(self, start: float = FAKE_EPOCH, monotonic_start: float = 1000.0) -> None:
         self._time, self._monotonic = float(start), float(monotonic_start)
         self._lock = threading.Lock()
+        self._deadlines: list[float] = []   # monotonic deadlines of the waits going on now
 
+    # -- readings ---------------------------------------------------------------------------------------
     def time(self) -> float:
         with self._lock:
             return self._time
@@ -51,6 +73,10 @@ class FakeClock:
         with self._lock:
             return self._monotonic
 
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.time(), timezone.utc)
+
+    # -- moving it ------------------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
         """Move the clock forward; a negative step is refused (monotonic time never goes back)."""
         if seconds < 0:
@@ -59,7 +85,61 @@ class FakeClock:
             self._time += seconds
             self._monotonic += seconds
 
-    sleep = advance  # so code that paces itself with sleep(seconds) can be handed this clock
+    def sleep(self, seconds: float) -> None:
+        """Pass `seconds` at once: code that paces itself moves the time on by its pause."""
+        if seconds > 0:
+            self.advance(seconds)
+
+    def set(self, when: datetime) -> None:
+        """Move the wall clock to `when` (forward only), the monotonic reading with it."""
+        self.advance(when.timestamp() - self.time())
+
+    # -- waiting ----------------------------------------------------------------------------------------
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        return self._block(event.is_set, lambda: event.wait(_POLL), timeout)
+
+    def join(self, thread: threading.Thread, timeout: float) -> bool:
+        return self._block(lambda: not thread.is_alive(), lambda: thread.join(_POLL), timeout)
+
+    def _block(self, done, pause, timeout: float) -> bool:
+        with self._lock:
+            deadline = self._monotonic + max(timeout, 0.0)
+            self._deadlines.append(deadline)
+        give_up = time.monotonic() + STUCK_AFTER
+        try:
+            while not done():
+                if self.monotonic() >= deadline:
+                    return done()
+                if time.monotonic() > give_up:
+                    raise StuckClock(f"waited {STUCK_AFTER:.0f} s of real time for a {timeout} s deadline on a "
+                                     "fake clock nobody advanced")
+                pause()
+            return True
+        finally:
+            with self._lock:
+                self._deadlines.remove(deadline)
+
+    def deadlines(self) -> list[float]:
+        """Seconds from now until each wait going on now ends, soonest first."""
+        with self._lock:
+            return sorted(d - self._monotonic for d in self._deadlines)
+
+    def run_waits(self, at_most: float, until, real_timeout: float = 30.0) -> int:
+        """Until until() is true, end each wait on this clock that has at most `at_most` seconds left (a send's
+        timeout, an answer's wait for its notifications) by moving the clock exactly to it, soonest first; wait
+        in real time only for the threads to reach their waits. Return how many steps it took."""
+        give_up, steps = time.monotonic() + real_timeout, 0
+        while not until():
+            soon = [left for left in self.deadlines() if 0 < left <= at_most + 1e-9]
+            if soon:
+                self.advance(soon[0])
+                steps += 1
+            elif time.monotonic() > give_up:
+                raise StuckClock(f"no wait of at most {at_most} s on the fake clock within {real_timeout} s of real "
+                                 f"time, and not done (waits: {self.deadlines()})")
+            else:
+                time.sleep(_POLL)
+        return steps
 
     def __repr__(self) -> str:
         return f"FakeClock(time={self._time!r}, monotonic={self._monotonic!r})"

@@ -3,9 +3,11 @@ that state the way Google Cloud would, and logs every call. Anything else exits 
 command the deploy starts to run fails the tests until the fake learns it.
 
 Run as `python -m tests.fakes.gcloud ARGS...` with FAKE_GCLOUD_STATE (the state file) and FAKE_GCLOUD_LOG
-(one JSON argv per line). The state's shape: {"account", "apis", "secrets": {name: policy}, "service_accounts",
-"project_policy", "database", "indexes", "fields": {"group/field": Field}, "functions": {name: Function v2},
-"run_policies": {service: policy}}; a missing key is an empty project.
+(one JSON argv per line), or in the test's own process through Gcloud's runner (in_process).
+
+The state's shape: {"account", "apis", "secrets": {name: policy}, "service_accounts", "project_policy",
+"database", "indexes", "fields": {"group/field": Field}, "functions": {name: Function v2}, "run_policies":
+{service: policy}}; a missing key is an empty project.
 
 Answers follow the REST resources gcloud prints with --format=json:
 https://cloud.google.com/functions/docs/reference/rest/v2/projects.locations.functions
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 
 DEFAULT_FIELD = {"indexConfig": {"usesAncestorConfig": True, "ancestorField": "projects/p/databases/(default)/"
@@ -185,8 +188,8 @@ def answer(s: dict, args: list[str]):
     raise LookupError(" ".join(args))
 
 
-def main(args: list[str]) -> int:
-    state_file, log_file = os.environ["FAKE_GCLOUD_STATE"], os.environ["FAKE_GCLOUD_LOG"]
+def call(args: list[str], state_file: str, log_file: str) -> tuple[int, str, str]:
+    """Answer one command line as gcloud would: (exit status, standard output, standard error)."""
     with open(log_file, "a", encoding="utf-8") as log:
         log.write(json.dumps(args) + "\n")
     with open(state_file, encoding="utf-8") as fh:
@@ -194,21 +197,31 @@ def main(args: list[str]) -> int:
     try:
         result = answer(state, args)
     except NotFound as e:
-        print(f"ERROR: (gcloud) NOT_FOUND: {e}", file=sys.stderr)
-        return 1
+        return 1, "", f"ERROR: (gcloud) NOT_FOUND: {e}\n"
     except LookupError as e:
-        print(f"fake gcloud does not know this command: {e}", file=sys.stderr)
-        return 2
+        return 2, "", f"fake gcloud does not know this command: {e}\n"
     if result is None:
-        print("ERROR: (gcloud) You do not currently have an active account selected.", file=sys.stderr)
-        return 1
+        return 1, "", "ERROR: (gcloud) You do not currently have an active account selected.\n"
     with open(state_file, "w", encoding="utf-8") as fh:
         json.dump(state, fh, indent=1, sort_keys=True)
     if any(a.startswith("--format=value") for a in args) or args[:2] == ["auth", "print-access-token"]:
-        print("\n".join(result))
-    else:
-        print(json.dumps(result))
-    return 0
+        return 0, "\n".join(result) + "\n", ""
+    return 0, json.dumps(result) + "\n", ""
+
+
+def in_process(state_file: str, log_file: str):
+    """Return a runner for deploy.gcloud.Gcloud that answers in this process (no gcloud process per call)."""
+    def runner(argv: list[str]) -> subprocess.CompletedProcess:
+        code, out, err = call(list(argv[1:]), state_file, log_file)
+        return subprocess.CompletedProcess(argv, code, out, err)
+    return runner
+
+
+def main(args: list[str]) -> int:
+    code, out, err = call(args, os.environ["FAKE_GCLOUD_STATE"], os.environ["FAKE_GCLOUD_LOG"])
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return code
 
 
 if __name__ == "__main__":

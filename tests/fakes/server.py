@@ -62,8 +62,9 @@ class FakeService:
     """Base of the HTTP fakes: start/stop, thread-safe request log, scripted and seeded random faults.
 
     Every time a fake states (rate-limit windows and resets, timestamps, the request log's "at") comes from
-    `clock`: the real clock by default, or a tests.fakes.clock.FakeClock the test advances. A HANG still
-    waits in real time: it exists to run into the client's real socket timeout.
+    `clock`: the real clock by default, or a tests.fakes.clock.FakeClock the test advances. A HANG waits on
+    that clock: in real time with the real one; with a FakeClock it moves the clock on by the hang (the
+    client's deadline, on the same clock, sees the time pass) and answers at once.
     """
 
     #: statuses a random fault picks from (HANG = answer normally but late); subclasses may widen it
@@ -165,7 +166,11 @@ class FakeService:
                 "at": self.clock.time(),
             })
         if fault is not None and fault.status == HANG:
-            self._stopping.wait(self.hang_seconds if fault.hang_seconds is None else fault.hang_seconds)
+            seconds = self.hang_seconds if fault.hang_seconds is None else fault.hang_seconds
+            if self.clock is REAL_CLOCK:
+                self._stopping.wait(seconds)
+            else:
+                self.clock.sleep(seconds)
         return response(environ, start_response)
 
     def statuses(self) -> list[int]:
