@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.rules import ids
-from shared.rules.text import quoted
+from shared.rules.text import quoted, storable
 
 
 class Severity(enum.IntEnum):
@@ -85,15 +85,16 @@ class Alert:
     extra: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """Bound every caller-controlled field, whatever the source: a stored incident stays far below Firestore's
-        1 MiB document limit and a listing stays small."""
+        """Bound every caller-controlled field, whatever the source, and make it storable: a stored incident stays
+        far below Firestore's 1 MiB document limit, a listing stays small, and no lone surrogate reaches a write."""
         for name, limit in LIMITS.items():
-            value = getattr(self, name)
-            if len(value) > limit:
-                object.__setattr__(self, name, value[:limit])
-        object.__setattr__(self, "dedup_key", ids.bounded_key(self.dedup_key))
-        object.__setattr__(self, "links", {k[:100]: v[:MAX_LINK] for k, v in list(self.links.items())[:20]})
-        object.__setattr__(self, "extra", {k: v[:MAX_TEXT] if isinstance(v, str) else v for k, v in self.extra.items()})
+            object.__setattr__(self, name, storable(getattr(self, name)[:limit]))
+        object.__setattr__(self, "dedup_key", ids.bounded_key(storable(self.dedup_key)))
+        object.__setattr__(self, "links", {storable(k[:100]): storable(v[:MAX_LINK])
+                                           for k, v in list(self.links.items())[:20]})
+        object.__setattr__(self, "tags", {storable(str(k)): storable(str(v)) for k, v in self.tags.items()})
+        object.__setattr__(self, "extra", {k: storable(v[:MAX_TEXT]) if isinstance(v, str) else v
+                                           for k, v in self.extra.items()})
 
     def golden(self) -> dict:
         """Return a JSON-ready view for golden-file tests."""

@@ -35,6 +35,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SENTRY_SECRET = b"test-sentry-secret"
 
 
+def pytest_collection_modifyitems(items):
+    """Start the slow tests first: run in parallel, a long test that starts last holds the whole run up."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @functools.cache
 def http():
     """One HTTP client for the whole run, shared by threads: making one loads the system's CA certificates (about
@@ -73,19 +78,25 @@ def emulator_host() -> str:
 @pytest.fixture
 def firestore(emulator_host):
     """Give a test an empty Firestore emulator database, and the client the product uses."""
+    from shared.store.client import client
+
+    wipe_firestore()
+    return client()
+
+
+def wipe_firestore() -> None:
+    """Empty this worker's emulator database, and forget what the process knew of it."""
     from shared import cache
     from shared.hot_keys import KEYS
     from shared.notify import delivery
-    from shared.store.client import client
 
     delivery.wait_idle()  # a previous test's background sends must not land in this test's database
     delivery.reset_pacing()
     cache.forget_all()  # what this process read from the database it is about to wipe
     KEYS.reset()  # what this process learnt of the keys in the database it is about to wipe
     project = os.environ["GOOGLE_CLOUD_PROJECT"]
-    url = f"http://{emulator_host}/emulator/v1/projects/{project}/databases/(default)/documents"
+    url = f"http://{os.environ['FIRESTORE_EMULATOR_HOST']}/emulator/v1/projects/{project}/databases/(default)/documents"
     http().delete(url, timeout=30).raise_for_status()
-    return client()
 
 
 @pytest.fixture

@@ -7,6 +7,12 @@ _UNSTORABLE = re.compile(r"[\ud800-\udfff]")                     # lone surrogat
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")       # control characters other than \t \n \r
 
 
+def storable(text: str) -> str:
+    """Return text Firestore can store: lone surrogates as U+FFFD, control characters (but tab and line breaks)
+    dropped; nothing trimmed."""
+    return _CONTROL.sub("", _UNSTORABLE.sub("\ufffd", text))
+
+
 def clean(value: object, limit: int | None = None) -> str:
     """Return the value as text with lone surrogates as U+FFFD and control characters dropped, trimmed and cut
     to `limit` characters."""
