@@ -67,6 +67,16 @@ def sentry_headers(body: bytes, resource: str, request_id: str | None = None, se
     }
 
 
+@pytest.fixture(autouse=True)
+def fresh_environment():
+    """Read the environment and the team file again for each test: a test that changed either (monkeypatch
+    restores them afterwards) must not leave its settings cached for the next."""
+    from shared.config import config
+    from shared.settings import settings
+    settings.cache_clear()
+    config.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def emulator_host() -> str:
     host = os.environ.get("FIRESTORE_EMULATOR_HOST")

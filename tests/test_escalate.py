@@ -1,6 +1,7 @@
 """The escalate function: one sweep per schedule time; held notifications released at 09:00."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -77,5 +78,7 @@ def test_a_quiet_sweep_logs_nothing_and_a_busy_one_says_what_it_did(escalate, in
     monkeypatch.setattr("shared.web.now", lambda: local("2026-11-25 09:00:00"))
     busy = escalate.post("/", headers={**quiet, "X-CloudScheduler-ScheduleTime": stamp(local("2026-11-25 09:00:00"))})
     counts = {k: v for k, v in busy.get_json().items() if k not in ("status", "run")}
-    assert any(counts.values()), counts   # it checked the open incident
-    assert "sweep done" in "".join(capfd.readouterr())
+    # it checked the open incident and sent the message held overnight, and did nothing else
+    assert {k: v for k, v in counts.items() if v} == {"checked": 1, "sent": 1}, counts
+    [line] = [json.loads(x) for x in "".join(capfd.readouterr()).splitlines() if '"sweep done"' in x]
+    assert (line["checked"], line["sent"], line["escalated"]) == (1, 1, 0)

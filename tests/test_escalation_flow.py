@@ -142,4 +142,5 @@ def test_an_incident_muted_in_sentry_does_not_escalate_until_unmuted(ingest, esc
     monkeypatch.setattr("shared.web.now", lambda: local("2026-11-28 02:40:00"))
     workflow("unresolved")
     assert sweep(escalate, local("2026-11-28 02:41:00"))["escalated"] == 1
-    assert any(m["content"].startswith(f"⏰ SLA breach: {opened['incident']}") for m in channels.prod())
+    assert [m["content"].splitlines()[0] for m in channels.prod() if m["content"].startswith("⏰")] == [
+        f"⏰ SLA breach: {opened['incident']} response due 02:15 passed"]

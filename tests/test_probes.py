@@ -251,7 +251,12 @@ def test_a_timeout_is_a_failure_and_a_slow_url_does_not_hold_up_escalation(escal
     server.mode, server.delay, server.clock = "slow", 5.0, clock
     ran = sweep(escalate, at.now)
     assert (ran["escalated"], ran["probe_failures"]) == (1, 1)
-    assert ran["sent"] >= 1   # the escalation page went out in this same sweep
+    sent = sorted(s.id.split(":", 1)[1] for s in incident_store.client().collection("outbox").stream()
+                  if s.to_dict()["status"] == "sent")
+    # the Critical's opening and its escalation page to the team lead went out in this same sweep
+    assert sent == ["escalation-sla-response:discord", "escalation-sla-response:email", "opened:discord",
+                    "opened:email"]
+    assert ran["sent"] == 4
     sweep(escalate, at.after(5))
     [incident] = probe_incidents()
     assert incident.title == "petties-backend is down: no answer within 1 s"

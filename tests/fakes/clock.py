@@ -13,7 +13,15 @@ from typing import Protocol
 # 2026-11-24 03:00:00 UTC (10:00 in Ho Chi Minh City, a Tuesday in business hours): a fixed, plausible epoch
 FAKE_EPOCH = 1795489200.0
 STUCK_AFTER = 60.0   # real seconds a wait may go on while nobody moves the fake clock: then the test is broken
-_POLL = 0.002        # real seconds between looks at a waited-for thread or event
+_POLL = 0.002        # real seconds between a test's looks at who waits
+_FIRST_LOOK, _LAST_LOOK = 0.0005, 0.01   # real seconds between a wait's looks at its thread or event (growing)
+
+
+class _Wait:
+    """One wait going on: until `done()`, or until the clock passes `deadline` while it is not done."""
+
+    def __init__(self, deadline: float, done) -> None:
+        self.deadline, self.done, self.expired = deadline, done, False
 
 
 class Clock(Protocol):
@@ -62,7 +70,7 @@ class FakeClock:
     def __init__(self, start: float = FAKE_EPOCH, monotonic_start: float = 1000.0) -> None:
         self._time, self._monotonic = float(start), float(monotonic_start)
         self._lock = threading.Lock()
-        self._deadlines: list[float] = []   # monotonic deadlines of the waits going on now
+        self._waits: list[_Wait] = []   # the waits going on now
 
     # -- readings ---------------------------------------------------------------------------------------
     def time(self) -> float:
@@ -84,6 +92,11 @@ class FakeClock:
         with self._lock:
             self._time += seconds
             self._monotonic += seconds
+            # a wait whose deadline this passes times out now, even if what it awaits happens a moment later (a
+            # fake that moves the clock by its hang and then answers has answered too late)
+            for wait in self._waits:
+                if not wait.expired and wait.deadline <= self._monotonic and not wait.done():
+                    wait.expired = True
 
     def sleep(self, seconds: float) -> None:
         """Pass `seconds` at once: code that paces itself moves the time on by its pause."""
@@ -96,33 +109,38 @@ class FakeClock:
 
     # -- waiting ----------------------------------------------------------------------------------------
     def wait(self, event: threading.Event, timeout: float) -> bool:
-        return self._block(event.is_set, lambda: event.wait(_POLL), timeout)
+        return self._block(event.is_set, event.wait, timeout)
 
     def join(self, thread: threading.Thread, timeout: float) -> bool:
-        return self._block(lambda: not thread.is_alive(), lambda: thread.join(_POLL), timeout)
+        return self._block(lambda: not thread.is_alive(), thread.join, timeout)
 
     def _block(self, done, pause, timeout: float) -> bool:
         with self._lock:
-            deadline = self._monotonic + max(timeout, 0.0)
-            self._deadlines.append(deadline)
-        give_up = time.monotonic() + STUCK_AFTER
+            wait = _Wait(self._monotonic + max(timeout, 0.0), done)
+            if wait.deadline <= self._monotonic and not done():
+                return False
+            self._waits.append(wait)
+        give_up, look = time.monotonic() + STUCK_AFTER, _FIRST_LOOK
         try:
-            while not done():
-                if self.monotonic() >= deadline:
-                    return done()
+            while True:
+                with self._lock:
+                    if wait.expired:
+                        return False
+                    if done():
+                        return True
                 if time.monotonic() > give_up:
                     raise StuckClock(f"waited {STUCK_AFTER:.0f} s of real time for a {timeout} s deadline on a "
                                      "fake clock nobody advanced")
-                pause()
-            return True
+                pause(look)
+                look = min(look * 2, _LAST_LOOK)
         finally:
             with self._lock:
-                self._deadlines.remove(deadline)
+                self._waits.remove(wait)
 
     def deadlines(self) -> list[float]:
         """Seconds from now until each wait going on now ends, soonest first."""
         with self._lock:
-            return sorted(d - self._monotonic for d in self._deadlines)
+            return sorted(w.deadline - self._monotonic for w in self._waits if not w.expired)
 
     def run_waits(self, at_most: float, until, real_timeout: float = 30.0) -> int:
         """Until until() is true, end each wait on this clock that has at most `at_most` seconds left (a send's
