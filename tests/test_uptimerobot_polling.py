@@ -146,18 +146,18 @@ def test_every_page_asks_for_the_logs_of_50_monitors(robot, escalate):
 
 
 def test_a_hung_poll_gives_up_within_its_budget_and_escalation_still_runs(robot, escalate, ingest, monkeypatch,
-                                                                         capfd):
-    import time
+                                                                         capfd, clock):
     robot.add_monitor("793527", BACKEND, "Backend Health")
     robot.event("793527", 1, DOWN_AT, reason="Timeout")
     sweep(escalate, minute(0))                        # down at first sight: a Critical opens
     for n in range(1, 15):
         assert sweep(escalate, minute(n))["escalated"] == 0
     monkeypatch.setattr("shared.polling.API_BUDGET", 1.0)
+    robot.clock = clock                               # it answers 10 s late on the product's clock
     robot.hang_next(1, seconds=10)
-    started = time.monotonic()
+    started = clock.monotonic()
     ran = sweep(escalate, minute(15))                 # the step after 15 min unacknowledged is due now
-    assert time.monotonic() - started < 5
+    assert clock.monotonic() - started == 10          # the hang, and nothing of the product's own
     assert ran["escalated"] == 1 and ran["uptimerobot_poll_failed"] == 1
     monkeypatch.setattr("shared.web.now", lambda: minute(16))
     health = ingest.get("/health").get_json()          # one failed poll is shown, and is not a problem yet
