@@ -37,7 +37,6 @@ class _Lazy:
 firestore = _Lazy("google.cloud.firestore")
 gexc = _Lazy("google.api_core.exceptions")
 retries = _Lazy("google.api_core.retry")
-gapic_method = _Lazy("google.api_core.gapic_v1.method")
 httpx = _Lazy("httpx")
 
 

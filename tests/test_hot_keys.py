@@ -1,7 +1,7 @@
 """Hot dedup keys: a storm on one problem spreads its writes over counter shards, and counts stay exact.
 
-Real HTTP server, real emulator; the write trace wraps the product's Firestore client and counts, per
-document, the writes it commits. The process's view of its keys runs on a frozen clock, so every write
+Real HTTP server, real emulator; a tap on the wire to the emulator (tests/fakes/firestore_tap.py) counts, per
+document, the writes the product commits. The process's view of its keys runs on a frozen clock, so every write
 of a storm falls in one detection window whatever the speed of the machine.
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ from shared.rules import hot
 from shared.rules.hot import HOT_WRITES, MAX_SHARDS, MIN_SHARDS
 from shared.store import shards
 from shared.store.shards import LIVE_SHARDS
-from tests.bench import write_trace
 from tests.conftest import fixture_json, http, sentry_headers
+from tests.fakes.firestore_tap import Tap, tapped
 from tests.notify_fixtures import sweep
 
 # ---------------------------------------------------------------- the rules (pure)
@@ -161,9 +161,9 @@ def frozen_keys(monkeypatch):
 
 @pytest.fixture
 def trace(firestore):
-    traced = write_trace.install(firestore)
-    yield traced
-    write_trace.uninstall(firestore)
+    """Every document the product writes, per second, read off the wire to the emulator."""
+    with tapped() as tap:
+        yield tap
 
 
 def sentry(resource_file: str, request_id: str | None = None, users: int | None = None) -> tuple[bytes, dict]:
@@ -184,8 +184,8 @@ def post_all(base: str, items: list[tuple[bytes, dict]], senders: int) -> list[d
         return list(pool.map(send, items))
 
 
-def per_document(trace: write_trace.WriteTrace, collection: str) -> dict[str, int]:
-    return {p: trace.writes(p) for p in trace.by_path if p.startswith(collection + "/")}
+def per_document(trace: Tap, collection: str) -> dict[str, int]:
+    return {p: trace.written(p) for p in trace.by_path if p.startswith(collection + "/")}
 
 
 @pytest.mark.slow

@@ -1,9 +1,11 @@
-"""The Firestore client, error mapping and exactly-once claims, for every aggregate in this package.
+"""The Firestore client, every call's retry window, error mapping, exactly-once claims and contention retries.
 
-Collections: incidents/{id}, incident_keys/{key}, live/{key} (store/incidents.py), live_shards/{key}-{n}
-(store/shards.py), outbox/{id} and
-previews/{auto} (store/outbox.py), status/{job} (store/status.py), oncall_overrides/{id} and
-handoff_notes/{id} (store/oncall.py), claims/{name} (here).
+Every call in this package goes through call() (or docs(), snapshots(), get_all()), which hands the library's
+public `retry` and `timeout` arguments the caller's window: a webhook must answer within Sentry's 1 s, so ingest
+gives Firestore 0.8 s before it answers 503; the API gives it 3 s (with_deadline, set by the transport). Only
+the library's public API is used.
+
+Collections are named by the module that owns them; claims/{name} (exactly-once effects) is here.
 """
 from __future__ import annotations
 
@@ -12,18 +14,25 @@ import contextvars
 import functools
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from shared.clock import clock
 from shared.errors import Contended, Unavailable
-from shared.lazy import firestore, gapic_method, gexc, retries
+from shared.lazy import firestore, gexc, retries
 from shared.settings import settings
 
 CLAIMS = "claims"
 CLAIM_TTL = timedelta(days=30)  # a TTL policy on expire_at deletes claims after this (firestore.indexes.json)
 
+# How long one Firestore call may keep retrying a server that does not answer (connection refused,
+# UNAVAILABLE) before the caller is told Unavailable, and how long a single attempt may take.
+RETRY_WINDOW = 5.0
+ATTEMPT_TIMEOUT = 10.0
+CONTENTION_DEADLINE = 10.0   # seconds a person's change may keep retrying under contention before it is refused
+_window: contextvars.ContextVar[float] = contextvars.ContextVar("firestore_retry_window", default=RETRY_WINDOW)
 _client: firestore.Client | None = None
+_replaced: firestore.Client | None = None
 _lock = threading.Lock()
 
 
@@ -39,21 +48,44 @@ class NotActive(Exception):
     """The dedup key has no active incident (live/{key} does not exist)."""
 
 
-# How long one Firestore call may keep retrying a server that does not answer (connection refused,
-# UNAVAILABLE) before the caller is told Unavailable, and how long a single attempt may take. Each caller
-# sets the first to fit its own contract (with_deadline): a webhook must answer within Sentry's 1 s.
-RETRY_WINDOW = 5.0
-ATTEMPT_TIMEOUT = 10.0
-_window: contextvars.ContextVar[float] = contextvars.ContextVar("firestore_retry_window", default=RETRY_WINDOW)
+class LostRace(Exception):
+    """Another writer changed what this attempt read: read again and try again."""
 
+
+def client() -> firestore.Client:
+    """Return the Firestore client, created on first use in the process that serves (not before a fork)."""
+    global _client
+    if _replaced is not None:
+        return _replaced
+    if _client is None:
+        with _lock:
+            if _client is None:
+                _client = firestore.Client(project=settings().project)
+    return _client
+
+
+@contextlib.contextmanager
+def use(replacement: firestore.Client) -> Iterator[firestore.Client]:
+    """Run the product's Firestore calls through another client within this block (tests: a tap on the wire)."""
+    global _replaced
+    previous, _replaced = _replaced, replacement
+    try:
+        yield replacement
+    finally:
+        _replaced = previous
+
+
+# ---------------------------------------------------------------- one call
 
 @functools.cache
 def _transient():
     """Errors worth another attempt (built on first use: the library loads lazily, shared/lazy.py)."""
     return retries.if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError,
                                      gexc.ResourceExhausted)
-_RPCS = ("batch_get_documents", "begin_transaction", "commit", "get_document", "rollback", "run_query",
-         "run_aggregation_query", "list_documents", "create_document", "update_document", "delete_document")
+
+
+def _unavailable() -> tuple:
+    return gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.RetryError
 
 
 @contextlib.contextmanager
@@ -66,96 +98,48 @@ def with_deadline(seconds: float):
         _window.reset(token)
 
 
-def _retry():
-    """The retry of transient errors within the caller's window, with backoff."""
-    window = _window.get()
-    return retries.Retry(predicate=_transient(), initial=0.05, maximum=min(window, 1.0), multiplier=2.0,
-                         timeout=window)
+def window() -> dict:
+    """The public retry and timeout arguments of one call: transient errors retried with backoff within the
+    caller's window, each attempt at most ATTEMPT_TIMEOUT."""
+    seconds = _window.get()
+    return {"retry": retries.Retry(predicate=_transient(), initial=0.05, maximum=min(seconds, 1.0), multiplier=2.0,
+                                   timeout=seconds),
+            "timeout": ATTEMPT_TIMEOUT}
 
 
-def _bounded(method):
-    """Give an RPC the caller's retry window unless the call names its own (transactions' begin and commit
-    do not let their callers name one, hence this wrapper on the client rather than on each call)."""
-    @functools.wraps(method)
-    def call_with_deadline(*args, **kwargs):
-        default = gapic_method.DEFAULT
-        if kwargs.get("retry", default) is default:
-            kwargs["retry"] = _retry()
-        if kwargs.get("timeout", default) in (default, None):
-            kwargs["timeout"] = ATTEMPT_TIMEOUT
-        return method(*args, **kwargs)
-    return call_with_deadline
-
-
-def _raw_commit(db) -> Callable:
-    """Return raw_commit(request): the Commit RPC for a raw protobuf CommitRequest, on the client's own
-    channel, returning the raw CommitResponse (store/wire.py, the alert path's storm-rate writes).
-
-    The generated client's commit wraps the call in proto-plus messages, api-core's retry and timeout
-    layers and a logging interceptor: about a quarter of a commit's CPU in this process. This sends the
-    same request with the same metadata, and keeps the same contract: an attempt times out after
-    ATTEMPT_TIMEOUT, transient errors are retried with backoff within the caller's window (with_deadline),
-    and errors come out as api-core exceptions (NotFound, AlreadyExists, FailedPrecondition...).
-    The wrappers at the store boundary (tests/bench/write_trace.py, firestore_counter.py) see these commits
-    through the raw_commit attribute of the API they wrap.
-    """
-    from google.api_core.gapic_v1 import routing_header
-    from google.cloud.firestore_v1.types import firestore as firestore_types
-    from grpc import RpcError
-
-    transport = db._firestore_api._transport
-    rpc = transport.grpc_channel.unary_unary(
-        "/google.firestore.v1.Firestore/Commit",
-        request_serializer=firestore_types.CommitRequest.pb().SerializeToString,
-        response_deserializer=firestore_types.CommitResponse.pb().FromString)
-    # the client's x-goog-api-client header, as the generated client's wrapped commit adds it (api-core names
-    # the attribute _default_metadata, older releases _metadata)
-    wrapped = transport._wrapped_methods.get(transport.commit)
-    library = getattr(wrapped, "_default_metadata", None) or getattr(wrapped, "_metadata", None) or ()
-    metadata = (*db._rpc_metadata, *library, routing_header.to_grpc_metadata((("database", db._database_string),)))
-
-    def attempt(request):
-        try:
-            return rpc(request, timeout=ATTEMPT_TIMEOUT, metadata=metadata)
-        except RpcError as e:
-            raise gexc.from_grpc_error(e) from None
-
-    def raw_commit(request):
-        try:
-            return attempt(request)  # the common case: no retry machinery built
-        except gexc.GoogleAPICallError as e:
-            if not _transient()(e):
-                raise
-        return _retry()(attempt)(request)
-    return raw_commit
-
-
-def client() -> firestore.Client:
-    """Return the Firestore client, created on first use in the process that serves (not before a fork)."""
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                made = firestore.Client(project=settings().project)
-                api = made._firestore_api  # the generated client every call goes through
-                for name in _RPCS:
-                    setattr(api, name, _bounded(getattr(api, name)))
-                api.raw_commit = _raw_commit(made)
-                _client = made
-    return _client
-
-
-def _unavailable() -> tuple:
-    return gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.RetryError
-
-
-def call(fn):
-    """Run one Firestore call; a server-side or network failure becomes Unavailable (answered 503)."""
+def call(method: Callable, *args, **kwargs):
+    """Run one Firestore call (a bound method of the library: ref.get, batch.commit, ref.update ...) within the
+    caller's window; a server-side or network failure becomes Unavailable (answered 503)."""
     try:
-        return fn()
+        return method(*args, **kwargs, **window())
     except _unavailable() as e:
         raise Unavailable(f"Firestore is unavailable: {str(e)[:300]}") from None
 
+
+def snapshots(query) -> list:
+    """Return the documents a query finds (snapshots), read within the caller's window."""
+    return call(lambda **w: list(query.stream(**w)))
+
+
+def docs(query) -> list[dict]:
+    """Return the documents a query finds, as dicts."""
+    return [s.to_dict() for s in snapshots(query)]
+
+
+def get_all(refs: list, transaction=None) -> list:
+    """Return the snapshots of several documents in one read (missing ones included, exists False)."""
+    if not refs:
+        return []
+    return call(lambda **w: list(client().get_all(refs, transaction=transaction, **w)))
+
+
+def number(value) -> float | int:
+    """The number a transform's result (a Firestore Value) holds."""
+    raw = type(value).pb(value)
+    return raw.double_value if raw.WhichOneof("value_type") == "double_value" else raw.integer_value
+
+
+# ---------------------------------------------------------------- claims: exactly-once effects
 
 def claim_ref(name: str):
     return client().collection(CLAIMS).document(name)
@@ -179,22 +163,17 @@ def is_claimed(name: str) -> bool:
 def claim_once(name: str, now: datetime) -> bool:
     """Create claims/{name}; False when it already exists (the work was done, or is being done)."""
     try:
-        call(lambda: claim_ref(name).create(claim_doc(now)))
+        call(claim_ref(name).create, claim_doc(now))
     except gexc.Conflict:
         return False
     return True
 
 
-def commit(batch, claim: str | None = None, missing_means_inactive: bool = False):
-    """Commit a batch; map a repeated claim to AlreadyClaimed, a missing live/{key} to NotActive, a lost race to
-    Conflict."""
-    return committed(batch.commit, claim, missing_means_inactive)
-
-
-def committed(send: Callable, claim: str | None = None, missing_means_inactive: bool = False):
-    """Run `send`, a commit, with commit()'s mapping of its errors."""
+def commit(batch, claim: str | None = None, missing_means_inactive: bool = False) -> list:
+    """Commit a batch; return its write results (with each transform's result). A repeated claim is
+    AlreadyClaimed, a missing live/{key} NotActive (with missing_means_inactive), a lost race Conflict."""
     try:
-        return call(send)
+        return call(batch.commit)
     except gexc.NotFound as e:
         if missing_means_inactive:
             raise NotActive() from None
@@ -205,12 +184,22 @@ def committed(send: Callable, claim: str | None = None, missing_means_inactive: 
         raise Conflict(str(e)) from None
 
 
-CONTENTION_DEADLINE = 10.0   # seconds a person's change may keep retrying under contention before it is refused
+def counted(ref, fields: dict, transforms: dict, claim: str | None, now: datetime) -> dict:
+    """Count an occurrence in one commit with no read: update a document that must exist with `fields` and the
+    Increment / Maximum `transforms`, with the delivery's claim when there is one; return each transform's
+    result by field name (the document's values right after this write, whoever else wrote it). NotActive when
+    the document is gone, AlreadyClaimed for a replayed delivery.
+
+    Firestore returns the transform results in the order of the write's field transforms, which the library
+    sorts by field path (tests/test_store_client.py holds it to that)."""
+    batch = client().batch()
+    batch.update(ref, {**fields, **transforms})
+    add_claim(batch, claim, now)
+    result = commit(batch, claim, missing_means_inactive=True)[0]
+    return dict(zip(sorted(transforms), (number(v) for v in result.transform_results), strict=True))
 
 
-class LostRace(Exception):
-    """Another writer changed what this attempt read: read again and try again."""
-
+# ---------------------------------------------------------------- contention
 
 def contended(attempt: Callable, message: str, deadline: float = CONTENTION_DEADLINE,
               lost: tuple[type[Exception], ...] = ()):
@@ -235,12 +224,55 @@ def contended(attempt: Callable, message: str, deadline: float = CONTENTION_DEAD
         pause = min(pause * 2, 1.0)
 
 
+def put_unchanged(batch, ref, snap, fields: dict) -> None:
+    """Add to the batch the write of `fields` to a document on the precondition that it is as `snap` read it:
+    updated if it existed then, created if it did not (either fails if someone wrote it meanwhile)."""
+    if snap.exists:
+        batch.update(ref, fields, option=client().write_option(last_update_time=snap.update_time))
+    else:
+        batch.create(ref, fields)
+
+
+def read_then_write(ref, write: Callable, message: str, deadline: float = CONTENTION_DEADLINE):
+    """Read one document, let write(snapshot, batch) add the writes that depend on it (put_unchanged) and
+    return a result, commit, and return that result; read again and retry while someone changes it meanwhile
+    (contended). A write that raises Unchanged(result) commits nothing and returns its result."""
+    db = client()
+
+    def attempt():
+        snap = call(ref.get)
+        batch = db.batch()
+        try:
+            result = write(snap, batch)
+        except Unchanged as nothing:
+            return nothing.result
+        call(batch.commit)
+        return result
+    return contended(attempt, message, deadline,
+                     lost=(gexc.FailedPrecondition, gexc.Aborted, gexc.Conflict, gexc.NotFound))
+
+
+class Unchanged(Exception):
+    """Raised by a write of read_then_write that finds nothing to change; read_then_write returns its result."""
+
+    def __init__(self, result=None):
+        super().__init__()
+        self.result = result
+
+
 def run_transaction(fn, deadline: float = CONTENTION_DEADLINE):
-    """Run fn(tx) in a transaction (one try each time, fn reads inside it), retried while others hold the
-    documents (contended)."""
+    """Run fn(tx) in a transaction (one try each time, fn reads inside it with get_all(refs, tx)), retried while
+    others hold the documents (contended).
+
+    Only closing an incident needs one: it must lock live/{key} and its shards against the alert path's blind
+    writes (a preconditioned close would lose every race during a storm); every other change is a
+    preconditioned write (read_then_write). The library begins and commits a transaction with its own retry
+    settings, not the caller's window: the caller reads first (within its window), so an unreachable Firestore
+    is answered 503 before a transaction starts.
+    """
     def attempt():
         try:
-            return call(lambda: firestore.transactional(fn)(client().transaction(max_attempts=1)))
+            return call(lambda **_: firestore.transactional(fn)(client().transaction(max_attempts=1)))
         except gexc.Aborted:
             raise LostRace() from None
         except ValueError as e:  # the client gave up on its attempt, or lost the transaction's id

@@ -48,16 +48,19 @@ from shared.errors import Closed, NotFound, Pinned
 from shared.lazy import firestore, gexc
 from shared.model import Incident, Status
 from shared.store import shards as hot
-from shared.store import wire
 from shared.store.client import (
     AlreadyClaimed,
     Conflict,
+    Unchanged,
     add_claim,
     call,
     client,
     commit,
-    contended,
+    counted,
+    docs,
+    get_all,
     is_claimed,
+    read_then_write,
     run_transaction,
 )
 from shared.store.outbox import OUTBOX, add_records
@@ -90,7 +93,7 @@ class KeyState:
 def get_key(key_doc: str) -> KeyState | None:
     """Return the state of a dedup key, or None when it never had an incident."""
     refs = [_ref(KEYS, key_doc), _ref(LIVE, key_doc)]
-    snaps = {s.reference.parent.id: s for s in call(lambda: list(client().get_all(refs)))}
+    snaps = {s.reference.parent.id: s for s in get_all(refs)}
     key, live = snaps[KEYS], snaps[LIVE]
     if not key.exists:
         return None
@@ -148,7 +151,7 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
                   "severity_rank": firestore.Maximum(0), "generation": firestore.Maximum(0),
                   "id_length": firestore.Maximum(0), "opened_epoch": firestore.Maximum(0),
                   "pinned_rank": firestore.Maximum(0), "shards": firestore.Maximum(0)}
-    values = wire.counted_update(LIVE, key_doc, fields, transforms, claim, now)  # at storm rate: raw protobuf
+    values = counted(_ref(LIVE, key_doc), fields, transforms, claim, now)
     return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
                       occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
                       severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]),
@@ -185,18 +188,17 @@ def change_status(incident_id: str, key_doc: str, status: str, fields: dict, ent
     fail with NotFound and open the next incident. Conflict when the key no longer points at
     `incident_id` or it is no longer active.
     """
-    db = client()
     key_ref, live_ref, incident_ref = _ref(KEYS, key_doc), _ref(LIVE, key_doc), _ref(INCIDENTS, incident_id)
 
     def run(tx):
-        snaps = {s.reference.parent.id: s for s in db.get_all([key_ref, live_ref, incident_ref], transaction=tx)}
+        snaps = {s.reference.parent.id: s for s in get_all([key_ref, live_ref, incident_ref], tx)}
         key, live, incident = snaps[KEYS], snaps[LIVE], snaps[INCIDENTS].to_dict()
         if not key.exists or key.get("incident_id") != incident_id or not live.exists:
             raise Conflict("the dedup key moved on")
         counters = live.to_dict()
         shard_refs = hot.shard_refs(key_doc, int(counters.get("shards") or 0)) if close else []
         if shard_refs:  # read in the transaction: shard writes wait for it, then find none
-            shard_docs = [s.to_dict() for s in db.get_all(shard_refs, transaction=tx) if s.exists]
+            shard_docs = [s.to_dict() for s in get_all(shard_refs, tx) if s.exists]
             counters = {**counters, **hot.combine(counters, shard_docs)}
         add_claim(tx, claim, now)
         add_records(tx, outbox)
@@ -228,38 +230,19 @@ def annotate(incident_id: str, fields: dict, entry: dict, claim: str | None, now
     commit(batch, claim)
 
 
-class NoChange(Exception):
-    """Raised by a `write` of _optimistic that finds nothing to change; _optimistic returns its result."""
-
-    def __init__(self, result):
-        super().__init__()
-        self.result = result
-
-
-def _optimistic(incident_id: str, write: Callable, deadline: float = 10.0):
+def _optimistic(incident_id: str, write: Callable):
     """Apply a person's change to an open incident without locks: read it, let `write(stored, batch, unchanged)`
     add the writes (with `unchanged`, the precondition that it is as read, where the change depends on it),
-    commit; when someone changed it meanwhile, read again. People clicking at the same moment never wait on
-    each other's locks: the changes are applied one after another, none lost, none half-done; past
-    `deadline`, Contended (409 "changed meanwhile, try again")."""
-    db, ref = client(), _ref(INCIDENTS, incident_id)
-
-    def attempt():
-        snap = call(ref.get)
+    commit; when someone changed it meanwhile, read again (read_then_write). People clicking at the same moment
+    never wait on each other's locks: the changes are applied one after another, none lost, none half-done."""
+    def change(snap, batch):
         if not snap.exists:
             raise NotFound(f"no incident {incident_id}")
         stored = snap.to_dict()
         if stored["status"] == Status.RESOLVED.value:
             raise Closed(f"{incident_id} is resolved")
-        batch = db.batch()
-        try:
-            result = write(stored, batch, db.write_option(last_update_time=snap.update_time))
-        except NoChange as nothing:
-            return nothing.result
-        call(batch.commit)
-        return result
-    return contended(attempt, f"{incident_id} changed meanwhile, try again", deadline,
-                     lost=(gexc.FailedPrecondition, gexc.Aborted, gexc.Conflict, gexc.NotFound))
+        return write(stored, batch, client().write_option(last_update_time=snap.update_time))
+    return read_then_write(_ref(INCIDENTS, incident_id), change, f"{incident_id} changed meanwhile, try again")
 
 
 def _add_new(batch, wanted: list[dict]) -> list[dict]:
@@ -267,7 +250,7 @@ def _add_new(batch, wanted: list[dict]) -> list[dict]:
     race, and a create of an existing record would fail the whole commit); return those added."""
     db = client()
     refs = [db.collection(OUTBOX).document(r["id"]) for r in wanted]
-    existing = {s.id for s in call(lambda: list(db.get_all(refs))) if s.exists} if refs else set()
+    existing = {s.id for s in get_all(refs) if s.exists}
     records = [r for r in wanted if r["id"] not in existing]
     add_records(batch, records)
     return records
@@ -286,7 +269,7 @@ def take_step(incident_id: str, actor: str, now: datetime, entry: dict, acknowle
     def write(stored: dict, batch, unchanged) -> dict:
         acked = stored.get("acknowledged_at") is not None
         if acked and (phase is None or stored.get("phase") == phase):
-            raise NoChange({"first": False, "owner": stored.get("owner"), "at": stored["acknowledged_at"],
+            raise Unchanged({"first": False, "owner": stored.get("owner"), "at": stored["acknowledged_at"],
                             "notify": []})
         incident = Incident.from_doc(stored)
         records = _add_new(batch, outbox_for(incident))
@@ -359,6 +342,13 @@ def _merge(incident: dict, live: dict | None) -> Incident:
     return Incident.from_doc(incident)
 
 
+def _with_live(incidents: list[dict]) -> list[Incident]:
+    """Return stored incidents with the live counters of the active ones overlaid (one batch read)."""
+    refs = [_ref(LIVE, i["key_doc"]) for i in incidents if i.get("active")]
+    live = {s.id: s.to_dict() for s in get_all(refs) if s.exists}
+    return [_merge(i, live.get(i["key_doc"])) for i in incidents]
+
+
 def get_incident(incident_id: str) -> Incident | None:
     """Return one incident with its live counters, or None."""
     snap = call(_ref(INCIDENTS, incident_id).get)
@@ -375,10 +365,7 @@ def list_incidents(statuses: list[str] | None, limit: int) -> list[Incident]:
     if statuses:
         query = query.where(filter=firestore.FieldFilter("status", "in", statuses))
     query = query.order_by("created_at", direction=firestore.Query.DESCENDING).limit(limit)
-    incidents = call(lambda: [s.to_dict() for s in query.stream()])
-    refs = [_ref(LIVE, i["key_doc"]) for i in incidents if i.get("active")]
-    live = {s.id: s.to_dict() for s in call(lambda: list(client().get_all(refs))) if s.exists} if refs else {}
-    return [_merge(i, live.get(i["key_doc"])) for i in incidents]
+    return _with_live(docs(query))
 
 
 @dataclass(frozen=True)
@@ -421,26 +408,24 @@ def list_page(filters: Filters, limit: int, after: tuple[datetime, str] | None =
             q = q.start_after({"created_at": filters.until})   # newest first: only those created before
         if filters.since:
             q = q.end_at({"created_at": filters.since})        # down to those created at `since`
-        return call(lambda: [s.to_dict() for s in q.limit(limit).stream()])
+        return docs(q.limit(limit))
 
     def key(doc: dict) -> tuple:
         return doc["created_at"], doc["id"]
 
     if filters.severity_rank is None:
         results = [query(None)]
-        docs = results[0]
+        found = results[0]
     else:  # the automatic rank where no pin overrides it, and the pinned rank
         rank = filters.severity_rank
         results = [query("severity_rank"), query("pinned_rank")]
         merged = {d["id"]: d for d in results[0] if d.get("pinned_rank") in (None, 0, rank)}
         merged.update({d["id"]: d for d in results[1]})
         bounds = [key(r[-1]) for r in results if len(r) == limit]
-        docs = sorted((d for d in merged.values() if not bounds or key(d) >= max(bounds)), key=key,
-                      reverse=True)[:limit]
+        found = sorted((d for d in merged.values() if not bounds or key(d) >= max(bounds)), key=key,
+                       reverse=True)[:limit]
     more = any(len(r) == limit for r in results)
-    refs = [_ref(LIVE, i["key_doc"]) for i in docs if i.get("active")]
-    live = {s.id: s.to_dict() for s in call(lambda: list(client().get_all(refs))) if s.exists} if refs else {}
-    return [_merge(i, live.get(i["key_doc"])) for i in docs], more
+    return _with_live(found), more
 
 
 def incidents_created_since(since: datetime, limit: int, live: bool = False) -> list[Incident]:
@@ -448,19 +433,17 @@ def incidents_created_since(since: datetime, limit: int, live: bool = False) -> 
     with the live counters of active ones merged in (occurrences, users, last seen)."""
     query = (client().collection(INCIDENTS).where(filter=firestore.FieldFilter("created_at", ">=", since))
              .order_by("created_at").limit(limit))
-    docs = call(lambda: [s.to_dict() for s in query.stream()])
-    refs = [_ref(LIVE, i["key_doc"]) for i in docs if live and i.get("active")]
-    counters = {s.id: s.to_dict() for s in call(lambda: list(client().get_all(refs))) if s.exists} if refs else {}
-    return [_merge(i, counters.get(i["key_doc"])) for i in docs]
+    found = docs(query)
+    return _with_live(found) if live else [Incident.from_doc(i) for i in found]
 
 
 def due_incidents(now: datetime, limit: int) -> list[Incident]:
     """Return incidents whose escalation check is due (indexed on next_check_at; only active ones have it)."""
     query = (client().collection(INCIDENTS).where(filter=firestore.FieldFilter("next_check_at", "<=", now))
              .order_by("next_check_at").limit(limit))
-    return call(lambda: [Incident.from_doc(s.to_dict()) for s in query.stream()])
+    return [Incident.from_doc(i) for i in docs(query)]
 
 
 def add_timeline(incident_id: str, entry: dict) -> None:
     """Append one entry to an incident's timeline (e.g. a notification sent or failed)."""
-    call(lambda: _ref(INCIDENTS, incident_id).update({"timeline": firestore.ArrayUnion([entry])}))
+    call(_ref(INCIDENTS, incident_id).update, {"timeline": firestore.ArrayUnion([entry])})

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from shared.lazy import firestore
-from shared.store.client import call, client
+from shared.store.client import call, client, docs
 
 OVERRIDES = "oncall_overrides"
 HANDOFF_NOTES = "handoff_notes"
@@ -16,7 +16,7 @@ OVERRIDE_ID = re.compile(r"[0-9a-f]{12}")  # what add_override makes: uuid4().he
 def add_override(override: dict) -> dict:
     """Store an override and return it with its id."""
     override = {**override, "id": uuid.uuid4().hex[:12]}
-    call(lambda: client().collection(OVERRIDES).document(override["id"]).create(override))
+    call(client().collection(OVERRIDES).document(override["id"]).create, override)
     return override
 
 
@@ -38,15 +38,15 @@ def delete_override(override_id: str) -> bool:
 def overrides_ending_after(at: datetime) -> list[dict]:
     """Return overrides still running or to come at `at` (indexed on end)."""
     query = client().collection(OVERRIDES).where(filter=firestore.FieldFilter("end", ">", at)).order_by("end")
-    return call(lambda: [s.to_dict() for s in query.stream()])
+    return docs(query)
 
 
 def add_handoff_note(note: dict) -> dict:
     note = {**note, "id": uuid.uuid4().hex[:12]}
-    call(lambda: client().collection(HANDOFF_NOTES).document(note["id"]).create(note))
+    call(client().collection(HANDOFF_NOTES).document(note["id"]).create, note)
     return note
 
 
 def handoff_notes_since(at: datetime) -> list[dict]:
     query = client().collection(HANDOFF_NOTES).where(filter=firestore.FieldFilter("at", ">=", at)).order_by("at")
-    return call(lambda: [s.to_dict() for s in query.stream()])
+    return docs(query)

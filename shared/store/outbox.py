@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from shared.clock import clock
 from shared.lazy import firestore, gexc
 from shared.model import OutboxStatus
-from shared.store.client import call, client
+from shared.store.client import call, client, docs
 
 OUTBOX = "outbox"
 PREVIEWS = "previews"
@@ -48,7 +48,7 @@ def enqueue(records: list[dict]) -> list[bool]:
     created = []
     for record in records:  # some existed: create one by one to learn which
         try:
-            call(lambda r=record: _ref(r["id"]).create(r))
+            call(_ref(record["id"]).create, record)
             created.append(True)
         except gexc.Conflict:
             created.append(False)
@@ -64,7 +64,7 @@ def due(now: datetime, limit: int) -> list[dict]:
     """Return records with something to do at `now`, oldest first (indexed on due_at)."""
     query = (client().collection(OUTBOX).where(filter=firestore.FieldFilter("due_at", "<=", now))
              .order_by("due_at").limit(limit))
-    return call(lambda: [s.to_dict() for s in query.stream()])
+    return docs(query)
 
 
 def _wall() -> datetime:
@@ -95,7 +95,7 @@ def claim(rid: str, now: datetime, lease: timedelta, include_held: bool = False)
     update = {"status": OutboxStatus.SENDING.value, "lease_until": wall + lease,
               "attempts": record.get("attempts", 0) + 1}
     try:
-        call(lambda: ref.update(update, option=db.write_option(last_update_time=snap.update_time)))
+        call(ref.update, update, option=db.write_option(last_update_time=snap.update_time))
     except (gexc.FailedPrecondition, gexc.Conflict):
         return None
     return {**record, **update}
@@ -103,8 +103,8 @@ def claim(rid: str, now: datetime, lease: timedelta, include_held: bool = False)
 
 def finish(rid: str, status: OutboxStatus, now: datetime, **fields) -> None:
     """Record a final state (sent, failed, superseded): nothing more to do, so due_at goes."""
-    call(lambda: _ref(rid).update({**fields, "status": OutboxStatus(status).value, "finished_at": now,
-                                   "due_at": firestore.DELETE_FIELD, "expire_at": now + KEEP_FINISHED}))
+    call(_ref(rid).update, {**fields, "status": OutboxStatus(status).value, "finished_at": now,
+                            "due_at": firestore.DELETE_FIELD, "expire_at": now + KEEP_FINISHED})
 
 
 def retry_at(rid: str, when: datetime, error: str, status: OutboxStatus = OutboxStatus.PENDING,
@@ -113,14 +113,14 @@ def retry_at(rid: str, when: datetime, error: str, status: OutboxStatus = Outbox
     update = {"status": OutboxStatus(status).value, "due_at": when, "last_error": error[:500]}
     if progress:
         update["progress"] = progress
-    call(lambda: _ref(rid).update(update))
+    call(_ref(rid).update, update)
 
 
 def create_claimed(record: dict, now: datetime, lease: timedelta) -> bool:
     """Create a record already claimed by the caller; False when it exists (someone else has it)."""
     try:
-        call(lambda: _ref(record["id"]).create({**record, "status": OutboxStatus.SENDING.value, "due_at": now,
-                                                "lease_until": _wall() + lease, "attempts": 1}))
+        call(_ref(record["id"]).create, {**record, "status": OutboxStatus.SENDING.value, "due_at": now,
+                                         "lease_until": _wall() + lease, "attempts": 1})
     except gexc.Conflict:
         return False
     return True
@@ -129,24 +129,24 @@ def create_claimed(record: dict, now: datetime, lease: timedelta) -> bool:
 def add_preview(preview: dict) -> None:
     """Keep a rendered message for the local preview page."""
     now = _wall()
-    call(lambda: client().collection(PREVIEWS).add({**preview, "at": now, "expire_at": now + KEEP_PREVIEWS}))
+    call(client().collection(PREVIEWS).add, {**preview, "at": now, "expire_at": now + KEEP_PREVIEWS})
 
 
 def list_previews(limit: int = 100) -> list[dict]:
     """Return the kept previews, newest first."""
     query = client().collection(PREVIEWS).order_by("at", direction=firestore.Query.DESCENDING).limit(limit)
-    return call(lambda: [s.to_dict() for s in query.stream()])
+    return docs(query)
 
 
 def list_held(limit: int = 100) -> list[dict]:
     """Return records held for business hours, the first to go out first."""
     query = client().collection(OUTBOX).where(filter=firestore.FieldFilter("status", "==", OutboxStatus.HELD.value)) \
         .limit(limit)  # equality on one field: no composite index; sorted here
-    return sorted(call(lambda: [s.to_dict() for s in query.stream()]), key=lambda r: (r["due_at"], r["id"]))
+    return sorted(docs(query), key=lambda r: (r["due_at"], r["id"]))
 
 
 def for_incident(incident_id: str, limit: int = 100) -> list[dict]:
     """Return an incident's notifications, oldest first (equality on one field: no composite index)."""
     query = client().collection(OUTBOX).where(filter=firestore.FieldFilter("incident_id", "==", incident_id)) \
         .limit(limit)
-    return sorted(call(lambda: [s.to_dict() for s in query.stream()]), key=lambda r: (r["created_at"], r["id"]))
+    return sorted(docs(query), key=lambda r: (r["created_at"], r["id"]))

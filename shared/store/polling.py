@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.store.client import call, client, run_transaction
+from shared.store.client import Unchanged, call, client, put_unchanged, read_then_write
 
 POLLING = "polling"
 
@@ -34,43 +34,40 @@ def begin(source: str, now: datetime, next_poll_at: datetime) -> dict | None:
     when a poll is not due yet (too soon, inside a Retry-After, or another sweep took it)."""
     ref = _ref(source)
 
-    def take(tx) -> dict | None:
-        snap = ref.get(transaction=tx)
+    def take(snap, batch) -> dict | None:
         doc = (snap.to_dict() or {}) if snap.exists else {}
         if doc.get("next_poll_at") and doc["next_poll_at"] > now:
-            return None
-        tx.set(ref, {"next_poll_at": next_poll_at}, merge=True)
+            raise Unchanged(None)
+        put_unchanged(batch, ref, snap, {"next_poll_at": next_poll_at})
         return doc
 
-    return run_transaction(take)
+    return read_then_write(ref, take, "another sweep is polling")
 
 
 def finish_ok(source: str, now: datetime, seen: dict[str, int]) -> None:
     """Record a successful poll and the newest event seen per monitor (never moving a cursor back)."""
     ref = _ref(source)
 
-    def write(tx) -> None:
-        snap = ref.get(transaction=tx)
+    def write(snap, batch) -> None:
         doc = (snap.to_dict() or {}) if snap.exists else {}
         merged = dict(doc.get("seen") or {})
         for monitor, at in seen.items():
             merged[monitor] = max(int(merged.get(monitor) or 0), at)
         last_ok = doc.get("last_ok_at")
-        tx.set(ref, {"seen": merged, "last_ok_at": max(last_ok, now) if last_ok else now, "failing_since": None},
-               merge=True)
+        put_unchanged(batch, ref, snap, {"seen": merged, "last_ok_at": max(last_ok, now) if last_ok else now,
+                                         "failing_since": None})
 
-    run_transaction(write)
+    read_then_write(ref, write, "another sweep is polling")
 
 
 def finish_failed(source: str, now: datetime, error: str, next_poll_at: datetime) -> None:
     """Record a failed poll: the error, since when polls fail, and no poll before `next_poll_at`."""
     ref = _ref(source)
 
-    def write(tx) -> None:
-        snap = ref.get(transaction=tx)
+    def write(snap, batch) -> None:
         doc = (snap.to_dict() or {}) if snap.exists else {}
         later = max(doc["next_poll_at"], next_poll_at) if doc.get("next_poll_at") else next_poll_at
-        tx.set(ref, {"last_error": error, "last_error_at": now, "failing_since": doc.get("failing_since") or now,
-                     "next_poll_at": later}, merge=True)
+        put_unchanged(batch, ref, snap, {"last_error": error, "last_error_at": now,
+                                         "failing_since": doc.get("failing_since") or now, "next_poll_at": later})
 
-    run_transaction(write)
+    read_then_write(ref, write, "another sweep is polling")

@@ -7,7 +7,7 @@ from datetime import datetime
 from shared.lazy import firestore, gexc
 from shared.model import Incident
 from shared.store import outbox
-from shared.store.client import call, client, run_transaction
+from shared.store.client import Unchanged, call, client, docs, put_unchanged, read_then_write
 
 POSTMORTEMS = "postmortems"
 
@@ -52,17 +52,16 @@ def change(incident_id: str, write: Callable[[dict], tuple[dict, list[dict]]]) -
     the change causes (stored with it); return the postmortem as changed, None when there is none."""
     ref = _ref(incident_id)
 
-    def run(tx):
-        snap = ref.get(transaction=tx)
+    def change(snap, batch):
         if not snap.exists:
-            return None
+            raise Unchanged(None)
         stored = snap.to_dict()
         fields, records = write(stored)
-        tx.update(ref, fields)
-        outbox.add_records(tx, records)
+        put_unchanged(batch, ref, snap, fields)
+        outbox.add_records(batch, records)
         return {**stored, **fields}
 
-    return run_transaction(run)
+    return read_then_write(ref, change, f"the postmortem of {incident_id} changed meanwhile, try again")
 
 
 def with_overdue_items(day: str, limit: int) -> list[dict]:
@@ -70,30 +69,30 @@ def with_overdue_items(day: str, limit: int) -> list[dict]:
     next_deadline, the earliest open deadline, kept on every change)."""
     query = (client().collection(POSTMORTEMS).where(filter=firestore.FieldFilter("next_deadline", "<", day))
              .order_by("next_deadline").limit(limit))
-    return call(lambda: [s.to_dict() for s in query.stream()])
+    return docs(query)
 
 
 def flagged_since(since: datetime, limit: int) -> list[Incident]:
     """Incidents a person flagged (data loss, security) at or after `since` (single-field index on flagged_at)."""
     query = (client().collection("incidents").where(filter=firestore.FieldFilter("flagged_at", ">=", since))
              .order_by("flagged_at").limit(limit))
-    return call(lambda: [Incident.from_doc(s.to_dict()) for s in query.stream()])
+    return [Incident.from_doc(d) for d in docs(query)]
 
 
 def resolved_since(since: datetime, limit: int) -> list[Incident]:
     """Incidents resolved at or after `since` (single-field index on resolved_at)."""
     query = (client().collection("incidents").where(filter=firestore.FieldFilter("resolved_at", ">=", since))
              .order_by("resolved_at").limit(limit))
-    return call(lambda: [Incident.from_doc(s.to_dict()) for s in query.stream()])
+    return [Incident.from_doc(d) for d in docs(query)]
 
 
 def unreviewed(limit: int) -> list[dict]:
     """Postmortems not reviewed yet (an equality filter on null)."""
     query = (client().collection(POSTMORTEMS).where(filter=firestore.FieldFilter("reviewed_at", "==", None))
              .limit(limit))
-    return call(lambda: [s.to_dict() for s in query.stream()])
+    return docs(query)
 
 
 def all_postmortems(limit: int) -> list[dict]:
     """Every postmortem (a small team's: the daily report looks for overdue action items)."""
-    return call(lambda: [s.to_dict() for s in client().collection(POSTMORTEMS).limit(limit).stream()])
+    return docs(client().collection(POSTMORTEMS).limit(limit))

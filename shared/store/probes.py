@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from shared.lazy import firestore
-from shared.store.client import call, client, run_transaction
+from shared.store.client import Unchanged, client, docs, get_all, put_unchanged, read_then_write
 
 PROBES = "probes"
 DAYS = "probe_days"
@@ -38,7 +38,7 @@ def states(keys: list[str]) -> dict[str, dict]:
     if not keys:
         return {}
     refs = [client().collection(PROBES).document(k) for k in keys]
-    return {s.id: s.to_dict() for s in call(lambda: list(client().get_all(refs))) if s.exists}
+    return {s.id: s.to_dict() for s in get_all(refs) if s.exists}
 
 
 def record(key: str, service: str, url: str, slot: int, result: dict,
@@ -49,33 +49,33 @@ def record(key: str, service: str, url: str, slot: int, result: dict,
     ref = db.collection(PROBES).document(key)
     day_ref = db.collection(DAYS).document(f"{key}:{_day(result['at'])}")
 
-    def write(tx) -> dict | None:
-        snap = ref.get(transaction=tx)
+    def write(snap, batch) -> dict | None:
         doc = snap.to_dict() if snap.exists else {}
         if doc.get("slot", -1) >= slot:
-            return None
+            raise Unchanged(None)
         state, transitions = decide(doc.get("state") or {})
         stored = {"service": service, "url": url, "slot": slot, "updated_at": result["at"], "last": result,
                   "state": state, "pending": list(doc.get("pending") or []) + transitions}
-        tx.set(ref, stored)
-        tx.set(day_ref, {"service": service, "url": url, "day": _day(result["at"]),
-                         "expire_at": result["at"] + DAY_TTL, "results": firestore.ArrayUnion([result])}, merge=True)
+        put_unchanged(batch, ref, snap, stored)
+        batch.set(day_ref, {"service": service, "url": url, "day": _day(result["at"]),
+                            "expire_at": result["at"] + DAY_TTL, "results": firestore.ArrayUnion([result])},
+                  merge=True)
         return stored
 
-    return run_transaction(write)
+    return read_then_write(ref, write, "another sweep recorded this probe")
 
 
 def clear_pending(key: str, transition_id: str) -> None:
     """Drop one pending transition once the ingest use case has taken it."""
     ref = client().collection(PROBES).document(key)
 
-    def write(tx) -> None:
-        snap = ref.get(transaction=tx)
-        if snap.exists:
-            pending = [p for p in snap.to_dict().get("pending") or [] if p.get("id") != transition_id]
-            tx.update(ref, {"pending": pending})
+    def write(snap, batch) -> None:
+        if not snap.exists:
+            raise Unchanged()
+        pending = [p for p in snap.to_dict().get("pending") or [] if p.get("id") != transition_id]
+        put_unchanged(batch, ref, snap, {"pending": pending})
 
-    run_transaction(write)
+    read_then_write(ref, write, "another sweep changed this probe")
 
 
 def results_between(start: datetime, end: datetime) -> list[dict]:
@@ -83,7 +83,7 @@ def results_between(start: datetime, end: datetime) -> list[dict]:
     first (reads the probe_days documents of the UTC days the window touches)."""
     query = (client().collection(DAYS).where(filter=firestore.FieldFilter("day", ">=", _day(start)))
              .where(filter=firestore.FieldFilter("day", "<=", _day(end))))
-    days = call(lambda: [s.to_dict() for s in query.stream()])
+    days = docs(query)
     out = [{"service": d["service"], "url": d["url"], **r} for d in days for r in d.get("results") or []
            if start <= r["at"] < end]
     return sorted(out, key=lambda r: r["at"])

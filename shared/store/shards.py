@@ -9,12 +9,9 @@ occurrences add up, users affected and last seen take the largest.
 """
 from __future__ import annotations
 
-import functools
-
 from shared.clock import clock
 from shared.lazy import firestore, gexc
-from shared.store import wire
-from shared.store.client import call, client
+from shared.store.client import call, client, counted, docs, get_all, snapshots
 
 LIVE = "live"
 LIVE_SHARDS = "live_shards"
@@ -56,14 +53,14 @@ def shard_key(key_doc: str, shards: int) -> dict | None:
         have = int(live.get("shards") or 0)
         if have >= shards:
             return live  # another writer got there first
-        # up to MAX_SHARDS documents in one commit: raw writes (store/wire.py), the library's cost a tenth
-        writes = [wire.update(wire.path(LIVE, key_doc), {"shards": shards}, last_update=snap.update_time)]
+        batch = db.batch()
+        batch.update(ref, {"shards": shards}, option=db.write_option(last_update_time=snap.update_time))
         shard = {"key_doc": key_doc, "incident_id": live["incident_id"], "occurrences": 0, "users_affected": 0,
                  **{k: live.get(k, 0) for k in IDENTITY}, "shards": shards}
-        writes += [wire.create(wire.path(LIVE_SHARDS, shard_id(key_doc, n)), {**shard, "shard": n})
-                   for n in range(have, shards)]
+        for n in range(have, shards):
+            batch.create(shard_ref(key_doc, n), {**shard, "shard": n})
         try:
-            call(functools.partial(wire.commit, writes))
+            call(batch.commit)
             return {**live, "shards": shards}
         except (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound):
             clock().sleep(0.01)  # live/{key} moved on (a duplicate from another instance, or a close): read again
@@ -77,7 +74,7 @@ def count_on_shard(key_doc: str, n: int, fields: dict, users: int | None, claim:
     """
     transforms = {"occurrences": firestore.Increment(1), "users_affected": firestore.Maximum(users or 0),
                   **{k: firestore.Maximum(0) for k in (*IDENTITY, "shards")}}
-    return wire.counted_update(LIVE_SHARDS, shard_id(key_doc, n), fields, transforms, claim, now)  # raw: store/wire.py
+    return counted(shard_ref(key_doc, n), fields, transforms, claim, now)
 
 
 def combine(live: dict, shards: list[dict]) -> dict:
@@ -107,18 +104,12 @@ def totals(key_doc: str, live: dict) -> dict:
     count = int(live.get("shards") or 0)
     if count <= READ_ALL:
         refs = shard_refs(key_doc, count)
-        return combine(live, call(lambda: [s.to_dict() for s in client().get_all(refs) if s.exists]) if refs else [])
+        return combine(live, [s.to_dict() for s in get_all(refs) if s.exists])
     shards = client().collection(LIVE_SHARDS).where(filter=firestore.FieldFilter("key_doc", "==", key_doc))
 
-    def read():
-        total = shards.sum("occurrences").get()[0][0].value
-        latest = [s.to_dict() for s in shards.order_by("last_seen", direction=firestore.Query.DESCENDING)
-                  .limit(1).stream()]
-        most = [s.to_dict() for s in shards.order_by("users_affected", direction=firestore.Query.DESCENDING)
-                .limit(1).stream()]
-        return total, latest, most
-
-    total, latest, most = call(read)
+    total = call(shards.sum("occurrences").get)[0][0].value
+    latest = docs(shards.order_by("last_seen", direction=firestore.Query.DESCENDING).limit(1))
+    most = docs(shards.order_by("users_affected", direction=firestore.Query.DESCENDING).limit(1))
     out = combine(live, latest + most)
     # the two documents read carry the latest and the largest; the sum covers every shard
     out["occurrences"] = int(live.get("occurrences", 0)) + int(total or 0)
@@ -128,4 +119,4 @@ def totals(key_doc: str, live: dict) -> dict:
 def sharded_keys(limit: int) -> list[dict]:
     """Return live/{key} of active sharded keys (single-field index on `shards`), with `key_doc`."""
     query = client().collection(LIVE).where(filter=firestore.FieldFilter("shards", ">", 0)).limit(limit)
-    return call(lambda: [{**s.to_dict(), "key_doc": s.id} for s in query.stream()])
+    return [{**s.to_dict(), "key_doc": s.id} for s in snapshots(query)]

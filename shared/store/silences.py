@@ -13,7 +13,7 @@ from datetime import datetime
 
 from shared.lazy import firestore, gexc
 from shared.model import OutboxStatus
-from shared.store.client import call, client
+from shared.store.client import call, client, docs
 from shared.store.incidents import INCIDENTS
 from shared.store.outbox import KEEP_FINISHED, OUTBOX
 
@@ -28,7 +28,7 @@ def _ref(silence_id: str):
 def add(silence: dict) -> dict:
     """Store a silence and return it with its id."""
     silence = {**silence, "id": uuid.uuid4().hex[:12], "announced_start": False, "announced_end": False}
-    call(lambda: _ref(silence["id"]).create(silence))
+    call(_ref(silence["id"]).create, silence)
     return silence
 
 
@@ -50,31 +50,31 @@ def expire(silence_id: str, now: datetime, actor: str | None) -> dict | None:
     update = {"end": now, "expired_at": now, "expired_by": actor}
     if silence["start"] > now:  # deleted before it began: it never was in force
         update["start"] = now
-    call(lambda: _ref(silence_id).update(update))
+    call(_ref(silence_id).update, update)
     return {**silence, **update}
 
 
 def ending_after(at: datetime) -> list[dict]:
     """Return silences in force or to come at `at` (indexed on end)."""
     query = client().collection(SILENCES).where(filter=firestore.FieldFilter("end", ">", at)).order_by("end")
-    return call(lambda: [s.to_dict() for s in query.stream()])
+    return docs(query)
 
 
 def ended_by(at: datetime, limit: int = 100) -> list[dict]:
     """Return silences that ended at or before `at`, the latest first."""
     query = (client().collection(SILENCES).where(filter=firestore.FieldFilter("end", "<=", at))
              .order_by("end", direction=firestore.Query.DESCENDING).limit(limit))
-    return call(lambda: [s.to_dict() for s in query.stream()])
+    return docs(query)
 
 
 def unannounced() -> list[dict]:
     """Return silences whose end has not been announced yet (pending, active, or just ended)."""
     query = client().collection(SILENCES).where(filter=firestore.FieldFilter("announced_end", "==", False))
-    return call(lambda: [s.to_dict() for s in query.stream()])
+    return docs(query)
 
 
 def mark(silence_id: str, fields: dict) -> None:
-    call(lambda: _ref(silence_id).update(fields))
+    call(_ref(silence_id).update, fields)
 
 
 # ---------------------------------------------------------------- what silences hold back
@@ -83,21 +83,21 @@ def held_openings(now: datetime) -> list[dict]:
     """Return silenced outbox records due at `now` (equality on status: no composite index; few at a time)."""
     query = client().collection(OUTBOX).where(filter=firestore.FieldFilter("status", "==",
                                                                            OutboxStatus.SILENCED.value))
-    return [r for r in call(lambda: [s.to_dict() for s in query.stream()]) if r.get("due_at") and r["due_at"] <= now]
+    return [r for r in docs(query) if r.get("due_at") and r["due_at"] <= now]
 
 
 def records_of(silence_id: str) -> list[dict]:
     """Return the outbox records a silence held (whatever became of them)."""
     query = client().collection(OUTBOX).where(filter=firestore.FieldFilter("silence_ids", "array_contains",
                                                                            silence_id))
-    return call(lambda: [s.to_dict() for s in query.stream()])
+    return docs(query)
 
 
 def release_now(silence_id: str, now: datetime) -> None:
     """Make what a silence still holds due at once (it was deleted): the next sweep releases it."""
     for record in records_of(silence_id):
         if record.get("status") == OutboxStatus.SILENCED:
-            call(lambda r=record: client().collection(OUTBOX).document(r["id"]).update({"due_at": now}))
+            call(client().collection(OUTBOX).document(record["id"]).update, {"due_at": now})
 
 
 def incident_snapshot(incident_id: str) -> tuple[dict | None, object]:

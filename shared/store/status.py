@@ -8,7 +8,7 @@ STATUS = "status"
 
 def set_status(name: str, fields: dict) -> None:
     """Record how a periodic job went."""
-    call(lambda: client().collection(STATUS).document(name).set(fields))
+    call(client().collection(STATUS).document(name).set, fields)
 
 
 def get_status(name: str) -> dict | None:

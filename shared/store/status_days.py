@@ -8,7 +8,7 @@ from datetime import datetime
 
 from shared.lazy import firestore
 from shared.model import Incident
-from shared.store.client import call, client
+from shared.store.client import call, client, docs, get_all
 
 STATUS_DAYS = "status_days"
 
@@ -17,7 +17,7 @@ def read(days: list[str]) -> dict[str, dict[str, dict]]:
     """Return the recorded days among `days` (ISO dates): {day: {service: {percent, downtime_minutes}}}."""
     months = sorted({d[:7] for d in days})
     refs = [client().collection(STATUS_DAYS).document(m) for m in months]
-    snaps = call(lambda: list(client().get_all(refs))) if refs else []
+    snaps = get_all(refs) if refs else []
     stored = {d: s for snap in snaps if snap.exists for d, s in (snap.to_dict().get("days") or {}).items()}
     return {d: {name: {"percent": float(v[0]), "downtime_minutes": int(v[1])} for name, v in stored[d].items()}
             for d in days if d in stored}
@@ -41,4 +41,4 @@ def outages_resolved_since(since: datetime, sources: tuple[str, ...], limit: int
     began before a window and ended in it (composite index: source, resolved_at)."""
     query = (client().collection("incidents").where(filter=firestore.FieldFilter("source", "in", list(sources)))
              .where(filter=firestore.FieldFilter("resolved_at", ">=", since)).limit(limit))
-    return call(lambda: [Incident.from_doc(s.to_dict()) for s in query.stream()])
+    return [Incident.from_doc(d) for d in docs(query)]

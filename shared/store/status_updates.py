@@ -11,7 +11,7 @@ from datetime import datetime
 
 from shared.errors import NotFound
 from shared.lazy import firestore, gexc
-from shared.store.client import call, client, contended
+from shared.store.client import call, client, contended, docs, snapshots
 from shared.store.incidents import INCIDENTS
 from shared.store.outbox import add_records
 
@@ -56,7 +56,7 @@ def of_incident(incident_id: str, limit: int = 200) -> list[dict]:
     """Return an incident's updates, oldest first (equality on one field: no composite index; sorted here)."""
     query = (client().collection(STATUS_UPDATES).where(filter=firestore.FieldFilter("incident_id", "==", incident_id))
              .limit(limit))
-    return sorted(call(lambda: [s.to_dict() for s in query.stream()]), key=lambda u: u["n"])
+    return sorted(docs(query), key=lambda u: u["n"])
 
 
 def of_incidents(incident_ids: list[str]) -> dict[str, list[dict]]:
@@ -66,7 +66,7 @@ def of_incidents(incident_ids: list[str]) -> dict[str, list[dict]]:
     for start in range(0, len(ids), IN_LIMIT):
         query = client().collection(STATUS_UPDATES).where(
             filter=firestore.FieldFilter("incident_id", "in", ids[start:start + IN_LIMIT]))
-        for update in call(lambda q=query: [s.to_dict() for s in q.stream()]):
+        for update in docs(query):
             out.setdefault(update["incident_id"], []).append(update)
     return {k: sorted(v, key=lambda u: u["n"]) for k, v in out.items()}
 
@@ -75,7 +75,7 @@ def owed(now: datetime, limit: int) -> list[tuple[dict, object]]:
     """Return (incident, its update time) for incidents whose promised status update is due at `now`."""
     query = (client().collection(INCIDENTS).where(filter=firestore.FieldFilter("status_update_due_at", "<=", now))
              .order_by("status_update_due_at").limit(limit))
-    return call(lambda: [(s.to_dict(), s.update_time) for s in query.stream()])
+    return [(s.to_dict(), s.update_time) for s in snapshots(query)]
 
 
 def settle_reminder(incident_id: str, read_at, records: list[dict]) -> bool:

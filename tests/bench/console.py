@@ -20,7 +20,7 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 from shared.store.client import client
 from shared.store.incidents import INCIDENTS, LIVE
 from shared.store.outbox import OUTBOX
-from tests.bench.firestore_counter import install
+from tests.fakes.firestore_tap import tap_product
 
 N = int(os.environ.get("BENCH_CONSOLE_N", "200"))
 WARM = 20
@@ -125,7 +125,7 @@ def main() -> None:
     from shared.local.server import make_local_server
 
     db = client()
-    counts = install(db)
+    counts = tap_product()
     wipe(db)
     started = time.perf_counter()
     newest = seed(db, 0, 1_000)

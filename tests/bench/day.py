@@ -31,8 +31,8 @@ from shared.notify import delivery
 from shared.settings import settings
 from shared.store.client import client
 from tests.bench.__main__ import ISSUE, signed
-from tests.bench.firestore_counter import install
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.firestore_tap import tap_product
 from tests.fakes.github import FakeGitHub
 from tests.fakes.smtp import SmtpServer
 from tests.fakes.uptimerobot import FakeUptimeRobot
@@ -89,7 +89,7 @@ def main() -> None:
             for name in ("ingest", "api", "escalate", "daily_summary", "status")}
     clock, real_now = SimClock(), web.now
     web.now = clock
-    counts = install(client())
+    counts = tap_product()
     spent: dict[str, Counter] = {}
 
     def counted(kind: str, app: str, method: str, path: str, **kwargs):

@@ -2,7 +2,8 @@
 
 Prints the answers' p50/p99/max and any 5xx, the stored count (the opening alert plus every duplicate) and
 how long after the last answer it is exact, and the most writes any single document took: averaged over
-the storm, and in any one clock second (the write trace at the product client's RPC boundary).
+the storm, and in any one clock second (counted on the wire to the emulator by a tap in this process, whose
+forwarding adds a little to each answer).
 Run alone with `./deploy.sh bench hot`.
 """
 from __future__ import annotations
@@ -16,8 +17,8 @@ import uuid
 
 from shared.store import incidents as store
 from shared.store.client import client as firestore_client
-from tests.bench import write_trace
 from tests.bench.__main__ import issue, pct, serve, signed
+from tests.fakes.firestore_tap import tapped
 
 RATE = float(os.environ.get("BENCH_HOT_RATE", "100"))         # alerts per second
 SECONDS = float(os.environ.get("BENCH_HOT_SECONDS", "30"))
@@ -32,7 +33,8 @@ def post(conn: http.client.HTTPConnection, path: str, body: bytes, headers: dict
 
 def main() -> None:
     db = firestore_client()
-    trace = write_trace.install(db)
+    tap = tapped()
+    trace = tap.__enter__()
     port, server = serve()
     run = uuid.uuid4().hex[:8]
     total = int(RATE * SECONDS)
@@ -98,8 +100,8 @@ def main() -> None:
               f"({_short(hottest.peak_path)})  (aim: <= 1/s averaged, <= 5 in any second); "
               f"the key grew to {shards} shards")
     finally:
-        write_trace.uninstall(db)
         server.shutdown()
+        tap.__exit__(None, None, None)
 
 
 def _short(path: str) -> str:

@@ -21,8 +21,8 @@ from shared import status_page
 from shared.config import config
 from shared.store.client import client
 from tests.bench.__main__ import serve  # first: it sets the environment the functions read
-from tests.bench.firestore_counter import install
 from tests.bench.sweep import set_all
+from tests.fakes.firestore_tap import tap_product
 
 N_COLD = int(os.environ.get("BENCH_STATUS_COLD_N", "40"))
 N_CACHED = int(os.environ.get("BENCH_STATUS_CACHED_N", "500"))
@@ -111,7 +111,7 @@ def main() -> None:
     wipe()
     now = datetime.now(timezone.utc)
     seeded = seed(now)
-    counts = install(client())
+    counts = tap_product()
     port, server = serve()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     print(f"\nstatus page benchmark: 3 services, 90 days: {seeded['incidents']} incidents ({seeded['outages']} "

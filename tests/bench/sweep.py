@@ -12,7 +12,7 @@ from shared import escalations
 from shared.config import config
 from shared.store.client import client
 from shared.store.incidents import INCIDENTS
-from tests.bench.firestore_counter import install
+from tests.fakes.firestore_tap import tap_product
 
 
 def set_all(db, writes) -> None:
@@ -46,7 +46,7 @@ def seed(db, total: int, due: int, now: datetime, run: str) -> None:
 
 def main() -> None:
     db = client()
-    counts = install(db)
+    counts = tap_product()
     cfg = config().model_copy(update={"stakeholders": []})
     print("\nescalation sweep benchmark: one sweep, Critical incidents 20 min old are due (level 2)")
     for index, (total, due) in enumerate(((1_000, 100), (10_000, 100))):
