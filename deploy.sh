@@ -11,11 +11,14 @@
 #   ./deploy.sh gcp plan|apply [--project P] [--region R]
 #                       production on Google Cloud: plan prints every action and changes nothing; apply makes
 #                       it so and can be run again safely (deploy/)
+#   ./deploy.sh lock [--upgrade]
+#                       pin requirements.txt (and requirements-dev.txt) into requirements.lock (and
+#                       requirements-dev.lock): exact versions with hashes, what the functions, tests and local install
 #   ./deploy.sh doctor  check the team file, the environment, each configured channel and Firestore
 #                       without alerting anyone (--send-test: one marked test message per channel)
 #
 # Needs: Python 3.11+, and the Google Cloud CLI with the Firestore emulator
-# (gcloud emulators firestore; Java 11+). Everything else it installs into .venv.
+# (gcloud emulators firestore; Java 11+). Everything else it installs into .venv, from the lock files.
 set -uo pipefail
 # a relative INCIDENT_CONFIG names a file where the caller stands, not in the repo
 if [ -n "${INCIDENT_CONFIG:-}" ] && [ "${INCIDENT_CONFIG#/}" = "$INCIDENT_CONFIG" ]; then
@@ -67,23 +70,45 @@ find_python() {
   return 1
 }
 
-setup() {
+make_venv() {
   if [ ! -x .venv/bin/python ]; then
     local py
     py=$(find_python) || die "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"
     say "== creating .venv with $($py --version)"
     "$py" -m venv .venv || die "could not create .venv (on Debian/Ubuntu: apt-get install python3-venv)"
   fi
+}
+
+# setup: .venv with exactly the locked versions (requirements-dev.lock holds requirements.lock's pins, which the
+# functions ship, and the tools'), checked against their hashes
+setup() {
+  make_venv
   local want have=""
-  want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+  want=$(cat requirements.lock requirements-dev.lock | sha256sum | cut -d' ' -f1)
   [ -f .venv/.requirements.sha256 ] && have=$(cat .venv/.requirements.sha256)
   if [ "$want" != "$have" ]; then
-    say "== installing requirements.txt and requirements-dev.txt into .venv"
-    .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt || die "pip install failed"
+    say "== installing the locked requirements (requirements-dev.lock) into .venv"
+    .venv/bin/python -m pip install --disable-pip-version-check -q --require-hashes -r requirements-dev.lock \
+      || die "pip install failed"
     echo "$want" > .venv/.requirements.sha256
   fi
   export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
   export PYTHONDONTWRITEBYTECODE=1
+}
+
+# ./deploy.sh lock [--upgrade | --upgrade-package NAME]: requirements.lock from requirements.txt (what the functions
+# ship) and requirements-dev.lock from requirements-dev.txt (the same pins, and the tools'), exact with hashes
+cmd_lock() {
+  make_venv
+  .venv/bin/python -m piptools --version >/dev/null 2>&1 \
+    || .venv/bin/python -m pip install --disable-pip-version-check -q pip-tools || die "could not install pip-tools"
+  local opts=(--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --quiet "$@")
+  export CUSTOM_COMPILE_COMMAND="./deploy.sh lock"
+  say "== requirements.lock (from requirements.txt)"
+  .venv/bin/python -m piptools compile "${opts[@]}" -o requirements.lock requirements.txt || die "pip-compile failed"
+  say "== requirements-dev.lock (from requirements-dev.txt, with requirements.lock's versions)"
+  .venv/bin/python -m piptools compile "${opts[@]}" --constraint requirements.lock -o requirements-dev.lock \
+    requirements-dev.txt || die "pip-compile failed"
 }
 
 free_port() {
@@ -222,10 +247,11 @@ INFO
 case "${1:-}" in
   local) shift; cmd_local "$@" ;;
   test) shift; cmd_test "$@"; exit $? ;;
+  lock) shift; cmd_lock "$@"; exit $? ;;
   bench) shift; cmd_bench "$@"; exit $? ;;
   doctor) shift; setup; .venv/bin/python -m shared.local.doctor "$@"; exit $? ;;
   discord-setup) shift; setup; .venv/bin/python -m shared.local.discord_setup "$@"; exit $? ;;
   alert) shift; setup; .venv/bin/python -m shared.local.alert "$@"; exit $? ;;
   gcp) shift; setup; .venv/bin/python -m deploy "$@"; exit $? ;;
-  *) say "usage: ./deploy.sh local|test|bench|doctor [--send-test]|discord-setup [--public-url URL]|alert SOURCE [ACTION] [--severity ...]|gcp plan|apply [--project P]"; exit 2 ;;
+  *) say "usage: ./deploy.sh local|test [--quick]|bench|lock [--upgrade]|doctor [--send-test]|discord-setup [--public-url URL]|alert SOURCE [ACTION] [--severity ...]|gcp plan|apply [--project P]"; exit 2 ;;
 esac

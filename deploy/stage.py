@@ -1,7 +1,8 @@
 """Stage each function into its own folder: main.py, shared/, the team file and the runtime requirements.
 
-Cloud Functions builds a folder alone, so everything a function imports must be inside it. The runtime
-requirements are requirements.txt as it is (the tests' and the deploy's packages are in requirements-dev.txt).
+Cloud Functions builds a folder alone, so everything a function imports must be inside it. Its
+requirements.txt is requirements.lock: the exact versions the tests ran, each with its hashes, so the build
+installs exactly those or fails (the tests' and the deploy's packages are in requirements-dev.txt).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def stage(name: str, team_file: Path, dest: Path, root: Path = ROOT) -> Path:
     folder.mkdir(parents=True)
     shutil.copy2(root / "functions" / name / "main.py", folder / "main.py")
     shutil.copytree(root / "shared", folder / "shared", ignore=shutil.ignore_patterns(*LEFT_OUT))
-    shutil.copy2(root / "requirements.txt", folder / "requirements.txt")
+    shutil.copy2(root / "requirements.lock", folder / "requirements.txt")
     shutil.copy2(team_file, folder / TEAM_FILE)
     (folder / ".gcloudignore").write_text(GCLOUDIGNORE, encoding="utf-8")
     return folder

@@ -168,9 +168,10 @@ def test_on_a_phone_the_list_fits_the_screen(live_server, incidents, browser):
     page.fill("input[name=token]", "test-api-token")
     page.click("button[type=submit]")
     assert page.locator("tr.incident").count() == 3
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "phone")
-    page.goto(f"{live_server}/console/incidents/{incidents['critical']}")
+    (ARTIFACTS / "console_phone.html").write_text(page.content())
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(f"{live_server}/console/incidents/{incidents['critical']}")
     shot(page, "phone_incident")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()
