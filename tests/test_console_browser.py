@@ -167,6 +167,7 @@ def test_on_a_phone_the_list_fits_the_screen(live_server, incidents, browser):
     page.goto(f"{live_server}/console/login")
     page.fill("input[name=token]", "test-api-token")
     page.click("button[type=submit]")
+    page.wait_for_load_state("load")   # the stylesheet too: the layout is measured below
     assert page.locator("tr.incident").count() == 3
     shot(page, "phone")
     (ARTIFACTS / "console_phone.html").write_text(page.content())
