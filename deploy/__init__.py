@@ -6,6 +6,6 @@
   gcloud.py     the gcloud CLI, called with argument lists (never a shell), JSON answers
   steps.py      each thing apply makes right: read what is there, say what would change, change it
   firestore.py  composite indexes, field exemptions and TTL policies from shared/firestore.indexes.json
-  scheduler.py  the Cloud Scheduler jobs of shared/schedule.py, built with google-cloud-scheduler
+  scheduler.py  the Cloud Scheduler jobs of shared/config/schedule.py, built with google-cloud-scheduler
   run.py        the checks before anything changes, then the steps in order (plan: read only)
 """

@@ -18,7 +18,7 @@ from deploy import firestore, scheduler, stage, steps
 from deploy.gcloud import DeployError, Gcloud
 from deploy.target import ACCESS, REQUIRED_SECRETS, ROOT, SCHEDULER_SA, Target, build, discover, secret_names
 from shared.config import DEFAULT_CONFIG, load_config
-from shared.schedule import jobs as cron_table
+from shared.config.schedule import jobs as cron_table
 
 APIS = ("cloudfunctions.googleapis.com", "run.googleapis.com", "cloudbuild.googleapis.com",
         "artifactregistry.googleapis.com", "firestore.googleapis.com", "cloudscheduler.googleapis.com",
@@ -129,7 +129,8 @@ def blockers(t: Target, facts: Facts, index_problems: list[str], jobs: list) -> 
     elif facts.account and t.project:
         out.append("cannot list secrets (enable secretmanager.googleapis.com first)")
     if len(jobs) > scheduler.FREE_JOBS:
-        out.append(f"shared/schedule.py has {len(jobs)} jobs; Cloud Scheduler's free tier is {scheduler.FREE_JOBS}")
+        out.append(f"shared/config/schedule.py has {len(jobs)} jobs; Cloud Scheduler's free tier is "
+                   f"{scheduler.FREE_JOBS}")
     return out
 
 

@@ -1,4 +1,4 @@
-"""The Cloud Scheduler jobs of shared/schedule.py (the table the local cron runner fires), as scheduler_v1.Job.
+"""The Cloud Scheduler jobs of shared/config/schedule.py (the table the local cron runner fires), as scheduler_v1.Job.
 
 Each job POSTs to its function's URL with an OIDC token of the scheduler service account (audience: that
 URL), so only Cloud Scheduler can call the sweep and the daily report. Cloud Scheduler's free tier is 3 jobs
@@ -12,7 +12,7 @@ from google.protobuf import duration_pb2
 
 from deploy.steps import Change, Step
 from deploy.target import Target
-from shared.schedule import Job
+from shared.config.schedule import Job
 
 FREE_JOBS = 3   # https://cloud.google.com/scheduler/pricing
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.config import Config
-from shared.settings import Secret, Settings
+from shared.config.settings import Secret, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = "python312"      # a current Cloud Functions Python runtime (2nd gen)

@@ -72,9 +72,22 @@ def fresh_environment():
     """Read the environment and the team file again for each test: a test that changed either (monkeypatch
     restores them afterwards) must not leave its settings cached for the next."""
     from shared.config import config
-    from shared.settings import settings
+    from shared.config.settings import settings
     settings.cache_clear()
     config.cache_clear()
+
+
+def install_team(monkeypatch, cfg):
+    """Run the product with `cfg` as its team file until the test ends; return it."""
+    from shared import config as config_module
+    monkeypatch.setattr(config_module, "_replaced", cfg)
+    return cfg
+
+
+@pytest.fixture
+def use_team(monkeypatch):
+    """use_team(cfg): run the product with another team file (tests/teams.py makes variants) for this test."""
+    return lambda cfg: install_team(monkeypatch, cfg)
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +110,7 @@ def firestore(emulator_host):
 def wipe_firestore() -> None:
     """Empty this worker's emulator database, and forget what the process knew of it."""
     from shared import cache
-    from shared.hot_keys import KEYS
+    from shared.incidents.hot import KEYS
     from shared.notify import delivery
 
     delivery.wait_idle()  # a previous test's background sends must not land in this test's database

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.settings import settings
+from shared.config.settings import settings
 from tests.conftest import fixture_json, sentry_headers
 from tests.fakes.clock import REAL_CLOCK, Clock
 from tests.fakes.discord import FakeDiscord
@@ -87,7 +87,7 @@ def channels(firestore, monkeypatch, request):
 def sentry_alert(ingest, monkeypatch, when: datetime, issue_id: str, title: str, level: str = "error",
                  users: int = 1, action: str = "created", project: str = "petties-backend") -> dict:
     """Post a signed Sentry issue webhook as if it arrived at `when`; return the answer."""
-    monkeypatch.setattr("shared.web.now", lambda: when)
+    monkeypatch.setattr("shared.web.http.now", lambda: when)
     payload = fixture_json("sentry_issue_created.json")
     payload["action"] = action
     payload["data"]["issue"].update(id=issue_id, title=title, level=level, userCount=users,

@@ -16,7 +16,7 @@ TUESDAY = local("2026-11-24 10:00:00")   # Dev D is on call this week; Dev A lea
 def clock(monkeypatch):
     """Set the time every entry point sees."""
     def set_to(when):
-        monkeypatch.setattr("shared.web.now", lambda: when)
+        monkeypatch.setattr("shared.web.http.now", lambda: when)
         return when
     set_to(TUESDAY)
     return set_to

@@ -46,15 +46,14 @@ class PagerChannel(Channel):
 
 
 @pytest.fixture
-def pager(monkeypatch):
+def pager(monkeypatch, use_team):
     monkeypatch.setitem(channels.REGISTRY, "pager", PagerChannel)  # the one registry line
     Pager.received, Pager.failures_left, Pager.configured = [], 0, True
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
     critical = next(r for r in data["notifications"]["routes"] if r["severities"] == ["critical"])
     critical["channels"].append({"channel": "pager"})
     cfg = parse_config(yaml.safe_dump(data))
-    for module in ("shared.ingestion", "shared.periodic"):
-        monkeypatch.setattr(f"{module}.config", lambda: cfg)
+    use_team(cfg)
     return cfg
 
 

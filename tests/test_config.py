@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from shared.config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
-from shared.settings import Settings
+from shared.config.settings import Settings
 from tests.teams import team_yaml, variant
 
 DEFAULT_TEXT = DEFAULT_CONFIG.read_text()

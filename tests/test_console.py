@@ -10,13 +10,13 @@ from datetime import timedelta
 
 import pytest
 
-from shared.console import pages, session
+from shared.config.settings import settings
 from shared.model import OutboxStatus
 from shared.notify import delivery
 from shared.rules import clocks
-from shared.settings import settings
 from shared.store import incidents as store
 from shared.store import outbox
+from shared.web.console import pages, session
 from tests.conftest import dump_firestore, function_app
 from tests.notify_fixtures import local, sentry_alert
 
@@ -52,7 +52,7 @@ def console_app():
 
 @pytest.fixture
 def console(console_app, firestore, monkeypatch):
-    monkeypatch.setattr("shared.web.now", lambda: NOW)
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW)
     return console_app.test_client()
 
 
@@ -75,7 +75,7 @@ def signed_in(console):
 def incident(ingest, monkeypatch):
     found = sentry_alert(ingest, monkeypatch, NOW - timedelta(minutes=5), "7001", "Checkout fails with HTTP 500")
     delivery.wait_idle()  # its notifications are out: what follows sees a still database
-    monkeypatch.setattr("shared.web.now", lambda: NOW)
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW)
     return found["incident"]
 
 
@@ -211,7 +211,7 @@ def several(ingest, monkeypatch) -> dict:
         made[n] = sentry_alert(ingest, monkeypatch, when, f"80{n}", f"Problem {n}", level=level,
                                project=project)["incident"]
     delivery.wait_idle()
-    monkeypatch.setattr("shared.web.now", lambda: NOW)
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW)
     return made
 
 

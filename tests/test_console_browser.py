@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.console import session
 from shared.notify import delivery
 from shared.store import incidents as store
 from shared.store import oncall as oncall_store
+from shared.web.console import session
 from tests.notify_fixtures import local, sentry_alert
 
 NOW = local("2026-11-24 10:00:00")   # a Tuesday in business hours; Dev D is on call, Dev A leads
@@ -34,7 +34,7 @@ def incidents(ingest, monkeypatch) -> dict:
             "low": sentry_alert(ingest, monkeypatch, NOW - timedelta(days=2), "9103", "Typo on the footer",
                                 level="warning", project="petties-web")["incident"]}
     delivery.wait_idle()
-    monkeypatch.setattr("shared.web.now", lambda: NOW)
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW)
     return made
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.config.settings import settings
 from shared.notify import delivery
-from shared.settings import settings
 from tests.conftest import fixture_json
 from tests.fakes.sentry_stats import FakeSentryStats
 from tests.golden_files import golden
@@ -22,7 +22,7 @@ TOKEN = "?token=test-ingest-token"
 
 
 def at(monkeypatch, when):
-    monkeypatch.setattr("shared.web.now", lambda: when)
+    monkeypatch.setattr("shared.web.http.now", lambda: when)
 
 
 def down(ingest, monkeypatch, when, monitor="793527", url="https://api.petties.world/health"):
@@ -105,8 +105,8 @@ def test_a_quiet_day_and_no_sources(daily, monkeypatch):
 
 def test_uptime_with_nothing_watched_says_so(daily, monkeypatch):
     bare = variant(edit=lambda data: [s.update(monitors=[]) for s in data["services"]])
-    from shared import summary
-    from shared.settings import settings as current
+    from shared.config.settings import settings as current
+    from shared.reports import daily as summary
     report = summary.compose(DAY, bare, current(), local("2026-11-25 09:00:00"))
     assert report["uptime"] == {"percent": None, "downtime_minutes": None, "services": {},
                                 "note": "n/a (no source configured)"}
@@ -146,7 +146,7 @@ def test_running_a_day_twice_posts_once_and_a_missed_run_is_caught_up(ingest, da
 
 
 def test_sentry_figures_error_rate_and_a_rate_limit(ingest, daily, sentry_stats, monkeypatch):
-    from shared import summary
+    from shared.reports import daily as summary
     day_start = local("2026-11-24 00:00:00")
     sentry_stats.add(day_start + timedelta(hours=3), "transaction", 120_000)
     sentry_stats.add(day_start + timedelta(hours=5), "error", 300)
@@ -183,8 +183,8 @@ def test_json_of_a_stored_report_is_plain(daily, api, monkeypatch):
 
 
 def test_the_same_outage_from_uptimerobot_and_a_probe_is_counted_once(ingest, daily, monkeypatch):
-    from shared import incidents
     from shared.config import config
+    from shared.incidents import ingest as incidents
     from shared.model import Action, Alert
 
     def probe(action, when, **extra):
@@ -207,8 +207,8 @@ BACKEND_HEALTH = "https://api.petties.world/health"
 
 
 def test_a_maintenance_window_is_left_out_of_uptime_and_said_so(ingest, daily, monkeypatch):
-    from shared import summary
-    from shared.settings import settings as current
+    from shared.config.settings import settings as current
+    from shared.reports import daily as summary
     windowed = variant(edit=lambda data: data.update(maintenance=[
         {"name": "db upgrade", "matchers": {"service": "petties-backend"}, "comment": "Postgres 16",
          "weekly": {"days": ["tue"], "start": "22:00", "end": "23:00"}}]))

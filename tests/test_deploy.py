@@ -283,7 +283,7 @@ def test_the_team_files_deploy_env_refuses_secrets_and_unknown_settings():
 
 
 def test_every_secret_setting_is_deployed_from_secret_manager():
-    from shared.settings import Settings
+    from shared.config.settings import Settings
     names = set(target.secret_names())
     secret_fields = {f.alias for f in Settings.model_fields.values() if "Secret" in str(f.annotation)}
     assert secret_fields <= names and "PAGERDUTY_ROUTING_KEYS" in names

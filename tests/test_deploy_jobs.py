@@ -1,4 +1,4 @@
-"""The Cloud Scheduler jobs built for each row of the schedule table (shared/schedule.py)."""
+"""The Cloud Scheduler jobs built for each row of the schedule table (shared/config/schedule.py)."""
 from __future__ import annotations
 
 from google.cloud import scheduler_v1
@@ -6,7 +6,7 @@ from google.cloud import scheduler_v1
 from deploy import scheduler, target
 from shared.config import DEFAULT_CONFIG as PETTIES_YAML
 from shared.config import load_config
-from shared.schedule import jobs
+from shared.config.schedule import jobs
 
 URL = "https://escalate-abc123-as.a.run.app"
 
@@ -61,4 +61,4 @@ def test_more_jobs_than_the_free_tier_stop_apply(tmp_path):
     t = petties_target()
     table = jobs(load_config(PETTIES_YAML)) * 2
     problems = blockers(t, Facts(installed=True, account="a@b", enabled_apis=set(), secrets=set()), [], table)
-    assert "shared/schedule.py has 4 jobs; Cloud Scheduler's free tier is 3" in problems
+    assert "shared/config/schedule.py has 4 jobs; Cloud Scheduler's free tier is 3" in problems

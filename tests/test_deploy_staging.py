@@ -48,7 +48,7 @@ def test_each_folder_holds_its_entry_point_shared_the_team_file_and_only_runtime
     assert set(staged) == set(target.discover())
     for name, folder in staged.items():
         assert (folder / "main.py").read_bytes() == (ROOT / "functions" / name / "main.py").read_bytes()
-        assert (folder / "shared" / "config.py").is_file() and (folder / "shared" / "templates").is_dir()
+        assert (folder / "shared" / "config" / "__init__.py").is_file() and (folder / "shared" / "templates").is_dir()
         assert not (folder / "shared" / "local").exists()
         assert (folder / target.TEAM_FILE).is_file()
         assert not names(folder / "requirements.txt") & set(DEV_ONLY)

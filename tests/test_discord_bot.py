@@ -11,11 +11,11 @@ import pytest
 
 from shared.channels import discord
 from shared.config import load_config
+from shared.config.settings import settings
 from shared.local import discord_setup
 from shared.model import Incident
 from shared.notify import delivery, plan
 from shared.rules.workflow import step_text
-from shared.settings import settings
 from shared.store import outbox
 from tests.conftest import dump_firestore
 from tests.notify_fixtures import ALERTS, APP, BOT_TOKEN, GUILD, local, no_secret_in, sentry_alert, sweep

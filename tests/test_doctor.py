@@ -205,9 +205,13 @@ def test_an_unconfigured_channel_goes_to_the_preview_page_and_is_not_a_failure(v
 
 
 def test_a_hung_discord_fails_within_the_timeout(vendors, capsys, clock):
-    vendors.discord.clock = clock   # its answer comes 5 s later on the doctor's clock
-    vendors.discord.hang_next(2, seconds=5)  # both webhooks
-    code = doctor.main(["--timeout", "1"])
+    from concurrent.futures import ThreadPoolExecutor
+    vendors.discord.clock, vendors.discord.hang_waits_for_clock = clock, True
+    vendors.discord.hang_next(2, seconds=30)  # both webhooks answer 30 s late on the doctor's clock
+    with ThreadPoolExecutor(1) as doctor_run:
+        code = doctor_run.submit(doctor.main, ["--timeout", "1"])
+        clock.run_waits(1.0, until=code.done)   # each check's 1 s passes; nothing else moves the clock
+        code = code.result()
     line = next(x for x in capsys.readouterr().out.splitlines() if "Discord alerts" in x)
     assert code == 1 and line.startswith("✗ Discord alerts: cannot reach 127.0.0.1 (")
 

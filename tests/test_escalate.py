@@ -20,7 +20,7 @@ def stamp(when: datetime) -> str:
 
 
 def post_issue(ingest, monkeypatch, when: datetime, issue_id: str, title: str, level: str = "error") -> str:
-    monkeypatch.setattr("shared.web.now", lambda: when)
+    monkeypatch.setattr("shared.web.http.now", lambda: when)
     payload = fixture_json("sentry_issue_created.json")
     payload["data"]["issue"].update(id=issue_id, title=title, level=level, project={"slug": "petties-backend"})
     import json
@@ -75,7 +75,7 @@ def test_a_quiet_sweep_logs_nothing_and_a_busy_one_says_what_it_did(escalate, in
     assert escalate.post("/", headers=quiet).get_json()["status"] == "done"
     assert "sweep done" not in "".join(capfd.readouterr())
     post_issue(ingest, monkeypatch, local("2026-11-24 22:00:00"), "9101", "Search slow")  # held until 09:00
-    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-25 09:00:00"))
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-25 09:00:00"))
     busy = escalate.post("/", headers={**quiet, "X-CloudScheduler-ScheduleTime": stamp(local("2026-11-25 09:00:00"))})
     counts = {k: v for k, v in busy.get_json().items() if k not in ("status", "run")}
     # it checked the open incident and sent the message held overnight, and did nothing else

@@ -16,7 +16,7 @@ SATURDAY_0200 = local("2026-11-28 02:00:00")   # Dev D on call, Dev A leads; Dev
 @pytest.fixture
 def team(monkeypatch):
     cfg = variant({"stakeholders": ["devops"], "people.devops.email": "ops@petties.world"})
-    for where in ("shared.ingestion.config", "shared.periodic.config", "shared.api.config"):
+    for where in ("shared.incidents.webhook.config", "shared.sweep.config", "shared.web.api.config"):
         monkeypatch.setattr(where, lambda: cfg)
     return cfg
 
@@ -57,7 +57,7 @@ def test_acknowledgement_stops_the_rest(ingest, escalate, api, channels, team, m
     minute = local("2026-11-28 02:01:00")
     while minute <= local("2026-11-28 03:30:00"):
         if minute == local(ack_at):
-            monkeypatch.setattr("shared.web.now", lambda m=minute: m)
+            monkeypatch.setattr("shared.web.http.now", lambda m=minute: m)
             r = api.post(f"/incidents/{incident['incident']}/ack", data=json.dumps({"actor": "dev-d"}))
             assert r.status_code == 200
         sweep(escalate, minute)
@@ -76,7 +76,7 @@ def test_a_page_decided_just_before_an_acknowledgement_is_not_sent(ingest, escal
     channels.smtp.fail_next(1)
     sweep(escalate, local("2026-11-28 02:15:00"))
     assert len(channels.prod()) == opened_messages and len(channels.smtp.messages) == 1
-    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-28 02:16:00"))
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-28 02:16:00"))
     api.post(f"/incidents/{incident['incident']}/ack", data=json.dumps({"actor": "dev-a"}))
     sweep(escalate, local("2026-11-28 02:30:00"))
     contents = [m["content"] for m in channels.prod()]
@@ -139,7 +139,7 @@ def test_an_incident_muted_in_sentry_does_not_escalate_until_unmuted(ingest, esc
 
     workflow("ignored")
     assert sweep(escalate, local("2026-11-28 02:30:00"))["escalated"] == 0
-    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-28 02:40:00"))
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-28 02:40:00"))
     workflow("unresolved")
     assert sweep(escalate, local("2026-11-28 02:41:00"))["escalated"] == 1
     assert [m["content"].splitlines()[0] for m in channels.prod() if m["content"].startswith("⏰")] == [

@@ -68,7 +68,7 @@ def _parallel(n: int, call) -> list:
 def test_twenty_parallel_acks_severity_changes_and_resolves_never_answer_5xx(ingest, api, channels, monkeypatch):
     ids = [sentry_alert(ingest, monkeypatch, TUESDAY, f"82{i:02d}", f"Problem {i}")["incident"] for i in range(3)]
     delivery.wait_idle()
-    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:05:00"))
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 10:05:00"))
     people = ["dev-a", "dev-b", "dev-c", "dev-d"]
     acks = _parallel(20, lambda i: api.post(f"/incidents/{ids[0]}/ack", json={"actor": people[i % 4]}))
     acked = api.get(f"/incidents/{ids[0]}").get_json()
@@ -141,8 +141,8 @@ class _StuckServer:
 def test_a_hung_or_trickling_discord_never_delays_critical_email(ingest, channels, monkeypatch, trickle):
     from concurrent.futures import ThreadPoolExecutor
 
-    from shared.ingestion import DELIVERY_WAIT
-    from shared.settings import settings
+    from shared.config.settings import settings
+    from shared.incidents.webhook import DELIVERY_WAIT
     clock, send_timeout = channels.clock, settings().send_timeout
     stuck = _StuckServer(trickle)
     try:
@@ -227,7 +227,7 @@ def test_api_text_with_lone_surrogates_and_control_characters_is_stored_clean(in
 
 def test_a_sentry_time_that_overflows_counts_from_arrival(ingest, api, monkeypatch):
     from tests.conftest import fixture_json, sentry_headers
-    monkeypatch.setattr("shared.web.now", lambda: TUESDAY)
+    monkeypatch.setattr("shared.web.http.now", lambda: TUESDAY)
     payload = fixture_json("sentry_issue_created.json")
     payload["data"]["issue"]["lastSeen"] = "9999-12-31T23:59:59-14:00"   # +14 h past year 9999
     payload["data"]["issue"]["firstSeen"] = "0001-01-01T00:00:00+14:00"

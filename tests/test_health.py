@@ -7,7 +7,7 @@ from shared.store import outbox
 
 
 def at(monkeypatch, when):
-    monkeypatch.setattr("shared.web.now", lambda: when)
+    monkeypatch.setattr("shared.web.http.now", lambda: when)
 
 
 def test_health_follows_the_sweep_and_the_outbox(ingest, escalate, monkeypatch):

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from google.cloud import firestore as google_firestore
 
-from shared.hot_keys import KEYS, HotKeys
+from shared.incidents.hot import KEYS, HotKeys
 from shared.rules import hot
 from shared.rules.hot import HOT_WRITES, MAX_SHARDS, MIN_SHARDS
 from shared.store import shards

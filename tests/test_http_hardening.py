@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shared.web import MAX_BODY
+from shared.web.http import MAX_BODY
 from tests.conftest import dump_firestore, fixture_bytes, sentry_headers
 
 HUGE = 200 * 1024 * 1024  # the probe's body: 200 MiB

@@ -193,11 +193,11 @@ def test_uptimerobot_tolerates_placeholders_snake_case_and_numbers(ingest, api):
     assert numeric.get_json()["status"] == "created"
 
 
-def test_staging_monitor_down_is_medium(ingest, api, monkeypatch):
+def test_staging_monitor_down_is_medium(ingest, api, monkeypatch, use_team):
     fields = dict(fixture_json("uptimerobot_down.json"), monitorURL="https://staging.petties.world",
                   monitorID="900", monitorFriendlyName="Staging web")
     staged = variant({"environments.staging.monitors": ["https://staging.petties.world"]})
-    monkeypatch.setattr("shared.ingestion.config", lambda: staged)
+    use_team(staged)
     got = api.get(f"/incidents/{uptime(ingest, fields, 'json').get_json()['incident']}").get_json()
     assert (got["environment"], got["severity"]) == ("staging", "medium")
     assert got["severity_reason"] == "uptimerobot level 'down'; capped at medium in staging"

@@ -23,14 +23,13 @@ STRANGER = "999999999999999999"
 
 
 @pytest.fixture
-def team(monkeypatch):
-    monkeypatch.setattr("shared.interactions.config", lambda: TEAM)
-    monkeypatch.setattr("shared.api.config", lambda: TEAM)
+def team(monkeypatch, use_team):
+    use_team(TEAM)
     return TEAM
 
 
 def at(monkeypatch, when):
-    monkeypatch.setattr("shared.web.now", lambda: when)
+    monkeypatch.setattr("shared.web.http.now", lambda: when)
 
 
 _ids = iter(range(10**17, 10**18))

@@ -8,9 +8,9 @@ import httpx
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from shared.config.schedule import JOBS, Job
 from shared.local import cron
 from shared.local.server import build_app, function_names
-from shared.schedule import JOBS, Job
 
 
 def test_every_function_folder_is_mounted(tmp_path, live_server):

@@ -101,7 +101,7 @@ def test_a_slow_answer_to_the_message_is_waited_for_not_retried_into_a_second_em
     """The server has the message once the final "." is sent: giving up on its reply at the send timeout would
     retry a delivered email (RFC 5321 asks clients to wait for that reply). SMTP's timeouts are the socket's,
     in real time: the send timeout is shrunk to keep the wait short."""
-    from shared.settings import settings
+    from shared.config.settings import settings
     monkeypatch.setenv("SEND_TIMEOUT_SECONDS", "0.2")
     settings.cache_clear()
     channels.smtp.slow_next(1, seconds=0.6)   # the answer to the message comes after the send timeout
@@ -123,12 +123,13 @@ def test_no_secret_in_logs_errors_or_firestore_when_every_call_fails(ingest, cha
     assert records and all(r["last_error"] for r in records)
     no_secret_in(capsys.readouterr().out, json.dumps(dump_firestore(firestore), default=str),
                  json.dumps([r["last_error"] for r in records]))
-    assert all(s not in repr(__import__("shared.settings", fromlist=["settings"]).settings().__dict__) for s in SECRETS)
+    from shared.config.settings import settings
+    assert all(s not in repr(settings().__dict__) for s in SECRETS)
 
 
 def test_critical_email_through_sendgrid_retries_a_429_and_never_leaks_the_key(ingest, channels, monkeypatch,
                                                                               escalate, firestore, capsys):
-    from shared.settings import settings
+    from shared.config.settings import settings
     from tests.fakes.sendgrid import FakeSendGrid
     key = "SG.sendgrid-key-SECRET"
     with FakeSendGrid(api_key=key) as sendgrid:

@@ -19,11 +19,10 @@ TUESDAY = local("2026-11-24 10:00:00")
 
 
 @pytest.fixture
-def no_escalation(monkeypatch):
+def no_escalation(monkeypatch, use_team):
     """These tests drain the outbox over simulated hours: keep SLA escalation out of the count."""
     cfg = variant({"escalation.environments": []})
-    monkeypatch.setattr("shared.ingestion.config", lambda: cfg)
-    monkeypatch.setattr("shared.periodic.config", lambda: cfg)
+    use_team(cfg)
     return cfg
 ID = re.compile(r"INC-[0-9A-Z]+")
 
@@ -65,7 +64,7 @@ def incident_of(message: dict) -> str:
 @pytest.mark.fakes(fail_ratio=0.3, seed=7, hang_seconds=0.8, rate_limit=200)
 def test_with_30_percent_of_calls_failing_every_notification_arrives_exactly_once(live_server, channels, escalate,
                                                                                    monkeypatch, no_escalation):
-    monkeypatch.setattr("shared.web.now", lambda: TUESDAY)
+    monkeypatch.setattr("shared.web.http.now", lambda: TUESDAY)
     kinds = [("fatal", "Database unavailable"), ("error", "BookingCreationException"), ("error", "Slow search"),
              ("warning", "Typo in footer")]
     requests = [sentry(f"{8000 + i}", f"{kinds[i % 4][1]} #{i}", kinds[i % 4][0]) for i in range(200)]
@@ -92,7 +91,7 @@ def test_with_30_percent_of_calls_failing_every_notification_arrives_exactly_onc
 @pytest.mark.slow
 def test_a_storm_of_1000_alerts_on_20_problems_sends_openings_and_milestones_only(live_server, channels, escalate,
                                                                                   monkeypatch, no_escalation):
-    monkeypatch.setattr("shared.web.now", lambda: TUESDAY)
+    monkeypatch.setattr("shared.web.http.now", lambda: TUESDAY)
     requests = []
     for _ in range(50):
         for p in range(10):

@@ -15,10 +15,9 @@ from tests.test_interactions import IDS, STRANGER, TEAM, command, send
 
 
 @pytest.fixture
-def team(monkeypatch):
+def team(monkeypatch, use_team):
     """The team file with Discord ids for Dev A, B and D (who types the commands)."""
-    monkeypatch.setattr("shared.interactions.config", lambda: TEAM)
-    monkeypatch.setattr("shared.api.config", lambda: TEAM)
+    use_team(TEAM)
     return TEAM
 
 
@@ -26,7 +25,7 @@ def _resolved_critical(ingest, api, escalate, monkeypatch, issue: str, title: st
                        opened: str = "2026-11-24 10:00:00", resolved: str = "2026-11-24 10:40:00") -> str:
     """A production Critical, resolved by Dev D, its postmortem drafted by one sweep and sent out by the next."""
     iid = sentry_alert(ingest, monkeypatch, local(opened), issue, title, level="fatal")["incident"]
-    monkeypatch.setattr("shared.web.now", lambda: local(resolved))
+    monkeypatch.setattr("shared.web.http.now", lambda: local(resolved))
     assert api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"}).status_code == 200
     delivery.wait_idle()
     return iid
@@ -43,7 +42,7 @@ def _postmortem_issues(github) -> list[dict]:
 
 
 def _at(monkeypatch, when: str) -> None:
-    monkeypatch.setattr("shared.web.now", lambda: local(when))
+    monkeypatch.setattr("shared.web.http.now", lambda: local(when))
 
 
 # ---------------------------------------------------------------- the GitHub issue and its task list
@@ -105,7 +104,7 @@ def test_github_429_and_5xx_are_retried_until_the_issue_and_its_body_are_right(i
 
 def test_an_older_update_delivered_late_does_not_overwrite_a_newer_one(ingest, api, escalate, channels, monkeypatch):
     from shared.config import config
-    from shared.settings import settings
+    from shared.config.settings import settings
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9803")
     _runs(escalate, "2026-11-24 10:41:00", "2026-11-24 10:42:00")
     [issue] = _postmortem_issues(channels.github)

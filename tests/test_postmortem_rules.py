@@ -71,7 +71,7 @@ def test_the_sweep_drafts_a_postmortem_once_for_a_resolved_critical(ingest, api,
     minor = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9902", "Typo on the about page",
                          level="warning")["incident"]
     for iid in (critical, minor):
-        monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:30:00"))
+        monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 10:30:00"))
         assert api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"}).status_code == 200
     assert api.get(f"/postmortems/{critical}").status_code == 404          # not before the sweep
     sweep(escalate, local("2026-11-24 10:31:00"))
@@ -92,7 +92,7 @@ def test_action_items_with_owner_and_deadline_and_the_review(ingest, api, escala
     from tests.notify_fixtures import local, sentry_alert, sweep
     iid = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9903", "Data loss in bookings",
                        level="fatal")["incident"]
-    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 11:00:00"))
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 11:00:00"))
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
     sweep(escalate, local("2026-11-24 11:01:00"))
     added = api.post(f"/postmortems/{iid}/action-items", json={"action": "Alert on pool usage > 80%",
@@ -117,7 +117,7 @@ def test_the_draft_is_announced_once_and_unreviewed_ones_are_reminded_at_24_and_
     from tests.notify_fixtures import local, sentry_alert, sweep
     iid = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9904", "Checkout down",
                        level="fatal")["incident"]
-    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:40:00"))
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 10:40:00"))
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
     for when in ("2026-11-24 10:41:00", "2026-11-24 10:42:00", "2026-11-25 10:40:00", "2026-11-25 10:41:00",
                  "2026-11-26 06:40:00"):
@@ -135,7 +135,7 @@ def test_a_reviewed_postmortem_is_not_reminded(ingest, api, escalate, monkeypatc
     from tests.notify_fixtures import local, sentry_alert, sweep
     iid = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9905", "Checkout down again",
                        level="fatal")["incident"]
-    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:40:00"))
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 10:40:00"))
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
     sweep(escalate, local("2026-11-24 10:41:00"))
     assert api.post(f"/postmortems/{iid}/reviewed", json={"actor": "dev-a"}).status_code == 200
@@ -148,7 +148,7 @@ def test_overdue_action_items_are_in_the_daily_report(ingest, api, escalate, mon
     from tests.notify_fixtures import local, sentry_alert, sweep
     iid = sentry_alert(ingest, monkeypatch, local("2026-11-20 10:00:00"), "9906", "Checkout down",
                        level="fatal")["incident"]
-    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-20 10:40:00"))
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-20 10:40:00"))
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
     sweep(escalate, local("2026-11-20 10:41:00"))
     for action, deadline in (("Alert on pool usage", "2026-11-22"), ("Load test checkout", "2026-12-10")):
@@ -166,7 +166,7 @@ def test_a_person_flags_data_loss_and_a_low_incident_then_needs_a_postmortem(ing
     from tests.notify_fixtures import local, sentry_alert, sweep
     iid = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9907", "Export lost rows",
                        level="warning")["incident"]
-    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-24 10:10:00"))
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 10:10:00"))
     assert api.post(f"/incidents/{iid}/flag", json={"actor": "dev-a", "flag": "nonsense"}).status_code == 400
     assert api.post(f"/incidents/{iid}/flag", json={"actor": "dev-a", "flag": "data_loss"}).status_code == 200
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-c"})

@@ -29,10 +29,9 @@ HOSTILE = "Deprecated <b>API</b> used in settings <img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
-def team(monkeypatch):
+def team(monkeypatch, use_team):
     """The Petties team with Discord ids, for the ingest path and the page alike."""
-    monkeypatch.setattr("shared.ingestion.config", lambda: CFG)
-    monkeypatch.setattr("shared.local.preview_page.config", lambda: CFG)
+    use_team(CFG)
     return CFG
 
 

@@ -9,13 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from shared import probes
 from shared.config import HealthCheck
+from shared.config.settings import settings
 from shared.errors import Unavailable
 from shared.model import Action, Alert, Severity
-from shared.settings import settings
+from shared.reports import probes
 from shared.store import incidents as incident_store
 from shared.store import probes as store
+from tests.conftest import install_team
 from tests.fakes.clock import REAL_CLOCK, FakeClock
 from tests.notify_fixtures import sweep
 from tests.teams import variant
@@ -89,7 +90,7 @@ def team(monkeypatch, url: str, service: str = "petties-backend", **check):
         next(s for s in data["services"] if s["name"] == service)["health"] = [{"url": url, **check}]
         data["probes"] = {"interval": "5m", "failures_to_alert": 2, "flap_window": "30m", "flap_changes": 4}
     cfg = variant(edit=edit)
-    monkeypatch.setattr("shared.periodic.config", lambda: cfg)
+    install_team(monkeypatch, cfg)
     return cfg
 
 

@@ -23,7 +23,7 @@ def at(minutes: float) -> datetime:
 
 
 def silence(api, monkeypatch, when: datetime, **body) -> dict:
-    monkeypatch.setattr("shared.web.now", lambda: when)
+    monkeypatch.setattr("shared.web.http.now", lambda: when)
     body = {"actor": "dev-b", "matchers": {"service": "petties-backend"}, "comment": "deploy v2.3",
             "duration": "30m", **body}
     r = api.post("/silences", json={k: v for k, v in body.items() if v is not None})
@@ -203,7 +203,7 @@ def test_overlapping_silences_release_when_the_last_ends(ingest, api, escalate, 
 def test_delete_ends_a_silence_at_once(ingest, api, escalate, channels, monkeypatch):
     made = silence(api, monkeypatch, TUESDAY, duration="2h")
     opened = sentry_alert(ingest, monkeypatch, at(5), "8007", "Image upload slow on /pets/photo")
-    monkeypatch.setattr("shared.web.now", lambda: at(10))
+    monkeypatch.setattr("shared.web.http.now", lambda: at(10))
     r = api.delete(f"/silences/{made['id']}", json={"actor": "dev-a"})
     assert r.status_code == 200 and r.get_json()["state"] == "expired" and r.get_json()["end"].startswith(
         "2026-11-24T03:10")
@@ -238,7 +238,7 @@ def test_a_pending_silence_is_announced_when_it_starts_once(api, escalate, chann
     ({"actor": "nobody"}, "unknown actor"),
     ({"include_critical": "yes"}, "include_critical")])
 def test_bad_silences_are_400_and_store_nothing(api, firestore, monkeypatch, body, error):
-    monkeypatch.setattr("shared.web.now", lambda: TUESDAY)
+    monkeypatch.setattr("shared.web.http.now", lambda: TUESDAY)
     full = {"actor": "dev-b", "matchers": {"service": "petties-backend"}, "comment": "deploy", "duration": "30m",
             **body}
     r = api.post("/silences", json={k: v for k, v in full.items() if v is not None})
@@ -251,10 +251,9 @@ def _window_team(**window):
                                                          "comment": "planned DB upgrade", **window}]))
 
 
-def test_alerts_inside_at_the_edges_and_outside_a_one_off_window(ingest, escalate, channels, monkeypatch):
+def test_alerts_inside_at_the_edges_and_outside_a_one_off_window(ingest, escalate, channels, monkeypatch, use_team):
     cfg = _window_team(start="2026-11-24T11:00:00", end="2026-11-24T12:00:00")   # team-local times
-    monkeypatch.setattr("shared.ingestion.config", lambda: cfg)
-    monkeypatch.setattr("shared.periodic.config", lambda: cfg)
+    use_team(cfg)
     cases = {"8101": (59.98, "pending"), "8102": (60, "silenced"), "8103": (119.98, "silenced"),
              "8104": (120, "pending")}
     for issue, (minute, _) in cases.items():
@@ -275,12 +274,12 @@ def test_alerts_inside_at_the_edges_and_outside_a_one_off_window(ingest, escalat
     assert sum(t.startswith("🟡 WARNING") for t in sent) == 4     # every alert announced exactly once
 
 
-def test_a_weekly_window_in_berlin_silences_across_the_dst_change(ingest, channels, monkeypatch):
+def test_a_weekly_window_in_berlin_silences_across_the_dst_change(ingest, channels, monkeypatch, use_team):
     cfg = variant({"team.time_zone": "Europe/Berlin", "rotation.start": "2026-03-23", "sprint.start": "2026-03-23"},
                   edit=lambda d: d.update(maintenance=[{"name": "weekly deploy", "matchers": {"service": "*"},
                                                         "weekly": {"days": ["sat"], "start": "22:00", "end": "23:00"},
                                                         "include_critical": True}]))
-    monkeypatch.setattr("shared.ingestion.config", lambda: cfg)
+    use_team(cfg)
     inside_winter = sentry_alert(ingest, monkeypatch, datetime(2026, 3, 28, 21, 30, tzinfo=UTC), "8201", "A")
     inside_summer = sentry_alert(ingest, monkeypatch, datetime(2026, 4, 4, 20, 30, tzinfo=UTC), "8202", "B")
     outside_summer = sentry_alert(ingest, monkeypatch, datetime(2026, 4, 4, 21, 30, tzinfo=UTC), "8203", "C")

@@ -19,7 +19,7 @@ JSON = {"Content-Type": "application/json"}
 
 @pytest.fixture
 def clock(monkeypatch):
-    monkeypatch.setattr("shared.web.now", lambda: TUESDAY)
+    monkeypatch.setattr("shared.web.http.now", lambda: TUESDAY)
 
 
 def grafana_signature(body: bytes, stamp: str | None = None) -> str:
@@ -52,9 +52,9 @@ def test_alertmanager_truncated_group_is_noted_and_labels_map_through_config(ing
     assert got["links"]["runbook"] == "https://wiki.petties.world/runbooks/latency"
 
 
-def test_alertmanager_group_mode_makes_one_incident_per_group(ingest, api, clock, monkeypatch):
+def test_alertmanager_group_mode_makes_one_incident_per_group(ingest, api, clock, monkeypatch, use_team):
     cfg = variant({"sources.alertmanager.one_incident_per": "group"})
-    monkeypatch.setattr("shared.sources.alertmanager.config", lambda: cfg)
+    use_team(cfg)
     r = ingest.post("/alertmanager" + TOKEN, data=fixture_bytes("alertmanager_firing.json"), headers=JSON)
     assert [o["status"] for o in r.get_json()["incidents"]] == ["created", "duplicate"]
     assert api.get("/incidents").get_json()["count"] == 1
@@ -102,7 +102,7 @@ def test_grafana_bad_or_missing_credentials_are_401(ingest, firestore, headers, 
 def test_grafana_token_and_timestamped_signature(ingest, clock, monkeypatch):
     assert ingest.post("/grafana" + TOKEN, data=fixture_bytes("grafana_firing.json"), headers=JSON).status_code == 200
     monkeypatch.setenv("GRAFANA_TIMESTAMP_HEADER", "X-Grafana-Alerting-Timestamp")
-    from shared.settings import settings
+    from shared.config.settings import settings
     settings.cache_clear()
     try:
         body = fixture_bytes("grafana_resolved.json")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from shared import status_page
 from shared.model import Incident
 from shared.rules import status_page as rules
+from shared.status import page as status_page
 from tests.conftest import fixture_json, function_app, sentry_headers
 from tests.notify_fixtures import local, sentry_alert
 from tests.teams import variant
@@ -75,7 +75,7 @@ def test_a_weekly_window_from_the_team_file_shows_on_page_and_json(firestore):
 @pytest.fixture
 def status(firestore, monkeypatch):
     status_page.forget()
-    monkeypatch.setattr("shared.web.now", lambda: NOW)
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW)
     yield function_app("status").test_client()
     status_page.forget()
 
@@ -98,7 +98,7 @@ def incidents(ingest, api, monkeypatch) -> dict:
     assert api.post(f"/incidents/{ids['critical']}/fixing", json=step).status_code == 200
     down(ingest, monkeypatch, local("2026-11-26 10:00:00"), url="https://petties.world")
     up(ingest, monkeypatch, local("2026-11-26 12:24:00"), url="https://petties.world")
-    monkeypatch.setattr("shared.web.now", lambda: NOW)
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW)
     return ids
 
 
@@ -201,10 +201,10 @@ def test_a_visitor_sees_each_service_and_the_incidents(live_server, status, inci
                                  "impact": "Chat answers may not load.", "eta": "within the hour",
                                  "next_update_minutes": 30}),
                            (45, {"status": "identified", "message": "We found the cause and are fixing it."})):
-        monkeypatch.setattr("shared.web.now", lambda m=minute: NOW - timedelta(minutes=60 - m))
+        monkeypatch.setattr("shared.web.http.now", lambda m=minute: NOW - timedelta(minutes=60 - m))
         assert api.post(f"/incidents/{incidents['high']}/status-updates", json={**update, "by": "dev-d"}).status_code \
             == 201
-    monkeypatch.setattr("shared.web.now", lambda: NOW)
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW)
     page = browser.new_page(viewport={"width": width, "height": 900})
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))

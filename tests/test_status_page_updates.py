@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from shared import status_page
 from shared.rules import status_page as rules
+from shared.status import page as status_page
 from tests.notify_fixtures import local, sentry_alert
 from tests.teams import variant
 from tests.test_status_page import INCIDENT_STATES, NOW, status  # noqa: F401  (status: the page's test client)
@@ -46,10 +46,10 @@ def check_v2(item: dict, keys: set, statuses: set) -> None:
 
 
 def write(api, monkeypatch, iid: str, when: str, **body):
-    monkeypatch.setattr("shared.web.now", lambda: local(when))
+    monkeypatch.setattr("shared.web.http.now", lambda: local(when))
     r = api.post(f"/incidents/{iid}/status-updates", json={"by": "dev-d", **body})
     assert r.status_code == 201, r.get_json()
-    monkeypatch.setattr("shared.web.now", lambda: NOW)
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW)
     return r.get_json()
 
 
@@ -129,9 +129,9 @@ def test_a_public_resolved_clears_the_state_and_an_internal_one_closes_the_publi
 
     status_page.forget()
     write(api, monkeypatch, critical, "2026-11-27 15:50:00", status="monitoring", message="Watching it once more.")
-    monkeypatch.setattr("shared.web.now", lambda: local("2026-11-27 15:55:00"))
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-27 15:55:00"))
     assert api.post(f"/incidents/{critical}/resolve", json={"actor": "dev-d"}).status_code == 200
-    monkeypatch.setattr("shared.web.now", lambda: NOW)
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW)
     [listed] = status.get("/api/v2/incidents.json").get_json()["incidents"]
     assert [u["status"] for u in listed["incident_updates"]] == ["resolved", "monitoring", "resolved", "investigating"]
     assert listed["incident_updates"][0]["body"] == rules.UPDATE_BODY["resolved"]

@@ -21,7 +21,7 @@ FIRST = {"status": "investigating", "title": "Payments failing at checkout",
 
 
 def at(monkeypatch, when):
-    monkeypatch.setattr("shared.web.now", lambda: when)
+    monkeypatch.setattr("shared.web.http.now", lambda: when)
 
 
 @pytest.fixture
@@ -225,9 +225,9 @@ def status_command(user: str, **options) -> dict:
     return interaction(2, {"type": 1, "id": "771825006014889985", "name": "status-update", "options": opts}, user)
 
 
-def test_the_slash_command_posts_the_same_update_as_the_api(api, interactions, incident, monkeypatch):
+def test_the_slash_command_posts_the_same_update_as_the_api(api, interactions, incident, monkeypatch, use_team):
     from tests.test_interactions import IDS, STRANGER, TEAM, send
-    monkeypatch.setattr("shared.interactions.config", lambda: TEAM)
+    use_team(TEAM)
     at(monkeypatch, local("2026-11-24 10:05:00"))
     payload = status_command(IDS["dev-d"], incident=incident.lower(), status="identified", message="Found it.",
                              title="Checkout <b>errors</b>", eta="11:00", every=20, component="partial_outage")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.settings import settings
+from shared.config.settings import settings
 from tests.conftest import fixture_json
 from tests.fakes.uptimerobot import FakeUptimeRobot
 from tests.notify_fixtures import local, sweep
@@ -62,7 +62,7 @@ def test_one_event_by_webhook_and_by_poll_changes_the_incident_once(robot, inges
     sweep(escalate, minute(0))
     webhook = fixture_json("uptimerobot_down.json")   # monitorID 793527, alertDateTime 1795788950
     robot.event("793527", 1, int(webhook["alertDateTime"]), reason="Connection Timeout")
-    monkeypatch.setattr("shared.web.now", lambda: minute(1))
+    monkeypatch.setattr("shared.web.http.now", lambda: minute(1))
     answers = []
     for way in ([first, "poll" if first == "webhook" else "webhook"]):
         if way == "webhook":
@@ -120,7 +120,7 @@ def test_a_poll_failing_for_a_quarter_hour_makes_health_unhealthy(robot, escalat
     robot.fail_next(30, 200)
     for n in range(0, 17):
         sweep(escalate, minute(n))
-    from shared import health
+    from shared.reports import health
     report, code = health.check(minute(17))
     assert code == 503 and any(p.startswith("UptimeRobot polling has failed since 2026-11-24 03:00 UTC")
                                for p in report["problems"]), report
@@ -152,14 +152,14 @@ def test_a_hung_poll_gives_up_within_its_budget_and_escalation_still_runs(robot,
     sweep(escalate, minute(0))                        # down at first sight: a Critical opens
     for n in range(1, 15):
         assert sweep(escalate, minute(n))["escalated"] == 0
-    monkeypatch.setattr("shared.polling.API_BUDGET", 1.0)
+    monkeypatch.setattr("shared.reports.polling.API_BUDGET", 1.0)
     robot.clock = clock                               # it answers 10 s late on the product's clock
     robot.hang_next(1, seconds=10)
     started = clock.monotonic()
     ran = sweep(escalate, minute(15))                 # the step after 15 min unacknowledged is due now
     assert clock.monotonic() - started == 10          # the hang, and nothing of the product's own
     assert ran["escalated"] == 1 and ran["uptimerobot_poll_failed"] == 1
-    monkeypatch.setattr("shared.web.now", lambda: minute(16))
+    monkeypatch.setattr("shared.web.http.now", lambda: minute(16))
     health = ingest.get("/health").get_json()          # one failed poll is shown, and is not a problem yet
     assert health["uptimerobot_poll"]["last_error"] == "UptimeRobot could not be reached (TimeoutException)"
     assert not [p for p in health["problems"] if "UptimeRobot" in p], health

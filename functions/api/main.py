@@ -10,8 +10,9 @@ GET    /api/silences?state=                   POST /api/silences           DELET
 """
 import functions_framework
 
-from shared import api as incidents_api
-from shared import silences, web
+from shared import silences
+from shared.web import api as incidents_api
+from shared.web import http as web
 
 web.start()
 FIRESTORE_DEADLINE = 3.0  # seconds before a person's request is answered 503 when Firestore cannot be reached

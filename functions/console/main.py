@@ -8,8 +8,8 @@ GET|POST /console/login            sign in with the API token (a session cookie)
 """
 import functions_framework
 
-from shared import web
-from shared.console import routes
+from shared.web import http as web
+from shared.web.console import routes
 
 web.start()
 

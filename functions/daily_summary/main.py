@@ -7,11 +7,13 @@ from datetime import date
 
 import functions_framework
 
-from shared import status_page, summary, web
 from shared.config import config
+from shared.config.settings import settings
 from shared.errors import BadInput
 from shared.notify import delivery
-from shared.settings import settings
+from shared.reports import daily as summary
+from shared.status import page as status_page
+from shared.web import http as web
 
 web.start()
 DELIVERY_WAIT = 5.0  # seconds the answer waits for the post (the sweep retries it otherwise)

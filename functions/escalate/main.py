@@ -6,8 +6,8 @@ business hours (one digest per channel) and retries the outbox.
 """
 import functions_framework
 
-from shared import web
-from shared.periodic import run_escalate
+from shared.sweep import run_escalate
+from shared.web import http as web
 
 web.start()
 

@@ -6,7 +6,9 @@ POST /ingest/<source>         one webhook delivery; answers {"incident", "status
 """
 import functions_framework
 
-from shared import health, ingestion, web
+from shared.incidents import webhook as ingestion
+from shared.reports import health
+from shared.web import http as web
 
 web.start()  # the team file and the environment are checked before the first request: a bad one stops the start
 FIRESTORE_DEADLINE = 0.8  # Sentry gives a webhook 1 s: when Firestore cannot be reached, say 503 before that

@@ -6,10 +6,11 @@ in the team file, unknown incident, already resolved) is an ephemeral message, s
 """
 import functions_framework
 
-from shared import errors, web
-from shared import interactions as discord
+from shared import errors
+from shared.config.settings import settings
 from shared.notify import delivery
-from shared.settings import settings
+from shared.web import discord
+from shared.web import http as web
 
 web.start()
 FIRESTORE_DEADLINE = 1.5  # Discord gives 3 s for the answer, cold start included

@@ -7,9 +7,10 @@ GET /status/api/v2/summary.json            Atlassian Statuspage v2 shape; also s
 """
 import functions_framework
 
-from shared import status_page, web
 from shared.config import config
 from shared.errors import NotFound
+from shared.status import page as status_page
+from shared.web import http as web
 
 web.start()
 CACHE_CONTROL = "public, max-age=30"

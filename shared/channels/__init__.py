@@ -16,8 +16,8 @@ from datetime import datetime
 
 from shared.channels.base import SUPERSEDED, Result
 from shared.config import Config
+from shared.config.settings import Settings
 from shared.model import Incident
-from shared.settings import Settings
 
 # What a message is about; each outbox record's reason maps to one of these.
 OPENED, RAISED, RESOLVED, MILESTONE, ESCALATION, TEXT, DIGEST, STEP = \

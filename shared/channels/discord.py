@@ -33,6 +33,7 @@ from shared.channels import (
 )
 from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
 from shared.config import Config
+from shared.config.settings import Secret
 from shared.lazy import httpx
 from shared.model import Incident, Severity, Status
 from shared.notify.render import (
@@ -49,7 +50,6 @@ from shared.notify.render import (
     truncate,
 )
 from shared.rules.workflow import PHASES, STEPS
-from shared.settings import Secret
 
 CONTENT_MAX = 2000
 EMBED_TITLE_MAX = 256

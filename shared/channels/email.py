@@ -19,10 +19,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from shared.channels import ESCALATION, OPENED, RESOLVED, Channel, Context, Message
 from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
 from shared.config import Config
+from shared.config.settings import Secret
 from shared.lazy import httpx
 from shared.model import Incident
 from shared.notify.render import context, find, people, template, truncate
-from shared.settings import Secret
 
 SUBJECT_MAX = 200
 _SPACES = re.compile(r"\s+")

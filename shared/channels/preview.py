@@ -11,7 +11,7 @@ import json
 from shared import log
 from shared.channels import Message
 from shared.channels.base import Result
-from shared.settings import Settings
+from shared.config.settings import Settings
 from shared.store import outbox
 
 TEXT_MAX = 20000

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from shared.config import config
-from shared.console import session
+from shared.web.console import session
 
 
 def main(argv: list[str]) -> int:

@@ -12,9 +12,9 @@ from croniter import croniter
 
 from shared import log
 from shared.config import config
+from shared.config.schedule import Job
+from shared.config.schedule import jobs as cron_table
 from shared.local.server import function_names
-from shared.schedule import Job
-from shared.schedule import jobs as cron_table
 
 
 def next_fire(job: Job, after: datetime) -> datetime:

@@ -19,9 +19,9 @@ import httpx
 
 from shared.channels.base import USER_AGENT
 from shared.config import ConfigError
+from shared.config.settings import Settings
 from shared.rules.status_updates import COMPONENT_OVERRIDES
 from shared.rules.status_updates import STATUSES as STATUS_UPDATE_STATUSES
-from shared.settings import Settings
 
 TIMEOUT = 10.0
 # option types (https://discord.com/developers/docs/interactions/application-commands#application-command-object-

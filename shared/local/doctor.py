@@ -30,7 +30,7 @@ from shared.channels.email import Email
 from shared.channels.github import HEADERS as GITHUB_HEADERS
 from shared.clock import clock
 from shared.config import DEFAULT_CONFIG, Config, ConfigError, load_config
-from shared.settings import Settings
+from shared.config.settings import Settings
 
 TEST_TEXT = "🧪 Test message from incident-response doctor — ignore"
 TIMEOUT = 5.0

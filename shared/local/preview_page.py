@@ -20,9 +20,9 @@ from shared.channels.email import EmailChannel
 from shared.channels.github import GitHub
 from shared.channels.preview import payload_of
 from shared.config import Config, config
+from shared.config.settings import Settings, settings
 from shared.notify import delivery
 from shared.notify.render import TEMPLATES, local_time, safe_url
-from shared.settings import Settings, settings
 from shared.store import incidents as store
 from shared.store import outbox
 

@@ -30,12 +30,12 @@ from shared.channels import (
 from shared.channels.base import SUPERSEDED, Result
 from shared.clock import clock
 from shared.config import Config
+from shared.config.settings import Settings
 from shared.errors import Unavailable
 from shared.model import Incident, OutboxStatus, TimelineEntry
 from shared.notify import plan, render
 from shared.notify import postmortem as postmortem_kinds
 from shared.rules import routing
-from shared.settings import Settings
 from shared.store import incidents as store
 from shared.store import outbox
 

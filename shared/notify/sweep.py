@@ -7,9 +7,9 @@ from shared import channels, log
 from shared.channels import DIGEST, REGISTRY, Context
 from shared.clock import clock
 from shared.config import Config
+from shared.config.settings import Settings
 from shared.model import OutboxStatus
 from shared.notify import delivery
-from shared.settings import Settings
 from shared.store import incidents as store
 from shared.store import outbox
 

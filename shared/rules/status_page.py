@@ -101,8 +101,7 @@ def daily_uptime(service: str, incidents: list[Incident], windows: list[dict], t
     """Return HISTORY_DAYS local days, oldest first: {date, percent, downtime_minutes} (maintenance left out).
     `known`: days recorded when they closed ({day: {service: figures}}), taken as they are; a service the team
     file did not have then was not watched that day (100%)."""
-    from shared import summary  # outages(): the daily summary's rule for what counts as down
-    down = summary.outages([i for i in incidents if i.service == service], now).get(service, [])
+    down = uptime.outages([i for i in incidents if i.service == service], now).get(service, [])
     planned = [(w["start"], w["end"]) for w in windows if _covers(w, service)]
     counted = uptime.without(down, planned)
     days = []

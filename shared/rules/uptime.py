@@ -3,7 +3,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from shared.model import Incident
+
 Interval = tuple[datetime, datetime]
+OUTAGE_SOURCES = ("uptimerobot", "probe")   # the sources whose "down" incidents are outages of a service
+
+
+def outages(incidents: list[Incident], end: datetime) -> dict[str, list[Interval]]:
+    """Return each service's down intervals from outage incidents (an open one lasts until `end`)."""
+    out: dict[str, list[Interval]] = {}
+    for i in incidents:
+        if i.source in OUTAGE_SOURCES and i.doc.get("level") == "down" and not i.invalid:
+            began = (i.first_seen or i.created_at) if i.source == "probe" else i.created_at  # the first failure
+            out.setdefault(i.service, []).append((min(began, i.created_at), i.resolved_at or end))
+    return out
 
 
 def merged(intervals: list[Interval]) -> list[Interval]:

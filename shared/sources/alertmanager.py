@@ -16,10 +16,10 @@ from __future__ import annotations
 import hashlib
 
 from shared.config import config
+from shared.config.settings import Settings
 from shared.errors import BadInput
 from shared.model import Action, Alert
 from shared.rules.text import quoted
-from shared.settings import Settings
 from shared.sources.common import InboundRequest, check_token, integer, obj, tags, text, timestamp
 
 NAME = "alertmanager"

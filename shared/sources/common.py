@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
+from shared.config.settings import Secret
 from shared.errors import BadInput, Unauthorized
 from shared.rules import calendar
 from shared.rules.text import clean
-from shared.settings import Secret
 
 
 @dataclass(frozen=True)

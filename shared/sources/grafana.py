@@ -8,9 +8,9 @@ Docs: https://grafana.com/docs/grafana/latest/alerting/configure-notifications/m
 from __future__ import annotations
 
 from shared.config import config
+from shared.config.settings import Settings
 from shared.errors import Unauthorized
 from shared.model import Alert
-from shared.settings import Settings
 from shared.sources.alertmanager import parse_group
 from shared.sources.common import InboundRequest, check_hmac_sha256, check_token
 

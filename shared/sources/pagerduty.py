@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import uuid
 
+from shared.config.settings import Settings, settings
 from shared.errors import BadInput
 from shared.model import Action, Alert
-from shared.settings import Settings, settings
 from shared.sources.common import InboundRequest, text, timestamp
 
 NAME = "pagerduty"

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 
 from shared.clock import clock
+from shared.config.settings import Settings
 from shared.errors import BadInput, Unauthorized
 from shared.model import Action, Alert
 from shared.rules.text import quoted
-from shared.settings import Settings
 from shared.sources.common import InboundRequest, check_hmac_sha256, integer, obj, tags, text, timestamp
 
 NAME = "sentry"

@@ -12,9 +12,9 @@ Source: getsentry/sentry src/sentry_plugins/webhooks/plugin.py (get_group_data).
 """
 from __future__ import annotations
 
+from shared.config.settings import Settings
 from shared.errors import BadInput
 from shared.model import Action, Alert
-from shared.settings import Settings
 from shared.sources.common import InboundRequest, check_token, tags, text, timestamp
 
 NAME = "sentry-legacy"

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 
+from shared.config.settings import Settings, settings
 from shared.errors import BadInput
 from shared.model import Action, Alert
 from shared.rules.text import quoted
-from shared.settings import Settings, settings
 from shared.sources.common import MAX_INTEGER, InboundRequest, check_token, integer, tags, text, timestamp
 
 NAME = "uptimerobot"

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from shared.clock import clock
+from shared.config.settings import settings
 from shared.errors import Contended, Unavailable
 from shared.lazy import firestore, gexc, retries
-from shared.settings import settings
 
 CLAIMS = "claims"
 CLAIM_TTL = timedelta(days=30)  # a TTL policy on expire_at deletes claims after this (firestore.indexes.json)

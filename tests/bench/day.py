@@ -26,10 +26,10 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from shared import web
+from shared.config.settings import settings
 from shared.notify import delivery
-from shared.settings import settings
 from shared.store.client import client
+from shared.web import http as web
 from tests.bench.__main__ import ISSUE, signed
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.firestore_tap import tap_product

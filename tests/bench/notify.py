@@ -15,8 +15,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from shared.config.settings import settings
 from shared.notify import delivery
-from shared.settings import settings
 from tests.bench.__main__ import Http, issue, pct, serve, signed
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.firestore_tap import tapped

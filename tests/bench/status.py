@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from shared import status_page
 from shared.config import config
+from shared.status import page as status_page
 from shared.store.client import client
 from tests.bench.__main__ import serve  # first: it sets the environment the functions read
 from tests.bench.sweep import set_all

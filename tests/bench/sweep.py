@@ -8,8 +8,8 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from shared import escalations
 from shared.config import config
+from shared.incidents import escalation as escalations
 from shared.store.client import client
 from shared.store.incidents import INCIDENTS
 from tests.fakes.firestore_tap import tap_product

@@ -22,6 +22,7 @@ class _Wait:
 
     def __init__(self, deadline: float, done) -> None:
         self.deadline, self.done, self.expired = deadline, done, False
+        self.since = time.monotonic()   # real time it began: a wait that lasts is one nothing else will end
 
 
 class Clock(Protocol):
@@ -90,16 +91,24 @@ class FakeClock:
         if seconds < 0:
             raise ValueError(f"a clock only moves forward, not by {seconds}")
         with self._lock:
-            self._time += seconds
-            self._monotonic += seconds
-            # a wait whose deadline this passes times out now, even if what it awaits happens a moment later (a
-            # fake that moves the clock by its hang and then answers has answered too late)
-            for wait in self._waits:
-                if not wait.expired and wait.deadline <= self._monotonic and not wait.done():
-                    wait.expired = True
+            self._move(self._monotonic + seconds)
+
+    def _move(self, monotonic: float) -> None:
+        """Move both readings to `monotonic` (held lock; forward only)."""
+        if monotonic <= self._monotonic:
+            return
+        self._time += monotonic - self._monotonic
+        self._monotonic = monotonic
+        # a wait whose deadline this passes times out now, even if what it awaits happens a moment later (a fake
+        # that moves the clock by its hang and then answers has answered too late)
+        for wait in self._waits:
+            if not wait.expired and wait.deadline <= self._monotonic and not wait.done():
+                wait.expired = True
 
     def sleep(self, seconds: float) -> None:
-        """Pass `seconds` at once: code that paces itself moves the time on by its pause."""
+        """Pass `seconds` at once: code that paces itself moves the time on by its pause. (Pauses in several threads
+        add up here where in real time they would overlap: a test with concurrent pauses and deadlines between
+        them moves the clock itself, run_waits.)"""
         if seconds > 0:
             self.advance(seconds)
 
@@ -142,13 +151,18 @@ class FakeClock:
         with self._lock:
             return sorted(w.deadline - self._monotonic for w in self._waits if not w.expired)
 
-    def run_waits(self, at_most: float, until, real_timeout: float = 30.0) -> int:
+    def run_waits(self, at_most: float, until, real_timeout: float = 30.0, settled: float = 0.1) -> int:
         """Until until() is true, end each wait on this clock that has at most `at_most` seconds left (a send's
-        timeout, an answer's wait for its notifications) by moving the clock exactly to it, soonest first; wait
-        in real time only for the threads to reach their waits. Return how many steps it took."""
+        timeout, an answer's wait for its notifications) by moving the clock exactly to it, soonest first. Only a
+        wait that has gone on for `settled` seconds of real time counts: a quick answer ends its own wait first
+        (moving the clock for it would time it out). Return how many steps it took."""
         give_up, steps = time.monotonic() + real_timeout, 0
         while not until():
-            soon = [left for left in self.deadlines() if 0 < left <= at_most + 1e-9]
+            with self._lock:
+                settled_by = time.monotonic() - settled
+                soon = sorted(w.deadline - self._monotonic for w in self._waits
+                              if not w.expired and w.since <= settled_by)
+            soon = [left for left in soon if 0 < left <= at_most + 1e-9]
             if soon:
                 self.advance(soon[0])
                 steps += 1

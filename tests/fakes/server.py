@@ -64,7 +64,8 @@ class FakeService:
     Every time a fake states (rate-limit windows and resets, timestamps, the request log's "at") comes from
     `clock`: the real clock by default, or a tests.fakes.clock.FakeClock the test advances. A HANG waits on
     that clock: in real time with the real one; with a FakeClock it moves the clock on by the hang (the
-    client's deadline, on the same clock, sees the time pass) and answers at once.
+    client's deadline, on the same clock, sees the time pass) and answers at once; or, with
+    hang_waits_for_clock, it waits for the test to move the clock that far.
     """
 
     #: statuses a random fault picks from (HANG = answer normally but late); subclasses may widen it
@@ -77,6 +78,7 @@ class FakeService:
         self.clock = clock or REAL_CLOCK
         self.fail_ratio = fail_ratio
         self.hang_seconds = hang_seconds
+        self.hang_waits_for_clock = False   # with a FakeClock: a hang waits for the test to move the clock (True)
         self.rng = random.Random(seed)
         self.requests: list[dict[str, Any]] = []
         self.base_url = ""
@@ -169,6 +171,8 @@ class FakeService:
             seconds = self.hang_seconds if fault.hang_seconds is None else fault.hang_seconds
             if self.clock is REAL_CLOCK:
                 self._stopping.wait(seconds)
+            elif self.hang_waits_for_clock:
+                self.clock.wait(self._stopping, seconds)
             else:
                 self.clock.sleep(seconds)
         return response(environ, start_response)

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from shared import oncall, probes, sentry_api
+from shared import oncall
 from shared.config import Config
+from shared.config.settings import Settings
 from shared.model import Incident, Severity
 from shared.notify import plan, render
+from shared.reports import probes
 from shared.rules import metrics, silence, uptime
-from shared.settings import Settings
 from shared.store import incidents as store
 from shared.store import outbox, reports
 from shared.store import postmortems as postmortem_store
+from shared.vendors import sentry as sentry_api
 
 CATCH_UP_DAYS = 3          # a run also makes the reports of this many days before, when they are missing
 OUTAGE_LOOKBACK = timedelta(days=7)   # an outage that started longer ago than this is not counted
-OUTAGE_SOURCES = ("uptimerobot", "probe")
 NO_SOURCE = "n/a (no source configured)"
 EMOJI = {Severity.CRITICAL: "🔴", Severity.HIGH: "🟠", Severity.MEDIUM: "🟡", Severity.LOW: "🟢"}
 
@@ -34,16 +35,6 @@ def day_window(day: date, cfg: Config) -> tuple[datetime, datetime]:
 
 def previous_day(now: datetime, cfg: Config) -> date:
     return now.astimezone(cfg.team.zone).date() - timedelta(days=1)
-
-
-def outages(incidents: list[Incident], end: datetime) -> dict[str, list[uptime.Interval]]:
-    """Return each service's down intervals from outage incidents (an open one lasts until `end`)."""
-    out: dict[str, list[uptime.Interval]] = {}
-    for i in incidents:
-        if i.source in OUTAGE_SOURCES and i.doc.get("level") == "down" and not i.invalid:
-            began = (i.first_seen or i.created_at) if i.source == "probe" else i.created_at  # the first failure
-            out.setdefault(i.service, []).append((min(began, i.created_at), i.resolved_at or end))
-    return out
 
 
 def _maintenance(service: str, start: datetime, end: datetime, cfg: Config) -> list[uptime.Interval]:
@@ -59,7 +50,7 @@ def _maintenance(service: str, start: datetime, end: datetime, cfg: Config) -> l
 
 
 def _uptime(incidents: list[Incident], start: datetime, end: datetime, cfg: Config, settings: Settings) -> dict:
-    down = outages(incidents, end)
+    down = uptime.outages(incidents, end)
     watched = {s.name for s in cfg.services if s.monitors or s.health} | set(down)
     if not watched and not settings.uptimerobot_api_key:
         return {"percent": None, "downtime_minutes": None, "services": {}, "note": NO_SOURCE}

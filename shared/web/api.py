@@ -8,18 +8,21 @@ import hmac
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
-from shared import actions, handoff, incident_list, oncall, silences
+from shared import oncall, silences
 from shared.config import config
+from shared.config.settings import settings
 from shared.errors import BadInput, NotFound, Unauthorized
+from shared.incidents import actions
+from shared.incidents import listing as incident_list
 from shared.model import Incident
 from shared.notify import delivery
+from shared.oncall import handoff
 from shared.rules import calendar
 from shared.rules import metrics as metric_rules
 from shared.rules.text import clean, quoted
-from shared.settings import settings
 from shared.store import incidents as store
 from shared.store import oncall as store_oncall
-from shared.web import iso
+from shared.web.http import iso
 
 DELIVERY_WAIT = 0.25  # seconds an answer may wait for the notifications an action causes (they go on after)
 
@@ -243,11 +246,11 @@ def review_postmortem(typed_id: str, body: dict, now: datetime) -> dict:
 
 def post_status_update(typed_id: str, body: dict, idempotency_key: str | None, now: datetime) -> tuple[dict, bool]:
     """POST /api/incidents/<id>/status-updates: a public update (True when new; a replay of the same id is not)."""
-    from shared import status_updates
+    from shared.status import updates as status_updates
     return status_updates.post(typed_id, body, idempotency_key, now, config())
 
 
 def status_updates(typed_id: str) -> dict:
     """GET /api/incidents/<id>/status-updates."""
-    from shared import status_updates as updates
+    from shared.status import updates
     return updates.listing(typed_id)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from shared.channels.base import request
 from shared.clock import clock
+from shared.config.settings import Settings
 from shared.lazy import httpx
-from shared.settings import Settings
 
 CHANNEL = "uptimerobot"  # its own keep-alive client, so a cut-off poll never cuts a notification short
 PAGE = 50               # "Default and max. is 50" (limit)

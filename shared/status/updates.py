@@ -23,13 +23,13 @@ from shared.rules import status_updates as rules
 from shared.rules.text import quoted
 from shared.store import outbox
 from shared.store import status_updates as store
-from shared.web import iso
+from shared.web.http import iso
 
 REMINDER_BATCH = 100
 
 
 def _by(value: object, cfg: Config) -> str:
-    from shared.actions import person
+    from shared.incidents.actions import person
     if not str(value or "").strip():
         raise BadInput("by is missing: say who writes the update (a person id or name from the team file)")
     try:
@@ -56,7 +56,7 @@ def view(update: dict, service: str) -> dict:
 def post(typed_id: object, body: dict, idempotency_header: str | None, now: datetime, cfg: Config) -> tuple[dict, bool]:
     """POST /api/incidents/<id>/status-updates; return (the update, True when it is new). The same id (or
     Idempotency-Key) again returns the stored update and changes nothing; a different body under it is 409."""
-    from shared.actions import get
+    from shared.incidents.actions import get
     key = rules.idempotency_key(body, idempotency_header)
     incident = get(typed_id)
     if not page_rules.is_public(incident, cfg):
@@ -92,7 +92,7 @@ def post(typed_id: object, body: dict, idempotency_header: str | None, now: date
 
 def listing(typed_id: object) -> dict:
     """GET /api/incidents/<id>/status-updates: its updates, oldest first."""
-    from shared.actions import get
+    from shared.incidents.actions import get
     incident = get(typed_id)
     updates = [view(u, incident.service) for u in store.of_incident(incident.id)]
     return {"incident": incident.id, "status_updates": updates, "count": len(updates)}

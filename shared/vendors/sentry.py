@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from shared.clock import clock
+from shared.config.settings import Settings
 from shared.lazy import httpx
-from shared.settings import Settings
 
 TIMEOUT = 10.0
 MAX_RETRY_AFTER = 5.0   # a 429 asking for longer is reported, not waited for

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from shared import incidents, log, uptimerobot_api
+from shared import log
 from shared.clock import clock
 from shared.config import Config
+from shared.config.settings import Settings
 from shared.errors import Refusal
-from shared.ingestion import claim_for
+from shared.incidents import ingest as incidents
+from shared.incidents.webhook import claim_for
 from shared.notify import delivery
-from shared.settings import Settings
 from shared.sources import uptimerobot
 from shared.store import polling as store
+from shared.vendors import uptimerobot as uptimerobot_api
 
 SOURCE = "uptimerobot"
 EVERY = timedelta(minutes=1)

@@ -17,15 +17,16 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared import incidents, log
+from shared import log
 from shared.clock import clock
 from shared.config import Config, HealthCheck, Probes, seconds
+from shared.config.settings import Settings
+from shared.incidents import ingest as incidents
 from shared.lazy import httpx
 from shared.model import Action, Alert
 from shared.notify import delivery
 from shared.rules import uptime
 from shared.rules.text import quoted
-from shared.settings import Settings
 from shared.store import probes as store
 
 SOURCE = "probe"

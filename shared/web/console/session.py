@@ -16,8 +16,8 @@ from datetime import datetime
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from shared.config.settings import Settings, settings
 from shared.errors import Forbidden, Unauthorized
-from shared.settings import Settings, settings
 from shared.store.client import claim_once
 
 COOKIE = "console_session"
@@ -52,7 +52,7 @@ def _mac(purpose: str, value: str) -> str:
 
 def check_token(typed: str) -> None:
     """Accept the API token typed into the sign-in form (constant-time), else Unauthorized."""
-    from shared.api import authenticate
+    from shared.web.api import authenticate
     authenticate(f"Bearer {typed.strip()}")
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from shared.config.settings import settings
 from shared.model import OutboxStatus
-from shared.settings import settings
-from shared.store import outbox, polling, status
+from shared.store import jobs, outbox, polling
 
 SWEEP_STALE = timedelta(minutes=5)        # the sweep runs every minute
 UNDELIVERED_STALE = timedelta(minutes=15)  # a notification due this long ago and still not out
@@ -20,13 +20,13 @@ POLL_STALE = timedelta(minutes=15)         # UptimeRobot polling failing this lo
 
 def record_sweep(wall: datetime, schedule_time: datetime, stats: dict) -> None:
     """Note a finished sweep (wall-clock time and its schedule time)."""
-    status.set_status("sweep", {"finished_at": wall, "schedule_time": schedule_time, "stats": stats})
+    jobs.record_run("sweep", {"finished_at": wall, "schedule_time": schedule_time, "stats": stats})
 
 
 def check(wall: datetime) -> tuple[dict, int]:
     """Return the health report and 200 (healthy) or 503."""
     problems = []
-    sweep = status.get_status("sweep")
+    sweep = jobs.last_run("sweep")
     last = sweep["finished_at"] if sweep else None
     if last is None:
         problems.append("the escalate sweep has never run")

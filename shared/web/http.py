@@ -14,8 +14,8 @@ import flask
 from shared import errors, lazy, log
 from shared.clock import clock
 from shared.config import ConfigError, config
+from shared.config.settings import settings
 from shared.rules import calendar
-from shared.settings import settings
 from shared.sources.common import InboundRequest
 from shared.store.client import RETRY_WINDOW, with_deadline
 

@@ -10,19 +10,21 @@ from pathlib import Path
 
 import jinja2
 
-from shared import actions, incident_list, silences
-from shared import api as use_cases
+from shared import silences
 from shared.config import Config
+from shared.config.settings import settings
+from shared.incidents import actions
+from shared.incidents import listing as incident_list
 from shared.model import OutboxStatus, Severity, Status
 from shared.notify.render import local_time, safe_url
 from shared.rules import clocks
 from shared.rules import oncall as rotation
-from shared.settings import settings
 from shared.store import oncall as oncall_store
 from shared.store import outbox
 from shared.store import postmortems as postmortem_store
+from shared.web import api as use_cases
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "console"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "console"
 PAGE_SIZE = 50
 WEEKS_AHEAD = 4           # the on-call page: this week and the next four
 ACTIONS = ("ack", "resolve", "severity", "note")   # the API's actions the incident page offers as forms

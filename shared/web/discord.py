@@ -15,15 +15,18 @@ from datetime import datetime
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from shared import actions, api, errors, handoff, oncall, silences
+from shared import errors, oncall, silences
 from shared.cache import TimedCache
 from shared.channels import discord
 from shared.config import Config, config
+from shared.config.settings import Settings
+from shared.incidents import actions
 from shared.notify.render import discord_text, local_time
+from shared.oncall import handoff
 from shared.rules.text import clean, quoted
-from shared.settings import Settings
 from shared.store import incidents as store
 from shared.store.client import call, claim_once, claim_ref
+from shared.web import api
 
 # interaction types and callback types (https://discord.com/developers/docs/interactions/receiving-and-responding)
 PING, COMMAND, COMPONENT, AUTOCOMPLETE = 1, 2, 3, 4
@@ -132,7 +135,7 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
         ended = silences.delete(str(options.get("id") or ""), who, now, cfg)
         return say(f"🔔 Silence {ended['id']} ended.", ephemeral=False), []
     if action == "status-update":
-        from shared import status_updates
+        from shared.status import updates as status_updates
         body = {field: options[name] for name, field in STATUS_UPDATE_OPTIONS.items() if options.get(name) not in
                 (None, "")}
         made, _ = status_updates.post(typed_id, {**body, "by": who}, None, now, cfg)

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from shared import oncall, silences
 from shared.config import Config
 from shared.errors import Closed, Contended, NotFound, Unavailable
-from shared.hot_keys import KEYS
+from shared.incidents.hot import KEYS
 from shared.model import MAX_TEXT, Action, Alert, Severity, Status, TimelineEntry, effective_rank
 from shared.notify import plan
 from shared.rules import escalation, hot, ids, sla

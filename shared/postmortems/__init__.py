@@ -192,7 +192,7 @@ def edit(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict
 def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """POST /api/postmortems/<id>/action-items {"action", "owner", "deadline"}: an item with an owner and a
     deadline (both required: an item nobody owns is not followed through)."""
-    from shared.actions import person
+    from shared.incidents.actions import person
     action = " ".join(str(body.get("action") or "").split())[:500]
     if not action:
         raise BadInput("action: expected what is to be done")
@@ -212,7 +212,7 @@ def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) ->
 
 def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """PATCH /api/postmortems/<id>/action-items/<n> {"done"?, "owner"?, "deadline"?}."""
-    from shared.actions import person
+    from shared.incidents.actions import person
     changes = {}
     if "done" in body:
         if not isinstance(body["done"], bool):
@@ -238,7 +238,7 @@ def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg:
 
 def reviewed(incident_id: str, body: dict, now: datetime, cfg: Config) -> dict:
     """POST /api/postmortems/<id>/reviewed {"actor"}: the review happened (reminders stop)."""
-    from shared.actions import person
+    from shared.incidents.actions import person
     current = get(incident_id)
     who = person(body.get("actor"), cfg)
     if current.get("reviewed_at"):

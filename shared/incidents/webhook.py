@@ -4,12 +4,13 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from shared import incidents, log
+from shared import log
 from shared.clock import clock
 from shared.config import config
+from shared.config.settings import settings
 from shared.errors import NotFound
+from shared.incidents import ingest as incidents
 from shared.notify import delivery
-from shared.settings import settings
 from shared.sources import REGISTRY
 from shared.sources.common import InboundRequest
 

@@ -12,17 +12,18 @@ from urllib.parse import parse_qsl, quote
 
 import flask
 
-from shared import actions, web
-from shared import api as use_cases
 from shared.config import config
-from shared.console import pages, session
 from shared.errors import BadInput, NotFound, Unauthorized
+from shared.incidents import actions
+from shared.web import api as use_cases
+from shared.web import http as web
+from shared.web.console import pages, session
 
 HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                                       "frame-ancestors 'none'; base-uri 'none'",
            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "X-Frame-Options": "DENY"}
-CSS = (Path(__file__).resolve().parents[1] / "templates" / "console" / "console.css").read_text()
+CSS = (Path(__file__).resolve().parents[2] / "templates" / "console" / "console.css").read_text()
 DONE = {"ack": "Acknowledged.", "resolve": "Resolved.", "severity": "Severity changed.", "note": "Note added.",
         "override": "Override added.", "removed": "Override removed."}
 MAX_FIELDS = 20

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared import incidents, oncall
+from shared import oncall
 from shared.config import Config
 from shared.errors import AlreadyAcknowledged, BadInput, Closed, Forbidden, NotFound
+from shared.incidents import ingest as incidents
 from shared.model import Incident, Severity, Status, TimelineEntry
 from shared.notify import plan
 from shared.notify.render import local_time

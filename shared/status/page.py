@@ -18,7 +18,7 @@ import jinja2
 from shared.cache import TimedCache
 from shared.config import Config
 from shared.model import Incident
-from shared.rules import silence
+from shared.rules import silence, uptime
 from shared.rules import status_page as rules
 from shared.rules import status_updates as updates_rules
 from shared.store import incidents as store
@@ -30,7 +30,7 @@ MAX_INCIDENTS = 2000     # incidents read for the days not recorded yet (a small
 MAX_ACTIVE = 200
 MAX_PAGES = 4           # rendered pages kept per view (one per base URL)
 LISTED = 50              # incidents.json: Statuspage lists the 50 most recent
-TEMPLATES = Path(__file__).parent / "templates" / "status"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "status"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                           undefined=jinja2.StrictUndefined)
 _env.filters["local"] = lambda moment, zone: moment.astimezone(ZoneInfo(zone)).strftime("%b %d, %H:%M")
@@ -76,9 +76,8 @@ def _window(now: datetime, cfg: Config) -> tuple[date, datetime, list[str]]:
 def _public_since(since: datetime, cfg: Config) -> list[Incident]:
     """Return the public incidents that overlap [since, now] as far as the page needs them: opened since, still
     open, or an outage that ended since (only outages count towards a day's uptime)."""
-    from shared.summary import OUTAGE_SOURCES
     read = {i.id: i for i in store.incidents_created_since(since, MAX_INCIDENTS)}
-    read.update({i.id: i for i in days_store.outages_resolved_since(since, OUTAGE_SOURCES, MAX_INCIDENTS)})
+    read.update({i.id: i for i in days_store.outages_resolved_since(since, uptime.OUTAGE_SOURCES, MAX_INCIDENTS)})
     read.update({i.id: i for i in store.list_incidents(list(rules.ACTIVE), MAX_ACTIVE)})
     return [i for i in read.values() if rules.is_public(i, cfg)]
 
@@ -203,7 +202,7 @@ def document(name: str, v: dict, url: str) -> dict | None:
 def json_text(document: dict) -> str:
     """Return a document as JSON with <, > and & escaped (\\u003c ...): the same data to any JSON reader, inert if
     a browser or a page that embeds it ever reads it as HTML."""
-    from shared.web import iso
+    from shared.web.http import iso
     text = json.dumps(document, default=lambda v: iso(v) if isinstance(v, datetime) else str(v), ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 

@@ -1,9 +1,11 @@
 """Team configuration (one YAML file) and secrets (environment), each validated once."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
+from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -12,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-DEFAULT_CONFIG = Path(__file__).parent / "teams" / "petties.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "teams" / "petties.yaml"
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SeverityName = Literal["critical", "high", "medium", "low"]
 
@@ -447,7 +449,28 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     return parse_config(text, str(path))
 
 
+_replaced: Config | None = None
+
+
 @functools.lru_cache(maxsize=1)
-def config() -> Config:
-    """Return the process-wide config, loaded on first use."""
+def _loaded() -> Config:
     return load_config()
+
+
+def config() -> Config:
+    """Return the process-wide config, loaded on first use (or the one use() put in its place)."""
+    return _replaced if _replaced is not None else _loaded()
+
+
+config.cache_clear = _loaded.cache_clear   # read the team file again at the next call
+
+
+@contextlib.contextmanager
+def use(replacement: Config) -> Iterator[Config]:
+    """Run the product with another team configuration within this block (tests)."""
+    global _replaced
+    previous, _replaced = _replaced, replacement
+    try:
+        yield replacement
+    finally:
+        _replaced = previous

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared import escalations, handoff, health, hot_sweep, log, polling, postmortems, probes, silences, status_updates
+from shared import log, postmortems, silences
 from shared.clock import clock
 from shared.config import config
+from shared.config.settings import settings
+from shared.incidents import escalation as escalations
+from shared.incidents import hot_sweep
 from shared.notify.sweep import sweep
-from shared.settings import settings
+from shared.oncall import handoff
+from shared.reports import health, polling, probes
+from shared.status import updates as status_updates
 from shared.store.client import claim_once
 
 SWEEP_BUDGET = 45.0  # seconds; the next run starts a minute after this one
