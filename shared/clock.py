@@ -10,6 +10,7 @@ are called by functions-framework, which has nowhere to hand it in.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Iterator
@@ -59,11 +60,29 @@ class SystemClock:
 
 SYSTEM = SystemClock()
 _current: Clock = SYSTEM
+PATIENCE = 5.0   # seconds a caller waits for a store that does not answer, unless it says otherwise (within)
+_patience: contextvars.ContextVar[float] = contextvars.ContextVar("patience", default=PATIENCE)
 
 
 def clock() -> Clock:
     """Return the clock the product runs by (the system's, unless a test installed another)."""
     return _current
+
+
+@contextlib.contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Within this block, a call to a service that does not answer (Firestore) gives up after `seconds`: each
+    caller keeps its own contract (a webhook answers within Sentry's 1 s, a person's request within a few)."""
+    token = _patience.set(seconds)
+    try:
+        yield
+    finally:
+        _patience.reset(token)
+
+
+def patience() -> float:
+    """How long the current caller waits for a service that does not answer (within)."""
+    return _patience.get()
 
 
 @contextlib.contextmanager

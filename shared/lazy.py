@@ -8,6 +8,7 @@ warm_after_fork). Modules write `from shared.lazy import firestore` where they w
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import threading
@@ -40,19 +41,24 @@ retries = _Lazy("google.api_core.retry")
 httpx = _Lazy("httpx")
 
 
-def _warm() -> None:
-    try:
-        from shared.store.client import client
+_warmers: list = []
 
-        client()  # imports Firestore's client and opens its channel
-        httpx.Client  # noqa: B018  (imports the channels' HTTP client)
-    except Exception:  # the request that needs it reports what is wrong
-        pass
+
+def warm_with(make) -> None:
+    """Have warm_after_fork call make() too (the store registers its client)."""
+    _warmers.append(make)
+
+
+def _warm() -> None:
+    for make in _warmers:
+        with contextlib.suppress(Exception):  # the request that needs it reports what is wrong
+            make()  # e.g. imports Firestore's client and opens its channel
+    httpx.Client  # noqa: B018  (imports the channels' HTTP client)
 
 
 def warm_after_fork() -> None:
     """Once the serving process is forked (gunicorn's worker under the functions-framework CLI), import the
-    heavy libraries and create the Firestore client in the background: the instance accepts connections
-    before they are loaded, and the first alert usually finds them ready. Without a fork (tests, the local
-    dev server) they load on first use."""
+    heavy libraries and create the clients registered with warm_with in the background: the instance accepts
+    connections before they are loaded, and the first alert usually finds them ready. Without a fork (tests,
+    the local dev server) they load on first use."""
     os.register_at_fork(after_in_child=lambda: threading.Thread(target=_warm, name="warm", daemon=True).start())

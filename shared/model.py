@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from shared.rules import ids
@@ -206,3 +206,10 @@ class Incident:
             if name in values:
                 values[name] = tuple(values[name])
         return cls(auto_severity_rank=int(doc["severity_rank"]), doc=doc, **values)
+
+
+def iso(value: datetime | None) -> str | None:
+    """Format a timestamp as ISO-8601 UTC with a Z, the way the API and the status page show every time."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,5 +1,5 @@
-"""A channel added from a test is one class and one registry line, and is routed, delivered, retried and
-previewed like the built-in ones (the contract in shared/channels/__init__.py)."""
+"""A channel added from a test is one class, one line of what it can do and one registry line, and is routed,
+delivered, retried and previewed like the built-in ones (the contract in shared/channels/base.py)."""
 from __future__ import annotations
 
 import pytest
@@ -9,6 +9,7 @@ from shared import channels
 from shared.channels import OPENED, RESOLVED, Channel, Message
 from shared.channels.base import Result
 from shared.config import DEFAULT_CONFIG, ConfigError, parse_config
+from shared.config.channels import CAPABILITIES, Capabilities
 from shared.notify import delivery
 from shared.store import outbox
 from tests.notify_fixtures import local, sentry_alert, sweep
@@ -28,7 +29,6 @@ class PagerChannel(Channel):
     """A made-up pager: one JSON message per opening and per resolution."""
 
     name = "pager"
-    carries = frozenset({OPENED, RESOLVED})
 
     def configured(self) -> bool:
         return Pager.configured
@@ -47,7 +47,8 @@ class PagerChannel(Channel):
 
 @pytest.fixture
 def pager(monkeypatch, use_team):
-    monkeypatch.setitem(channels.REGISTRY, "pager", PagerChannel)  # the one registry line
+    monkeypatch.setitem(CAPABILITIES, "pager", Capabilities(frozenset({OPENED, RESOLVED})))  # what it can do
+    monkeypatch.setitem(channels.REGISTRY, "pager", PagerChannel)  # the registry line
     Pager.received, Pager.failures_left, Pager.configured = [], 0, True
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
     critical = next(r for r in data["notifications"]["routes"] if r["severities"] == ["critical"])

@@ -129,7 +129,7 @@ def test_an_older_update_delivered_late_does_not_overwrite_a_newer_one(ingest, a
 def test_a_sync_that_finds_a_newer_version_after_its_request_sends_the_newer_one(ingest, api, escalate, channels,
                                                                                 monkeypatch):
     """The race an ordering check alone misses: a newer update lands while an older request is on its way."""
-    from shared.notify import postmortem as kinds
+    from shared.notify import postmortem_kinds as kinds
     from shared.store import postmortems as pm_store
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9804")
     _runs(escalate, "2026-11-24 10:41:00", "2026-11-24 10:42:00")

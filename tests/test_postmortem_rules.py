@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.channels.render import postmortem_markdown
 from shared.config import load_config
 from shared.model import Incident
 from shared.rules import postmortem
@@ -52,7 +53,7 @@ def test_the_draft_fills_what_is_known_and_asks_for_the_rest():
         ("15:45", "Alert triggered"), ("15:48", "On-call acknowledged"), ("16:05", "Working on a fix"),
         ("16:20", "Fix being deployed"), ("16:25", "Verified resolved")]
     assert draft["root_cause"].startswith("_To be written:")   # never invented
-    text = postmortem.markdown(draft)
+    text = postmortem_markdown(draft)
     assert text == golden(Path(__file__).parent / "golden" / "postmortem.md", text)
 
 
@@ -186,7 +187,7 @@ def test_the_github_issue_is_the_markdown_with_the_action_items_as_a_task_list()
     assert made["title"] == "Postmortem INC-7K3QXD: HikariPool-1 - Connection pool exhausted"
     assert made["labels"] == ["postmortem", "severity:critical", "incident:INC-7K3QXD"]
     assert made["body"] == golden(Path(__file__).parent / "golden" / "postmortem_issue.md", made["body"])
-    table = postmortem.markdown(draft, CFG)   # the team's own Markdown keeps its table, a | kept inside its cell
+    table = postmortem_markdown(draft, CFG)   # the team's own Markdown keeps its table, a | kept inside its cell
     assert "| Load test \\| checkout | @Dev C | 2026-12-08 | ⬜ TODO |" in table
     assert "- [ ]" not in table
     long = {**draft, "timeline": [{"time": "10:00", "event": "Note", "by": "", "detail": "x" * 200}] * 2000}

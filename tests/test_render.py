@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.channels import discord, github
+from shared.channels import discord, github, render
 from shared.channels.email import Email, email_message
 from shared.config import load_config
 from shared.model import Incident
-from shared.notify import render
 from tests.golden_files import golden
 from tests.teams import variant
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from google.cloud import firestore as google_firestore
 
+from shared.clock import within
 from shared.errors import Contended, Unavailable
 from shared.store import client as store_client
 from shared.store.client import AlreadyClaimed, NotActive, Unchanged, client, counted, put_unchanged, read_then_write
@@ -60,7 +61,7 @@ def test_a_store_that_does_not_answer_is_retried_within_the_callers_window_then_
                         lambda: counted(client().collection("live").document("k"), {"at": NOW},
                                         {"n": google_firestore.Increment(1)}, "claim", NOW)):
             started = time.monotonic()
-            with store_client.with_deadline(0.5), pytest.raises(Unavailable):
+            with within(0.5), pytest.raises(Unavailable):
                 attempt()
             # retried with backoff until the next pause would pass the 0.5 s window (a refused connection alone
             # comes back in a few ms), and no longer

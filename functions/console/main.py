@@ -8,10 +8,10 @@ GET|POST /console/login            sign in with the API token (a session cookie)
 """
 import functions_framework
 
-from shared.web import http as web
+from shared.web import http
 from shared.web.console import routes
 
-web.start()
+http.start()
 
 
 @functions_framework.http

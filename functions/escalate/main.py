@@ -2,21 +2,15 @@
 
 POST /escalate/   headers X-CloudScheduler-ScheduleTime (the run's "now" and its idempotency key)
 Takes due escalation steps, posts the handoff at each handover, releases notifications held outside
-business hours (one digest per channel) and retries the outbox.
+business hours (one digest per channel), retries the outbox, polls UptimeRobot and probes health URLs.
 """
 import functions_framework
 
-from shared.sweep import run_escalate
-from shared.web import http as web
+from shared.web import http, jobs
 
-web.start()
+http.start()
 
 
 @functions_framework.http
 def escalate(request):
-    def handle():
-        web.allow(request.method, "POST")
-        now = web.schedule_time(request.headers.get("X-CloudScheduler-ScheduleTime"))
-        return web.json_response(run_escalate(now, request.headers.get("X-CloudScheduler-JobName", "escalate")))
-
-    return web.guarded(handle, request)
+    return jobs.escalate(request)

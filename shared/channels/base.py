@@ -1,11 +1,17 @@
-"""What every channel shares: the Result of a send, one classifier of HTTP answers, the HTTP client."""
+"""What every channel shares: the contract (Channel, Message, Context), the Result of a send, one classifier of
+HTTP answers, the HTTP client."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from shared.clock import clock
+from shared.config import Config
+from shared.config.channels import CAPABILITIES, Capabilities
+from shared.config.settings import Settings
 from shared.lazy import httpx
+from shared.model import Incident
 
 USER_AGENT = "DiscordBot (https://github.com/petties/incident-response, 1.0) incident-response/1.0"
 
@@ -111,3 +117,70 @@ def request(channel: str, method: str, url: str, deadline: float, **kwargs) -> h
     if "error" in outcome:
         raise outcome["error"]
     return outcome["response"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One rendered message for one channel."""
+
+    kind: str                          # opened | raised | resolved | milestone | escalation | text | digest | step
+    payload: object                    # what the vendor's API takes (Discord JSON, an Email, a GitHub issue)
+    preview: str                       # how it reads, for the local preview page and the log
+    recipients: tuple[str, ...] = ()   # addressed channels (email)
+    progress: dict = field(default_factory=dict)   # steps of a multi-step send already done (from the record)
+    ref: str | None = None             # what a follow-up acts on: the opening's message id or issue number
+    attempt: int = 1                   # 1 for the first try; a later one may need to look for a lost success
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who and what a message names, decided by routing at send time."""
+
+    mentions: tuple[str, ...] = ()     # person ids to name (and ping, where the channel can)
+    recipients: tuple[str, ...] = ()   # addresses (addressed channels)
+    extra: dict = field(default_factory=dict)   # template extras: milestone, escalation step and level
+
+
+class Channel:
+    """The contract every channel keeps. What it can do comes from shared/config/channels.py by its name."""
+
+    name: str = ""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @classmethod
+    def capabilities(cls) -> Capabilities:
+        return CAPABILITIES[cls.name]
+
+    @property
+    def carries(self) -> frozenset[str]:
+        return self.capabilities().carries
+
+    @property
+    def addressed(self) -> bool:
+        return self.capabilities().addressed
+
+    @property
+    def chat(self) -> bool:
+        return self.capabilities().chat
+
+    @property
+    def edits(self) -> bool:
+        return self.capabilities().edits
+
+    def configured(self) -> bool:
+        """True when credentials exist; otherwise messages go to the local preview page."""
+        raise NotImplementedError
+
+    def render(self, kind: str, incident: Incident | None, cfg: Config, now: datetime, ctx: Context) -> Message:
+        """Return the message of this kind for the incident as it is now."""
+        raise NotImplementedError
+
+    def send(self, message: Message, timeout: float) -> Result:
+        """Send it; Result.ref names what was made (message id, issue number)."""
+        raise NotImplementedError
+
+    def edit(self, ref: str, message: Message, timeout: float) -> Result:
+        """Replace what `ref` shows with `message` (channels with `edits`)."""
+        return SUPERSEDED

@@ -17,26 +17,8 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 from shared import log
-from shared.channels import (
-    DIGEST,
-    ESCALATION,
-    MILESTONE,
-    OPENED,
-    POSTMORTEM,
-    RAISED,
-    RESOLVED,
-    STEP,
-    TEXT,
-    Channel,
-    Context,
-    Message,
-)
-from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
-from shared.config import Config
-from shared.config.settings import Secret
-from shared.lazy import httpx
-from shared.model import Incident, Severity, Status
-from shared.notify.render import (
+from shared.channels.base import SUPERSEDED, Channel, Context, Message, Result, classify, request, transport_error
+from shared.channels.render import (
     EMOJI,
     context,
     discord_text,
@@ -49,6 +31,11 @@ from shared.notify.render import (
     template,
     truncate,
 )
+from shared.config import Config
+from shared.config.channels import DIGEST, ESCALATION, MILESTONE, OPENED, POSTMORTEM, RAISED, RESOLVED, STEP, TEXT
+from shared.config.settings import Secret
+from shared.lazy import httpx
+from shared.model import Incident, Severity, Status
 from shared.rules.workflow import PHASES, STEPS
 
 CONTENT_MAX = 2000
@@ -287,10 +274,6 @@ class Discord(Channel):
     """The alerts channel: openings with the incident card, follow-ups, pages, the handoff and digests."""
 
     name = "discord"
-    carries = frozenset({OPENED, RAISED, RESOLVED, MILESTONE, ESCALATION, TEXT, DIGEST, STEP, POSTMORTEM})
-    mentions = True
-    chat = True
-    edits = True
 
     def webhook(self) -> Secret:
         return self.settings.discord_webhook_url
@@ -352,7 +335,6 @@ class DiscordStaging(Discord):
     """The staging channel: the same messages, never a mention."""
 
     name = "discord_staging"
-    mentions = False
 
     def webhook(self) -> Secret:
         return self.settings.discord_staging_webhook_url

@@ -16,13 +16,13 @@ from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from shared.channels import ESCALATION, OPENED, RESOLVED, Channel, Context, Message
-from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
+from shared.channels.base import SUPERSEDED, Channel, Context, Message, Result, classify, request, transport_error
+from shared.channels.render import context, find, people, template, truncate
 from shared.config import Config
+from shared.config.channels import ESCALATION, OPENED, RESOLVED
 from shared.config.settings import Secret
 from shared.lazy import httpx
 from shared.model import Incident
-from shared.notify.render import context, find, people, template, truncate
 
 SUBJECT_MAX = 200
 _SPACES = re.compile(r"\s+")
@@ -150,8 +150,6 @@ class EmailChannel(Channel):
     """Critical openings, their resolution and escalation pages, to people's addresses."""
 
     name = "email"
-    carries = frozenset(TEMPLATE)
-    addressed = True
 
     def configured(self) -> bool:
         return bool(self.settings.sendgrid_api_key or self.settings.smtp_url)

@@ -8,13 +8,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from shared.channels import OPENED, POSTMORTEM_ISSUE, POSTMORTEM_SYNC, RESOLVED, Channel, Context, Message
-from shared.channels.base import SUPERSEDED, Result, classify, request, transport_error
+from shared.channels.base import SUPERSEDED, Channel, Context, Message, Result, classify, request, transport_error
+from shared.channels.render import context, fit, postmortem_markdown, template, truncate
 from shared.config import Config
+from shared.config.channels import OPENED, POSTMORTEM_ISSUE, POSTMORTEM_SYNC
 from shared.lazy import httpx
 from shared.model import Incident
-from shared.notify.render import context, fit, template, truncate
-from shared.rules import postmortem as postmortem_rules
 
 TITLE_MAX = 256
 BODY_MAX = 65536
@@ -40,7 +39,7 @@ def postmortem_issue(postmortem: dict, cfg: Config) -> dict:
 
 
 def postmortem_body(postmortem: dict, cfg: Config) -> str:
-    return truncate(postmortem_rules.markdown(postmortem, cfg, tasks=True), BODY_MAX)
+    return truncate(postmortem_markdown(postmortem, cfg, tasks=True), BODY_MAX)
 
 
 def resolved_comment(incident: Incident, cfg: Config, now: datetime) -> str:
@@ -51,7 +50,6 @@ class GitHub(Channel):
     """An issue per incident (Low and Medium by default), commented and closed when it resolves."""
 
     name = "github"
-    carries = frozenset({OPENED, RESOLVED, POSTMORTEM_ISSUE, POSTMORTEM_SYNC})
 
     def configured(self) -> bool:
         return bool(self.settings.github_token and self.settings.github_repo)

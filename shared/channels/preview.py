@@ -9,8 +9,7 @@ import dataclasses
 import json
 
 from shared import log
-from shared.channels import Message
-from shared.channels.base import Result
+from shared.channels.base import Message, Result
 from shared.config.settings import Settings
 from shared.store import outbox
 

@@ -6,13 +6,16 @@ import functools
 import os
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.config.channels import CAPABILITIES
+from shared.errors import BadInput
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "teams" / "petties.yaml"
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -167,7 +170,7 @@ ROLE_TARGETS = ("on-call", "team-lead")
 
 
 class RouteChannel(_Strict):
-    channel: str                              # a name in shared/channels REGISTRY (discord, discord_staging, ...)
+    channel: str                              # a channel of shared/config/channels.py (discord, email, github, ...)
     template: TemplateName | None = None      # default: by severity (critical, high, else warning)
     mention: list[str] = []                   # on-call, team-lead or person ids (channels that name people)
     to: list[str] = []                        # addressed channels (email): on-call, team-lead, person ids or
@@ -219,6 +222,11 @@ def seconds(duration: str) -> int:
     """Return a Duration in seconds."""
     number, unit = DURATION.match(duration.strip()).groups()
     return int(number) * {"m": 60, "min": 60, "h": 3600, "d": 86400}[unit]
+
+
+def duration(term: str) -> timedelta:
+    """Return the timedelta of a duration term such as 15m, 1h or 2d."""
+    return timedelta(seconds=seconds(term))
 
 
 class Probes(_Strict):
@@ -361,13 +369,12 @@ class Config(_Strict):
                            *[("stakeholders", p) for p in self.stakeholders]]:
             if pid not in ids:
                 raise ValueError(f"{where}: {pid!r} is not in people")
-        from shared.channels import REGISTRY  # the channels' own capabilities; imported late (they import this)
         for r, route in enumerate(self.notifications.routes):
             for c, channel in enumerate(route.channels):
                 where = f"notifications.routes.{r}.channels.{c}"
-                kind = REGISTRY.get(channel.channel)
+                kind = CAPABILITIES.get(channel.channel)
                 if kind is None:
-                    raise ValueError(f"{where}: unknown channel {channel.channel!r} (known: {', '.join(REGISTRY)})")
+                    raise ValueError(f"{where}: unknown channel {channel.channel!r} (known: {', '.join(CAPABILITIES)})")
                 if channel.mention and not kind.mentions:
                     raise ValueError(f"{where}: {channel.channel} does not name people; remove `mention`")
                 if bool(channel.to) != kind.addressed:
@@ -389,6 +396,17 @@ class Config(_Strict):
 
     def person(self, pid: str) -> Person:
         return next(p for p in self.people if p.id == pid)
+
+    def person_id(self, actor: object) -> str:
+        """Return the person id for someone given by id, name or Discord user id (case-insensitive); BadInput
+        when nobody in the team file matches."""
+        wanted = str(actor or "").strip().lower()
+        if not wanted:
+            raise BadInput("actor is missing: say who is doing this (a person id or name from the team file)")
+        for p in self.people:
+            if wanted in (p.id.lower(), p.name.lower()) or (p.discord_id and wanted == p.discord_id):
+                return p.id
+        raise BadInput(f"unknown actor {str(actor)[:80]!r}: use a person id or name from the team file")
 
 
 # libyaml's safe loader when PyYAML was built with it (its wheels are): the same documents, a tenth of the time

@@ -8,31 +8,24 @@ outbox records that are due now; the caller delivers them (notify.delivery.deliv
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from shared import oncall
+from shared.channels.render import local_time
 from shared.config import Config
 from shared.errors import AlreadyAcknowledged, BadInput, Closed, Forbidden, NotFound
-from shared.incidents import ingest as incidents
 from shared.model import Incident, Severity, Status, TimelineEntry
 from shared.notify import plan
-from shared.notify.render import local_time
 from shared.rules import ids
+from shared.rules.sla import clocks
 from shared.rules.text import clean
 from shared.rules.workflow import PHASES, STEPS, step_text
 from shared.store import incidents as store
-from shared.store.client import Conflict
+from shared.store.client import Conflict, claim_once, release
 
-
-def person(actor: object, cfg: Config) -> str:
-    """Return the person id for an actor given as id, name or Discord user id (case-insensitive)."""
-    wanted = str(actor or "").strip().lower()
-    if not wanted:
-        raise BadInput("actor is missing: say who is doing this (a person id or name from the team file)")
-    for p in cfg.people:
-        if wanted in (p.id.lower(), p.name.lower()) or (p.discord_id and wanted == p.discord_id):
-            return p.id
-    raise BadInput(f"unknown actor {str(actor)[:80]!r}: use a person id or name from the team file")
+T = TypeVar("T")
 
 
 def incident_id(typed: object) -> str:
@@ -71,7 +64,7 @@ def _already(done: dict, iid: str, cfg: Config) -> AlreadyAcknowledged:
 def acknowledge(typed_id: object, actor: object, now: datetime, cfg: Config, detail: str = "") -> list[str]:
     """Acknowledge; the first acknowledgement sets the owner and stops escalation. Another person's later one
     changes nothing and is AlreadyAcknowledged (409, naming who and when); the owner's own again is done."""
-    who, iid = person(actor, cfg), incident_id(typed_id)
+    who, iid = cfg.person_id(actor), incident_id(typed_id)
     done = store.take_step(iid, who, now, _entry(now, who, "acknowledged", detail or "👀 investigating"),
                            acknowledge=True, phase=None,
                            outbox_for=lambda i: _step_records(i, i.steps + 1, "ack", who, now, cfg, detail))
@@ -85,7 +78,7 @@ def progress(typed_id: object, phase: str, actor: object, now: datetime, cfg: Co
     acknowledges it first (the actor becomes the owner); the phase it is already in changes nothing."""
     if phase not in PHASES:
         raise BadInput(f"unknown step {str(phase)[:40]!r}; use one of {', '.join(PHASES)}")
-    who, iid = person(actor, cfg), incident_id(typed_id)
+    who, iid = cfg.person_id(actor), incident_id(typed_id)
     done = store.take_step(iid, who, now, _entry(now, who, phase, detail or f"{STEPS[phase][0]} {STEPS[phase][1]}"),
                            acknowledge=True, phase=phase,
                            outbox_for=lambda i: _step_records(i, i.steps + 1, phase, who, now, cfg, detail))
@@ -96,7 +89,7 @@ def resolve(typed_id: object, actor: object, now: datetime, cfg: Config, detail:
             invalid: bool = False) -> list[str]:
     """Resolve by hand, or close as invalid (❌ cannot reproduce: kept, left out of SLA metrics); Closed when it
     is already resolved."""
-    who, incident = person(actor, cfg), get(typed_id)
+    who, incident = cfg.person_id(actor), get(typed_id)
     if incident.is_resolved:
         raise Closed(f"{incident.id} is resolved")
     step = "invalid" if invalid else "resolve"
@@ -118,7 +111,7 @@ def resolve(typed_id: object, actor: object, now: datetime, cfg: Config, detail:
 def set_severity(typed_id: object, severity: object, actor: object, now: datetime, cfg: Config,
                  reason: str = "") -> list[str]:
     """Change the severity by hand (a rise notifies like an automatic one)."""
-    who, iid = person(actor, cfg), incident_id(typed_id)
+    who, iid = cfg.person_id(actor), incident_id(typed_id)
     try:
         new = Severity.parse(str(severity))
     except ValueError as e:
@@ -130,7 +123,7 @@ def set_severity(typed_id: object, severity: object, actor: object, now: datetim
     why = f"set by {cfg.person(who).name}, {role}" + (f": {reason}" if reason else "")
 
     def fields_for(incident: Incident) -> dict:
-        return incidents.clocks(new, incident.environment, incident.created_at, now, cfg) | {"next_check_at": now}
+        return clocks(new, incident.environment, incident.created_at, now, cfg) | {"next_check_at": now}
 
     def outbox_for(incident: Incident) -> list[dict]:
         if new <= incident.severity:
@@ -143,7 +136,7 @@ def set_severity(typed_id: object, severity: object, actor: object, now: datetim
 
 def note(typed_id: object, actor: object, text: object, now: datetime, cfg: Config) -> list[str]:
     """Add a note to the timeline."""
-    who = person(actor, cfg)
+    who = cfg.person_id(actor)
     body = clean(text)
     if not body:
         raise BadInput("text is missing")
@@ -156,7 +149,7 @@ FLAGS = ("data_loss", "security")
 
 def flag(typed_id: object, actor: object, which: object, now: datetime, cfg: Config) -> list[str]:
     """Flag an incident as data loss or a security issue (it then needs a postmortem)."""
-    who, incident = person(actor, cfg), get(typed_id)
+    who, incident = cfg.person_id(actor), get(typed_id)
     if which not in FLAGS:
         raise BadInput(f"flag: expected one of {', '.join(FLAGS)}, got {str(which)[:40]!r}")
     # flagged_at: the postmortem sweep looks at recently flagged incidents too (one flagged after it resolved)
@@ -179,3 +172,29 @@ ACTIONS = {
     "note": lambda iid, body, now, cfg: note(iid, body.get("actor"), body.get("text"), now, cfg),
     "flag": lambda iid, body, now, cfg: flag(iid, body.get("actor"), body.get("flag"), now, cfg),
 }
+
+
+def act(typed_id: object, action: str, body: dict, now: datetime, cfg: Config) -> list[str]:
+    """Take the action a path names (ack, investigating, ..., resolve, severity, note, flag) with its JSON body;
+    NotFound for an unknown one. Return the outbox records to deliver now."""
+    use_case = ACTIONS.get(action)
+    if use_case is None:
+        raise NotFound(f"unknown action {action[:40]!r}; use one of {', '.join(ACTIONS)}")
+    return use_case(typed_id, body, now, cfg)
+
+
+def first_use(key: str, now: datetime) -> bool:
+    """True the first time `key` is used (a one-time sign-in code, a delivery's id), False ever after."""
+    return claim_once(key, now)
+
+
+def once(key: str, now: datetime, change: Callable[[], T]) -> T | None:
+    """Run a person's change once per delivery `key` (an interaction's id: Discord may deliver it twice): None when
+    that delivery was already handled. A change that fails leaves the key free, so a new delivery may try again."""
+    if not claim_once(key, now):
+        return None
+    try:
+        return change()
+    except BaseException:
+        release(key)  # nothing was done
+        raise

@@ -10,9 +10,10 @@ from shared.errors import Closed, Contended, NotFound, Unavailable
 from shared.incidents.hot import KEYS
 from shared.model import MAX_TEXT, Action, Alert, Severity, Status, TimelineEntry, effective_rank
 from shared.notify import plan
-from shared.rules import escalation, hot, ids, sla
+from shared.rules import hot, ids
 from shared.rules.mapping import environment_for, service_for
 from shared.rules.severity import Facts, classify
+from shared.rules.sla import clocks
 from shared.rules.workflow import step_text
 from shared.store import incidents as store
 from shared.store import outbox, shards
@@ -30,15 +31,6 @@ class Outcome:
     status: str  # created | updated | duplicate | replayed | resolved | ignored
     events: tuple[tuple, ...] = ()  # ("opened",), ("raised", "high"), ("resolved",), ("milestone", 100)
     notify: tuple[str, ...] = ()    # outbox records this change created that are due now
-
-
-def clocks(severity: Severity, environment: str, opened_at: datetime, now: datetime, cfg: Config) -> dict:
-    """Return the SLA fields for an incident of this severity (set at open, reset when severity changes)."""
-    due = sla.due(severity, opened_at, cfg)
-    state = escalation.State(severity, environment, "open", due.respond_by, due.resolve_by, False, frozenset())
-    # evaluate() gives no next check where escalation does not apply (staging, ...)
-    return {"respond_by": due.respond_by, "resolve_by": due.resolve_by,
-            "next_check_at": escalation.evaluate(state, now, cfg).next_check_at}
 
 
 def _entry(now: datetime, actor: str, action: str, detail: str = "") -> dict:

@@ -18,6 +18,7 @@ from shared.rules import ids
 from shared.rules.calendar import given_time
 from shared.rules.text import quoted
 from shared.store import incidents as store
+from shared.store import outbox
 
 STATUS_GROUPS = {"active": [Status.OPEN.value, Status.ACKNOWLEDGED.value]}
 MAX_LIMIT = 500
@@ -87,6 +88,16 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
     if moment.tzinfo is None or not ids.is_valid(iid):
         raise BadInput(f"cursor {quoted(cursor)} is not one this server gave")
     return moment, iid
+
+
+def notifications(incident_id: str) -> list[dict]:
+    """Return the incident's outbox records: each notification, its channel and how its delivery went."""
+    return outbox.for_incident(incident_id)
+
+
+def active(limit: int) -> list[Incident]:
+    """Return the open and acknowledged incidents, newest first (autocomplete, /incident list)."""
+    return store.list_incidents(["open", "acknowledged"], limit)
 
 
 def page(args: Mapping[str, str], cfg: Config, default_limit: int = 100) -> tuple[list[Incident], str | None]:

@@ -19,10 +19,11 @@ from shared.channels.discord import Discord
 from shared.channels.email import EmailChannel
 from shared.channels.github import GitHub
 from shared.channels.preview import payload_of
+from shared.channels.render import TEMPLATES, local_time, safe_url
 from shared.config import Config, config
+from shared.config.channels import CAPABILITIES
 from shared.config.settings import Settings, settings
-from shared.notify import delivery
-from shared.notify.render import TEMPLATES, local_time, safe_url
+from shared.notify import job
 from shared.store import incidents as store
 from shared.store import outbox
 
@@ -72,7 +73,7 @@ def held_items(records: list[dict], cfg: Config, settings_: Settings) -> list[di
         groups.setdefault((record["channel"], record["due_at"]), []).append(record)
     items = []
     for (name, due), group in groups.items():
-        kind = REGISTRY.get(name)
+        kind = CAPABILITIES.get(name)
         digest = len(group) > 1 and kind is not None and DIGEST in kind.carries
         for part in [group] if digest else [[r] for r in group]:
             items.append({"channel": name, "reason": "digest" if digest else part[0]["reason"],
@@ -99,7 +100,7 @@ def _held_message(channel, record: dict, cfg: Config, due: datetime):
         return None
     kind = kind_of(record["reason"])
     if kind == OPENED:  # as delivery._opening decides it at send time
-        current = delivery.opening_for(channel.name, incident, cfg, due)
+        current = job.opening_for(channel.name, incident, cfg, due)
         ctx = Context(current.mentions if current else tuple(record.get("mentions", [])),
                       tuple(record.get("recipients", [])), {"template": current.template if current
                                                             else record["template"]})
@@ -111,7 +112,7 @@ def _held_message(channel, record: dict, cfg: Config, due: datetime):
 def _held_digest(channel, group: list[dict], cfg: Config, due: datetime):
     found = {i: store.get_incident(i) for i in dict.fromkeys(r["incident_id"] for r in group)}
     incidents = [i for i in found.values() if i]
-    openings = [delivery.opening_for(channel.name, i, cfg, due) for i in incidents]
+    openings = [job.opening_for(channel.name, i, cfg, due) for i in incidents]
     mentions = tuple(dict.fromkeys(m for o in openings if o for m in o.mentions))
     since = min(r["created_at"] for r in group)
     return channel.render(DIGEST, None, cfg, due, Context(mentions, extra={"items": incidents, "since": since}))

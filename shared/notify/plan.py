@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.channels import MILESTONE, REGISTRY, STEP
+from shared.channels import MILESTONE, STEP
 from shared.config import Config
+from shared.config.channels import CAPABILITIES
 from shared.model import Incident, OutboxStatus, Severity
 from shared.rules import routing
 from shared.rules.workflow import STEPS
@@ -44,7 +45,8 @@ def on_step(incident_id: str, severity: Severity, environment: str, number: int,
     """Records for one workflow step: a reply in the thread of the incident's alert, in the chat channel its route
     uses (none when the route has no chat channel that carries steps, e.g. a Low that only files an issue)."""
     opening = routing.opening(severity, environment, now, cfg)
-    chat = next((d.channel for d in opening if REGISTRY[d.channel].chat and STEP in REGISTRY[d.channel].carries), None)
+    chat = next((d.channel for d in opening
+                 if CAPABILITIES[d.channel].chat and STEP in CAPABILITIES[d.channel].carries), None)
     emoji = STEPS[step][0]
     return [step_record(incident_id, number, step, chat, text, emoji, now)] if chat else []
 
@@ -71,7 +73,7 @@ def on_resolve(incident_id: str, environment: str, now: datetime, cfg: Config) -
 
 
 def on_milestone(incident_id: str, count: int, environment: str, now: datetime, cfg: Config) -> list[dict]:
-    channels = [c for c in routing.follow_up_channels(environment, cfg) if MILESTONE in REGISTRY[c].carries]
+    channels = [c for c in routing.follow_up_channels(environment, cfg) if MILESTONE in CAPABILITIES[c].carries]
     return [record(incident_id, routing.Delivery(c, f"milestone-{count}", "milestone"), now) for c in channels]
 
 
@@ -79,8 +81,8 @@ def on_escalation(incident: Incident, steps, now: datetime, cfg: Config) -> list
     """Records for escalation steps: a message in the incident's chat channel naming the people paged, and
     for Critical a message to each addressed channel of its route (email)."""
     opening = routing.opening(incident.severity, incident.environment, now, cfg)
-    chat = next((d.channel for d in opening if REGISTRY[d.channel].chat), "discord")
-    addressed = [d.channel for d in opening if REGISTRY[d.channel].addressed]
+    chat = next((d.channel for d in opening if CAPABILITIES[d.channel].chat), "discord")
+    addressed = [d.channel for d in opening if CAPABILITIES[d.channel].addressed]
     out = []
     for step in steps:
         people: list[str] = []

@@ -4,22 +4,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from shared import channels, log
-from shared.channels import DIGEST, REGISTRY, Context
+from shared.channels import DIGEST, Context
 from shared.clock import clock
 from shared.config import Config
+from shared.config.channels import CAPABILITIES
 from shared.config.settings import Settings
 from shared.model import OutboxStatus
-from shared.notify import delivery
+from shared.notify import delivery, job
 from shared.store import incidents as store
 from shared.store import outbox
 
 BATCH = 200
 
 
-def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: list[str] = ()) -> delivery.Stats:
+def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: list[str] = ()) -> job.Stats:
     """Do every due outbox record (`first` before the rest), within `budget` seconds; what is left is still
     due next time."""
-    stats = delivery.Stats()
+    stats = job.Stats()
     timer = clock()
     deadline = timer.monotonic() + budget
     records = outbox.due(now, BATCH)
@@ -29,7 +30,7 @@ def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: 
     for record in records:
         if record["status"] == OutboxStatus.SILENCED:
             continue  # shared/silences.py releases these (before this runs), or holds them on
-        if record["status"] == OutboxStatus.HELD and DIGEST in REGISTRY[record["channel"]].carries:
+        if record["status"] == OutboxStatus.HELD and DIGEST in CAPABILITIES[record["channel"]].carries:
             held.setdefault(record["channel"], []).append(record)
         else:
             others.append(record["id"])
@@ -47,25 +48,25 @@ def sweep(cfg: Config, settings: Settings, now: datetime, budget: float, first: 
 
 
 def _digest(name: str, group: list[dict], cfg: Config, settings: Settings, now: datetime,
-            stats: delivery.Stats) -> None:
+            stats: job.Stats) -> None:
     """Send one message for everything held for a channel, and settle each record with it."""
-    claimed = [r for r in (outbox.claim(g["id"], now, delivery.LEASE, include_held=True) for g in group) if r]
+    claimed = [r for r in (outbox.claim(g["id"], now, job.LEASE, include_held=True) for g in group) if r]
     incidents = {r["incident_id"]: store.get_incident(r["incident_id"]) for r in claimed}
     items = [incidents[i] for i in dict.fromkeys(r["incident_id"] for r in claimed) if incidents[i]]
     if not items:
         return
-    openings = [delivery.opening_for(name, i, cfg, now) for i in items]  # on call now, not when held
+    openings = [job.opening_for(name, i, cfg, now) for i in items]  # on call now, not when held
     mentions = tuple(dict.fromkeys(m for o in openings if o for m in o.mentions))
     since = min(r["created_at"] for r in claimed)
     channel = channels.build(name, settings)
     message = channel.render(DIGEST, None, cfg, now, Context(mentions, extra={"items": items, "since": since}))
-    result = delivery.transmit(channel, message, ",".join(i.id for i in items), "digest", settings,
+    result = job.transmit(channel, message, ",".join(i.id for i in items), "digest", settings,
                                settings.send_timeout)
     for record in claimed:
         if result.ok:
             outbox.finish(record["id"], OutboxStatus.SENT, now, ref=result.ref, sent_at=now, digest=True)
         else:
-            wait = delivery.backoff(record.get("attempts", 1), result.retry_after)
+            wait = job.backoff(record.get("attempts", 1), result.retry_after)
             outbox.retry_at(record["id"], now + timedelta(seconds=wait), result.error, status=OutboxStatus.HELD)
     if result.ok:
         stats.sent += len(claimed)

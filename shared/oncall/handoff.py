@@ -5,9 +5,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from shared import oncall
-from shared.channels import discord
+from shared.channels import discord, render
 from shared.config import Config
-from shared.notify import plan, render
+from shared.notify import plan
 from shared.rules import oncall as rotation
 from shared.store import incidents as store
 from shared.store import oncall as oncall_store

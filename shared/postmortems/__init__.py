@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from shared.channels import POSTMORTEM_ISSUE, REGISTRY
+from shared.channels import POSTMORTEM_ISSUE, render
 from shared.config import Config
+from shared.config.channels import CAPABILITIES
 from shared.errors import BadInput, NotFound
-from shared.notify import plan, render
+from shared.notify import plan
 from shared.rules import postmortem, routing
 from shared.store import outbox
 from shared.store import postmortems as store
@@ -26,13 +27,13 @@ ITEMS_MAX = 50
 
 
 def _chat(environment: str, cfg: Config) -> str | None:
-    return next((c for c in routing.follow_up_channels(environment, cfg) if REGISTRY[c].chat), None)
+    return next((c for c in routing.follow_up_channels(environment, cfg) if CAPABILITIES[c].chat), None)
 
 
 def _tracker(environment: str, cfg: Config) -> str | None:
     """The issue tracker the team's routes use for this environment (GitHub), if any."""
     return next((c for c in routing.follow_up_channels(environment, cfg)
-                 if POSTMORTEM_ISSUE in REGISTRY[c].carries), None)
+                 if POSTMORTEM_ISSUE in CAPABILITIES[c].carries), None)
 
 
 def _mentions(pids: list[str], cfg: Config) -> tuple[str, list[str]]:
@@ -149,6 +150,16 @@ def get(incident_id: str) -> dict:
     return found
 
 
+def markdown(incident_id: str, cfg: Config) -> str:
+    """The incident's postmortem as the team's Markdown template."""
+    return render.postmortem_markdown(get(incident_id), cfg)
+
+
+def find(incident_id: str) -> dict | None:
+    """Return the incident's stored postmortem, or None while it has none."""
+    return store.get(incident_id)
+
+
 def _change(incident_id: str, write, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """Apply `write(stored) -> fields` as a new version, with the record that brings its issue up to date;
     return the postmortem as changed and the ids of the records to deliver now."""
@@ -192,11 +203,10 @@ def edit(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict
 def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """POST /api/postmortems/<id>/action-items {"action", "owner", "deadline"}: an item with an owner and a
     deadline (both required: an item nobody owns is not followed through)."""
-    from shared.incidents.actions import person
     action = " ".join(str(body.get("action") or "").split())[:500]
     if not action:
         raise BadInput("action: expected what is to be done")
-    owner = person(body.get("owner"), cfg)
+    owner = cfg.person_id(body.get("owner"))
     deadline = _day(body.get("deadline"))
 
     def write(stored: dict) -> dict:
@@ -212,14 +222,13 @@ def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) ->
 
 def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """PATCH /api/postmortems/<id>/action-items/<n> {"done"?, "owner"?, "deadline"?}."""
-    from shared.incidents.actions import person
     changes = {}
     if "done" in body:
         if not isinstance(body["done"], bool):
             raise BadInput("done: expected true or false")
         changes["done"], changes["done_at"] = body["done"], now if body["done"] else None
     if "owner" in body:
-        changes["owner"] = person(body["owner"], cfg)
+        changes["owner"] = cfg.person_id(body["owner"])
     if "deadline" in body:
         changes["deadline"] = _day(body["deadline"])
 
@@ -238,9 +247,8 @@ def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg:
 
 def reviewed(incident_id: str, body: dict, now: datetime, cfg: Config) -> dict:
     """POST /api/postmortems/<id>/reviewed {"actor"}: the review happened (reminders stop)."""
-    from shared.incidents.actions import person
     current = get(incident_id)
-    who = person(body.get("actor"), cfg)
+    who = cfg.person_id(body.get("actor"))
     if current.get("reviewed_at"):
         return current   # reviewed once; a repeated request changes nothing
     store.update(incident_id, {"reviewed_at": now, "reviewed_by": who, "updated_at": now})

@@ -10,12 +10,15 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from shared import oncall
+from shared.channels import render
 from shared.config import Config
 from shared.config.settings import Settings
+from shared.errors import BadInput, NotFound
 from shared.model import Incident, Severity
-from shared.notify import plan, render
+from shared.notify import plan
 from shared.reports import probes
 from shared.rules import metrics, silence, uptime
+from shared.rules.text import quoted
 from shared.store import incidents as store
 from shared.store import outbox, reports
 from shared.store import postmortems as postmortem_store
@@ -187,3 +190,15 @@ def run(now: datetime, cfg: Config, settings: Settings, day: date | None = None)
     return {"status": "done", "date": target.isoformat(), "made": made, "notify": due,
             "report": {k: v for k, v in (stored or {}).items() if k != "made_at"}}
 
+
+
+def stored(day: str) -> dict:
+    """GET /api/reports/<YYYY-MM-DD>: that local day's report, as stored when it was posted."""
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise BadInput(f"expected a day as YYYY-MM-DD, got {quoted(day)}") from None
+    report = reports.get_report(day)
+    if report is None:
+        raise NotFound(f"no report for {day}: the daily summary has not run for it (POST /daily_summary/?date={day})")
+    return {k: v for k, v in report.items() if k != "made_at"}

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.config import Config
+from shared.config import Config, duration
 from shared.model import Severity
 from shared.rules.calendar import is_business_time, next_business_start
-from shared.rules.sla import duration
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
-"""Who is on call: a weekly rotation over an ordered list, handed over at a local weekday and time."""
+"""Who is on call: a weekly rotation over an ordered list, handed over at a local weekday and time, and the
+overrides people set (X covers for Y)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.config import Config
@@ -37,3 +39,26 @@ def next_handover(now: datetime, cfg: Config) -> datetime:
     last = _handover_on_or_before(now, cfg)
     following = datetime.combine(last.date() + timedelta(days=7), last.time(), tzinfo=cfg.team.zone)
     return following.astimezone(now.tzinfo)
+
+
+@dataclass(frozen=True)
+class OnCall:
+    primary: str                 # person id
+    rotation_primary: str        # who the rotation alone names
+    backup: str                  # the team lead, always
+    override: dict | None        # the override in force, if any
+    next_handover: datetime
+
+
+def active_override(overrides: list[dict], rotation_primary: str, at: datetime) -> dict | None:
+    """Return the override in force at `at` for the rotation's primary (the latest one set wins)."""
+    matching = [o for o in overrides if o["start"] <= at < o["end"] and o.get("for") in (None, rotation_primary)]
+    return max(matching, key=lambda o: o["created_at"]) if matching else None
+
+
+def at(when: datetime, cfg: Config, overrides: list[dict]) -> OnCall:
+    """Return who is on call at `when`, given the overrides people set."""
+    scheduled = primary(when, cfg)
+    override = active_override(overrides, scheduled, when)
+    return OnCall(override["covering"] if override else scheduled, scheduled, cfg.team_lead, override,
+                  next_handover(when, cfg))

@@ -98,15 +98,6 @@ def draft(incident: Incident, cfg: Config) -> dict:
     }
 
 
-def markdown(postmortem: dict, cfg: Config | None = None, tasks: bool = False) -> str:
-    """Render a postmortem (a draft or an edited one) as the team's Markdown template; `tasks`: its action items
-    as a GitHub task list (`- [ ] action (owner, due YYYY-MM-DD)`) rather than the team's table."""
-    from shared.notify.render import template
-    names = {p.id: p.name for p in cfg.people} if cfg else {}
-    items = [{**a, "owner": names.get(a["owner"], a["owner"])} for a in postmortem.get("action_items") or []]
-    return template("postmortem/postmortem.md.j2", {**postmortem, "action_items": items, "tasks": tasks})
-
-
 def review_deadline(resolved_at: datetime) -> datetime:
     """Return when the postmortem should be reviewed: 48 hours after the incident was resolved."""
     return resolved_at + REVIEW_WITHIN

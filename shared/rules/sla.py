@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.config import DURATION, Config
+from shared.config import Config, duration
 from shared.model import Severity
+from shared.rules import escalation
 from shared.rules.calendar import is_business_day, next_business_start
 
 
@@ -13,13 +14,6 @@ from shared.rules.calendar import is_business_day, next_business_start
 class Due:
     respond_by: datetime
     resolve_by: datetime
-
-
-def duration(term: str) -> timedelta:
-    """Return the timedelta of a duration term such as 15m, 1h or 2d."""
-    number, unit = DURATION.match(term.strip()).groups()
-    return {"m": timedelta(minutes=int(number)), "min": timedelta(minutes=int(number)),
-            "h": timedelta(hours=int(number)), "d": timedelta(days=int(number))}[unit]
 
 
 def _sprint_end(at: datetime, cfg: Config, sprints_ahead: int) -> datetime:
@@ -60,3 +54,13 @@ def due(severity: Severity, opened_at: datetime, cfg: Config) -> Due:
     target = cfg.sla[severity.label]
     start = clock_start(severity, opened_at, cfg)
     return Due(_term(target.respond, start, cfg), _term(target.resolve, start, cfg))
+
+
+def clocks(severity: Severity, environment: str, opened_at: datetime, now: datetime, cfg: Config) -> dict:
+    """Return the SLA fields for an incident of this severity (set at open, reset when severity changes)."""
+    deadlines = due(severity, opened_at, cfg)
+    state = escalation.State(severity, environment, "open", deadlines.respond_by, deadlines.resolve_by, False,
+                             frozenset())
+    # evaluate() gives no next check where escalation does not apply (staging, ...)
+    return {"respond_by": deadlines.respond_by, "resolve_by": deadlines.resolve_by,
+            "next_check_at": escalation.evaluate(state, now, cfg).next_check_at}

@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 
 from shared import oncall
 from shared.cache import TimedCache
+from shared.channels.render import discord_text, local_time
 from shared.config import DURATION, Config, check_matchers, seconds
 from shared.errors import BadInput, NotFound
-from shared.model import Incident, OutboxStatus, Status, TimelineEntry
+from shared.model import Incident, OutboxStatus, Status, TimelineEntry, iso
 from shared.notify import plan
-from shared.notify.render import discord_text, local_time
 from shared.rules import silence as rules
 from shared.rules.calendar import given_time
+from shared.rules.sla import clocks
 from shared.rules.text import clean
 from shared.store import incidents as incident_store
 from shared.store import outbox
@@ -83,7 +84,6 @@ def marks(verdict: dict, now: datetime, cfg: Config) -> tuple[dict, dict]:
 # ---------------------------------------------------------------- the API's use cases
 
 def view(silence: dict, now: datetime) -> dict:
-    from shared.web.http import iso
     state = "pending" if silence["start"] > now else "active" if silence["end"] > now else "expired"
     return {"id": silence["id"], "matchers": silence["matchers"], "start": iso(silence["start"]),
             "end": iso(silence["end"]), "created_by": silence["created_by"], "comment": silence["comment"],
@@ -94,8 +94,7 @@ def view(silence: dict, now: datetime) -> dict:
 def create(body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """POST /api/silences; return the silence (with a warning naming open Critical incidents it matches) and the
     notice to deliver now. Nothing is stored unless everything is right."""
-    from shared.incidents.actions import person
-    actor = person(body.get("actor"), cfg)
+    actor = cfg.person_id(body.get("actor"))
     try:
         matchers = check_matchers(body.get("matchers"))
     except ValueError as e:
@@ -155,8 +154,7 @@ def listing(state: str | None, now: datetime) -> dict:
 
 def delete(silence_id: str, actor: object, now: datetime, cfg: Config) -> dict:
     """DELETE /api/silences/<id>: end it now (kept for the record); what it held is released by the next sweep."""
-    from shared.incidents.actions import person
-    who = person(actor, cfg) if actor else None
+    who = cfg.person_id(actor) if actor else None
     silence = store.expire(silence_id, now, who)
     if silence is None:
         raise NotFound(f"no silence {str(silence_id)[:40]!r}")
@@ -193,7 +191,6 @@ def _release(incident_id: str, records: list[dict], now: datetime, cfg: Config) 
                    for r in records}
         store.settle(incident_id, token, {"silenced_by": by, "next_check_at": verdict["until"]}, [entry], updates, [])
         return []
-    from shared.incidents.ingest import clocks  # imported here: incidents imports this module
     since = (doc.get("silenced_by") or {}).get("from") or min(r["created_at"] for r in records)
     fresh = {r["id"]: r for r in plan.on_open(incident_id, incident.severity, incident.environment, now, cfg,
                                               oncall.primary_now(now, cfg))}

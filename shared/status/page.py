@@ -17,7 +17,7 @@ import jinja2
 
 from shared.cache import TimedCache
 from shared.config import Config
-from shared.model import Incident
+from shared.model import Incident, iso
 from shared.rules import silence, uptime
 from shared.rules import status_page as rules
 from shared.rules import status_updates as updates_rules
@@ -202,7 +202,6 @@ def document(name: str, v: dict, url: str) -> dict | None:
 def json_text(document: dict) -> str:
     """Return a document as JSON with <, > and & escaped (\\u003c ...): the same data to any JSON reader, inert if
     a browser or a page that embeds it ever reads it as HTML."""
-    from shared.web.http import iso
     text = json.dumps(document, default=lambda v: iso(v) if isinstance(v, datetime) else str(v), ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 

@@ -11,29 +11,29 @@ import uuid
 from datetime import datetime
 
 from shared import oncall
-from shared.channels import REGISTRY
+from shared.channels import render
 from shared.config import Config
+from shared.config.channels import CAPABILITIES
 from shared.errors import BadInput, Conflict
+from shared.incidents.actions import get
 from shared.lazy import firestore
-from shared.model import TimelineEntry
-from shared.notify import plan, render
+from shared.model import Incident, TimelineEntry, iso
+from shared.notify import plan
 from shared.rules import routing
 from shared.rules import status_page as page_rules
 from shared.rules import status_updates as rules
 from shared.rules.text import quoted
 from shared.store import outbox
 from shared.store import status_updates as store
-from shared.web.http import iso
 
 REMINDER_BATCH = 100
 
 
 def _by(value: object, cfg: Config) -> str:
-    from shared.incidents.actions import person
     if not str(value or "").strip():
         raise BadInput("by is missing: say who writes the update (a person id or name from the team file)")
     try:
-        return person(value, cfg)
+        return cfg.person_id(value)
     except BadInput:
         raise BadInput(f"by: unknown person {quoted(value)}; use a person id or name from the team file") from None
 
@@ -56,7 +56,6 @@ def view(update: dict, service: str) -> dict:
 def post(typed_id: object, body: dict, idempotency_header: str | None, now: datetime, cfg: Config) -> tuple[dict, bool]:
     """POST /api/incidents/<id>/status-updates; return (the update, True when it is new). The same id (or
     Idempotency-Key) again returns the stored update and changes nothing; a different body under it is 409."""
-    from shared.incidents.actions import get
     key = rules.idempotency_key(body, idempotency_header)
     incident = get(typed_id)
     if not page_rules.is_public(incident, cfg):
@@ -92,7 +91,6 @@ def post(typed_id: object, body: dict, idempotency_header: str | None, now: date
 
 def listing(typed_id: object) -> dict:
     """GET /api/incidents/<id>/status-updates: its updates, oldest first."""
-    from shared.incidents.actions import get
     incident = get(typed_id)
     updates = [view(u, incident.service) for u in store.of_incident(incident.id)]
     return {"incident": incident.id, "status_updates": updates, "count": len(updates)}
@@ -101,13 +99,12 @@ def listing(typed_id: object) -> dict:
 # ---------------------------------------------------------------- the sweep's reminder
 
 def _chat(environment: str, cfg: Config) -> str | None:
-    return next((c for c in routing.follow_up_channels(environment, cfg) if REGISTRY[c].chat), None)
+    return next((c for c in routing.follow_up_channels(environment, cfg) if CAPABILITIES[c].chat), None)
 
 
 def remind(now: datetime, cfg: Config) -> list[str]:
     """Remind the owner (else the on-call) once per update whose promised next update is late; return the
     reminders to send now. Incidents that closed, or were publicly resolved, are settled without one."""
-    from shared.model import Incident
     due: list[str] = []
     for doc, read_at in store.owed(now, REMINDER_BATCH):
         incident = Incident.from_doc(doc)

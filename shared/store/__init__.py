@@ -5,7 +5,7 @@ aggregate.
   incidents.py  incidents/{id}, incident_keys/{key}, live/{key}: the alert path and human changes
   shards.py     live_shards/{key}-{n}: the counter shards of a hot dedup key
   outbox.py     outbox/{incident:reason:channel}: notifications to deliver, exactly once; previews/
-  status.py     status/{job}: how periodic jobs went
+  jobs.py       status/{job}: the last run of each periodic job
   oncall.py     oncall_overrides/{id}, handoff_notes/{id}
   probes.py     probes/{key}: each health URL's last result and state; probe_days/{key}:{day}: results by day
   polling.py    polling/{source}: UptimeRobot polling's state (next poll, newest log seen per monitor, errors)

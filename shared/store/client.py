@@ -1,23 +1,23 @@
 """The Firestore client, every call's retry window, error mapping, exactly-once claims and contention retries.
 
 Every call in this package goes through call() (or docs(), snapshots(), get_all()), which hands the library's
-public `retry` and `timeout` arguments the caller's window: a webhook must answer within Sentry's 1 s, so ingest
-gives Firestore 0.8 s before it answers 503; the API gives it 3 s (with_deadline, set by the transport). Only
-the library's public API is used.
+public `retry` and `timeout` arguments the caller's window (shared.clock.within, set by the transport for each
+request): a webhook must answer within Sentry's 1 s, so ingest gives Firestore 0.8 s before it answers 503;
+the API gives it 3 s. Only the library's public API is used.
 
 Collections are named by the module that owns them; claims/{name} (exactly-once effects) is here.
 """
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import random
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
-from shared.clock import clock
+from shared import lazy
+from shared.clock import clock, patience
 from shared.config.settings import settings
 from shared.errors import Contended, Unavailable
 from shared.lazy import firestore, gexc, retries
@@ -25,12 +25,8 @@ from shared.lazy import firestore, gexc, retries
 CLAIMS = "claims"
 CLAIM_TTL = timedelta(days=30)  # a TTL policy on expire_at deletes claims after this (firestore.indexes.json)
 
-# How long one Firestore call may keep retrying a server that does not answer (connection refused,
-# UNAVAILABLE) before the caller is told Unavailable, and how long a single attempt may take.
-RETRY_WINDOW = 5.0
-ATTEMPT_TIMEOUT = 10.0
+ATTEMPT_TIMEOUT = 10.0       # seconds one attempt may take (the caller's window bounds the retries of all)
 CONTENTION_DEADLINE = 10.0   # seconds a person's change may keep retrying under contention before it is refused
-_window: contextvars.ContextVar[float] = contextvars.ContextVar("firestore_retry_window", default=RETRY_WINDOW)
 _client: firestore.Client | None = None
 _replaced: firestore.Client | None = None
 _lock = threading.Lock()
@@ -53,7 +49,8 @@ class LostRace(Exception):
 
 
 def client() -> firestore.Client:
-    """Return the Firestore client, created on first use in the process that serves (not before a fork)."""
+    """Return the Firestore client, created on first use in the process that serves (not before a fork, after
+    which lazy.warm_after_fork creates it in the background)."""
     global _client
     if _replaced is not None:
         return _replaced
@@ -62,6 +59,9 @@ def client() -> firestore.Client:
             if _client is None:
                 _client = firestore.Client(project=settings().project)
     return _client
+
+
+lazy.warm_with(client)   # created in the background once the serving process has forked
 
 
 @contextlib.contextmanager
@@ -88,20 +88,10 @@ def _unavailable() -> tuple:
     return gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.RetryError
 
 
-@contextlib.contextmanager
-def with_deadline(seconds: float):
-    """Within this block, a Firestore call that cannot reach the server gives up after `seconds`."""
-    token = _window.set(seconds)
-    try:
-        yield
-    finally:
-        _window.reset(token)
-
-
 def window() -> dict:
     """The public retry and timeout arguments of one call: transient errors retried with backoff within the
-    caller's window, each attempt at most ATTEMPT_TIMEOUT."""
-    seconds = _window.get()
+    caller's window (shared.clock.within), each attempt at most ATTEMPT_TIMEOUT."""
+    seconds = patience()
     return {"retry": retries.Retry(predicate=_transient(), initial=0.05, maximum=min(seconds, 1.0), multiplier=2.0,
                                    timeout=seconds),
             "timeout": ATTEMPT_TIMEOUT}
@@ -167,6 +157,11 @@ def claim_once(name: str, now: datetime) -> bool:
     except gexc.Conflict:
         return False
     return True
+
+
+def release(name: str) -> None:
+    """Delete claims/{name}: the effect it guarded did not happen after all."""
+    call(claim_ref(name).delete)
 
 
 def commit(batch, claim: str | None = None, missing_means_inactive: bool = False) -> list:

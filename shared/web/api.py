@@ -1,42 +1,43 @@
-"""The API's use cases: incident views and queries, state changes (shared.actions), on-call, handoff, metrics.
+"""The JSON API (Authorization: Bearer API_TOKEN): a table of routes, each a thin adapter over a use case.
 
-Transport-neutral: refusals are shared.errors; the entry point maps them to HTTP.
+A route reads the request, calls one use case and shapes its answer as JSON; refusals are shared.errors, mapped
+to HTTP once (shared/web/http.py). The paths and fields are in README.md (Endpoints).
 """
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
-from shared import oncall, silences
-from shared.config import config
+from shared import errors, oncall, postmortems, silences
+from shared.config import Config, config
 from shared.config.settings import settings
-from shared.errors import BadInput, NotFound, Unauthorized
-from shared.incidents import actions
-from shared.incidents import listing as incident_list
-from shared.model import Incident
-from shared.notify import delivery
+from shared.incidents import actions, listing
+from shared.model import Incident, iso
 from shared.oncall import handoff
-from shared.rules import calendar
-from shared.rules import metrics as metric_rules
-from shared.rules.text import clean, quoted
-from shared.store import incidents as store
-from shared.store import oncall as store_oncall
-from shared.web.http import iso
+from shared.reports import daily, metrics
+from shared.rules.calendar import given_time
+from shared.status import updates as status_updates
+from shared.web import http
 
 DELIVERY_WAIT = 0.25  # seconds an answer may wait for the notifications an action causes (they go on after)
+FIRESTORE_DEADLINE = 3.0  # seconds before a person's request is answered 503 when Firestore cannot be reached
 
 
 def authenticate(authorization: str) -> None:
     """Accept only `Authorization: Bearer API_TOKEN`, compared in constant time."""
     expected = settings().api_token
     if not expected:
-        raise Unauthorized("API_TOKEN is not configured on the server")
+        raise errors.Unauthorized("API_TOKEN is not configured on the server")
     if not authorization.lower().startswith("bearer "):
-        raise Unauthorized("missing Authorization: Bearer <API_TOKEN>")
+        raise errors.Unauthorized("missing Authorization: Bearer <API_TOKEN>")
     if not hmac.compare_digest(authorization[7:].strip().encode(), expected.reveal().encode()):
-        raise Unauthorized("wrong API token")
+        raise errors.Unauthorized("wrong API token")
 
+
+# ---------------------------------------------------------------- views: what the JSON says
 
 def incident_view(incident: Incident) -> dict:
     """Return the public JSON shape of a stored incident."""
@@ -80,177 +81,176 @@ def incident_view(incident: Incident) -> dict:
     }
 
 
-def list_incidents(status: str | None, limit: str | None, query: Mapping[str, str] | None = None) -> dict:
-    """GET /api/incidents?status=open[,acknowledged|active]&limit=N (&severity=&service=&environment=&from=&to=
-    &cursor=, see shared.incident_list); `next`, only when more may follow, is the cursor of the following page."""
-    docs, following = incident_list.page({**(query or {}), "status": status or "", "limit": limit or ""}, config())
-    return {"incidents": [incident_view(d) for d in docs], "count": len(docs), **({"next": following} if following
-                                                                                   else {})}
-
-
-def get_incident(typed_id: str) -> dict:
-    """GET /api/incidents/<id>; the id is case-insensitive."""
-    return incident_view(actions.get(typed_id))
-
-
-def _time(value: object, name: str) -> datetime:
-    return calendar.given_time(value, name, config().team.zone)
-
-
-def act(typed_id: str, action: str, body: dict, now: datetime) -> dict:
-    """POST /api/incidents/<id>/<ack|resolve|severity|note>; return the incident (its notifications go out)."""
-    use_case = actions.ACTIONS.get(action)
-    if use_case is None:
-        raise NotFound(f"unknown action {action[:40]!r}; use one of {', '.join(actions.ACTIONS)}")
-    due = use_case(typed_id, body, now, config())
-    delivery.deliver_soon(due, config(), settings(), now, DELIVERY_WAIT)
-    return get_incident(typed_id)
-
-
-def _person_view(pid: str) -> dict:
-    person = config().person(pid)
+def person_view(pid: str, cfg: Config) -> dict:
+    person = cfg.person(pid)
     return {"id": person.id, "name": person.name, "email": person.email, "discord_id": person.discord_id}
 
 
-def who_is_on_call(at: str | None, now: datetime) -> dict:
-    """GET /api/oncall?at=<iso>: primary, backup, the override in force, next handover."""
-    when = _time(at, "at") if at else now
-    current = oncall.at(when, config())
-    return {"at": iso(when), "primary": _person_view(current.primary),
-            "rotation_primary": _person_view(current.rotation_primary), "backup": _person_view(current.backup),
-            "override": _override_view(current.override) if current.override else None,
-            "next_handover": iso(current.next_handover)}
-
-
-def _override_view(o: dict) -> dict:
+def override_view(o: dict) -> dict:
     return {"id": o["id"], "covering": o["covering"], "for": o.get("for"), "start": iso(o["start"]),
             "end": iso(o["end"]), "created_by": o.get("created_by"), "note": o.get("note", "")}
 
 
-def add_override(body: dict, now: datetime) -> dict:
-    """POST /api/oncall/overrides {"covering", "for"?, "start", "end", "actor", "note"?}."""
-    cfg = config()
-    covering = actions.person(body.get("covering"), cfg)
-    for_whom = actions.person(body.get("for"), cfg) if body.get("for") else None
-    start, end = _time(body.get("start") or now.isoformat(), "start"), _time(body.get("end"), "end")
-    if end <= start:
-        raise BadInput("end must be after start")
-    created_by = actions.person(body.get("actor") or covering, cfg)
-    override = store_oncall.add_override({"covering": covering, "for": for_whom, "start": start, "end": end,
-                                          "created_by": created_by, "created_at": now,
-                                          "note": clean(body.get("note"), 500)})
-    oncall.forget()
-    return _override_view(override)
+def on_call_view(when: datetime, cfg: Config) -> dict:
+    """GET /api/oncall?at=<iso>: primary, backup, the override in force, next handover."""
+    current = oncall.at(when, cfg)
+    return {"at": iso(when), "primary": person_view(current.primary, cfg),
+            "rotation_primary": person_view(current.rotation_primary, cfg), "backup": person_view(current.backup, cfg),
+            "override": override_view(current.override) if current.override else None,
+            "next_handover": iso(current.next_handover)}
 
 
-def delete_override(override_id: str) -> None:
-    if not store_oncall.delete_override(override_id):
-        raise NotFound(f"no override {override_id[:40]!r}")
-    oncall.forget()
-
-
-def add_silence(body: dict, now: datetime) -> dict:
-    """POST /api/silences: silence matching alerts for a while; its Discord notice goes out."""
-    answer, due = silences.create(body, now, config())
-    delivery.deliver_soon(due, config(), settings(), now, DELIVERY_WAIT)
-    return answer
-
-
-def delete_silence(silence_id: str, body: dict, now: datetime) -> dict:
-    """DELETE /api/silences/<id>: end it now; the next sweep releases what it held."""
-    return silences.delete(silence_id, body.get("actor"), now, config())
-
-
-def handoff_now(now: datetime) -> dict:
+def handoff_view(now: datetime, cfg: Config) -> dict:
     """GET /api/handoff: the handoff as it would be posted now."""
-    composed = handoff.compose(now, config())
-    return {**composed, "text": handoff.text(composed, config())[0]}
+    composed = handoff.compose(now, cfg)
+    return {**composed, "text": handoff.text(composed, cfg)[0]}
 
 
-def add_handoff_note(body: dict, now: datetime) -> dict:
-    """POST /api/handoff/notes {"actor", "text"}: a thing to watch for the next handoff."""
-    actor = actions.person(body.get("actor"), config())
-    text = clean(body.get("text"))
-    if not text:
-        raise BadInput("text is missing")
-    note = store_oncall.add_handoff_note({"actor": actor, "text": text[:500], "at": now})
-    return {"id": note["id"], "actor": actor, "text": note["text"], "at": iso(now)}
+# ---------------------------------------------------------------- routes
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the routes see it."""
+
+    request: object
+    parts: tuple[str, ...]     # the path's segments after /api
+    now: datetime
+    cfg: Config
+
+    def body(self) -> dict:
+        return http.read_json(self.request)
+
+    def arg(self, name: str) -> str | None:
+        return self.request.args.get(name)
 
 
-def metrics(start: str | None, end: str | None, now: datetime) -> dict:
-    """GET /api/metrics?from=&to=: time to acknowledge / resolve and SLA kept, per severity."""
-    since = _time(start, "from") if start else now - timedelta(days=1)
-    until = _time(end, "to") if end else now
-    incidents = [i for i in store.incidents_created_since(since, 2000) if i.created_at < until]
-    return {"from": iso(since), "to": iso(until), "by_severity": metric_rules.summarize(incidents),
-            "incidents": [{"id": i.id, "severity": i.severity.label, "status": i.status,
-                           "sla_response_met": i.sla_response_met,
-                           "sla_resolution_met": i.sla_resolution_met} for i in incidents]}
+def _delivered(due: list[str], call: Call) -> None:
+    """Send what the change decided now; the answer waits a moment for it (the sweep retries what is left)."""
+    http.deliver(due, call.cfg, call.now, DELIVERY_WAIT)
 
 
-def report(day: str) -> dict:
-    """GET /api/reports/<YYYY-MM-DD>: the daily report of that local day, as stored when it was posted."""
-    from shared.store import reports
-    try:
-        date.fromisoformat(day)
-    except ValueError:
-        raise BadInput(f"expected a day as YYYY-MM-DD, got {quoted(day)}") from None
-    stored = reports.get_report(day)
-    if stored is None:
-        raise NotFound(f"no report for {day}: the daily summary has not run for it (POST /daily_summary/?date={day})")
-    return {k: v for k, v in stored.items() if k != "made_at"}
+def _act(call: Call):
+    _delivered(actions.act(call.parts[1], call.parts[2], call.body(), call.now, call.cfg), call)
+    return incident_view(actions.get(call.parts[1]))
 
 
-def postmortem(typed_id: str) -> dict:
-    """GET /api/postmortems/<id>: the incident's postmortem (a draft until people complete it)."""
-    from shared import postmortems
-    return postmortems.get(actions.incident_id(typed_id))
+def _incidents(call: Call):
+    found, following = listing.page({**call.request.args, "status": call.arg("status") or "",
+                                     "limit": call.arg("limit") or ""}, call.cfg)
+    return {"incidents": [incident_view(i) for i in found], "count": len(found),
+            **({"next": following} if following else {})}
 
 
-def postmortem_markdown(typed_id: str) -> str:
-    """GET /api/postmortems/<id>.md: the same as the team's Markdown template."""
-    from shared.rules import postmortem as rules
-    return rules.markdown(postmortem(typed_id), config())
+def _post_status_update(call: Call):
+    update, new = status_updates.post(call.parts[1], call.body(), call.request.headers.get("Idempotency-Key"),
+                                      call.now, call.cfg)
+    return update, 201 if new else 200
 
 
-def _postmortem_changed(changed: tuple[dict, list[str]], now: datetime) -> dict:
-    """Return the changed postmortem; its issue's update goes out (and on in the background)."""
-    postmortem, due = changed
-    delivery.deliver_soon(due, config(), settings(), now, DELIVERY_WAIT)
-    return postmortem
+def _add_silence(call: Call):
+    answer, due = silences.create(call.body(), call.now, call.cfg)
+    _delivered(due, call)
+    return answer, 201
 
 
-def edit_postmortem(typed_id: str, body: dict, now: datetime) -> dict:
-    """PUT /api/postmortems/<id>: replace sections."""
-    from shared import postmortems
-    return _postmortem_changed(postmortems.edit(actions.incident_id(typed_id), body, now, config()), now)
+def _changed_postmortem(change: Callable[[str, Call], tuple[dict, list[str]]], status: int = 200):
+    def route(call: Call):
+        postmortem, due = change(actions.incident_id(call.parts[1]), call)
+        _delivered(due, call)
+        return postmortem, status
+    return route
 
 
-def add_action_item(typed_id: str, body: dict, now: datetime) -> dict:
-    from shared import postmortems
-    return _postmortem_changed(postmortems.add_action_item(actions.incident_id(typed_id), body, now, config()), now)
+def _postmortem_markdown(call: Call):
+    text = postmortems.markdown(actions.incident_id(call.parts[1].removesuffix(".md")), call.cfg)
+    return text, 200, {"Content-Type": "text/markdown; charset=utf-8"}
 
 
-def change_action_item(typed_id: str, n: str, body: dict, now: datetime) -> dict:
-    from shared import postmortems
+def _action_item(iid: str, call: Call):
+    n = call.parts[3]
     if not n.isdigit():
-        raise NotFound(f"no action item {n[:20]!r}")
-    return _postmortem_changed(postmortems.change_action_item(actions.incident_id(typed_id), int(n), body, now,
-                                                              config()), now)
+        raise errors.NotFound(f"no action item {n[:20]!r}")
+    return postmortems.change_action_item(iid, int(n), call.body(), call.now, call.cfg)
 
 
-def review_postmortem(typed_id: str, body: dict, now: datetime) -> dict:
-    from shared import postmortems
-    return postmortems.reviewed(actions.incident_id(typed_id), body, now, config())
+def _remove_override(call: Call):
+    oncall.remove_override(call.parts[2])
+    return "", 204
 
 
-def post_status_update(typed_id: str, body: dict, idempotency_key: str | None, now: datetime) -> tuple[dict, bool]:
-    """POST /api/incidents/<id>/status-updates: a public update (True when new; a replay of the same id is not)."""
-    from shared.status import updates as status_updates
-    return status_updates.post(typed_id, body, idempotency_key, now, config())
+def _when(call: Call) -> datetime:
+    at = call.arg("at")
+    return given_time(at, "at", call.cfg.team.zone) if at else call.now
 
 
-def status_updates(typed_id: str) -> dict:
-    """GET /api/incidents/<id>/status-updates."""
-    from shared.status import updates
-    return updates.listing(typed_id)
+# (method, path pattern, route): the path is matched against /api/<...> without the prefix; {id} is one segment
+ROUTES: list[tuple[str, str, Callable[[Call], object]]] = [
+    ("GET", "incidents", _incidents),
+    ("GET", "incidents/{id}", lambda c: incident_view(actions.get(c.parts[1]))),
+    ("GET", "incidents/{id}/status-updates", lambda c: status_updates.listing(c.parts[1])),
+    ("POST", "incidents/{id}/status-updates", _post_status_update),
+    ("POST", "incidents/{id}/{action}", _act),
+    ("GET", "oncall", lambda c: on_call_view(_when(c), c.cfg)),
+    ("POST", "oncall/overrides", lambda c: (override_view(oncall.add_override(c.body(), c.now, c.cfg)), 201)),
+    ("DELETE", "oncall/overrides/{id}", _remove_override),
+    ("GET", "silences", lambda c: silences.listing(c.arg("state"), c.now)),
+    ("POST", "silences", _add_silence),
+    ("DELETE", "silences/{id}", lambda c: silences.delete(c.parts[1], c.body().get("actor"), c.now, c.cfg)),
+    ("GET", "handoff", lambda c: handoff_view(c.now, c.cfg)),
+    ("POST", "handoff/notes", lambda c: (_note_view(oncall.add_handoff_note(c.body(), c.now, c.cfg)), 201)),
+    ("GET", "postmortems/{id}.md", _postmortem_markdown),
+    ("GET", "postmortems/{id}", lambda c: postmortems.get(actions.incident_id(c.parts[1]))),
+    ("PUT", "postmortems/{id}", _changed_postmortem(lambda iid, c: postmortems.edit(iid, c.body(), c.now, c.cfg))),
+    ("POST", "postmortems/{id}/action-items",
+     _changed_postmortem(lambda iid, c: postmortems.add_action_item(iid, c.body(), c.now, c.cfg), 201)),
+    ("PATCH", "postmortems/{id}/action-items/{n}", _changed_postmortem(_action_item)),
+    ("POST", "postmortems/{id}/reviewed", lambda c: postmortems.reviewed(actions.incident_id(c.parts[1]), c.body(),
+                                                                          c.now, c.cfg)),
+    ("GET", "reports/{day}", lambda c: daily.stored(c.parts[1])),
+    ("GET", "metrics", lambda c: metrics.between(c.arg("from"), c.arg("to"), c.now, c.cfg)),
+]
+
+
+def _note_view(note: dict) -> dict:
+    return {"id": note["id"], "actor": note["actor"], "text": note["text"], "at": iso(note["at"])}
+
+
+def _pattern(path: str) -> re.Pattern:
+    """A route's path as a regular expression: each {name} is one segment (one that is not a Markdown name,
+    which only a route ending in .md takes)."""
+    segment = r"(?:(?!\.md$)[^/])+"
+    return re.compile("^" + re.sub(r"\\\{\w+\\\}", segment.replace("\\", "\\\\"), re.escape(path)) + "$")
+
+
+_TABLE = [(method, _pattern(path), path, route) for method, path, route in ROUTES]
+
+
+def route(method: str, path: str) -> Callable[[Call], object]:
+    """Return the route for a method and a path (without /api); 404 for an unknown path, 405 (with Allow) for a
+    known path and another method. HEAD is GET without the body."""
+    methods: dict[str, Callable[[Call], object]] = {}
+    for method_, pattern, _, handler in _TABLE:   # the first route that matches a method wins
+        if pattern.match(path):
+            methods.setdefault(method_, handler)
+    if not methods:
+        raise errors.NotFound("not found; see the README for the API's paths")
+    if "GET" in methods:   # HEAD is GET without the body, listed beside it
+        methods = {"GET": methods["GET"], "HEAD": methods["GET"], **methods}
+    http.allow(method, *methods)
+    return methods[method]
+
+
+def serve(request) -> tuple:
+    """Answer one API request."""
+    path = "/".join(p for p in request.path.split("/") if p)
+    call = Call(request, tuple(path.split("/")) if path else (), http.now(), config())
+
+    def handle():
+        authenticate(request.headers.get("Authorization", ""))
+        answer = route(request.method, path)(call)
+        if isinstance(answer, tuple) and isinstance(answer[0], str):   # text with its status and headers
+            return answer
+        payload, status = answer if isinstance(answer, tuple) else (answer, 200)
+        return http.json_response(payload, status) if status != 204 else ("", 204)
+
+    return http.guarded(handle, request, FIRESTORE_DEADLINE)

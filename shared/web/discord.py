@@ -1,6 +1,6 @@
 """Discord interactions: the team runs an incident from its alert's buttons and from slash commands.
 
-Transport-neutral like the API: every change is a use case of shared/actions.py, and every refusal a
+A thin transport like the API: every change is a use case (shared/incidents/actions.py, ...), and every refusal a
 shared.errors one, answered here as an ephemeral message (only the person who clicked sees it). Discord gives
 3 s for the answer, so nothing here waits for a vendor: the thread reply and reaction of a step are outbox
 records, sent in the background and retried by the sweep.
@@ -15,18 +15,20 @@ from datetime import datetime
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from shared import errors, oncall, silences
+from shared import errors, oncall, postmortems, silences
 from shared.cache import TimedCache
 from shared.channels import discord
+from shared.channels.render import discord_text, local_time
 from shared.config import Config, config
-from shared.config.settings import Settings
-from shared.incidents import actions
-from shared.notify.render import discord_text, local_time
+from shared.config.settings import Settings, settings
+from shared.incidents import actions, listing
+from shared.model import iso
+from shared.notify import delivery
 from shared.oncall import handoff
+from shared.rules import postmortem as postmortem_rules
 from shared.rules.text import clean, quoted
-from shared.store import incidents as store
-from shared.store.client import call, claim_once, claim_ref
-from shared.web import api
+from shared.status import updates as status_updates
+from shared.web import http
 
 # interaction types and callback types (https://discord.com/developers/docs/interactions/receiving-and-responding)
 PING, COMMAND, COMPONENT, AUTOCOMPLETE = 1, 2, 3, 4
@@ -36,7 +38,7 @@ MAX_CHOICES = 25
 CACHE_SECONDS = 10.0     # autocomplete answers from a list at most this old (it must answer within 3 s)
 STATE_CHANGES = {"ack", *actions.PHASES, "resolve", "invalid", "severity", "note", "override", "silence",
                  "unsilence", "status-update"}
-# /status-update options -> the status-updates use case's fields (shared/status_updates.py)
+# /status-update options -> the status-updates use case's fields (shared/status/updates.py)
 STATUS_UPDATE_OPTIONS = {"status": "status", "message": "message", "title": "title", "impact": "impact", "eta": "eta",
                          "every": "next_update_minutes", "component": "component_status"}
 POSTMORTEM_SUBS = ("show", "action", "done", "reviewed", "flag")   # /postmortem <sub>: postmortem-<sub>
@@ -79,7 +81,7 @@ def say(text: str, ephemeral: bool = True) -> dict:
     return {"type": MESSAGE, "data": {**data, "flags": EPHEMERAL} if ephemeral else data}
 
 
-def handle(interaction: dict, cfg: Config, settings: Settings, now: datetime) -> tuple[dict, list[str]]:
+def handle_interaction(interaction: dict, cfg: Config, settings: Settings, now: datetime) -> tuple[dict, list[str]]:
     """Answer one verified interaction; return the answer and the outbox records to deliver now."""
     kind = interaction["type"]
     if kind == PING:
@@ -92,16 +94,11 @@ def handle(interaction: dict, cfg: Config, settings: Settings, now: datetime) ->
     who = member(interaction, cfg)
     if action in STATE_CHANGES and who is None:
         return say("Only people in the team file can change incidents; ask the team lead to add your Discord id."), []
-    claim = f"interaction-{clean(interaction.get('id'), 100)}" if action in STATE_CHANGES else None
-    if claim and not claim_once(claim, now):
-        return say("This interaction was already handled; nothing changed."), []
-    try:
-        answer, due = _run(action, typed_id, options, who, kind, cfg, now)
-    except BaseException:
-        if claim:  # nothing was done: a new delivery of the same interaction may try again
-            call(claim_ref(claim).delete)
-        raise
-    return answer, due
+    if action not in STATE_CHANGES:
+        return _run(action, typed_id, options, who, kind, cfg, now)
+    done = actions.once(f"interaction-{clean(interaction.get('id'), 100)}", now,
+                        lambda: _run(action, typed_id, options, who, kind, cfg, now))
+    return done or (say("This interaction was already handled; nothing changed."), [])
 
 
 def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, cfg: Config,
@@ -115,10 +112,10 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
     if action == "handoff":
         return say(handoff.text(handoff.compose(now, cfg), cfg)[0]), []
     if action == "override":
-        made = api.add_override({"covering": options.get("member"), "start": options.get("from"),
-                                 "end": options.get("to"), "actor": who, "note": options.get("note")}, now)
-        return say(f"Override set: {cfg.person(made['covering']).name} is on call from {made['start']} to "
-                   f"{made['end']}.", ephemeral=False), []
+        made = oncall.add_override({"covering": options.get("member"), "start": options.get("from"),
+                                    "end": options.get("to"), "actor": who, "note": options.get("note")}, now, cfg)
+        return say(f"Override set: {cfg.person(made['covering']).name} is on call from {iso(made['start'])} to "
+                   f"{iso(made['end'])}.", ephemeral=False), []
     if action == "silence":
         matchers = {"service": str(options.get("service") or "")}
         if options.get("severity"):
@@ -135,7 +132,6 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
         ended = silences.delete(str(options.get("id") or ""), who, now, cfg)
         return say(f"🔔 Silence {ended['id']} ended.", ephemeral=False), []
     if action == "status-update":
-        from shared.status import updates as status_updates
         body = {field: options[name] for name, field in STATUS_UPDATE_OPTIONS.items() if options.get(name) not in
                 (None, "")}
         made, _ = status_updates.post(typed_id, {**body, "by": who}, None, now, cfg)
@@ -165,7 +161,6 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
 def _postmortem(sub: str, typed_id: str, options: dict, who: str | None, cfg: Config,
                 now: datetime) -> tuple[dict, list[str]]:
     """/postmortem show|action|done|reviewed|flag: the API's postmortem use cases, the actor being who typed it."""
-    from shared import postmortems
     iid = actions.incident_id(typed_id)
     if sub == "show":
         return say(_postmortem_text(postmortems.get(iid), cfg)), []
@@ -191,10 +186,10 @@ def _postmortem(sub: str, typed_id: str, options: dict, who: str | None, cfg: Co
 
 
 def _postmortem_text(pm: dict, cfg: Config) -> str:
-    from shared.rules import postmortem as rules
     names = {p.id: p.name for p in cfg.people}
+    deadline = postmortem_rules.review_deadline(pm["resolved_at"]) if pm.get("resolved_at") else None
     review = f"reviewed by {names.get(pm.get('reviewed_by'), pm.get('reviewed_by'))}" if pm.get("reviewed_at") else \
-        f"review by {local_time(rules.review_deadline(pm['resolved_at']), cfg)}" if pm.get("resolved_at") else ""
+        f"review by {local_time(deadline, cfg)}" if deadline else ""
     lines = [f"**Postmortem of {pm['incident']}** · {pm['severity'].title()} · {', '.join(pm.get('reasons') or [])}",
              discord_text(pm["title"][:200]),
              f"Owner: {names.get(pm.get('owner'), 'nobody yet')} · {review}"
@@ -290,7 +285,7 @@ _cache = TimedCache(CACHE_SECONDS)
 
 
 def _active() -> list:
-    return _cache.get("active", lambda: store.list_incidents(["open", "acknowledged"], 100))
+    return _cache.get("active", lambda: listing.active(100))
 
 
 def choices(typed: str) -> list[dict]:
@@ -314,7 +309,7 @@ def _describe(incident, cfg: Config) -> str:
 
 
 def _listing(cfg: Config) -> str:
-    active = store.list_incidents(["open", "acknowledged"], 20)
+    active = listing.active(20)
     if not active:
         return "No active incidents."
     return "\n".join(f"{i.id} · {i.severity.name.title()} · {i.status}" + (f" ({i.phase})" if i.phase else "")
@@ -328,3 +323,28 @@ def _on_call(cfg: Config, now: datetime) -> str:
     if current.override:
         text += f", covering for {cfg.person(current.rotation_primary).name}"
     return text + (f"\nFrom {local_time(current.next_handover, cfg)}: {cfg.person(following.primary).name}")
+
+
+# How long the answer waits for the step's thread reply and reaction: on Cloud Functions a thread gets no CPU
+# after the answer, so what is not out by then waits for the next sweep (within a minute); 1 s keeps the
+# answer well inside Discord's 3 s.
+DELIVERY_WAIT = 1.0
+FIRESTORE_DEADLINE = 1.5  # Discord gives 3 s for the answer, cold start included
+
+
+def serve(request) -> tuple:
+    """POST /interactions/: verify the signature (401 before anything is read), answer the interaction."""
+    def handle():
+        http.allow(request.method, "POST")
+        body = http.read_body(request)
+        verify(settings(), body, request.headers.get("X-Signature-Ed25519", ""),
+               request.headers.get("X-Signature-Timestamp", ""))
+        interaction, now = parse(body), http.now()
+        try:
+            answer, due = handle_interaction(interaction, team(), settings(), now)
+        except errors.Refusal as e:  # a person's mistake or a refusal: said to them (a bad body was a 400 above)
+            return http.json_response(refusal(e))
+        delivery.deliver_soon(due, team(), settings(), now, DELIVERY_WAIT)
+        return http.json_response(answer)
+
+    return http.guarded(handle, request, FIRESTORE_DEADLINE)

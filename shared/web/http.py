@@ -12,12 +12,13 @@ from datetime import datetime, timezone
 import flask
 
 from shared import errors, lazy, log
-from shared.clock import clock
+from shared.clock import PATIENCE, clock, within
 from shared.config import ConfigError, config
 from shared.config.settings import settings
+from shared.model import iso
+from shared.notify import delivery
 from shared.rules import calendar
 from shared.sources.common import InboundRequest
-from shared.store.client import RETRY_WINDOW, with_deadline
 
 MAX_BODY = 1024 * 1024  # 1 MiB; Sentry and PagerDuty payloads are far below it
 _PIECE = 64 * 1024      # the body is read in pieces of this size, never more than MAX_BODY + 1 bytes in all
@@ -81,6 +82,12 @@ def read_json(request) -> dict:
     if not isinstance(data, dict):
         raise errors.BadInput("expected a JSON object")
     return data
+
+
+def deliver(due: list[str], cfg, now: datetime, wait: float) -> None:
+    """Send the notifications a request's change decided, waiting at most `wait` seconds before answering (the
+    sends go on in the background; the sweep retries what is left)."""
+    delivery.deliver_soon(due, cfg, settings(), now, wait)
 
 
 def now() -> datetime:
@@ -208,13 +215,6 @@ def _json_default(value):
     return str(value)
 
 
-def iso(value: datetime | None) -> str | None:
-    """Format a timestamp as ISO-8601 UTC with a Z, the way the API shows every time."""
-    if value is None:
-        return None
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def json_response(payload: object, status: int = 200, headers: dict[str, str] | None = None):
     body = json.dumps(payload, default=_json_default, ensure_ascii=False)
     return body, status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
@@ -226,7 +226,7 @@ def _request_id(request) -> str:
     return given.strip()[:100] or uuid.uuid4().hex
 
 
-def guarded(handler: Callable[[], object], request, firestore_deadline: float = RETRY_WINDOW) -> tuple:
+def guarded(handler: Callable[[], object], request, firestore_deadline: float = PATIENCE) -> tuple:
     """Run a handler and map every expected failure to its HTTP status; never a 500 for bad input.
 
     `firestore_deadline`: how long a Firestore call may keep retrying an unreachable server before the
@@ -241,7 +241,7 @@ def guarded(handler: Callable[[], object], request, firestore_deadline: float = 
     stream = body_stream(request)
     try:
         declared_length(request)
-        with with_deadline(firestore_deadline):
+        with within(firestore_deadline):
             return handler()
     except HTTPError as e:
         return json_response({"error": e.message[:300]}, e.status, e.headers)

@@ -10,19 +10,17 @@ from pathlib import Path
 
 import jinja2
 
-from shared import silences
+from shared import oncall as on_call
+from shared import postmortems, silences
+from shared.channels.render import local_time, safe_url
 from shared.config import Config
 from shared.config.settings import settings
-from shared.incidents import actions
-from shared.incidents import listing as incident_list
+from shared.incidents import actions, listing
 from shared.model import OutboxStatus, Severity, Status
-from shared.notify.render import local_time, safe_url
+from shared.reports import metrics as sla_metrics
 from shared.rules import clocks
 from shared.rules import oncall as rotation
-from shared.store import oncall as oncall_store
-from shared.store import outbox
-from shared.store import postmortems as postmortem_store
-from shared.web import api as use_cases
+from shared.web.api import handoff_view, on_call_view
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "console"
 PAGE_SIZE = 50
@@ -55,7 +53,7 @@ def _row(incident, now: datetime, cfg: Config) -> dict:
 
 def incidents(args, now: datetime, cfg: Config) -> dict:
     """The list: one page of incidents matching the filters, and the choices of the filter form."""
-    found, following = incident_list.page(args, cfg, PAGE_SIZE)
+    found, following = listing.page(args, cfg, PAGE_SIZE)
     chosen = {k: (args.get(k) or "") for k in ("status", "severity", "service", "environment", "from", "to")}
     return {"rows": [_row(i, now, cfg) for i in found], "next": following, "chosen": chosen,
             "statuses": ["active"] + [s.value for s in Status], "severities": [s.label for s in sorted(Severity,
@@ -80,7 +78,7 @@ def incident(typed_id: str, now: datetime, cfg: Config) -> dict:
     """The incident page: every field, its timeline in the team's time, its notifications, its postmortem."""
     found = actions.get(typed_id)
     links = [{"name": k, "url": safe_url(v)} for k, v in sorted(found.links.items()) if safe_url(v)]
-    postmortem = postmortem_store.get(found.id)
+    postmortem = postmortems.find(found.id)
     return {"i": _row(found, now, cfg), "incident": found, "links": links,
             "reason": found.reason, "location": found.location, "message": found.latest_message,
             "users": found.users_affected, "previous": found.previous_incident, "pinned": bool(found.pinned_rank),
@@ -91,15 +89,15 @@ def incident(typed_id: str, now: datetime, cfg: Config) -> dict:
             "timeline": [{"at": local_time(e["at"], cfg), "actor": _name(e.get("actor"), cfg),
                           "action": e.get("action", ""), "detail": e.get("detail", "")}
                          for e in sorted(found.timeline, key=lambda e: e["at"])],
-            "notifications": [_delivery(r, cfg) for r in outbox.for_incident(found.id)],
+            "notifications": [_delivery(r, cfg) for r in listing.notifications(found.id)],
             "postmortem": bool(postmortem), "closed": found.is_resolved,
             "severities": [s.label for s in sorted(Severity, reverse=True)]}
 
 
 def oncall(now: datetime, cfg: Config) -> dict:
     """This week and the next WEEKS_AHEAD from the rotation, with the overrides that fall in each."""
-    current = use_cases.who_is_on_call(None, now)
-    overrides = oncall_store.overrides_ending_after(now)
+    current = on_call_view(now, cfg)
+    overrides = on_call.overrides_ending_after(now)
     start = rotation.next_handover(now, cfg) - timedelta(days=7)
     weeks = []
     for n in range(WEEKS_AHEAD + 1):
@@ -117,14 +115,14 @@ def oncall(now: datetime, cfg: Config) -> dict:
 
 
 def handoff(now: datetime, cfg: Config) -> dict:
-    composed = use_cases.handoff_now(now)
+    composed = handoff_view(now, cfg)
     return {"h": composed, "from_": _name(composed["from"], cfg), "to": _name(composed["to"], cfg)}
 
 
 def metrics(args, now: datetime, cfg: Config) -> dict:
     """Per severity: incidents, median times to acknowledge and resolve, SLA met and breached, for a range."""
     start, end = (args.get("from") or "").strip(), (args.get("to") or "").strip()
-    found = use_cases.metrics(start or None, end or None, now)
+    found = sla_metrics.between(start or None, end or None, now, cfg)
     rows = []
     for label, m in found["by_severity"].items():
         tta, ttr = m["median_time_to_acknowledge_seconds"], m["median_time_to_resolve_seconds"]
@@ -146,4 +144,4 @@ def silence_list(now: datetime, cfg: Config) -> dict:
 
 def postmortem(typed_id: str, cfg: Config) -> dict:
     iid = actions.incident_id(typed_id)
-    return {"id": iid, "markdown": use_cases.postmortem_markdown(iid)}
+    return {"id": iid, "markdown": postmortems.markdown(iid, cfg)}

@@ -12,10 +12,10 @@ from urllib.parse import parse_qsl, quote
 
 import flask
 
+from shared import oncall
 from shared.config import config
 from shared.errors import BadInput, NotFound, Unauthorized
 from shared.incidents import actions
-from shared.web import api as use_cases
 from shared.web import http as web
 from shared.web.console import pages, session
 
@@ -28,6 +28,7 @@ DONE = {"ack": "Acknowledged.", "resolve": "Resolved.", "severity": "Severity ch
         "override": "Override added.", "removed": "Override removed."}
 MAX_FIELDS = 20
 FIRESTORE_DEADLINE = 3.0  # seconds before a person's page is answered 503 when Firestore cannot be reached
+DELIVERY_WAIT = 0.25  # seconds a form's answer waits for the notifications its change causes (they go on after)
 
 
 def _answer(body: str, status: int = 200, cookies: tuple[str, ...] = (), location: str | None = None,
@@ -93,7 +94,7 @@ class Console:
             session.check_token(form.get("token", ""))
         except Unauthorized:
             return self.sign_in_form(401, "That is not the API token.")
-        return self.signed_in(actions.person(form.get("actor"), self.cfg))
+        return self.signed_in(self.cfg.person_id(form.get("actor")))
 
     def route(self) -> flask.Response:
         parts, method = self.parts, self.request.method
@@ -143,13 +144,13 @@ class Console:
             return _answer("", 303, (session.clear_cookie(session.COOKIE, self.base),), f"{self.base}login")
         if len(parts) == 3 and parts[0] == "incidents" and parts[2] in pages.ACTIONS:
             iid = actions.get(parts[1]).id
-            use_cases.act(iid, parts[2], body, now)
+            web.deliver(actions.act(iid, parts[2], body, now, self.cfg), self.cfg, now, DELIVERY_WAIT)
             return _answer("", 303, location=f"{self.base}incidents/{iid}?done={parts[2]}")
         if parts == ["oncall", "overrides"]:
-            use_cases.add_override({k: v for k, v in body.items() if v}, now)
+            oncall.add_override({k: v for k, v in body.items() if v}, now, self.cfg)
             return _answer("", 303, location=f"{self.base}oncall?done=override")
         if len(parts) == 4 and parts[:2] == ["oncall", "overrides"] and parts[3] == "delete":
-            use_cases.delete_override(parts[2])
+            oncall.remove_override(parts[2])
             return _answer("", 303, location=f"{self.base}oncall?done=removed")
         raise NotFound(f"no console form at {self.request.path[:100]}")
 

@@ -18,7 +18,8 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from shared.config.settings import Settings, settings
 from shared.errors import Forbidden, Unauthorized
-from shared.store.client import claim_once
+from shared.incidents.actions import first_use
+from shared.web.api import authenticate
 
 COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
@@ -52,7 +53,6 @@ def _mac(purpose: str, value: str) -> str:
 
 def check_token(typed: str) -> None:
     """Accept the API token typed into the sign-in form (constant-time), else Unauthorized."""
-    from shared.web.api import authenticate
     authenticate(f"Bearer {typed.strip()}")
 
 
@@ -111,7 +111,7 @@ def redeem(code: str, now: datetime) -> str:
         nonce, actor = str(data["n"]), str(data["actor"])
     except (BadData, KeyError, TypeError):
         raise Unauthorized("the sign-in link is invalid or has expired; run ./deploy.sh local again") from None
-    if not claim_once(f"console-code:{nonce}", now):
+    if not first_use(f"console-code:{nonce}", now):
         raise Unauthorized("the sign-in link was already used; sign in with the API token")
     return actor
 

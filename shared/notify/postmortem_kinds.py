@@ -8,25 +8,21 @@ request was on the way sends again, so the last body GitHub takes is the newest.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 from shared.channels import POSTMORTEM, POSTMORTEM_ISSUE, POSTMORTEM_SYNC, Context
 from shared.channels.base import SUPERSEDED, Result
 from shared.model import OutboxStatus
+from shared.notify.job import Job, send
 from shared.store import outbox
 from shared.store import postmortems as store
 
 CATCH_UP = 3   # sends of a newer version by one sync before it leaves the rest to the newer records
 
 
-def _send(job, kind: str, extra: dict, ref: str | None = None) -> Result:
-    from shared.notify import delivery  # delivery imports this module for KINDS
-    message = job.channel.render(kind, job.incident, job.cfg, job.now, Context(extra=extra))
-    message = replace(message, ref=ref, attempt=job.record.get("attempts", 1), progress=job.record.get("progress", {}))
-    return delivery.transmit(job.channel, message, job.incident.id, job.record["reason"], job.settings, job.timeout)
+def _send(job: Job, kind: str, extra: dict, ref: str | None = None) -> Result:
+    return send(job, kind, Context(extra=extra), ref)
 
 
-def notice(job) -> Result:
+def notice(job: Job) -> Result:
     """The draft, a reminder, an overdue action item: in the incident's thread where there is one."""
     if POSTMORTEM not in job.channel.carries:
         return SUPERSEDED
@@ -40,7 +36,7 @@ def notice(job) -> Result:
     return result
 
 
-def issue(job) -> Result:
+def issue(job: Job) -> Result:
     """Make the postmortem's issue from the postmortem as it is now; keep its number on the postmortem."""
     if POSTMORTEM_ISSUE not in job.channel.carries:
         return SUPERSEDED
@@ -53,7 +49,7 @@ def issue(job) -> Result:
     return result   # a change made meanwhile has its own sync record, which waited for this one
 
 
-def sync(job) -> Result:
+def sync(job: Job) -> Result:
     """Bring the issue's body (and its task list) to the postmortem as it is now."""
     if POSTMORTEM_SYNC not in job.channel.carries:
         return SUPERSEDED

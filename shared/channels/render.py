@@ -183,3 +183,9 @@ def fit(name: str, ctx: dict, limit: int, field: str = "details") -> str:
     return truncate(text, limit)
 
 
+def postmortem_markdown(postmortem: dict, cfg: Config | None = None, tasks: bool = False) -> str:
+    """Render a postmortem (a draft or an edited one) as the team's Markdown template; `tasks`: its action items
+    as a GitHub task list (`- [ ] action (owner, due YYYY-MM-DD)`) rather than the team's table."""
+    names = {p.id: p.name for p in cfg.people} if cfg else {}
+    items = [{**a, "owner": names.get(a["owner"], a["owner"])} for a in postmortem.get("action_items") or []]
+    return template("postmortem/postmortem.md.j2", {**postmortem, "action_items": items, "tasks": tasks})

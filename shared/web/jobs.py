@@ -1,0 +1,47 @@
+"""The scheduled functions' transport (Cloud Scheduler): the minute sweep and the daily summary.
+X-CloudScheduler-ScheduleTime is each run's "now" and its idempotency key (Cloud Scheduler delivers at least once).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from shared import sweep
+from shared.config import config
+from shared.config.settings import settings
+from shared.errors import BadInput
+from shared.notify import delivery
+from shared.reports import daily
+from shared.status import page as status_page
+from shared.web import http
+
+REPORT_WAIT = 5.0  # seconds the daily summary's answer waits for its post (the sweep retries it otherwise)
+
+
+def escalate(request) -> tuple:
+    """POST /escalate/: the every-minute sweep, once per schedule time."""
+    def handle():
+        http.allow(request.method, "POST")
+        now = http.schedule_time(request.headers.get("X-CloudScheduler-ScheduleTime"))
+        return http.json_response(sweep.run_escalate(now, request.headers.get("X-CloudScheduler-JobName", "escalate")))
+
+    return http.guarded(handle, request)
+
+
+def daily_summary(request) -> tuple:
+    """POST /daily_summary/ (?date=YYYY-MM-DD): the previous local day's report (or that day's), posted once."""
+    def handle():
+        http.allow(request.method, "POST")
+        now = http.schedule_time(request.headers.get("X-CloudScheduler-ScheduleTime"))
+        asked = request.args.get("date")
+        try:
+            day = date.fromisoformat(asked) if asked else None
+        except ValueError:
+            raise BadInput(f"date: expected YYYY-MM-DD, got {asked[:40]!r}") from None
+        if day is not None and not date(2000, 1, 1) <= day <= now.date():
+            raise BadInput(f"date: expected a day from 2000-01-01 to today, got {day.isoformat()}")
+        done = daily.run(now, config(), settings(), day)
+        status_page.record_days(now, config())  # the status page's bars of the days now closed
+        delivery.deliver_soon(done.pop("notify"), config(), settings(), now, REPORT_WAIT)
+        return http.json_response(done)
+
+    return http.guarded(handle, request)
