@@ -79,8 +79,8 @@ def fresh_environment():
 
 def install_team(monkeypatch, cfg):
     """Run the product with `cfg` as its team file until the test ends; return it."""
-    from shared import config as config_module
-    monkeypatch.setattr(config_module, "_replaced", cfg)
+    from shared.config import loading
+    monkeypatch.setattr(loading, "_replaced", cfg)
     return cfg
 
 

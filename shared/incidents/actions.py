@@ -22,6 +22,7 @@ from shared.rules import ids
 from shared.rules.sla import clocks
 from shared.rules.text import clean
 from shared.rules.workflow import PHASES, STEPS, step_text
+from shared.store import alerts, changes
 from shared.store import incidents as store
 from shared.store.client import Conflict, claim_once, release
 
@@ -65,7 +66,7 @@ def acknowledge(typed_id: object, actor: object, now: datetime, cfg: Config, det
     """Acknowledge; the first acknowledgement sets the owner and stops escalation. Another person's later one
     changes nothing and is AlreadyAcknowledged (409, naming who and when); the owner's own again is done."""
     who, iid = cfg.person_id(actor), incident_id(typed_id)
-    done = store.take_step(iid, who, now, _entry(now, who, "acknowledged", detail or "👀 investigating"),
+    done = changes.take_step(iid, who, now, _entry(now, who, "acknowledged", detail or "👀 investigating"),
                            acknowledge=True, phase=None,
                            outbox_for=lambda i: _step_records(i, i.steps + 1, "ack", who, now, cfg, detail))
     if not done["first"] and done["owner"] != who:  # the same person again (a retry) is simply done
@@ -79,7 +80,7 @@ def progress(typed_id: object, phase: str, actor: object, now: datetime, cfg: Co
     if phase not in PHASES:
         raise BadInput(f"unknown step {str(phase)[:40]!r}; use one of {', '.join(PHASES)}")
     who, iid = cfg.person_id(actor), incident_id(typed_id)
-    done = store.take_step(iid, who, now, _entry(now, who, phase, detail or f"{STEPS[phase][0]} {STEPS[phase][1]}"),
+    done = changes.take_step(iid, who, now, _entry(now, who, phase, detail or f"{STEPS[phase][0]} {STEPS[phase][1]}"),
                            acknowledge=True, phase=phase,
                            outbox_for=lambda i: _step_records(i, i.steps + 1, phase, who, now, cfg, detail))
     return done["notify"]
@@ -101,7 +102,7 @@ def resolve(typed_id: object, actor: object, now: datetime, cfg: Config, detail:
     entry = _entry(now, who, "invalid" if invalid else "resolved",
                    detail or ("❌ cannot reproduce" if invalid else "✅ resolved"))
     try:
-        store.change_status(incident.id, incident.key_doc, Status.RESOLVED.value, fields, entry, None, now,
+        alerts.change_status(incident.id, incident.key_doc, Status.RESOLVED.value, fields, entry, None, now,
                             close=True, outbox=records)
     except Conflict:
         raise Closed(f"{incident.id} is resolved") from None
@@ -131,7 +132,7 @@ def set_severity(typed_id: object, severity: object, actor: object, now: datetim
         return plan.on_raise(iid, new, incident.environment, now, cfg, oncall.primary_now(now, cfg))
 
     entry = _entry(now, who, "severity", f"-> {new.label} ({role})" + (f": {reason}" if reason else ""))
-    return store.set_severity(iid, int(new), new.label, lead, lead, why, entry, now, fields_for, outbox_for)["notify"]
+    return changes.set_severity(iid, int(new), new.label, lead, lead, why, entry, now, fields_for, outbox_for)["notify"]
 
 
 def note(typed_id: object, actor: object, text: object, now: datetime, cfg: Config) -> list[str]:
@@ -153,7 +154,7 @@ def flag(typed_id: object, actor: object, which: object, now: datetime, cfg: Con
     if which not in FLAGS:
         raise BadInput(f"flag: expected one of {', '.join(FLAGS)}, got {str(which)[:40]!r}")
     # flagged_at: the postmortem sweep looks at recently flagged incidents too (one flagged after it resolved)
-    store.annotate(incident.id, {f"flags.{which}": True, "flagged_at": now},
+    alerts.annotate(incident.id, {f"flags.{which}": True, "flagged_at": now},
                    _entry(now, who, "flagged", str(which).replace("_", " ")), None, now)
     return []
 

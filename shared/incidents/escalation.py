@@ -8,6 +8,7 @@ from shared.config import Config
 from shared.model import Incident, TimelineEntry
 from shared.notify import plan
 from shared.rules import escalation
+from shared.store import changes
 from shared.store import incidents as store
 
 BATCH = 500
@@ -29,7 +30,7 @@ def sweep(cfg: Config, now: datetime) -> tuple[dict, list[str]]:
     for incident in due:
         silenced = incident.doc.get("silenced_by") or {}
         if silenced and not silenced.get("released_at") and silenced["until"] > now:
-            store.record_escalation(incident.id, [], 1, silenced["until"], [], [], now)  # nobody paged until it ends
+            changes.record_escalation(incident.id, [], 1, silenced["until"], [], [], now)  # nobody paged until it ends
             continue
         decision = escalation.evaluate(state_of(incident), now, cfg)
         steps = list(decision.steps)
@@ -38,7 +39,7 @@ def sweep(cfg: Config, now: datetime) -> tuple[dict, list[str]]:
                                  f"{STEP_TEXT.get(s.name, 'reminder: still unacknowledged')}").to_dict()
                    for s in steps]
         level = max((s.level for s in steps), default=1)
-        if store.record_escalation(incident.id, [s.name for s in steps], level, decision.next_check_at,
+        if changes.record_escalation(incident.id, [s.name for s in steps], level, decision.next_check_at,
                                      records, entries, now) and steps:
             stats["escalated"] += 1
             notify += plan.due_now(records)

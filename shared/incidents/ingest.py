@@ -15,8 +15,8 @@ from shared.rules.mapping import environment_for, service_for
 from shared.rules.severity import Facts, classify
 from shared.rules.sla import clocks
 from shared.rules.workflow import step_text
+from shared.store import alerts, changes, outbox, shards
 from shared.store import incidents as store
-from shared.store import outbox, shards
 from shared.store.client import AlreadyClaimed, Conflict, NotActive, is_claimed
 
 MAX_ATTEMPTS = 8  # each retry follows a lost race, which can only happen a few times in a row
@@ -46,10 +46,10 @@ def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -
         except (NotActive, Conflict):
             pass  # closed, or held by a transaction (a resolve reading the shards): the commit changed nothing
         except AlreadyClaimed:  # a replayed delivery: changes nothing; name the incident it is about
-            key = store.get_key(key_doc)
+            key = alerts.get_key(key_doc)
             return Outcome(key.incident_id if key else None, "replayed")
     for attempt in range(MAX_ATTEMPTS):
-        key = store.get_key(key_doc)
+        key = alerts.get_key(key_doc)
         try:
             outcome = _apply(alert, cfg, now, claim, key_doc, key, retry=attempt > 0)
         except (Conflict, Contended, NotActive):
@@ -64,7 +64,7 @@ def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -
 
 
 def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str,
-           key: store.KeyState | None, retry: bool) -> Outcome:
+           key: alerts.KeyState | None, retry: bool) -> Outcome:
     active = key is not None and key.live is not None
     if alert.action is Action.TRIGGER:
         if active:  # opened by someone else since the hot path looked
@@ -78,7 +78,7 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         if not active:
             return Outcome(key.incident_id, "duplicate")  # like PagerDuty: an ack for a closed key is dropped
         try:
-            done = store.take_step(key.incident_id, alert.actor, now,
+            done = changes.take_step(key.incident_id, alert.actor, now,
                                    _entry(now, alert.actor, "acknowledged", alert.detail), acknowledge=True, phase=None,
                                    outbox_for=lambda i: _source_step(key, i.environment, "ack", alert, now, cfg))
         except (Closed, NotFound):
@@ -87,7 +87,7 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
             return Outcome(key.incident_id, "duplicate")
         return Outcome(key.incident_id, "updated", (), tuple(done["notify"]))
     if alert.action is Action.ASSIGN:
-        store.annotate(key.incident_id, {"assignee": alert.extra.get("assignee", "")},
+        alerts.annotate(key.incident_id, {"assignee": alert.extra.get("assignee", "")},
                        _entry(now, alert.actor, "assigned", alert.detail), claim, now)
         return Outcome(key.incident_id, "updated")
     if alert.action is Action.RESOLVE:
@@ -99,19 +99,19 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         environment = _environment(key, alert, cfg)
         records = plan.on_resolve(key.incident_id, environment, now, cfg) + \
             _source_step(key, environment, "resolve", alert, now, cfg)
-        store.change_status(key.incident_id, key_doc, Status.RESOLVED.value, fields,
+        alerts.change_status(key.incident_id, key_doc, Status.RESOLVED.value, fields,
                             _entry(now, alert.actor, "resolved", alert.detail or f"resolved by {alert.source}"),
                             claim, now, close=True, outbox=records)
         return Outcome(key.incident_id, "resolved", (("resolved",),), tuple(plan.due_now(records)))
     if alert.action is Action.IGNORE:
         if key.status == Status.IGNORED.value or not active:
             return Outcome(key.incident_id, "duplicate")
-        store.change_status(key.incident_id, key_doc, Status.IGNORED.value, {"next_check_at": None},
+        alerts.change_status(key.incident_id, key_doc, Status.IGNORED.value, {"next_check_at": None},
                             _entry(now, alert.actor, "ignored", alert.detail), claim, now, close=False)
         return Outcome(key.incident_id, "updated")
     if alert.action is Action.REOPEN:
         if key.status == Status.IGNORED.value and active:
-            store.change_status(key.incident_id, key_doc, Status.OPEN.value, {"next_check_at": now},
+            alerts.change_status(key.incident_id, key_doc, Status.OPEN.value, {"next_check_at": now},
                                 _entry(now, alert.actor, "reopened", alert.detail), claim, now, close=False)
             return Outcome(key.incident_id, "updated")
         if active:
@@ -120,7 +120,7 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
     raise ValueError(f"unhandled action {alert.action}")
 
 
-def _source_step(key: store.KeyState, environment: str, step: str, alert: Alert, now: datetime,
+def _source_step(key: alerts.KeyState, environment: str, step: str, alert: Alert, now: datetime,
                  cfg: Config) -> list[dict]:
     """The thread reply for a step a source took (Sentry resolved it, PagerDuty acknowledged it): number 0, since a
     source takes each step at most once per incident."""
@@ -130,13 +130,13 @@ def _source_step(key: store.KeyState, environment: str, step: str, alert: Alert,
                         step_text(step, alert.actor or alert.source, now, cfg), now, cfg)
 
 
-def _environment(key: store.KeyState, alert: Alert, cfg: Config) -> str:
+def _environment(key: alerts.KeyState, alert: Alert, cfg: Config) -> str:
     """Return the environment of the key's incident (stored with it when it opened)."""
     return (key.live or {}).get("environment") or environment_for(alert, cfg)
 
 
 def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str,
-          previous: store.KeyState | None, retry: bool) -> Outcome:
+          previous: alerts.KeyState | None, retry: bool) -> Outcome:
     generation = previous.generation + 1 if previous else 1
     service, environment = service_for(alert, cfg), environment_for(alert, cfg)
     verdict = classify(Facts(alert, service, environment, occurrences=1, users=alert.users or 0), cfg)
@@ -178,7 +178,7 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
         doc["silenced_by"], entry = silences.marks(quiet, now, cfg)
         doc.update(clocks(verdict.severity, environment, quiet["until"], now, cfg), next_check_at=quiet["until"])
         timeline.append(entry)
-    store.open_incident(doc, live, key_doc, previous, [claim] if claim else [], now, outbox=records)
+    alerts.open_incident(doc, live, key_doc, previous, [claim] if claim else [], now, outbox=records)
     return Outcome(incident_id, "created", (("opened",),), tuple(plan.due_now(records)))
 
 
@@ -201,13 +201,13 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
             raise
         generation = int(got["generation"])
         reached = KEYS.counted_on_shard(key_doc, shard, generation, int(got["occurrences"]), int(got["shards"]))
-        counted = store.Occurrence(generation=generation, id_length=int(got["id_length"]), occurrences=reached,
+        counted = alerts.Occurrence(generation=generation, id_length=int(got["id_length"]), occurrences=reached,
                                    opened_epoch=float(got["opened_epoch"]), severity_rank=int(got["severity_rank"]),
                                    users=max(int(got["users_affected"]), alert.users or 0),
                                    pinned_rank=int(got["pinned_rank"]), shards=1)
         return _evaluate(alert, cfg, now, key_doc, counted)
     try:
-        counted = store.count_occurrence(key_doc, fields, alert.users, claim, now)
+        counted = alerts.count_occurrence(key_doc, fields, alert.users, claim, now)
     except BaseException:
         KEYS.written(key_doc, None, 0, 0)
         raise
@@ -217,7 +217,7 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
     return _evaluate(alert, cfg, now, key_doc, counted)
 
 
-def _evaluate(alert: Alert, cfg: Config, now: datetime, key_doc: str, counted: store.Occurrence) -> Outcome:
+def _evaluate(alert: Alert, cfg: Config, now: datetime, key_doc: str, counted: alerts.Occurrence) -> Outcome:
     """Apply the severity rules and milestones to a counted duplicate.
 
     A cold key's count is exact: each count is seen by exactly one writer, which announces its milestone. A hot
@@ -234,7 +234,7 @@ def _evaluate(alert: Alert, cfg: Config, now: datetime, key_doc: str, counted: s
     rises = verdict.severity > counted.severity_rank and not counted.pinned_rank
     if rises and counted.shards:  # confirm on live/{key}: one read, once per rank in this process
         rises = False
-        live = store.live_counters(key_doc) if KEYS.first_time(key_doc, "rank", [int(verdict.severity)]) else None
+        live = alerts.live_counters(key_doc) if KEYS.first_time(key_doc, "rank", [int(verdict.severity)]) else None
         if live and live.get("generation") == counted.generation:
             counted = replace(counted, severity_rank=int(live.get("severity_rank", 0)),
                               pinned_rank=int(live.get("pinned_rank") or 0))
@@ -247,7 +247,7 @@ def _evaluate(alert: Alert, cfg: Config, now: datetime, key_doc: str, counted: s
         entry = _entry(at, "system", "severity", f"{was} -> {verdict.severity.label}: {verdict.reason}")
         opened_at = datetime.fromtimestamp(counted.opened_epoch, timezone.utc)
         due = clocks(verdict.severity, environment, opened_at, at, cfg)
-        if store.raise_severity(incident_id, key_doc, int(verdict.severity), verdict.severity.label, verdict.reason,
+        if alerts.raise_severity(incident_id, key_doc, int(verdict.severity), verdict.severity.label, verdict.reason,
                                 entry, at, outbox=raise_records, due=due):
             events.append(("raised", verdict.severity.label))
             records += raise_records

@@ -1,0 +1,313 @@
+"""The team file's schema: every key, its type and its checks (pydantic), with Config at the top."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.config.channels import CAPABILITIES
+from shared.config.units import ClockTime, Day, Duration, Matchers, SlaTerm, _hhmm
+from shared.errors import BadInput
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SeverityName = Literal["critical", "high", "medium", "low"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BusinessHours(_Strict):
+    days: list[Weekday]
+    start: ClockTime
+    end: ClockTime
+
+    @property
+    def start_time(self) -> time:
+        return _hhmm(self.start)
+
+    @property
+    def end_time(self) -> time:
+        return _hhmm(self.end)
+
+
+class Team(_Strict):
+    name: str
+    time_zone: str
+    business_hours: BusinessHours
+    holidays: list[Day] = []
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+class Person(_Strict):
+    id: str
+    name: str
+    role: str = "developer"
+    email: str | None = None
+    discord_id: str | None = None
+    phone: str | None = None
+
+
+class Handover(_Strict):
+    weekday: Weekday = "mon"
+    time: ClockTime = "09:00"
+
+
+class Rotation(_Strict):
+    order: list[str] = Field(min_length=1)
+    handover: Handover = Handover()
+    start: Day
+
+
+class HealthCheck(_Strict):
+    """A health URL the sweep probes (Probes); two failures in a row open an incident, source `probe`."""
+    url: str = Field(pattern=r"^https?://")
+    expect_status: int = Field(200, ge=100, le=599)
+    expect_text: str = ""                       # optional: the body must contain it
+    timeout_seconds: float = Field(10.0, gt=0, le=30)
+
+
+class Service(_Strict):
+    name: str
+    description: str = ""
+    url: str = ""
+    logs_url: str = ""          # shown as "Logs:" in alerts
+    dashboard_url: str = ""     # shown as "Dashboard:" in alerts
+    sentry_projects: list[str] = []
+    monitors: list[str] = []
+    health: list[HealthCheck] = []   # probed by the sweep (see `probes`)
+
+
+class Environment(_Strict):
+    aliases: list[str] = []
+    max_severity: SeverityName | None = None
+    sentry_projects: list[str] = []
+    monitors: list[str] = []
+
+
+class SeverityRule(_Strict):
+    name: str
+    severity: SeverityName
+    keywords: list[str] = []
+    levels: list[str] = []
+    sources: list[str] = []
+    services: list[str] = []
+    environments: list[str] = []
+    tags: dict[str, str] = {}
+    min_users: int | None = None
+    min_occurrences: int | None = None
+    min_rate_per_minute: float | None = None
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> SeverityRule:
+        conditions = (self.keywords, self.levels, self.sources, self.services, self.environments, self.tags,
+                      self.min_users, self.min_occurrences, self.min_rate_per_minute)
+        if not any(c not in (None, [], {}) for c in conditions):
+            raise ValueError(f"rule {self.name!r} has no condition and would match every alert")
+        return self
+
+
+class SeverityConfig(_Strict):
+    levels: dict[str, dict[str, SeverityName]] = {}
+    default: SeverityName = "medium"
+    rules: list[SeverityRule] = []
+
+
+TemplateName = Literal["critical", "high", "warning"]
+AfterHours = Literal["send", "hold"]
+ROLE_TARGETS = ("on-call", "team-lead")
+
+
+class RouteChannel(_Strict):
+    channel: str                              # a channel of shared/config/channels.py (discord, email, github, ...)
+    template: TemplateName | None = None      # default: by severity (critical, high, else warning)
+    mention: list[str] = []                   # on-call, team-lead or person ids (channels that name people)
+    to: list[str] = []                        # addressed channels (email): on-call, team-lead, person ids or
+    #                                           addresses; required there, since nobody to address means no send
+    after_hours: AfterHours | None = None     # default: the route's
+
+
+class Route(_Strict):
+    environments: list[str] = Field(min_length=1)   # "*" matches any environment
+    severities: list[SeverityName] = Field(min_length=1)
+    after_hours: AfterHours = "hold"
+    channels: list[RouteChannel] = []
+
+
+class Notifications(_Strict):
+    milestones: list[int] = [10, 100, 1000]
+    critical_emails: list[str] = []           # always copied on Critical email
+    routes: list[Route] = []
+
+
+class SlaTarget(_Strict):
+    respond: SlaTerm
+    resolve: SlaTerm
+
+
+class Probes(_Strict):
+    interval: Duration = "5m"          # how often the sweep probes each health URL
+    failures_to_alert: int = Field(2, ge=1, le=10)   # failures in a row before an incident opens
+    flap_window: Duration = "30m"      # a URL that goes down and up `flap_changes` times in this window
+    flap_changes: int = Field(4, ge=2)  # is reported once as flapping, not as a stream of alerts
+
+
+class DailySummary(_Strict):
+    time: ClockTime = "09:00"          # local time the report of the previous local day is posted
+
+
+class SentryStats(_Strict):
+    organization: str = ""             # the Sentry organization slug; with SENTRY_API_TOKEN: requests and errors
+
+
+class Sprint(_Strict):
+    start: Day
+    length_days: int = Field(14, ge=1)
+
+
+class Escalation(_Strict):
+    environments: list[str] = ["production"]     # where escalation pages people
+    stakeholders_after: SlaTerm = "30m"          # level 3 for a Critical still unacknowledged this long after level 2
+    repeat_every: SlaTerm | None = None          # optional reminders while a level stays unanswered
+
+
+class AlertmanagerSource(_Strict):
+    one_incident_per: Literal["alert", "group"] = "alert"   # alert: by fingerprint; group: by groupKey
+
+
+class Sources(_Strict):
+    alertmanager: AlertmanagerSource = AlertmanagerSource()
+    grafana: AlertmanagerSource = AlertmanagerSource()
+
+
+class WeeklyWindow(_Strict):
+    days: list[Weekday] = Field(min_length=1)
+    start: ClockTime                  # local time; an end at or before the start runs past midnight
+    end: ClockTime
+
+
+class MaintenanceWindow(_Strict):
+    """Planned work: alerts matching `matchers` are stored but page nobody while the window is open."""
+    name: str = Field(min_length=1)
+    matchers: Matchers
+    comment: str = ""
+    include_critical: bool = False
+    weekly: WeeklyWindow | None = None
+    start: datetime | None = None     # one-off; a time without an offset is the team's local time
+    end: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MaintenanceWindow:
+        if self.weekly is not None:
+            if self.start is not None or self.end is not None:
+                raise ValueError(f"maintenance {self.name!r}: give either weekly or start and end, not both")
+            if self.weekly.start == self.weekly.end:
+                raise ValueError(f"maintenance {self.name!r}: weekly start and end are the same time")
+            return self
+        if self.start is None or self.end is None:
+            raise ValueError(f"maintenance {self.name!r}: give weekly (days, start, end) or a one-off start and end")
+        if (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            raise ValueError(f"maintenance {self.name!r}: give start and end both with or both without an offset")
+        if self.end <= self.start:
+            raise ValueError(f"maintenance {self.name!r}: end must be after start")
+        return self
+
+
+class SilenceSettings(_Strict):
+    max_duration: Duration = "7d"     # the longest silence the API accepts
+
+
+class Deploy(_Strict):
+    """Where `./deploy.sh gcp` puts the product (flags --project and --region win over these)."""
+    project: str = ""                  # the Google Cloud project id
+    region: str = "asia-southeast1"    # Cloud Functions, Cloud Scheduler and Firestore's location
+    env: dict[str, str] = {}           # non-secret settings given to every function (GITHUB_REPO, EMAIL_FROM, ...)
+
+
+class Config(_Strict):
+    team: Team
+    people: list[Person]
+    team_lead: str
+    rotation: Rotation
+    stakeholders: list[str] = []
+    services: list[Service] = []
+    default_environment: str = "production"
+    environments: dict[str, Environment] = {"production": Environment()}
+    severity: SeverityConfig = SeverityConfig()
+    notifications: Notifications = Notifications()
+    sla: dict[SeverityName, SlaTarget] = {
+        "critical": SlaTarget(respond="15m", resolve="2h"), "high": SlaTarget(respond="1h", resolve="8h"),
+        "medium": SlaTarget(respond="4h", resolve="end_of_sprint"),
+        "low": SlaTarget(respond="next_business_day", resolve="next_sprint")}
+    sprint: Sprint = Sprint(start=date(2025, 12, 29))
+    escalation: Escalation = Escalation()
+    handoff_notes: list[str] = []
+    sources: Sources = Sources()
+    probes: Probes = Probes()
+    daily_summary: DailySummary = DailySummary()
+    sentry: SentryStats = SentryStats()
+    maintenance: list[MaintenanceWindow] = []
+    silences: SilenceSettings = SilenceSettings()
+    deploy: Deploy = Deploy()
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        ids = {p.id for p in self.people}
+        if len(ids) != len(self.people):
+            raise ValueError("people: two people share an id")
+        for where, pid in [("team_lead", self.team_lead), *[("rotation.order", p) for p in self.rotation.order],
+                           *[("stakeholders", p) for p in self.stakeholders]]:
+            if pid not in ids:
+                raise ValueError(f"{where}: {pid!r} is not in people")
+        for r, route in enumerate(self.notifications.routes):
+            for c, channel in enumerate(route.channels):
+                where = f"notifications.routes.{r}.channels.{c}"
+                kind = CAPABILITIES.get(channel.channel)
+                if kind is None:
+                    raise ValueError(f"{where}: unknown channel {channel.channel!r} (known: {', '.join(CAPABILITIES)})")
+                if channel.mention and not kind.mentions:
+                    raise ValueError(f"{where}: {channel.channel} does not name people; remove `mention`")
+                if bool(channel.to) != kind.addressed:
+                    raise ValueError(f"{where}: {channel.channel} " + ("needs `to` (who to address)" if kind.addressed
+                                                                      else "is not addressed; remove `to`"))
+                for target in channel.mention + channel.to:
+                    if target not in ROLE_TARGETS and target not in ids and "@" not in target:
+                        raise ValueError(f"{where}: {target!r} is neither on-call, team-lead, a person id nor an "
+                                         "email address")
+        if self.default_environment not in self.environments:
+            raise ValueError(f"default_environment: {self.default_environment!r} is not in environments")
+        names = [s.name for s in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError("services: two services share a name")
+        windows = [w.name for w in self.maintenance]
+        if len(set(windows)) != len(windows):
+            raise ValueError("maintenance: two windows share a name")
+        return self
+
+    def person(self, pid: str) -> Person:
+        return next(p for p in self.people if p.id == pid)
+
+    def person_id(self, actor: object) -> str:
+        """Return the person id for someone given by id, name or Discord user id (case-insensitive); BadInput
+        when nobody in the team file matches."""
+        wanted = str(actor or "").strip().lower()
+        if not wanted:
+            raise BadInput("actor is missing: say who is doing this (a person id or name from the team file)")
+        for p in self.people:
+            if wanted in (p.id.lower(), p.name.lower()) or (p.discord_id and wanted == p.discord_id):
+                return p.id
+        raise BadInput(f"unknown actor {str(actor)[:80]!r}: use a person id or name from the team file")

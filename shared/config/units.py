@@ -1,0 +1,94 @@
+"""The team file's small types: clock times, days, durations (5m, 1h, 2d), SLA terms and silence matchers, with the
+checks that read them and the helpers rules use (seconds, duration)."""
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+
+def _hhmm(value: str) -> time:
+    if not re.fullmatch(r"\d{2}:\d{2}", str(value)):
+        raise ValueError(f"expected HH:MM, got {value!r}")
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"expected HH:MM, got {value!r}") from None
+
+
+def _check_hhmm(value: str) -> str:
+    _hhmm(value)
+    return value
+
+
+ClockTime = Annotated[str, AfterValidator(_check_hhmm)]  # "09:00", local time
+
+
+def _check_year(value: date) -> date:
+    if not 2000 <= value.year <= 2099:
+        raise ValueError(f"expected a date from 2000 to 2099, got {value.isoformat()}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_check_year)]  # rotation and sprint arithmetic stays far from year 9999
+
+
+DURATION = re.compile(r"^(\d+)\s*(m|min|h|d)$")
+SLA_SPECIAL = ("next_business_day", "end_of_sprint", "next_sprint")
+
+
+def _check_sla_term(value: str) -> str:
+    if value in SLA_SPECIAL or DURATION.match(str(value).strip()):
+        return value
+    raise ValueError(f"expected a duration like 15m, 1h, 2d or one of {', '.join(SLA_SPECIAL)}, got {value!r}")
+
+
+SlaTerm = Annotated[str, AfterValidator(_check_sla_term)]
+
+
+def _check_duration(value: str) -> str:
+    if not DURATION.match(str(value).strip()):
+        raise ValueError(f"expected a duration like 5m, 1h or 2d, got {value!r}")
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]   # "5m", "1h", "2d"
+
+
+def seconds(duration: str) -> int:
+    """Return a Duration in seconds."""
+    number, unit = DURATION.match(duration.strip()).groups()
+    return int(number) * {"m": 60, "min": 60, "h": 3600, "d": 86400}[unit]
+
+
+def duration(term: str) -> timedelta:
+    """Return the timedelta of a duration term such as 15m, 1h or 2d."""
+    return timedelta(seconds=seconds(term))
+
+
+MATCHER_KEYS = ("service", "environment", "source", "severity", "title", "dedup_key")
+SEVERITY_NAMES = ("critical", "high", "medium", "low")
+
+
+def check_matchers(value: object) -> dict[str, str]:
+    """Return silence matchers as given, or raise ValueError saying what is wrong (unknown key, bad regex, ...)."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"matchers: give at least one of {', '.join(MATCHER_KEYS)}")
+    for key, pattern in value.items():
+        if key not in MATCHER_KEYS:
+            raise ValueError(f"matchers: unknown key {str(key)[:40]!r} (use {', '.join(MATCHER_KEYS)})")
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise ValueError(f"matchers.{key}: expected a non-empty text")
+        if pattern.startswith("~"):
+            try:
+                re.compile(pattern[1:])
+            except re.error as e:
+                raise ValueError(f"matchers.{key}: invalid regular expression {pattern[:60]!r}: {e}") from None
+        elif key == "severity" and "*" not in pattern and pattern not in SEVERITY_NAMES:
+            raise ValueError(f"matchers.severity: unknown severity {pattern[:40]!r} (use {', '.join(SEVERITY_NAMES)})")
+    return value
+
+
+Matchers = Annotated[dict[str, str], AfterValidator(check_matchers)]
