@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import json
 import os
 import threading
@@ -11,6 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from shared.sources.common import hmac_sha256
 
 # Secrets the tests sign with; set before shared.config reads them (once per process).
 os.environ["SENTRY_CLIENT_SECRET"] = "test-sentry-secret"
@@ -63,7 +63,7 @@ def sentry_headers(body: bytes, resource: str, request_id: str | None = None, se
         "Request-ID": request_id or uuid.uuid4().hex,
         "Sentry-Hook-Resource": resource,
         "Sentry-Hook-Timestamp": "1795788950",
-        "Sentry-Hook-Signature": hmac.new(secret, body, hashlib.sha256).hexdigest(),
+        "Sentry-Hook-Signature": hmac_sha256(secret, body),
     }
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from shared.channels import discord
+from shared.channels import discord_render as discord
 from shared.config import load_config
 from shared.config.settings import settings
 from shared.local import discord_setup

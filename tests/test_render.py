@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.channels import discord, github, render
+from shared.channels import discord_render as discord
+from shared.channels import github, render
 from shared.channels.email import Email, email_message
 from shared.config import load_config
 from shared.model import Incident

@@ -1,13 +1,12 @@
 """Alertmanager, Grafana and PagerDuty Events v2: auth, validation as the vendors do it, end to end."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 import pytest
 
 from shared.notify import delivery
+from shared.sources.common import hmac_sha256
 from tests.conftest import dump_firestore, fixture_bytes, fixture_json
 from tests.notify_fixtures import local
 from tests.teams import variant
@@ -24,7 +23,7 @@ def clock(monkeypatch):
 
 def grafana_signature(body: bytes, stamp: str | None = None) -> str:
     message = (stamp.encode() + b":" + body) if stamp else body
-    return hmac.new(b"test-grafana-secret", message, hashlib.sha256).hexdigest()
+    return hmac_sha256(b"test-grafana-secret", message)
 
 
 # ---------------------------------------------------------------- Alertmanager

@@ -13,237 +13,27 @@ tests/test_alert_command.py checks against a real server. Credentials default to
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import os
 import sys
 import time
-import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import httpx
 
 from shared.config import Config, ConfigError, load_config
+from shared.local.samples import (
+    ACTIONS,
+    BUILDERS,
+    LOCAL_DEFAULTS,
+    OPENING,
+    OPTIONS,
+    SCENARIOS,
+    Delivery,
+    UsageError,
+    setting,
+)
 from shared.model import Severity
-
-# What ./deploy.sh local sets when the environment does not (cmd_local); the environment wins.
-LOCAL_DEFAULTS = {"SENTRY_CLIENT_SECRET": "local-sentry-secret", "INGEST_TOKEN": "local-ingest-token",
-                  "API_TOKEN": "local-api-token",
-                  "PAGERDUTY_ROUTING_KEYS": "local-pagerduty-routing-key-0001=petties-backend"}
-ACTIONS = {"sentry": ["firing"], "sentry-legacy": ["firing"], "uptimerobot": ["down", "up"],
-           "alertmanager": ["firing", "resolved"], "grafana": ["firing", "resolved"],
-           "pagerduty": ["trigger", "ack", "resolve"]}
-OPENING = {"firing", "down", "trigger"}
-OPTIONS = "--severity, --service, --env, --repeat, --replay, --url, --token, --secret, --api-token"
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One sample problem per severity, worded for the Petties rules (shared/teams/petties.yaml severity.rules)."""
-
-    sentry_level: str    # severity.levels.sentry
-    level: str           # the severity label of Alertmanager / Grafana (severity.levels.alertmanager)
-    pagerduty: str       # payload.severity (severity.levels.pagerduty)
-    exception: str
-    value: str
-    culprit: str
-    alertname: str
-    summary: str
-    description: str
-
-
-SCENARIOS = {
-    # rule 'database-unavailable' (a keyword) makes it critical whatever the level says
-    "critical": Scenario("error", "critical", "critical", "SQLTransientConnectionException",
-                         "HikariPool-1 - Connection pool exhausted (active 50, idle 0, waiting 112)",
-                         "com.petties.pets.PetRepository in findByOwner", "PostgresConnectionPoolExhausted",
-                         "Connection pool exhausted on petties-db", "HikariCP: 50 of 50 connections busy for 5m"),
-    # rule 'major-feature-broken': mentions booking, at level error
-    "high": Scenario("error", "error", "error", "BookingCreationException",
-                     "could not reserve slot 10:00 at clinic 17", "com.petties.booking.BookingService in create",
-                     "BookingApiErrors", "Booking API answers 5xx to 7% of requests",
-                     "POST /api/bookings failing since the last deploy"),
-    # the level alone: Sentry error, Alertmanager warning (no rule words: no booking, timeout, slow, ...)
-    "medium": Scenario("error", "warning", "warning", "NullPointerException",
-                       'Cannot invoke "Pet.getOwner()" because "pet" is null',
-                       "com.petties.pets.PetProfileController in show", "DiskSpaceFilling",
-                       "Disk usage above 85% on the api host", "/var/lib/docker is 87% full"),
-    "low": Scenario("warning", "info", "info", "DeprecatedEndpointWarning",
-                    "client used the deprecated endpoint /v1/pets", "com.petties.api.LegacyApiFilter in doFilter",
-                    "ImageCacheHitRatio", "Image cache hit ratio under 60%", "thumbnail cache hit ratio is 57%"),
-}
-
-
-@dataclass
-class Delivery:
-    """One HTTP request as the vendor would send it."""
-
-    path: str
-    body: bytes
-    headers: dict = field(default_factory=dict)
-    params: dict = field(default_factory=dict)
-    describe: str = ""
-
-
-class UsageError(Exception):
-    """A source, action or option that cannot be sent; exit 2 with one line."""
-
-
-def setting(name: str) -> str:
-    return os.environ.get(name) or LOCAL_DEFAULTS.get(name, "")
-
-
-def _number(*parts: str, digits: int = 10) -> str:
-    """Return a stable id for one sample problem (the same options name the same problem)."""
-    digest = hashlib.sha256("/".join(parts).encode()).hexdigest()
-    return str(int(digest, 16) % 10 ** digits).rjust(digits, "1")
-
-
-def _iso(now: datetime) -> str:
-    return now.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _json(payload: dict) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()
-
-
-def sentry(o, cfg: Config, now: datetime) -> Delivery:
-    s, issue, event_id = SCENARIOS[o.severity], _number("sentry", o.severity, o.service, o.env), uuid.uuid4().hex
-    project = _service(cfg, o.service).sentry_projects[0] if _service(cfg, o.service).sentry_projects else o.service
-    web = f"https://petties.sentry.io/issues/{issue}/"
-    payload = {
-        "action": "triggered", "actor": {"type": "application", "id": "sentry", "name": "Sentry"},
-        "installation": {"uuid": "7d2b0c3e-5f1a-4e8b-9c61-2a4f0d8e9b17"},
-        "data": {"triggered_rule": "Send to incident response", "issue_alert": {"title": "Send to incident response"},
-                 "event": {
-            "event_id": event_id, "issue_id": issue, "level": s.sentry_level, "type": "error",
-            "title": f"{s.exception}: {s.value}", "message": "", "culprit": s.culprit, "location": s.culprit,
-            "metadata": {"type": s.exception, "value": s.value}, "platform": "java", "environment": o.env,
-            "datetime": _iso(now), "timestamp": now.timestamp(), "received": now.timestamp(),
-            "tags": [["environment", o.env], ["level", s.sentry_level], ["server_name", f"{o.service}-1"]],
-            "url": f"https://sentry.io/api/0/projects/petties/{project}/events/{event_id}/",
-            "issue_url": f"https://sentry.io/api/0/issues/{issue}/", "web_url": f"{web}events/{event_id}/"}}}
-    body = _json(payload)
-    secret = o.secret or setting("SENTRY_CLIENT_SECRET")
-    return Delivery("/ingest/sentry", body, {
-        "Content-Type": "application/json", "Request-ID": uuid.uuid4().hex, "Sentry-Hook-Resource": "event_alert",
-        "Sentry-Hook-Timestamp": str(int(now.timestamp())),
-        "Sentry-Hook-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()},
-        describe="Sentry event_alert triggered")
-
-
-def sentry_legacy(o, cfg: Config, now: datetime) -> Delivery:
-    s, issue = SCENARIOS[o.severity], _number("sentry", o.severity, o.service, o.env)
-    project = _service(cfg, o.service).sentry_projects[0] if _service(cfg, o.service).sentry_projects else o.service
-    env = "prod" if o.env == "production" else o.env  # the plugin sends the SDK's name (an alias in the team file)
-    payload = {"id": issue, "project": project, "project_name": project, "project_slug": project, "logger": None,
-               "level": s.sentry_level, "culprit": s.culprit, "message": f"{s.exception}: {s.value}",
-               "url": f"https://petties.sentry.io/issues/{issue}/?referrer=webhooks_plugin",
-               "triggering_rules": ["Send to incident response"],
-               "event": {"event_id": uuid.uuid4().hex, "environment": env, "timestamp": now.timestamp(),
-                         "tags": [["level", s.sentry_level], ["environment", env], ["server_name", f"{o.service}-1"]]}}
-    return Delivery("/ingest/sentry-legacy", _json(payload), {"Content-Type": "application/json"},
-                    {"token": o.token or setting("INGEST_TOKEN")}, "legacy Sentry WebHooks plugin")
-
-
-def uptimerobot(o, cfg: Config, now: datetime) -> Delivery:
-    if o.action == "down" and o.severity != "critical":
-        raise UsageError(f"uptimerobot down is always critical (severity.levels.uptimerobot), not {o.severity}")
-    service = _service(cfg, o.service)
-    if o.env == "production":
-        url = (service.monitors or [service.url])[0]
-    elif cfg.environments.get(o.env) and cfg.environments[o.env].monitors:
-        url = cfg.environments[o.env].monitors[0]
-    else:
-        raise UsageError(f"the team file maps no UptimeRobot monitor to {o.env} (environments.{o.env}.monitors)")
-    down = o.action == "down"
-    payload = {"monitorID": _number("uptimerobot", url, digits=6), "monitorURL": url,
-               "monitorFriendlyName": f"{service.description or service.name} health",
-               "alertType": "1" if down else "2", "alertTypeFriendlyName": "Down" if down else "Up",
-               "alertDetails": "Connection Timeout" if down else "OK (200)",
-               "alertDuration": "*alertDuration*" if down else "1260",
-               "alertFriendlyDuration": "*alertFriendlyDuration*" if down else "21 minutes and 0 seconds",
-               "alertDateTime": str(int(now.timestamp())), "sslExpiryDaysLeft": "*sslExpiryDaysLeft*"}
-    return Delivery("/ingest/uptimerobot", _json(payload), {"Content-Type": "application/json"},
-                    {"token": o.token or setting("INGEST_TOKEN")}, f"UptimeRobot {o.action}")
-
-
-def _prometheus_alert(o, now: datetime, grafana: bool) -> dict:
-    s, firing = SCENARIOS[o.severity], o.action == "firing"
-    labels = {"alertname": s.alertname, "severity": s.level, "service": o.service, "environment": o.env,
-              "instance": f"{o.service}-1:8080"}
-    alert = {"status": "firing" if firing else "resolved", "labels": labels,
-             "annotations": {"summary": s.summary, "description": s.description,
-                             "runbook_url": f"https://wiki.petties.world/runbooks/{s.alertname}"},
-             "startsAt": _iso(now.replace(minute=0, second=0, microsecond=0)),
-             "endsAt": "0001-01-01T00:00:00Z" if firing else _iso(now),
-             "generatorURL": f"http://prometheus:9090/graph?g0.expr={s.alertname}",
-             "fingerprint": hashlib.sha256(repr(sorted(labels.items())).encode()).hexdigest()[:16]}
-    if grafana:
-        alert.update({"generatorURL": f"https://grafana.petties.world/alerting/{s.alertname.lower()}/edit",
-                      "silenceURL": "https://grafana.petties.world/alerting/silence/new", "dashboardURL": "",
-                      "panelURL": "", "values": {"B": 87.2, "C": 1}})
-    return alert
-
-
-def alertmanager(o, cfg: Config, now: datetime) -> Delivery:
-    alert = _prometheus_alert(o, now, grafana=False)
-    payload = {"version": "4", "receiver": "incidents", "status": alert["status"], "truncatedAlerts": 0,
-               "groupKey": f'{{}}:{{alertname="{alert["labels"]["alertname"]}"}}',
-               "groupLabels": {"alertname": alert["labels"]["alertname"]}, "commonLabels": alert["labels"],
-               "commonAnnotations": alert["annotations"], "externalURL": "http://alertmanager:9093", "alerts": [alert]}
-    return Delivery("/ingest/alertmanager", _json(payload), {"Content-Type": "application/json"},
-                    {"token": o.token or setting("INGEST_TOKEN")}, f"Alertmanager webhook ({o.action})")
-
-
-def grafana(o, cfg: Config, now: datetime) -> Delivery:
-    alert = _prometheus_alert(o, now, grafana=True)
-    firing = o.action == "firing"
-    payload = {"receiver": "incidents", "status": alert["status"], "orgId": 1, "alerts": [alert],
-               "groupLabels": {"alertname": alert["labels"]["alertname"]}, "commonLabels": alert["labels"],
-               "commonAnnotations": alert["annotations"], "externalURL": "https://grafana.petties.world/",
-               "version": "1", "groupKey": '{}/{}:{alertname="' + alert["labels"]["alertname"] + '"}',
-               "truncatedAlerts": 0, "state": "alerting" if firing else "ok",
-               "title": f"[{'FIRING' if firing else 'RESOLVED'}:1] {alert['labels']['alertname']} ({o.service})",
-               "message": f"**{'Firing' if firing else 'Resolved'}**\n\n{alert['annotations']['summary']}"}
-    body = _json(payload)
-    secret = o.secret or setting("GRAFANA_WEBHOOK_SECRET")
-    if secret:  # the HMAC contact point setting; without it, the ingest token in the URL
-        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return Delivery("/ingest/grafana", body, {"Content-Type": "application/json",
-                                                  "X-Grafana-Alerting-Signature": signature},
-                        describe=f"Grafana webhook ({o.action}, signed)")
-    return Delivery("/ingest/grafana", body, {"Content-Type": "application/json"},
-                    {"token": o.token or setting("INGEST_TOKEN")}, f"Grafana webhook ({o.action})")
-
-
-def pagerduty(o, cfg: Config, now: datetime) -> Delivery:
-    keys = dict(item.strip().partition("=")[::2] for item in setting("PAGERDUTY_ROUTING_KEYS").split(",") if item)
-    key = o.token or next((k for k, service in keys.items() if service.strip() == o.service), "")
-    if not key:
-        raise UsageError(f"no routing key in PAGERDUTY_ROUTING_KEYS maps to {o.service}: add <32 chars>={o.service} "
-                         "there and on the server, or pass --token")
-    s = SCENARIOS[o.severity]
-    event = {"routing_key": key, "event_action": {"ack": "acknowledge"}.get(o.action, o.action),
-             "dedup_key": f"{o.service}/{s.alertname}/{o.env}", "client": "Petties Monitoring",
-             "client_url": f"https://monitoring.petties.world/alerts/{s.alertname}"}
-    if o.action == "trigger":
-        event["payload"] = {"summary": s.summary, "source": f"{o.service}-1", "severity": s.pagerduty,
-                            "timestamp": _iso(now), "component": o.service, "group": o.env, "class": s.alertname,
-                            "custom_details": {"description": s.description}}
-        event["links"] = [{"href": f"https://grafana.petties.world/d/{o.service}", "text": "Dashboard"}]
-    return Delivery("/ingest/pagerduty/v2/enqueue", _json(event), {"Content-Type": "application/json"},
-                    describe=f"PagerDuty Events v2 {event['event_action']}")
-
-
-BUILDERS = {"sentry": sentry, "sentry-legacy": sentry_legacy, "uptimerobot": uptimerobot,
-            "alertmanager": alertmanager, "grafana": grafana, "pagerduty": pagerduty}
-
-
-def _service(cfg: Config, name: str):
-    return next(s for s in cfg.services if s.name == name)
 
 
 class _Parser(argparse.ArgumentParser):

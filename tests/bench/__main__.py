@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
-import hmac
 import http.client
 import json
 import logging
@@ -42,6 +40,7 @@ os.environ.update({"SENTRY_CLIENT_SECRET": SECRET, "INGEST_TOKEN": "bench-token"
 logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
+from shared.sources.common import hmac_sha256  # noqa: E402
 from shared.store.client import client as firestore_client  # noqa: E402
 from tests.bench import interactions as interactions_bench  # noqa: E402  (sets its environment first)
 from tests.fakes.firestore_tap import tapped  # noqa: E402
@@ -53,7 +52,7 @@ def signed(payload: dict) -> tuple[bytes, dict]:
     body = json.dumps(payload).encode()
     return body, {"Content-Type": "application/json", "Request-ID": uuid.uuid4().hex, "Sentry-Hook-Resource": "issue",
                   "Sentry-Hook-Timestamp": str(int(time.time())),
-                  "Sentry-Hook-Signature": hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
+                  "Sentry-Hook-Signature": hmac_sha256(SECRET, body)}
 
 
 def issue(issue_id: str) -> dict:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from shared.config.settings import settings
 from shared.notify import delivery
+from shared.sources.common import hmac_sha256
 from tests.bench.__main__ import Http, issue, pct, serve, signed
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.firestore_tap import tapped
@@ -104,11 +105,9 @@ class CpuClocks:
 
 
 def signed_again(headers: dict, body: bytes) -> dict:
-    import hashlib
-    import hmac
 
     from tests.bench.__main__ import SECRET
-    return {**headers, "Sentry-Hook-Signature": hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
+    return {**headers, "Sentry-Hook-Signature": hmac_sha256(SECRET, body)}
 
 
 def fakes_elsewhere(conn) -> None:
