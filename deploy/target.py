@@ -10,7 +10,7 @@ from shared.config.settings import Secret, Settings
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = "python312"      # a current Cloud Functions Python runtime (2nd gen)
 MEMORY = "256Mi"
-TIMEOUT_SECONDS = 60       # the sweep keeps to 45 s (shared/periodic.py); the daily report to a few seconds
+TIMEOUT_SECONDS = 60       # the sweep ends within it (shared/sweep: 30 s of sends, 10 s of polling, 10 of probes)
 MAX_INSTANCES = 5          # a team of five: enough for a burst of alerts, a ceiling on a runaway bill
 # Functions kept warm (--min-instances): a cold start is about 1.2 s of CPU (the libraries' imports alone about
 # 1 s, `./deploy.sh bench cold`), and 256 MiB gets 0.167 vCPU, so a cold one would answer after several seconds.

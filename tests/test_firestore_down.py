@@ -1,5 +1,5 @@
 """Firestore goes away mid-run: answers are quick 503s (never a 200 for what was not stored), and the
-service recovers without a restart when it returns (finding 4 of the hostile probe)."""
+service recovers without a restart when it returns."""
 from __future__ import annotations
 
 import os

@@ -223,7 +223,7 @@ def test_api_text_with_lone_surrogates_and_control_characters_is_stored_clean(in
     assert override.status_code == 201 and override.get_json()["note"] == "\ufffd sick"
 
 
-# ---------------------------------------------------------------- finding 5: dates, finding 9: unbounded keys
+# ---------------------------------------------------------------- dates out of range, unbounded keys
 
 def test_a_sentry_time_that_overflows_counts_from_arrival(ingest, api, monkeypatch):
     from tests.conftest import fixture_json, sentry_headers

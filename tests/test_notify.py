@@ -49,6 +49,10 @@ def test_medium_files_a_github_issue_and_closes_it(ingest, channels, monkeypatch
     [issue] = channels.github.issues.values()
     assert set(issue["labels"]) == {
         "severity:medium", "service:petties-backend", f"incident:{opened['incident']}"}
+    # GitHub is told who is calling as itself; only Discord gets the DiscordBot form it asks bots for
+    assert {r["headers"]["User-Agent"] for r in channels.github.requests} == {
+        "incident-response/1.0 (+https://github.com/petties/incident-response)"}
+    assert all(r["headers"]["User-Agent"].startswith("DiscordBot (") for r in channels.discord.requests)
     sentry_alert(ingest, monkeypatch, local("2026-11-24 11:00:00"), "7002", "x", action="resolved")
     delivery.wait_idle()
     assert issue["state"] == "closed" and len(issue["comments"]) == 1

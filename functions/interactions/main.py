@@ -6,11 +6,12 @@ in the team file, unknown incident, already resolved) is an ephemeral message, s
 """
 import functions_framework
 
-from shared.web import discord, http
+from shared.web import http
+from shared.web import interactions as transport
 
 http.start()
 
 
 @functions_framework.http
 def interactions(request):
-    return discord.serve(request)
+    return transport.serve(request)

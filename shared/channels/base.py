@@ -13,7 +13,14 @@ from shared.config.settings import Settings
 from shared.lazy import httpx
 from shared.model import Incident
 
-USER_AGENT = "DiscordBot (https://github.com/petties/incident-response, 1.0) incident-response/1.0"
+USER_AGENT = "incident-response/1.0 (+https://github.com/petties/incident-response)"   # GitHub requires one
+# Discord asks bots to say who they are in this form (https://discord.com/developers/docs/reference#user-agent)
+DISCORD_USER_AGENT = "DiscordBot (https://github.com/petties/incident-response, 1.0)"
+
+
+def user_agent(name: str) -> str:
+    """The User-Agent a client for `name` (a channel, a vendor API) sends."""
+    return DISCORD_USER_AGENT if "discord" in name else USER_AGENT
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ def _client_for(name: str) -> httpx.Client:
     with _lock:
         client = _clients.get(name)
         if client is None:
-            client = _clients[name] = httpx.Client(headers={"User-Agent": USER_AGENT},
+            client = _clients[name] = httpx.Client(headers={"User-Agent": user_agent(name)},
                                                    timeout=httpx.Timeout(5.0, connect=3.0))
         return client
 

@@ -1,4 +1,4 @@
-"""What people do to incidents, whatever the transport (the API today, Discord next): acknowledge, resolve,
+"""What people do to incidents, whatever the transport (the API, Discord, the console): acknowledge, resolve,
 re-classify, note.
 
 Every change goes on the timeline with its actor. The first acknowledgement makes the actor the owner and

@@ -17,7 +17,7 @@ import time
 
 import httpx
 
-from shared.channels.base import USER_AGENT
+from shared.channels.base import DISCORD_USER_AGENT
 from shared.config import ConfigError
 from shared.config.settings import Settings
 from shared.rules.status_updates import COMPONENT_OVERRIDES
@@ -140,7 +140,7 @@ def register(settings: Settings, timeout: float = TIMEOUT) -> httpx.Response:
     """PUT the command list as the guild's commands (once more after a 429's retry_after, if short)."""
     url = (f"{settings.discord_api_url}/applications/{settings.discord_application_id}/guilds/"
            f"{settings.discord_guild_id}/commands")
-    headers = {"Authorization": f"Bot {settings.discord_bot_token.reveal()}", "User-Agent": USER_AGENT}
+    headers = {"Authorization": f"Bot {settings.discord_bot_token.reveal()}", "User-Agent": DISCORD_USER_AGENT}
     for _ in range(2):
         response = httpx.put(url, json=COMMANDS, headers=headers, timeout=timeout)
         if response.status_code != 429:

@@ -3,7 +3,7 @@ incident's thread, with a GitHub issue where the team files issues); read and ed
 reminders while unreviewed and a daily ping for each overdue action item.
 
 Every change to a postmortem bumps its `version` and, in the same commit, adds an outbox record that brings its
-issue up to date (shared/notify/postmortem.py renders the postmortem as it is when that record is delivered).
+issue up to date (shared/notify/postmortem_kinds.py renders the postmortem as it is when that record is delivered).
 """
 from __future__ import annotations
 

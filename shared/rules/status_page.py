@@ -2,7 +2,7 @@
 names, in the Atlassian Statuspage v2 vocabulary (https://www.githubstatus.com/api). `now` is a parameter.
 
 Nothing internal leaves here: an incident is shown under the public title a person wrote in a status update
-(shared/status_updates.py), else as "<Major outage> of <service>", with its times, a public status and the
+(shared/status/updates.py), else as "<Major outage> of <service>", with its times, a public status and the
 updates people wrote for the public; never its own title, message, links, people or dedup key.
 """
 from __future__ import annotations

@@ -84,7 +84,7 @@ def parse(req: InboundRequest) -> list[Alert]:
 
 def alerts_from(f: dict[str, object]) -> list[Alert]:
     """Build the alert of one UptimeRobot event from its fields (lower-case names without separators), as a
-    webhook sends them or as the API poll (shared/polling.py) reconstructs them from a monitor's log."""
+    webhook sends them or as the API poll (shared/reports/polling.py) reconstructs them from a monitor's log."""
     raw_type = _first(f, "alerttype")
     kind = ALERT_TYPES.get(_key(raw_type)) if raw_type else None
     if kind is None:

@@ -1,8 +1,11 @@
-"""Firestore access: the only package that uses google.cloud.firestore (through shared.lazy), one module per
-aggregate.
+"""Firestore access, one module per aggregate: the product's only Firestore code (tests/fakes/firestore_tap.py
+reads the wire to the emulator; deploy/firestore.py applies the index file). Only the library's public API.
 
-  client.py     the client, error mapping (Unavailable), exactly-once claims (claims/{name}, always with a TTL)
-  incidents.py  incidents/{id}, incident_keys/{key}, live/{key}: the alert path and human changes
+  client.py     the client, every call's retry window, error mapping (Unavailable), exactly-once claims
+                (claims/{name}, always with a TTL), contention retries and preconditioned writes
+  incidents.py  incidents/{id} (and its keys and live counters) as people and sweeps read them
+  alerts.py     the alert path: incident_keys/{key}, live/{key}, opening, counting, raising, closing
+  changes.py    people's changes to an incident, the escalation sweep's steps
   shards.py     live_shards/{key}-{n}: the counter shards of a hot dedup key
   outbox.py     outbox/{incident:reason:channel}: notifications to deliver, exactly once; previews/
   jobs.py       status/{job}: the last run of each periodic job
@@ -11,4 +14,6 @@ aggregate.
   polling.py    polling/{source}: UptimeRobot polling's state (next poll, newest log seen per monitor, errors)
   reports.py    reports/{YYYY-MM-DD}: the daily summaries, stored with the outbox record that posts them
   silences.py   silences/{id}, and the outbox records a silence holds (status `silenced`)
+  postmortems.py  postmortems/{incident}: drafts, sections, action items
+  status_updates.py, status_days.py   status_updates/{id}, status_days/{day}: the public status page's
 """

@@ -1,18 +1,16 @@
 """The alert path: dedup keys, opening an incident, counting its occurrences, raising its severity, closing it.
 
-Documents:
-  incidents/{id}        the incident: what, where, severity reasons, status, SLA clocks, timeline
-  incident_keys/{key}   per dedup key, permanent: its current incident id, generation, status
-  live/{key}            per dedup key, exists only while its incident is active: the live counters
-  live_shards/{key}-{n} while a hot key's incident is active: its counters spread out (store/shards.py)
+The documents are listed in store/incidents.py.
 
 Contention: no transaction on a document that alerts hit concurrently. A duplicate alert is ONE batched
 commit with no read: an update of live/{key} with Increment and Maximum transforms (whose results come
 back in the commit, so the caller learns the exact count) plus the delivery's claim. When the incident
 is not active, live/{key} does not exist, the update fails with NotFound and the whole batch, claim
 included, changes nothing; the caller then takes the slow path. Opening an incident is a batched create
-(the loser of a race retries as a duplicate). Human-rate changes (acknowledge, resolve, severity) are
-transactions: they do not contend with the alert path.
+(the loser of a race retries as a duplicate). Closing an incident (resolve, ignore) is the one transaction:
+it locks live/{key} and its shards, so the occurrences counted by concurrent blind updates are all in the
+counters it copies, and any that come after fail with NotFound and open the next incident. People's other
+changes (acknowledge, workflow steps, severity) are preconditioned writes on the incident (store/changes.py).
 
 Hot keys: Firestore sustains about one write per second per document, so a storm on one problem must not
 write live/{key} at the alert rate. When a process sees live/{key} take more than 2 writes in a second

@@ -1,4 +1,6 @@
-"""The scheduled runs, each idempotent per schedule time (Cloud Scheduler delivers at least once)."""
+"""The minute's sweep, once per schedule time (Cloud Scheduler delivers at least once): silences that ended,
+escalation steps, a storm's milestones, the handoff, status-update reminders, the outbox (pages first), postmortem
+drafts, UptimeRobot polling and health probes, in that order."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,7 +17,10 @@ from shared.reports import health, polling, probes
 from shared.status import updates as status_updates
 from shared.store.client import claim_once
 
-SWEEP_BUDGET = 45.0  # seconds; the next run starts a minute after this one
+# Seconds the outbox's sends may keep starting (each may then take its send timeout, 5 s); polling and the probes
+# come after with at most 10 s each (reports/polling.py, reports/probes.py): the run ends within the function's
+# 60 s timeout (deploy/target.py), before the next minute's run starts.
+SWEEP_BUDGET = 30.0
 
 
 def run_escalate(now: datetime, job: str) -> dict:
