@@ -22,12 +22,15 @@ def at(minutes: float) -> datetime:
     return TUESDAY + timedelta(minutes=minutes)
 
 
-def silence(api, monkeypatch, when: datetime, **body) -> dict:
+def silence(api, monkeypatch, when: datetime, escalate=None, **body) -> dict:
+    """Create a silence at `when`; with `escalate`, the minute's sweep then runs, which announces its start."""
     monkeypatch.setattr("shared.web.http.now", lambda: when)
     body = {"actor": "dev-b", "matchers": {"service": "petties-backend"}, "comment": "deploy v2.3",
             "duration": "30m", **body}
     r = api.post("/silences", json={k: v for k, v in body.items() if v is not None})
     assert r.status_code == 201, r.get_data(as_text=True)
+    if escalate is not None:
+        sweep(escalate, when)
     return r.get_json()
 
 
@@ -110,7 +113,7 @@ def test_bad_maintenance_windows_are_refused_at_load(window, error):
 
 def test_a_silenced_alert_is_stored_and_announced_once_when_the_silence_ends(ingest, api, escalate, channels,
                                                                               monkeypatch):
-    made = silence(api, monkeypatch, TUESDAY)
+    made = silence(api, monkeypatch, TUESDAY, escalate)
     assert made["state"] == "active" and made["created_by"] == "dev-b" and made["warning"] is None
     opened = sentry_alert(ingest, monkeypatch, at(5), "8001", "Image upload slow on /pets/photo")
     again = sentry_alert(ingest, monkeypatch, at(6), "8001", "Image upload slow on /pets/photo")
@@ -142,7 +145,7 @@ def test_a_silenced_alert_is_stored_and_announced_once_when_the_silence_ends(ing
 
 
 def test_resolved_while_silenced_is_never_announced(ingest, api, escalate, channels, monkeypatch):
-    silence(api, monkeypatch, TUESDAY)
+    silence(api, monkeypatch, TUESDAY, escalate)
     opened = sentry_alert(ingest, monkeypatch, at(5), "8002", "Image upload slow on /pets/photo")
     sentry_alert(ingest, monkeypatch, at(10), "8002", "Image upload slow", action="resolved")
     sweep(escalate, at(30))
@@ -156,7 +159,7 @@ def test_resolved_while_silenced_is_never_announced(ingest, api, escalate, chann
 
 
 def test_a_critical_under_a_broad_silence_is_still_announced(ingest, api, escalate, channels, monkeypatch):
-    silence(api, monkeypatch, TUESDAY)
+    silence(api, monkeypatch, TUESDAY, escalate)
     opened = sentry_alert(ingest, monkeypatch, at(5), "8003", "Connection pool exhausted", level="fatal")
     sent = texts(channels)
     assert len(sent) == 2 and sent[1].startswith("🔴🔴🔴 CRITICAL ALERT")
@@ -167,7 +170,7 @@ def test_a_critical_under_a_broad_silence_is_still_announced(ingest, api, escala
 
 
 def test_include_critical_silences_a_critical_and_holds_its_escalation(ingest, api, escalate, channels, monkeypatch):
-    silence(api, monkeypatch, TUESDAY, include_critical=True)
+    silence(api, monkeypatch, TUESDAY, escalate, include_critical=True)
     opened = sentry_alert(ingest, monkeypatch, at(5), "8004", "Connection pool exhausted", level="fatal")
     sweep(escalate, at(21))     # past the 15 min response SLA it would have had: nobody is paged
     assert len(texts(channels)) == 1 and channels.smtp.messages == []
@@ -181,16 +184,17 @@ def test_include_critical_silences_a_critical_and_holds_its_escalation(ingest, a
     assert incident_store.get_incident(opened["incident"]).escalations == ("sla-response",)
 
 
-def test_severity_matcher_silences_critical(ingest, api, channels, monkeypatch):
-    silence(api, monkeypatch, TUESDAY, matchers={"severity": "critical", "title": "~(?i)pool"})
+def test_severity_matcher_silences_critical(ingest, api, escalate, channels, monkeypatch):
+    silence(api, monkeypatch, TUESDAY, escalate, matchers={"severity": "critical", "title": "~(?i)pool"})
     opened = sentry_alert(ingest, monkeypatch, at(5), "8005", "Connection pool exhausted", level="fatal")
     assert opening(opened["incident"])["status"] == "silenced" and len(texts(channels)) == 1
 
 
 def test_overlapping_silences_release_when_the_last_ends(ingest, api, escalate, channels, monkeypatch):
-    silence(api, monkeypatch, TUESDAY)
+    silence(api, monkeypatch, TUESDAY, escalate)
     opened = sentry_alert(ingest, monkeypatch, at(5), "8006", "Image upload slow on /pets/photo")
-    silence(api, monkeypatch, at(25), matchers={"source": "sentry"}, duration="30m", comment="still deploying")
+    silence(api, monkeypatch, at(25), escalate, matchers={"source": "sentry"}, duration="30m",
+            comment="still deploying")
     sweep(escalate, at(30))            # the first ends, the second carries it on
     assert [t[:1] for t in texts(channels)] == ["🔕", "🔕", "🔔"]
     assert opening(opened["incident"])["status"] == "silenced"
@@ -201,7 +205,7 @@ def test_overlapping_silences_release_when_the_last_ends(ingest, api, escalate, 
 
 
 def test_delete_ends_a_silence_at_once(ingest, api, escalate, channels, monkeypatch):
-    made = silence(api, monkeypatch, TUESDAY, duration="2h")
+    made = silence(api, monkeypatch, TUESDAY, escalate, duration="2h")
     opened = sentry_alert(ingest, monkeypatch, at(5), "8007", "Image upload slow on /pets/photo")
     monkeypatch.setattr("shared.web.http.now", lambda: at(10))
     r = api.delete(f"/silences/{made['id']}", json={"actor": "dev-a"})

@@ -2,10 +2,12 @@
 checks that read them and the helpers rules use (seconds, duration)."""
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, time, timedelta
 from typing import Annotated
 
+import re2
 from pydantic import AfterValidator
 
 
@@ -57,10 +59,25 @@ def _check_duration(value: str) -> str:
 Duration = Annotated[str, AfterValidator(_check_duration)]   # "5m", "1h", "2d"
 
 
+MAX_DURATION_SECONDS = 10 * 366 * 86400   # ten years: longer is a typo, and past it dates leave the calendar
+
+
 def seconds(duration: str) -> int:
     """Return a Duration in seconds."""
     number, unit = DURATION.match(duration.strip()).groups()
     return int(number) * {"m": 60, "min": 60, "h": 3600, "d": 86400}[unit]
+
+
+def duration_seconds(value: object, name: str) -> int:
+    """Return a duration a person gave (30m, 2h, 1d) in seconds, or ValueError naming `name`: not a duration, or
+    longer than ten years."""
+    text = str(value if value is not None else "").strip()
+    if len(text) > 20 or not DURATION.match(text):
+        raise ValueError(f"{name}: expected a duration like 30m, 2h or 1d, got {text[:40]!r}")
+    total = seconds(text)
+    if total > MAX_DURATION_SECONDS:
+        raise ValueError(f"{name}: {text[:40]} is longer than ten years")
+    return total
 
 
 def duration(term: str) -> timedelta:
@@ -70,6 +87,21 @@ def duration(term: str) -> timedelta:
 
 MATCHER_KEYS = ("service", "environment", "source", "severity", "title", "dedup_key")
 SEVERITY_NAMES = ("critical", "high", "medium", "low")
+MAX_PATTERN = 200   # characters of one matcher's value
+_UNSTORABLE = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")   # lone surrogates, controls
+
+
+@functools.lru_cache(maxsize=2048)
+def regex(pattern: str):
+    """Return a matcher's regular expression (the text after `~`) compiled with RE2, whose matching takes time
+    linear in the text whatever the pattern (Python's re backtracks: `(a+)+$` on 26 a's took seconds); ValueError
+    for a pattern RE2 does not accept (backreferences, lookarounds) or an empty one."""
+    if not pattern:
+        raise ValueError("an empty regular expression matches everything")
+    try:
+        return re2.compile(pattern)
+    except re2.error as e:
+        raise ValueError(f"RE2 does not accept it ({str(e)[:80]})") from None
 
 
 def check_matchers(value: object) -> dict[str, str]:
@@ -81,10 +113,12 @@ def check_matchers(value: object) -> dict[str, str]:
             raise ValueError(f"matchers: unknown key {str(key)[:40]!r} (use {', '.join(MATCHER_KEYS)})")
         if not isinstance(pattern, str) or not pattern.strip():
             raise ValueError(f"matchers.{key}: expected a non-empty text")
+        if len(pattern) > MAX_PATTERN or _UNSTORABLE.search(pattern):
+            raise ValueError(f"matchers.{key}: expected at most {MAX_PATTERN} characters of plain text")
         if pattern.startswith("~"):
             try:
-                re.compile(pattern[1:])
-            except re.error as e:
+                regex(pattern[1:])
+            except ValueError as e:
                 raise ValueError(f"matchers.{key}: invalid regular expression {pattern[:60]!r}: {e}") from None
         elif key == "severity" and "*" not in pattern and pattern not in SEVERITY_NAMES:
             raise ValueError(f"matchers.severity: unknown severity {pattern[:40]!r} (use {', '.join(SEVERITY_NAMES)})")

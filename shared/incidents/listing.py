@@ -6,15 +6,13 @@ ends with `next`, an opaque cursor for the following page (None on the last). Re
 """
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from shared.config import Config
 from shared.errors import BadInput
 from shared.model import MAX_NAME, Incident, Severity, Status
-from shared.rules import ids
+from shared.rules import ids, paging
 from shared.rules.calendar import given_time
 from shared.rules.text import quoted
 from shared.store import incidents as store
@@ -72,22 +70,11 @@ def filters(args: Mapping[str, str], cfg: Config) -> store.Filters:
 
 def cursor_of(incident: Incident) -> str:
     """Return the opaque cursor of the page that follows `incident`."""
-    raw = f"{incident.created_at.astimezone(timezone.utc).isoformat()}|{incident.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return paging.cursor(incident.created_at, incident.id)
 
 
 def _after(cursor: str | None) -> tuple[datetime, str] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor.strip() + "=" * (-len(cursor.strip()) % 4)).decode()
-        at, _, iid = raw.partition("|")
-        moment = datetime.fromisoformat(at)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadInput(f"cursor {quoted(cursor)} is not one this server gave") from None
-    if moment.tzinfo is None or not ids.is_valid(iid):
-        raise BadInput(f"cursor {quoted(cursor)} is not one this server gave")
-    return moment, iid
+    return paging.after(cursor, ids.is_valid)
 
 
 def notifications(incident_id: str) -> list[dict]:

@@ -4,7 +4,8 @@ incident (`now` always a parameter, no I/O).
 A silence (from the API) or a window occurrence (from the team file) is a dict: id, matchers, start, end (UTC,
 start inclusive, end exclusive), include_critical, created_by, comment. Matchers name incident facts (service,
 environment, source, severity, title, dedup_key); a value matches exactly, as a glob when it holds `*`, or as a
-regular expression (re.search) when it starts with `~`. All of a silence's matchers must match.
+regular expression when it starts with `~` (searched with RE2, in time linear in the text: config.units.regex).
+All of a silence's matchers must match.
 """
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 
 from shared.config import Config, MaintenanceWindow
+from shared.config.units import regex
 from shared.rules.calendar import WEEKDAYS
 
 
 def _matches_one(pattern: str, value: str) -> bool:
     if pattern.startswith("~"):
-        return re.search(pattern[1:], value) is not None
+        try:
+            return regex(pattern[1:]).search(value) is not None
+        except ValueError:   # a stored pattern RE2 refuses (made before patterns were checked) matches nothing
+            return False
     if "*" in pattern:
         return fnmatchcase(value, pattern)
     return value == pattern
@@ -30,8 +35,9 @@ def matches(matchers: dict[str, str], facts: dict[str, str]) -> bool:
 
 
 def covers_critical(silence: dict) -> bool:
-    """A Critical is silenced only by a silence that names severity (and matches it) or says include_critical."""
-    return bool(silence.get("include_critical")) or "severity" in silence["matchers"]
+    """A Critical is silenced only by a silence that says include_critical, or names `critical` literally as its
+    severity (a glob or a regular expression on severity does not count: `*` or `~.` must not quiet a page)."""
+    return bool(silence.get("include_critical")) or silence["matchers"].get("severity") == "critical"
 
 
 def in_force(silence: dict, now: datetime) -> bool:

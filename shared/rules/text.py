@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _UNSTORABLE = re.compile(r"[\ud800-\udfff]")                     # lone surrogates: no encoder takes them
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")       # control characters other than \t \n \r
@@ -24,3 +25,8 @@ def quoted(value: object, limit: int = 40) -> str:
     """Return a short quoted prefix of a caller's value for an error answer or a log line (never the whole)."""
     text = clean(value)
     return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+
+def visible(text: str) -> bool:
+    """True when the text has a character a person can see (not only spaces, zero-width or control characters)."""
+    return any(unicodedata.category(c)[0] not in "ZC" for c in text)

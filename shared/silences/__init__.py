@@ -9,19 +9,22 @@ Silences are created and deleted through the API (use cases below); maintenance 
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from shared import oncall
 from shared.cache import TimedCache
 from shared.channels.render import discord_text, local_time
-from shared.config import DURATION, Config, check_matchers, seconds
+from shared.config import Config, check_matchers, seconds
+from shared.config.units import duration_seconds
 from shared.errors import BadInput, NotFound
 from shared.model import Incident, OutboxStatus, Status, TimelineEntry, iso
 from shared.notify import plan
+from shared.rules import paging
 from shared.rules import silence as rules
 from shared.rules.calendar import given_time
 from shared.rules.sla import clocks
-from shared.rules.text import clean
+from shared.rules.text import clean, visible
 from shared.store import incidents as incident_store
 from shared.store import outbox
 from shared.store import silences as store
@@ -30,6 +33,8 @@ CACHE_SECONDS = 30.0  # ingest reads silences at most this often per instance; t
 ANNOUNCE_WITHIN = timedelta(hours=1)  # a window that ended longer ago than this is not announced late
 ALERTS_CHANNEL = "discord"
 STATES = ("active", "pending", "expired")
+PAGE = 100   # silences per page of GET /api/silences unless `limit` says otherwise
+ANNOUNCEMENT_MAX = 2000   # Discord's limit on a message's content
 _cache = TimedCache(CACHE_SECONDS)
 
 
@@ -100,7 +105,7 @@ def create(body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     except ValueError as e:
         raise BadInput(str(e)) from None
     comment = clean(body.get("comment"), 500)
-    if not comment:
+    if not visible(comment):
         raise BadInput("comment is missing: say why alerts are silenced (it is shown on every silenced incident)")
     include_critical = body.get("include_critical", False)
     if not isinstance(include_critical, bool):
@@ -111,9 +116,10 @@ def create(body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     if body.get("end"):
         end = given_time(body["end"], "end", cfg.team.zone)
     elif body.get("duration"):
-        if not DURATION.match(str(body["duration"]).strip()):
-            raise BadInput(f"duration: expected a duration like 30m, 2h or 1d, got {str(body['duration'])[:40]!r}")
-        end = start + timedelta(seconds=seconds(str(body["duration"])))
+        try:
+            end = start + timedelta(seconds=duration_seconds(body["duration"], "duration"))
+        except ValueError as e:
+            raise BadInput(str(e)) from None
     else:
         raise BadInput("end or duration is missing: a silence must end")
     if end <= start:
@@ -126,7 +132,7 @@ def create(body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     silence = store.add({"matchers": matchers, "start": start, "end": end, "created_by": actor, "created_at": now,
                          "comment": comment, "include_critical": include_critical})
     forget()
-    due = _announce_start(silence, now, cfg) if start <= now else []
+    due: list[str] = []   # its start is announced by the next sweep, with any others that start then
     open_critical = [i for i in incident_store.list_incidents([Status.OPEN.value, Status.ACKNOWLEDGED.value], 500)
                      if i.severity.label == "critical" and rules.matches(matchers, _facts_of(i))]
     answer = view(silence, now)
@@ -140,16 +146,20 @@ def create(body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     return answer, due
 
 
-def listing(state: str | None, now: datetime) -> dict:
-    """GET /api/silences?state=active|pending|expired (default: active and pending)."""
-    wanted = [s.strip().lower() for s in (state or "active,pending").split(",") if s.strip()]
+def listing(state: str | None, now: datetime, limit: object = None, cursor: str | None = None) -> dict:
+    """GET /api/silences?state=active|pending|expired (default: active and pending)&limit=&cursor=: the latest end
+    first, a page at a time; `next`, when more may follow, is the cursor of the following page."""
+    wanted = [s.strip().lower() for s in str(state or "active,pending").split(",")[:5] if s.strip()]
     for name in wanted:
         if name not in STATES:
             raise BadInput(f"unknown state {name[:40]!r}; use active, pending or expired")
-    found = store.ending_after(now) + (store.ended_by(now) if "expired" in wanted else [])
-    views = [view(s, now) for s in found]
-    views = [v for v in views if v["state"] in wanted]
-    return {"silences": views, "count": len(views)}
+    count = paging.limit(limit, PAGE)
+    live, ended = {"active", "pending"} & set(wanted), "expired" in wanted
+    found = store.page(count, paging.after(cursor, lambda i: bool(re.fullmatch(r"[A-Za-z0-9_-]{1,80}", i))),
+                       ends_after=None if ended else now, ends_by=None if live else now)
+    views = [v for v in (view(s, now) for s in found) if v["state"] in wanted]
+    following = paging.cursor(found[-1]["end"], found[-1]["id"]) if len(found) == count else None
+    return {"silences": views, "count": len(views), **({"next": following} if following else {})}
 
 
 def delete(silence_id: str, actor: object, now: datetime, cfg: Config) -> dict:
@@ -210,6 +220,16 @@ def _release(incident_id: str, records: list[dict], now: datetime, cfg: Config) 
         [r["id"] for r in creates if r["status"] == OutboxStatus.PENDING]
 
 
+def _together(lines: list[str]) -> str:
+    """Several announcements as one message, within Discord's 2,000 characters."""
+    text, shown = f"{len(lines)} silences started or ended:", 0
+    for line in lines:
+        if len(text) + len(line) + 40 > ANNOUNCEMENT_MAX:
+            break
+        text, shown = f"{text}\n{line}", shown + 1
+    return text + (f"\n… and {len(lines) - shown} more (GET /api/silences)" if shown < len(lines) else "")
+
+
 def _span(start: datetime, end: datetime, cfg: Config) -> str:
     first, last = start.astimezone(cfg.team.zone), end.astimezone(cfg.team.zone)
     if first.date() == last.date():
@@ -225,40 +245,52 @@ def _notice(key: str, reason: str, text: str, now: datetime) -> list[str]:
     return [rid] if created and created[0] else []
 
 
-def _announce_start(silence: dict, now: datetime, cfg: Config) -> list[str]:
+def _start_line(silence: dict, cfg: Config) -> str:
     who = silence.get("created_by", "")
     by = who if silence.get("window") else _who(silence, cfg)
-    text = (f"🔕 Silenced: {discord_text(rules.describe(silence['matchers']))}, "
+    return (f"🔕 Silenced: {discord_text(rules.describe(silence['matchers']))}, "
             f"{_span(silence['start'], silence['end'], cfg)}, by {discord_text(by)}: "
             f"{discord_text(silence['comment'])}")
-    due = _notice(f"silence-{silence['id']}", "notice-silenced", text, now)
-    if not silence.get("window"):
-        store.mark(silence["id"], {"announced_start": True})
-    return due
+
+
+def _end_line(silence: dict, cfg: Config) -> str:
+    suppressed = sorted({r["incident_id"] for r in store.records_of(silence["id"]) if r.get("incident_id")})
+    return (f"🔔 Silence ended: {discord_text(rules.describe(silence['matchers']))}, "
+            f"{_span(silence['start'], silence['end'], cfg)} "
+            f"({'suppressed: ' + ', '.join(suppressed) if suppressed else 'nothing suppressed'})")
+
+
+def _announce_start(silence: dict, now: datetime, cfg: Config) -> list[str]:
+    return _notice(f"silence-{silence['id']}", "notice-silenced", _start_line(silence, cfg), now)
 
 
 def _announce_end(silence: dict, now: datetime, cfg: Config) -> list[str]:
-    suppressed = sorted({r["incident_id"] for r in store.records_of(silence["id"]) if r.get("incident_id")})
-    text = (f"🔔 Silence ended: {discord_text(rules.describe(silence['matchers']))}, "
-            f"{_span(silence['start'], silence['end'], cfg)} "
-            f"({'suppressed: ' + ', '.join(suppressed) if suppressed else 'nothing suppressed'})")
-    due = _notice(f"silence-{silence['id']}", "notice-silence-ended", text, now)
-    if not silence.get("window"):
-        store.mark(silence["id"], {"announced_end": True, "announced_start": True})
-    return due
+    return _notice(f"silence-{silence['id']}", "notice-silence-ended", _end_line(silence, cfg), now)
 
 
 def announce(now: datetime, cfg: Config) -> list[str]:
-    """Post once when a silence or window starts and when it ends; return the notices to send now."""
-    due: list[str] = []
+    """Post once when silences start and when they end: one message for all that the sweep finds (however many
+    people created at once), one per maintenance window; return the notices to send now."""
+    lines, marks = [], []
     for silence in store.unannounced():
         if silence["end"] <= now:
             if silence.get("announced_start"):
-                due += _announce_end(silence, now, cfg)
+                lines.append(_end_line(silence, cfg))
+                marks.append((silence, {"announced_end": True, "announced_start": True}))
             else:  # ended before it ever started (deleted while pending): nothing to say
                 store.mark(silence["id"], {"announced_end": True})
         elif silence["start"] <= now and not silence.get("announced_start"):
-            due += _announce_start(silence, now, cfg)
+            lines.append(_start_line(silence, cfg))
+            marks.append((silence, {"announced_start": True}))
+    due: list[str] = []
+    if len(marks) == 1:
+        silence, _ = marks[0]
+        reason = "notice-silence-ended" if silence["end"] <= now else "notice-silenced"
+        due += _notice(f"silence-{silence['id']}", reason, lines[0], now)
+    elif marks:
+        due += _notice(f"silences-{now:%Y%m%dT%H%M%S}", "notice-silences", _together(lines), now)
+    for silence, fields in marks:
+        store.mark(silence["id"], fields)
     for window in cfg.maintenance:
         for occurrence in rules.occurrences(window, now - ANNOUNCE_WITHIN, now + timedelta(seconds=1), cfg):
             if occurrence["end"] <= now:

@@ -67,6 +67,22 @@ def ended_by(at: datetime, limit: int = 100) -> list[dict]:
     return docs(query)
 
 
+def page(limit: int, after: tuple[datetime, str] | None, ends_after: datetime | None = None,
+         ends_by: datetime | None = None) -> list[dict]:
+    """Return up to `limit` silences, the latest end first, after the cursor `after` (end, id), optionally only those
+    ending after `ends_after` (active and pending) or by `ends_by` (expired)."""
+    query = client().collection(SILENCES)
+    if ends_after is not None:
+        query = query.where(filter=firestore.FieldFilter("end", ">", ends_after))
+    if ends_by is not None:
+        query = query.where(filter=firestore.FieldFilter("end", "<=", ends_by))
+    query = query.order_by("end", direction=firestore.Query.DESCENDING) \
+        .order_by("__name__", direction=firestore.Query.DESCENDING)
+    if after:
+        query = query.start_after({"end": after[0], "__name__": _ref(after[1])})
+    return docs(query.limit(limit))
+
+
 def unannounced() -> list[dict]:
     """Return silences whose end has not been announced yet (pending, active, or just ended)."""
     query = client().collection(SILENCES).where(filter=firestore.FieldFilter("announced_end", "==", False))

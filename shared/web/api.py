@@ -193,7 +193,7 @@ ROUTES: list[tuple[str, str, Callable[[Call], object]]] = [
     ("GET", "oncall", lambda c: on_call_view(_when(c), c.cfg)),
     ("POST", "oncall/overrides", lambda c: (override_view(oncall.add_override(c.body(), c.now, c.cfg)), 201)),
     ("DELETE", "oncall/overrides/{id}", _remove_override),
-    ("GET", "silences", lambda c: silences.listing(c.arg("state"), c.now)),
+    ("GET", "silences", lambda c: silences.listing(c.arg("state"), c.now, c.arg("limit"), c.arg("cursor"))),
     ("POST", "silences", _add_silence),
     ("DELETE", "silences/{id}", lambda c: silences.delete(c.parts[1], c.body().get("actor"), c.now, c.cfg)),
     ("GET", "handoff", lambda c: handoff_view(c.now, c.cfg)),
