@@ -191,8 +191,12 @@ def interactions(interactions_app, firestore):
     return interactions_app.test_client()
 
 
-def discord_signed(body: bytes, key: SigningKey = DISCORD_KEY, timestamp: str = "1795788950") -> dict:
-    """Headers exactly as Discord sends an interaction: Ed25519 over timestamp + raw body."""
+def discord_signed(body: bytes, key: SigningKey = DISCORD_KEY, timestamp: str | None = None) -> dict:
+    """Headers exactly as Discord sends an interaction: Ed25519 over timestamp (by default the request's now, as the
+    product's clock tells it) + raw body."""
+    if timestamp is None:
+        from shared.web import http as web_http
+        timestamp = str(int(web_http.now().timestamp()))
     signature = key.sign(timestamp.encode() + body).signature.hex()
     return {"Content-Type": "application/json", "X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}
 

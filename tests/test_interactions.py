@@ -7,6 +7,7 @@ payloads (a guild member, the message a button sits on, subcommand options), and
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from nacl.signing import SigningKey
@@ -85,7 +86,7 @@ def test_a_request_not_signed_by_discord_is_401_and_changes_nothing(interactions
     if tamper == "body":
         body = body.replace(b"list", b"lisT")
     elif tamper == "timestamp":
-        headers["X-Signature-Timestamp"] = "1795788951"
+        headers["X-Signature-Timestamp"] = str(int(headers["X-Signature-Timestamp"]) + 1)
     elif tamper == "wrong key":
         headers = discord_signed(body, key=SigningKey.generate())
     elif tamper == "no signature":
@@ -97,6 +98,33 @@ def test_a_request_not_signed_by_discord_is_401_and_changes_nothing(interactions
     r = interactions.post("/", data=body, headers=headers)
     assert r.status_code == 401 and r.get_json()["error"]
     assert dump_firestore(firestore) == {}
+
+
+@pytest.mark.parametrize("stamp", [-3600, -365 * 86400, 86400 * 365, -301, 301, "0", "-5", "abc", "", "1e9", "١٢٣",
+                                   "9" * 40])
+def test_a_signed_interaction_stamped_outside_five_minutes_is_401_before_it_is_read(interactions, firestore,
+                                                                                     monkeypatch, stamp):
+    """Hardening 2, finding 3: a validly signed interaction is refused when its timestamp is not a number or is more
+    than 5 minutes from now, so a captured one cannot be replayed later."""
+    now = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
+    monkeypatch.setattr("shared.web.http.now", lambda: now)
+    body = json.dumps(command("incident", "list")).encode()
+    stamp = str(int(now.timestamp()) + stamp) if isinstance(stamp, int) else stamp
+    r = interactions.post("/", data=body, headers=discord_signed(body, timestamp=stamp))
+    assert r.status_code == 401 and "X-Signature-Timestamp" in r.get_json()["error"], r.get_json()
+    assert dump_firestore(firestore) == {}
+
+
+def test_a_captured_interaction_replayed_after_five_minutes_is_refused(interactions, monkeypatch):
+    now = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
+    monkeypatch.setattr("shared.web.http.now", lambda: now)
+    body = json.dumps(command("incident", "list")).encode()
+    captured = discord_signed(body)
+    assert interactions.post("/", data=body, headers=captured).status_code == 200
+    monkeypatch.setattr("shared.web.http.now", lambda: now + timedelta(seconds=299))
+    assert interactions.post("/", data=body, headers=captured).status_code == 200    # Discord's retries: in time
+    monkeypatch.setattr("shared.web.http.now", lambda: now + timedelta(minutes=6))
+    assert interactions.post("/", data=body, headers=captured).status_code == 401
 
 
 def test_wrong_method_and_malformed_body(interactions):

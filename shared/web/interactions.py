@@ -35,6 +35,7 @@ PING, COMMAND, COMPONENT, AUTOCOMPLETE = 1, 2, 3, 4
 PONG, MESSAGE, UPDATE_MESSAGE, CHOICES = 1, 4, 7, 8
 EPHEMERAL = 64
 MAX_CHOICES = 25
+REPLAY_WINDOW = 300      # seconds an interaction's timestamp may be from now (Discord's own clients send at once)
 CACHE_SECONDS = 10.0     # autocomplete answers from a list at most this old (it must answer within 3 s)
 STATE_CHANGES = {"ack", *actions.PHASES, "resolve", "invalid", "severity", "note", "override", "silence",
                  "unsilence", "status-update"}
@@ -50,13 +51,17 @@ def team() -> Config:
     return config()
 
 
-def verify(settings: Settings, body: bytes, signature: str, timestamp: str) -> None:
-    """Check X-Signature-Ed25519 over timestamp + raw body with DISCORD_PUBLIC_KEY; Unauthorized otherwise
-    (Discord probes with bad signatures and drops an endpoint that accepts them)."""
+def verify(settings: Settings, body: bytes, signature: str, timestamp: str, now: datetime) -> None:
+    """Check X-Signature-Ed25519 over timestamp + raw body with DISCORD_PUBLIC_KEY, and that the timestamp (Unix
+    seconds) is within REPLAY_WINDOW of now; Unauthorized otherwise (Discord probes with bad signatures and drops
+    an endpoint that accepts them; a captured interaction cannot be replayed later)."""
     if not settings.discord_public_key:
         raise errors.Unauthorized("DISCORD_PUBLIC_KEY is not configured on the server")
     if not signature or not timestamp:
         raise errors.Unauthorized("missing X-Signature-Ed25519 or X-Signature-Timestamp header")
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) \
+            or abs(now.timestamp() - int(timestamp)) > REPLAY_WINDOW:
+        raise errors.Unauthorized(f"X-Signature-Timestamp is not within {REPLAY_WINDOW // 60} minutes of now")
     try:
         VerifyKey(bytes.fromhex(settings.discord_public_key)).verify(timestamp.encode() + body,
                                                                      bytes.fromhex(signature))
@@ -337,9 +342,10 @@ def serve(request) -> tuple:
     def handle():
         http.allow(request.method, "POST")
         body = http.read_body(request)
+        now = http.now()
         verify(settings(), body, request.headers.get("X-Signature-Ed25519", ""),
-               request.headers.get("X-Signature-Timestamp", ""))
-        interaction, now = parse(body), http.now()
+               request.headers.get("X-Signature-Timestamp", ""), now)
+        interaction = parse(body)
         try:
             answer, due = handle_interaction(interaction, team(), settings(), now)
         except errors.Refusal as e:  # a person's mistake or a refusal: said to them (a bad body was a 400 above)
