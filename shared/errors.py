@@ -51,5 +51,9 @@ class Contended(Conflict):
     """Others kept changing the same incident at the same moment; trying again will work."""
 
 
+class TooLarge(Refusal):
+    """What was asked would make a stored document larger than Firestore keeps (1 MiB)."""
+
+
 class Unavailable(Refusal):
     """Firestore could not be reached or answered with a server error: try again later."""

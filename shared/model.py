@@ -177,7 +177,8 @@ class Incident:
     ttr_seconds: float | None = None
     sla_response_met: bool | None = None
     sla_resolution_met: bool | None = None
-    timeline: tuple[dict, ...] = ()
+    timeline: tuple[dict, ...] = ()        # the first entry and the newest (store/timeline.py)
+    timeline_archived: int = 0             # older entries moved to incidents/{id}/timeline_archive
     doc: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # everything stored, as stored
 
     @property

@@ -32,6 +32,7 @@ def _calls():
         silences,
         status_days,
         status_updates,
+        timeline,
     )
     F = incidents.Filters
     return {
@@ -72,6 +73,7 @@ def _calls():
         "silences.unannounced": [lambda: silences.unannounced()],
         "silences.held_openings": [lambda: silences.held_openings(NOW)],
         "silences.records_of": [lambda: silences.records_of("SIL-1")],
+        "timeline.archived": [lambda: timeline.archived(incidents.doc_ref(incidents.INCIDENTS, "INC-1"))],
         "silences.page": [lambda: silences.page(10, None), lambda: silences.page(10, (NOW, "SIL-1"), ends_after=NOW),
                           lambda: silences.page(10, (NOW, "SIL-1"), ends_by=NOW)],
     }

@@ -141,7 +141,7 @@ def note(typed_id: object, actor: object, text: object, now: datetime, cfg: Conf
     body = clean(text)
     if not body:
         raise BadInput("text is missing")
-    store.add_timeline(get(typed_id).id, _entry(now, who, "note", body))
+    changes.add_note(incident_id(typed_id), _entry(now, who, "note", body))
     return []
 
 

@@ -7,6 +7,7 @@ issue up to date (shared/notify/postmortem_kinds.py renders the postmortem as it
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from shared.channels import POSTMORTEM_ISSUE, render
@@ -18,7 +19,7 @@ from shared.rules import postmortem, routing
 from shared.store import outbox
 from shared.store import postmortems as store
 from shared.store.client import claim_once, is_claimed
-from shared.store.incidents import get_incident
+from shared.store.incidents import get_incident, whole_timeline
 
 LOOKBACK = timedelta(hours=6)   # a sweep makes drafts for incidents resolved (or flagged) this recently
 EDITABLE = ("summary", "root_cause", "resolution", "prevention", "went_well", "went_wrong", "lucky", "author")
@@ -77,7 +78,7 @@ def sweep(now: datetime, cfg: Config) -> int:
 
 def _draft(incident, now: datetime, cfg: Config) -> bool:
     """Store the draft with its announcement and its issue, in one commit; False when it existed already."""
-    draft = postmortem.draft(incident, cfg)
+    draft = postmortem.draft(replace(incident, timeline=tuple(whole_timeline(incident))), cfg)
     deadline = postmortem.review_deadline(incident.resolved_at)
     doc = {**draft, "created_at": now, "resolved_at": incident.resolved_at, "environment": incident.environment,
            "owner": postmortem.owner(incident, cfg), "reviewed_at": None, "updated_at": now, "version": 1,

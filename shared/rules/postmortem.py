@@ -17,6 +17,7 @@ MANY_USERS = 100
 REVIEW_WITHIN = timedelta(hours=48)
 FLAGS = ("data_loss", "security")
 PROMPT = "_To be written: {what}_"
+MAX_ROWS = 100   # timeline rows in a draft: the first and the last 50 of a longer history
 EMOJI = {Severity.CRITICAL: "🔴", Severity.HIGH: "🟠", Severity.MEDIUM: "🟡", Severity.LOW: "🟢"}
 # timeline actions as the team's postmortem names them
 EVENTS = {"opened": "Alert triggered", "acknowledged": "On-call acknowledged", "investigating": "Investigating",
@@ -67,7 +68,13 @@ def draft(incident: Incident, cfg: Config) -> dict:
     end = incident.resolved_at or incident.last_seen or incident.created_at
     offset = incident.created_at.astimezone(zone).strftime("%z")
     timeline = []
-    for entry in incident.timeline:
+    entries = list(incident.timeline)
+    if len(entries) > MAX_ROWS:   # the draft stays a readable page (and a document far below Firestore's 1 MiB)
+        skipped = len(entries) - MAX_ROWS
+        entries = entries[:MAX_ROWS // 2] + [{"at": entries[MAX_ROWS // 2]["at"], "actor": "system", "action": "…",
+                                              "detail": f"{skipped} more entries, on the incident's timeline"}] \
+            + entries[-MAX_ROWS // 2:]
+    for entry in entries:
         at = entry["at"]
         what = EVENTS.get(entry["action"], entry["action"].capitalize())
         who = _name(entry.get("actor"), cfg)

@@ -57,6 +57,7 @@ from shared.store.client import (
 )
 from shared.store.incidents import INCIDENTS, KEYS, LIVE, LIVE_FIELDS, doc_ref
 from shared.store.outbox import add_records
+from shared.store.timeline import append
 
 # ---------------------------------------------------------------- dedup keys
 
@@ -184,7 +185,7 @@ def change_status(incident_id: str, key_doc: str, status: str, fields: dict, ent
             counters = {**counters, **hot.combine(counters, shard_docs)}
         add_claim(tx, claim, now)
         add_records(tx, outbox)
-        update = {**fields, "status": status, "updated_at": now, "timeline": firestore.ArrayUnion([entry])}
+        update = {**fields, "status": status, "updated_at": now, **append(incident_ref, incident, [entry], tx)}
         if close:
             for ref in shard_refs:
                 tx.delete(ref)

@@ -13,6 +13,7 @@ from shared.model import Incident, Status
 from shared.store.client import Unchanged, add_claim, call, client, get_all, read_then_write
 from shared.store.incidents import INCIDENTS, KEYS, LIVE, doc_ref
 from shared.store.outbox import OUTBOX, add_records
+from shared.store.timeline import append
 
 
 def _optimistic(incident_id: str, write: Callable):
@@ -58,7 +59,7 @@ def take_step(incident_id: str, actor: str, now: datetime, entry: dict, acknowle
                             "notify": []})
         incident = Incident.from_doc(stored)
         records = _add_new(batch, outbox_for(incident))
-        update = {"timeline": firestore.ArrayUnion([entry]), "updated_at": now, "steps": incident.steps + 1}
+        update = {**append(ref, stored, [entry], batch), "updated_at": now, "steps": incident.steps + 1}
         if phase is not None:
             update["phase"] = phase
         if not acked:
@@ -78,20 +79,35 @@ def set_severity(incident_id: str, rank: int, label: str, pin: bool, lead: bool,
                  now: datetime, fields_for: Callable[[Incident], dict],
                  outbox_for: Callable[[Incident], list[dict]]) -> dict:
     """Change the severity by hand: a pin by the team lead, or a change by the on-call unless pinned."""
+    ref = doc_ref(INCIDENTS, incident_id)
+
     def write(stored: dict, batch, unchanged) -> dict:
         if stored.get("pinned_rank") and not lead:
             raise Pinned(f"the team lead pinned the severity of {incident_id}; only the team lead can change it")
         incident = Incident.from_doc(stored)
         records = _add_new(batch, outbox_for(incident))
-        update = {f"severity_reasons.{label}": reason, "timeline": firestore.ArrayUnion([entry]), "updated_at": now,
+        update = {f"severity_reasons.{label}": reason, **append(ref, stored, [entry], batch), "updated_at": now,
                   **fields_for(incident)}
         update.update({"pinned_rank": rank, "pinned_by": entry["actor"]} if pin else {"severity_rank": rank})
-        batch.update(doc_ref(INCIDENTS, incident_id), update, option=unchanged)
+        batch.update(ref, update, option=unchanged)
         if stored.get("active"):
             batch.update(doc_ref(LIVE, incident.key_doc), {"pinned_rank": rank} if pin else {"severity_rank": rank})
         return {"notify": [r["id"] for r in records if r["status"] == "pending"]}
 
     return _optimistic(incident_id, write)
+
+
+def add_note(incident_id: str, entry: dict) -> None:
+    """Add a person's note to an incident's timeline (open or resolved: notes feed the postmortem)."""
+    ref = doc_ref(INCIDENTS, incident_id)
+
+    def write(snap, batch) -> None:
+        if not snap.exists:
+            raise NotFound(f"no incident {incident_id}")
+        stored = snap.to_dict()
+        batch.update(ref, append(ref, stored, [entry], batch),
+                     option=client().write_option(last_update_time=snap.update_time))
+    read_then_write(ref, write, f"{incident_id} changed meanwhile, try again")
 
 
 def record_escalation(incident_id: str, steps: list[str], level: int, next_check_at: datetime | None,

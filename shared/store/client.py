@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from shared import lazy
 from shared.clock import clock, patience
 from shared.config.settings import settings
-from shared.errors import Contended, Unavailable
+from shared.errors import Contended, TooLarge, Unavailable
 from shared.lazy import firestore, gexc, retries
 
 CLAIMS = "claims"
@@ -104,6 +104,11 @@ def call(method: Callable, *args, **kwargs):
         return method(*args, **kwargs, **window())
     except _unavailable() as e:
         raise Unavailable(f"Firestore is unavailable: {str(e)[:300]}") from None
+    except gexc.InvalidArgument as e:
+        if "size" not in str(e).lower():
+            raise
+        raise TooLarge("the change would make a stored document larger than Firestore's limit of 1 MiB "
+                       "(1,048,576 bytes); nothing was changed") from None
 
 
 def snapshots(query) -> list:

@@ -2,7 +2,8 @@
 time, those whose escalation check is due; with the live counters of the active ones overlaid.
 
 Documents of the incident aggregate:
-  incidents/{id}        the incident: what, where, severity reasons, status, SLA clocks, timeline
+  incidents/{id}        the incident: what, where, severity reasons, status, SLA clocks, timeline (its
+                        first and newest entries; older ones in incidents/{id}/timeline_archive, store/timeline.py)
   incident_keys/{key}   per dedup key, permanent: its current incident id, generation, status
   live/{key}            per dedup key, exists only while its incident is active: the live counters
   live_shards/{key}-{n} while a hot key's incident is active: its counters spread out (store/shards.py)
@@ -16,6 +17,7 @@ from datetime import datetime
 from shared.lazy import firestore
 from shared.model import Incident
 from shared.store import shards as hot
+from shared.store import timeline
 from shared.store.client import call, client, docs, get_all
 
 INCIDENTS = "incidents"
@@ -141,6 +143,11 @@ def due_incidents(now: datetime, limit: int) -> list[Incident]:
     query = (client().collection(INCIDENTS).where(filter=firestore.FieldFilter("next_check_at", "<=", now))
              .order_by("next_check_at").limit(limit))
     return [Incident.from_doc(i) for i in docs(query)]
+
+
+def whole_timeline(incident: Incident) -> list[dict]:
+    """Return an incident's whole timeline, its archived entries included (store/timeline.py)."""
+    return timeline.whole(doc_ref(INCIDENTS, incident.id), incident.doc)
 
 
 def add_timeline(incident_id: str, entry: dict) -> None:

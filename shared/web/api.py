@@ -78,6 +78,7 @@ def incident_view(incident: Incident) -> dict:
         "sla_resolution_met": incident.sla_resolution_met,
         "timeline": [{"at": iso(e["at"]), "actor": e["actor"], "action": e["action"], "detail": e.get("detail", "")}
                      for e in incident.timeline],  # in the order the changes were stored
+        "timeline_archived": incident.timeline_archived,  # older entries kept apart (the first stays above)
     }
 
 

@@ -28,7 +28,7 @@ _LENGTH = re.compile(r"[0-9]+")
 
 # The one mapping from what a use case refuses to an HTTP status (a Discord reply maps the same errors).
 STATUS = {errors.BadInput: 400, errors.Unauthorized: 401, errors.Forbidden: 403, errors.NotFound: 404,
-          errors.Conflict: 409, errors.Unavailable: 503}
+          errors.Conflict: 409, errors.TooLarge: 413, errors.Unavailable: 503}
 
 
 def status_of(refusal: errors.Refusal) -> int:
