@@ -125,6 +125,41 @@ def test_pages_without_a_session_redirect_and_forms_are_refused(console, inciden
     assert dump_firestore(firestore) == before
 
 
+def test_signing_out_revokes_the_session_on_the_server(console, console_app, incident):
+    """Hardening 2, finding 4: the cookie of a signed-out session, replayed, is refused until it would expire."""
+    assert sign_in(console).status_code == 303
+    cookie = console.get_cookie(session.COOKIE).value
+    home = console.get("/")
+    assert home.status_code == 200
+    r = console.post("/logout", data={"csrf": csrf_of(home.get_data(as_text=True))})
+    assert r.status_code == 303 and r.headers["Location"] == "/login"
+    stolen = console_app.test_client()
+    stolen.set_cookie(session.COOKIE, cookie)   # a copy kept from before (another tab, a stolen laptop)
+    assert (stolen.get("/").status_code, stolen.get("/").headers["Location"]) == (303, "/login")
+    r = stolen.post(f"/incidents/{incident}/ack", data={"actor": "dev-a", "csrf": csrf_of(home.get_data(as_text=True))})
+    assert r.status_code == 401 and "signed out" in r.get_data(as_text=True)
+    assert sign_in(console).status_code == 303 and console.get("/").status_code == 200   # a new session works
+
+
+def test_wrong_tokens_are_logged_and_limited_to_ten_a_minute_per_address(console, console_app, monkeypatch,
+                                                                          capsys):
+    """Hardening 2, finding 4: 590 guesses a second became 10 a minute; the log says so without the token."""
+    for n in range(10):
+        assert sign_in(console, token=f"guess-{n}").status_code == 401
+    logged = capsys.readouterr().out
+    assert logged.count("console sign-in failed: wrong token") == 10 and "guess-" not in logged
+    r = sign_in(console, token="test-api-token")       # even the right token, until the minute is over
+    assert r.status_code == 429 and r.headers["Retry-After"] == "60"
+    assert "try again in 60 s" in r.get_data(as_text=True)
+    other = console_app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    assert sign_in(other).status_code == 303           # another address is not held back
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW + timedelta(seconds=45))
+    assert sign_in(console, token="guess").headers["Retry-After"] == "15"
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW + timedelta(seconds=60))
+    assert sign_in(console).status_code == 303
+
+
 def test_an_expired_session_is_refused(signed_in, monkeypatch):
     monkeypatch.setattr(session, "SESSION_SECONDS", -1)
     assert signed_in.get("/").status_code == 303

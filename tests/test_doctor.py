@@ -74,11 +74,12 @@ def run(capsys, *args: str) -> tuple[int, dict[str, str]]:
     return code, by_what
 
 
-CHECKS = ("Team file", "Settings", "Discord alerts", "Discord staging", "Email SMTP", "Email SendGrid", "GitHub",
+CHECKS = ("Team file", "Settings", "Secrets", "Discord alerts", "Discord staging", "Email SMTP", "Email SendGrid", "GitHub",
           "Firestore")
 
 
-def test_everything_working_is_one_ok_line_each_exit_0_and_nothing_is_sent(vendors, capsys):
+def test_everything_working_is_one_ok_line_each_exit_0_and_nothing_is_sent(vendors, capsys, monkeypatch):
+    monkeypatch.setenv("API_TOKEN", "t" * 32)
     code, lines = run(capsys)
     assert code == 0, "\n".join(lines.values())
     assert list(lines) == list(CHECKS) and all(line.startswith("✓ ") for line in lines.values())
@@ -201,6 +202,23 @@ def test_an_unconfigured_channel_goes_to_the_preview_page_and_is_not_a_failure(v
         assert lines[what].startswith(f"– {what}: not configured: messages go to the local preview page"), lines[what]
     assert not any(what.endswith(" test") for what in lines) and vendors.nothing_sent()
     assert doctor.main(["--strict"]) == 1  # production: a channel nobody set up is a failure
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(("token", "secret", "warned"), [
+    ("t" * 31, None, ["API_TOKEN has 31 characters"]), ("t" * 40, "s" * 8, ["CONSOLE_SECRET has 8 characters"]),
+    ("t" * 12, "s" * 12, ["API_TOKEN has 12 characters", "CONSOLE_SECRET has 12 characters"]),
+])
+def test_a_short_api_token_or_console_secret_is_a_warning(vendors, capsys, monkeypatch, token, secret, warned):
+    """Hardening 2, finding 4: a guessable token is said (not failed: a local stack uses short ones; --strict
+    fails it, as production should)."""
+    monkeypatch.setenv("API_TOKEN", token)
+    if secret:
+        monkeypatch.setenv("CONSOLE_SECRET", secret)
+    code, lines = run(capsys)
+    assert code == 0 and lines["Secrets"].startswith("! Secrets: ") and "at least 32" in lines["Secrets"]
+    assert all(w in lines["Secrets"] for w in warned) and token not in lines["Secrets"]
+    assert doctor.main(["--strict"]) == 1
     capsys.readouterr()
 
 

@@ -34,9 +34,10 @@ from shared.config.settings import Settings
 
 TEST_TEXT = "🧪 Test message from incident-response doctor — ignore"
 TIMEOUT = 5.0
-OK, FAIL, OFF = "ok", "fail", "off"
+OK, FAIL, OFF, WARN = "ok", "fail", "off", "warn"
+SHORTEST_SECRET = 32   # characters of API_TOKEN and CONSOLE_SECRET: anything shorter can be guessed
 PREVIEW = "not configured: messages go to the local preview page"
-SYMBOLS = {OK: ("✓", "OK"), FAIL: ("✗", "FAIL"), OFF: ("–", "--")}
+SYMBOLS = {OK: ("✓", "OK"), FAIL: ("✗", "FAIL"), OFF: ("–", "--"), WARN: ("!", "WARN")}
 INBOUND = ("SENTRY_CLIENT_SECRET", "INGEST_TOKEN", "API_TOKEN", "GRAFANA_WEBHOOK_SECRET", "PAGERDUTY_ROUTING_KEYS")
 WHAT = {"discord": "Discord alerts", "discord_staging": "Discord staging", "email": "Email", "github": "GitHub"}
 CHANNELS = ("DISCORD_WEBHOOK_URL", "DISCORD_STAGING_WEBHOOK_URL", "SMTP_URL", "SENDGRID_API_KEY", "GITHUB_TOKEN",
@@ -89,6 +90,16 @@ def check_settings(env) -> tuple[Line, Settings | None]:
     if unset:
         detail += f"; not set: {', '.join(unset)}"
     return Line(OK, "Settings", detail), settings
+
+
+def check_secrets(env) -> Line:
+    """Warn of a guessable API_TOKEN or CONSOLE_SECRET (the console and the API trust whoever knows them)."""
+    short = [f"{name} has {len(env[name])} characters" for name in ("API_TOKEN", "CONSOLE_SECRET")
+             if env.get(name) and len(env[name]) < SHORTEST_SECRET]
+    if short:
+        return Line(WARN, "Secrets", f"{'; '.join(short)}: use at least {SHORTEST_SECRET} random characters "
+                                     "(openssl rand -hex 32)")
+    return Line(OK, "Secrets", f"API_TOKEN and CONSOLE_SECRET are unset or at least {SHORTEST_SECRET} characters")
 
 
 # -- channels ------------------------------------------------------------------------------------------------------
@@ -319,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     team, cfg = check_team()
     lines = [team]
     env_line, settings = check_settings(os.environ)
-    lines.append(env_line)
+    lines += [env_line, check_secrets(os.environ)]
     if settings is not None:
         t = args.timeout
         lines += run_all([("Discord alerts", lambda: check_discord(settings, "discord", t)),
@@ -337,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                   if status.get(what) == FAIL]
         lines += run_all([(f"{WHAT[n]} test", lambda n=n: send_test(settings, n, to, args.timeout)) for n in names],
                          deadline=args.timeout + 2)
-    failed = [line for line in lines if line.status == FAIL or (args.strict and line.status == OFF)]
+    failed = [line for line in lines if line.status == FAIL or (args.strict and line.status in (OFF, WARN))]
     for line in lines:
         print(render(line, ascii_only), flush=True)
     print("everything configured works" if not failed else

@@ -8,7 +8,9 @@ reads the wire to the emulator; deploy/firestore.py applies the index file). Onl
   changes.py    people's changes to an incident, the escalation sweep's steps
   shards.py     live_shards/{key}-{n}: the counter shards of a hot dedup key
   outbox.py     outbox/{incident:reason:channel}: notifications to deliver, exactly once; previews/
+  timeline.py   an incident's timeline kept under a budget; older entries in incidents/{id}/timeline_archive
   jobs.py       status/{job}: the last run of each periodic job
+  limits.py     limits/{name}: per-minute counts of failed console sign-ins (TTL on expire_at)
   oncall.py     oncall_overrides/{id}, handoff_notes/{id}
   probes.py     probes/{key}: each health URL's last result and state; probe_days/{key}:{day}: results by day
   polling.py    polling/{source}: UptimeRobot polling's state (next poll, newest log seen per monitor, errors)

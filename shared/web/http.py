@@ -90,6 +90,14 @@ def deliver(due: list[str], cfg, now: datetime, wait: float) -> None:
     delivery.deliver_soon(due, cfg, settings(), now, wait)
 
 
+def client_address(request) -> str:
+    """The address a request came from: the last X-Forwarded-For entry (the one Google's front end appends; those
+    before it are the client's to choose), else the socket's peer."""
+    forwarded = request.headers.get("X-Forwarded-For", "")[-200:]
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    return last or request.remote_addr or "unknown"
+
+
 def now() -> datetime:
     """Return this request's time (the product's clock)."""
     return clock().now()

@@ -91,9 +91,12 @@ class Console:
         form = _form(self.request)
         session.check_login_csrf(self.request.cookies.get(session.LOGIN_COOKIE), form.get("csrf"))
         try:
-            session.check_token(form.get("token", ""))
+            session.check_token(form.get("token", ""), web.client_address(self.request), self.now)
         except Unauthorized:
             return self.sign_in_form(401, "That is not the API token.")
+        except session.TooManySignIns as e:
+            raise web.HTTPError(429, f"Too many wrong tokens from your address; try again in {e.retry_after} s.",
+                                {"Retry-After": str(e.retry_after)}) from None
         return self.signed_in(self.cfg.person_id(form.get("actor")))
 
     def route(self) -> flask.Response:
@@ -141,6 +144,7 @@ class Console:
         parts, now = self.parts, self.now
         body = {k: v for k, v in form.items() if k != "csrf"}
         if parts == ["logout"]:
+            session.revoke(who, now)
             return _answer("", 303, (session.clear_cookie(session.COOKIE, self.base),), f"{self.base}login")
         if len(parts) == 3 and parts[0] == "incidents" and parts[2] in pages.ACTIONS:
             iid = actions.get(parts[1]).id

@@ -12,13 +12,16 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from shared import log
 from shared.config.settings import Settings, settings
 from shared.errors import Forbidden, Unauthorized
 from shared.incidents.actions import first_use
+from shared.store import limits
+from shared.store.client import is_claimed
 from shared.web.api import authenticate
 
 COOKIE = "console_session"
@@ -27,6 +30,7 @@ SESSION_SECONDS = 12 * 3600     # a shift; then the token is asked for again
 LOGIN_SECONDS = 3600            # the sign-in form's pre-session
 CODE_SECONDS = 3600             # a local sign-in link (printed by ./deploy.sh local)
 COOKIE_FLAGS = "HttpOnly; Secure; SameSite=Strict"
+FAILED_SIGN_INS = 10            # wrong tokens a client may type per minute; then 429 until the minute is over
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,35 @@ def _mac(purpose: str, value: str) -> str:
     return hmac.new(_key(settings()), f"{purpose}|{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def check_token(typed: str) -> None:
-    """Accept the API token typed into the sign-in form (constant-time), else Unauthorized."""
-    authenticate(f"Bearer {typed.strip()}")
+class TooManySignIns(Exception):
+    """The client typed FAILED_SIGN_INS wrong tokens this minute; `retry_after` seconds until it may try again."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def check_token(typed: str, client: str, now: datetime) -> None:
+    """Accept the API token typed into the sign-in form (constant-time), else Unauthorized (logged, without the
+    token); TooManySignIns once `client` (its address) has failed FAILED_SIGN_INS times this minute, on every
+    instance alike (counted in Firestore), before the token is even compared."""
+    minute = now.replace(second=0, microsecond=0)
+    name = f"console-sign-in:{hashlib.sha256(client.encode()).hexdigest()[:24]}:{minute:%Y%m%dT%H%M}"
+    retry_after = 60 - now.second
+    if limits.count(name) >= FAILED_SIGN_INS:
+        log.warning("console sign-in refused: too many failures", client=client[:64], retry_after=retry_after)
+        raise TooManySignIns(retry_after)
+    try:
+        authenticate(f"Bearer {typed.strip()}")
+    except Unauthorized:
+        limits.add(name, minute + timedelta(days=1))
+        log.warning("console sign-in failed: wrong token", client=client[:64])
+        raise
+
+
+def revoke(who: Session, now: datetime) -> None:
+    """Sign a session out for good: its cookie is refused from now until it would have expired."""
+    first_use(f"console-signed-out:{who.sid}", now)
 
 
 def start(actor: str) -> str:
@@ -62,14 +92,17 @@ def start(actor: str) -> str:
 
 
 def read(cookie: str | None) -> Session:
-    """Return the session a cookie holds; Unauthorized when it is missing, forged or expired."""
+    """Return the session a cookie holds; Unauthorized when it is missing, forged, expired or signed out."""
     if not cookie:
         raise Unauthorized("not signed in")
     try:
         data = _signer("session").loads(cookie, max_age=SESSION_SECONDS)
-        return Session(str(data["sid"]), str(data["actor"]))
+        found = Session(str(data["sid"]), str(data["actor"]))
     except (BadData, KeyError, TypeError):
         raise Unauthorized("the session is invalid or has expired; sign in again") from None
+    if is_claimed(f"console-signed-out:{found.sid}"):
+        raise Unauthorized("this session was signed out; sign in again")
+    return found
 
 
 def csrf(session: Session) -> str:
