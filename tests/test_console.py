@@ -337,3 +337,13 @@ def test_a_github_issue_made_for_the_incident_is_linked(incident, signed_in, mon
         monkeypatch.delenv("GITHUB_REPO")
         settings.cache_clear()
     assert '<a href="https://github.com/petties/petties/issues/42" rel="noreferrer noopener">github</a>' in html
+
+
+def test_a_form_with_control_characters_and_broken_utf8_is_stored_clean(signed_in, incident):
+    """Console form fields are cleaned like API bodies: no control character or lone surrogate is stored."""
+    token = csrf_of(signed_in.get("/").get_data(as_text=True))
+    body = f"csrf={token}&actor=dev-a&text=pool%00%1b+full+%ED%A0%80+again&x%00=%ff"
+    r = signed_in.post(f"/incidents/{incident}/note", data=body, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 303, r.get_data(as_text=True)[:300]
+    note = store.get_incident(incident).timeline[-1]
+    assert note["detail"] == "pool full \ufffd\ufffd\ufffd again", note

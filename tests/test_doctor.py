@@ -74,8 +74,8 @@ def run(capsys, *args: str) -> tuple[int, dict[str, str]]:
     return code, by_what
 
 
-CHECKS = ("Team file", "Settings", "Secrets", "Discord alerts", "Discord staging", "Email SMTP", "Email SendGrid", "GitHub",
-          "Firestore")
+CHECKS = ("Team file", "Settings", "Secrets", "Discord alerts", "Discord staging", "Email SMTP", "Email SendGrid",
+          "GitHub", "Firestore")
 
 
 def test_everything_working_is_one_ok_line_each_exit_0_and_nothing_is_sent(vendors, capsys, monkeypatch):

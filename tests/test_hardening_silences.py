@@ -30,7 +30,7 @@ def test_backtracking_patterns_answer_at_once_however_long_the_title(ingest, api
     ({"title": "~(?=x)"}, "matchers.title: invalid regular expression"),        # a lookahead: not RE2
     ({"title": "~"}, "matchers.title: invalid regular expression '~': an empty regular expression"),
     ({"title": "~" + "a" * 200}, "matchers.title: expected at most 200 characters"),
-    ({"service": "back\ud800end"}, "matchers.service: expected at most 200 characters of plain text"),
+    ({"service": "b" * 201}, "matchers.service: expected at most 200 characters"),
 ])
 def test_a_pattern_re2_refuses_or_too_long_is_a_400_naming_the_matcher(api, firestore, matchers, error):
     r = api.post("/silences", json={"actor": "dev-a", "matchers": matchers, "duration": "1h", "comment": "x"})
@@ -57,7 +57,8 @@ def test_a_comment_nobody_can_see_is_a_400(api, firestore, comment):
 @pytest.mark.parametrize(("duration", "error"), [
     ("999999999d", "duration: 999999999d is longer than ten years"),
     ("1" + "0" * 20 + "d", "duration: expected a duration like 30m, 2h or 1d, got '1000"),
-    ("9" * 5000, "duration: expected a duration like 30m, 2h or 1d, got '9999"), ("3651d", "a silence may last at most 7d"),
+    ("9" * 5000, "duration: expected a duration like 30m, 2h or 1d, got '9999"),
+    ("3651d", "a silence may last at most 7d"),
 ])
 def test_a_duration_too_long_or_too_big_is_a_400(api, firestore, duration, error):
     r = api.post("/silences", json={"actor": "dev-a", "matchers": {"service": "x"}, "duration": duration,

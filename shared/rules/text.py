@@ -14,6 +14,18 @@ def storable(text: str) -> str:
     return _CONTROL.sub("", _UNSTORABLE.sub("\ufffd", text))
 
 
+def storable_json(value: object) -> object:
+    """Return a parsed JSON value with every text in it (keys too) storable: what a caller sends as JSON (a lone
+    surrogate is valid JSON, "\\ud800") can then never make Firestore refuse a write."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(k): storable_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable_json(v) for v in value]
+    return value
+
+
 def clean(value: object, limit: int | None = None) -> str:
     """Return the value as text with lone surrogates as U+FFFD and control characters dropped, trimmed and cut
     to `limit` characters."""

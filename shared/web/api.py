@@ -19,6 +19,7 @@ from shared.model import Incident, iso
 from shared.oncall import handoff
 from shared.reports import daily, metrics
 from shared.rules.calendar import given_time
+from shared.rules.text import quoted
 from shared.status import updates as status_updates
 from shared.web import http
 
@@ -169,8 +170,8 @@ def _postmortem_markdown(call: Call):
 
 def _action_item(iid: str, call: Call):
     n = call.parts[3]
-    if not n.isdigit():
-        raise errors.NotFound(f"no action item {n[:20]!r}")
+    if not (n.isascii() and n.isdigit() and len(n) <= 4):   # a postmortem holds at most ITEMS_MAX items
+        raise errors.NotFound(f"no action item {quoted(n, 20)}")
     return postmortems.change_action_item(iid, int(n), call.body(), call.now, call.cfg)
 
 

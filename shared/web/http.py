@@ -18,6 +18,7 @@ from shared.config.settings import settings
 from shared.model import iso
 from shared.notify import delivery
 from shared.rules import calendar
+from shared.rules.text import storable_json
 from shared.sources.common import InboundRequest
 
 MAX_BODY = 1024 * 1024  # 1 MiB; Sentry and PagerDuty payloads are far below it
@@ -81,7 +82,7 @@ def read_json(request) -> dict:
         raise errors.BadInput(f"body is not valid JSON: {str(e)[:200]}") from None
     if not isinstance(data, dict):
         raise errors.BadInput("expected a JSON object")
-    return data
+    return storable_json(data)
 
 
 def deliver(due: list[str], cfg, now: datetime, wait: float) -> None:

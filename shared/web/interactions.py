@@ -26,7 +26,7 @@ from shared.model import iso
 from shared.notify import delivery
 from shared.oncall import handoff
 from shared.rules import postmortem as postmortem_rules
-from shared.rules.text import clean, quoted
+from shared.rules.text import clean, quoted, storable_json
 from shared.status import updates as status_updates
 from shared.web import http
 
@@ -75,9 +75,15 @@ def parse(body: bytes) -> dict:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.BadInput("body is not valid JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("type"), int):
+    if not isinstance(data, dict) or not isinstance(data.get("type"), int) or isinstance(data["type"], bool):
         raise errors.BadInput("expected an interaction object with an integer type")
-    return data
+    for field in ("member", "user", "data", "message"):
+        if data.get(field) is not None and not isinstance(data[field], dict):
+            raise errors.BadInput(f"expected {field} to be an object, got {type(data[field]).__name__}")
+    if isinstance(data.get("member"), dict) and data["member"].get("user") is not None \
+            and not isinstance(data["member"]["user"], dict):
+        raise errors.BadInput(f"expected member.user to be an object, got {type(data['member']['user']).__name__}")
+    return storable_json(data)
 
 
 def say(text: str, ephemeral: bool = True) -> dict:

@@ -16,6 +16,7 @@ from shared import oncall
 from shared.config import config
 from shared.errors import BadInput, NotFound, Unauthorized
 from shared.incidents import actions
+from shared.rules.text import storable
 from shared.web import http as web
 from shared.web.console import pages, session
 
@@ -52,7 +53,7 @@ def _form(request) -> dict[str, str]:
         raise BadInput(f"the form cannot be read: {str(e)[:100]}") from None
     form: dict[str, str] = {}
     for key, value in fields:
-        form.setdefault(key, value)
+        form.setdefault(storable(key), storable(value))
     return form
 
 
