@@ -2,7 +2,8 @@
 # Incident response: one script for every way to run it.
 #
 #   ./deploy.sh local   set up, start the Firestore emulator, serve every function on
-#                       http://127.0.0.1:${PORT:-8080}/<function>/ and run the cron runner
+#                       http://127.0.0.1:${PORT:-8080}/<function>/ (and only /ingest/, /interactions/ and
+#                       /status/ on http://127.0.0.1:${PUBLIC_PORT:-8081}/, for a tunnel) and run the cron runner
 #   ./deploy.sh test    set up, start a private emulator, run the whole test suite (in parallel, one worker per
 #                       core; --quick leaves out the tests marked slow)
 #   ./deploy.sh bench   set up, start a private emulator, run tests/bench and print figures
@@ -198,10 +199,14 @@ cmd_local() {
   export API_TOKEN=${API_TOKEN:-local-api-token}
   export PAGERDUTY_ROUTING_KEYS=${PAGERDUTY_ROUTING_KEYS:-local-pagerduty-routing-key-0001=petties-backend}  # key=service
   export LOCAL_PREVIEW=1  # unconfigured channels print their messages readably here
+  local public_port=${PUBLIC_PORT:-8081}
   if ! .venv/bin/python -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
     die "port $port is in use; run with PORT=<another port> ./deploy.sh local"
   fi
-  start_group "$STATE/server.log" .venv/bin/python -u -m shared.local.server --port "$port"
+  if ! .venv/bin/python -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $public_port))" 2>/dev/null; then
+    die "port $public_port is in use; run with PUBLIC_PORT=<another port> ./deploy.sh local"
+  fi
+  start_group "$STATE/server.log" .venv/bin/python -u -m shared.local.server --port "$port" --public-port "$public_port"
   local server=$LAST_PID base="http://127.0.0.1:$port"
   for _ in $(seq 120); do
     .venv/bin/python -c "import urllib.request; urllib.request.urlopen('$base/ingest/', timeout=1)" 2>/dev/null && break
@@ -216,6 +221,7 @@ cmd_local() {
 Incident response is running locally.
 $(.venv/bin/python -m shared.local.team summary | sed 's/^/  /')
   Functions       $base/   ($(ls functions | tr '\n' ' '))
+  Public port     http://127.0.0.1:$public_port/   (only /ingest/, /interactions/, /status/: point a tunnel here)
   Firestore       $FIRESTORE_EMULATOR_HOST (emulator, project $GOOGLE_CLOUD_PROJECT)
   Cron runner     ${LOCAL_CRON:-on}   Logs: .local/server.log, .local/cron.log, .local/firestore-emulator.log
 

@@ -21,16 +21,18 @@ def _seconds(n: int) -> duration_pb2.Duration:
     return duration_pb2.Duration(seconds=n)
 
 
-# How each job is retried. The sweep runs every minute and the next run catches up on everything, so one
-# quick retry that ends before the next run is enough; the daily report is retried for an hour (a run that
-# already posted it answers from the stored report and posts nothing twice).
+# How each job is retried. A retry carries its run's X-CloudScheduler-ScheduleTime, and the functions refuse
+# one more than 10 minutes from their clock (shared/web/http.py), so every retry starts within 9 minutes. The
+# sweep runs every minute and the next run catches up on everything, so one quick retry that ends before the
+# next run is enough; the daily report is retried for 9 minutes (a run that already posted it answers from the
+# stored report and posts nothing twice), and the next day's run makes the report of a day every try missed.
 RETRY = {
     "escalate": scheduler_v1.RetryConfig(retry_count=1, min_backoff_duration=_seconds(10),
                                          max_backoff_duration=_seconds(10), max_doublings=0,
                                          max_retry_duration=_seconds(50)),
-    "daily_summary": scheduler_v1.RetryConfig(retry_count=5, min_backoff_duration=_seconds(60),
-                                              max_backoff_duration=_seconds(900), max_doublings=4,
-                                              max_retry_duration=_seconds(3600)),
+    "daily_summary": scheduler_v1.RetryConfig(retry_count=4, min_backoff_duration=_seconds(30),
+                                              max_backoff_duration=_seconds(120), max_doublings=2,
+                                              max_retry_duration=_seconds(540)),
 }
 DEFAULT_RETRY = scheduler_v1.RetryConfig(retry_count=3, min_backoff_duration=_seconds(30),
                                          max_backoff_duration=_seconds(300), max_doublings=3,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -98,8 +99,18 @@ def sentry_alert(ingest, monkeypatch, when: datetime, issue_id: str, title: str,
     return r.get_json()
 
 
+def scheduled(client, when: datetime | str, path: str = "/", **headers: str):
+    """POST as Cloud Scheduler does: at the schedule time and stamped with it (the function refuses a stamp more
+    than 10 minutes from its clock, so its clock reads `when` for the call). Not for calls from several threads:
+    patch shared.web.http.now once around those."""
+    moment = datetime.fromisoformat(when.replace("Z", "+00:00")) if isinstance(when, str) else when
+    stamp = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with mock.patch("shared.web.http.now", lambda: moment):
+        return client.post(path, headers={"X-CloudScheduler-ScheduleTime": stamp, **headers})
+
+
 def sweep(escalate_client, when: datetime) -> dict:
-    r = escalate_client.post("/", headers={"X-CloudScheduler-ScheduleTime": when.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    r = scheduled(escalate_client, when)
     assert r.status_code == 200, r.get_data(as_text=True)
     return r.get_json()
 

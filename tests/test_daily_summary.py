@@ -15,7 +15,7 @@ from shared.notify import delivery
 from tests.conftest import fixture_json
 from tests.fakes.sentry_stats import FakeSentryStats
 from tests.golden_files import golden
-from tests.notify_fixtures import local, sentry_alert
+from tests.notify_fixtures import local, scheduled, sentry_alert
 from tests.teams import variant
 
 TOKEN = "?token=test-ingest-token"
@@ -40,8 +40,7 @@ def up(ingest, monkeypatch, when, monitor="793527", url="https://api.petties.wor
 
 
 def run(client, when, day: str | None = None):
-    r = client.post("/" + (f"?date={day}" if day else ""),
-                    headers={"X-CloudScheduler-ScheduleTime": when.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    r = scheduled(client, when, "/" + (f"?date={day}" if day else ""))
     assert r.status_code == 200, r.get_data(as_text=True)
     return r.get_json()
 

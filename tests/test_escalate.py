@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from shared.store import outbox
 from tests.conftest import fixture_json, sentry_headers
+from tests.notify_fixtures import scheduled
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -31,12 +32,11 @@ def post_issue(ingest, monkeypatch, when: datetime, issue_id: str, title: str, l
 
 
 def test_same_schedule_time_runs_once(escalate):
-    headers = {"X-CloudScheduler-ScheduleTime": "2026-11-30T02:00:00Z", "X-CloudScheduler-JobName": "escalate"}
-    first = escalate.post("/", headers=headers).get_json()
-    again = escalate.post("/", headers=headers).get_json()
+    job = {"X-CloudScheduler-JobName": "escalate"}
+    first = scheduled(escalate, "2026-11-30T02:00:00Z", **job).get_json()
+    again = scheduled(escalate, "2026-11-30T02:00:00Z", **job).get_json()
     assert first["status"] == "done" and again["status"] == "duplicate"
-    assert escalate.post("/", headers={**headers, "X-CloudScheduler-ScheduleTime": "2026-11-30T02:01:00Z"}) \
-        .get_json()["status"] == "done"
+    assert scheduled(escalate, "2026-11-30T02:01:00Z", **job).get_json()["status"] == "done"
 
 
 def test_escalate_refuses_get_and_bad_times(escalate):
@@ -54,9 +54,9 @@ def test_friday_night_high_waits_for_monday_0900_and_goes_out_as_one_digest(inge
     assert all(r["due_at"] == local("2026-11-30 09:00:00") for r in held)
 
     for when in ("2026-11-28 10:00:00", "2026-11-30 08:59:00"):
-        ran = escalate.post("/", headers={"X-CloudScheduler-ScheduleTime": stamp(local(when))}).get_json()
+        ran = scheduled(escalate, local(when)).get_json()
         assert ran["sent"] == 0, when
-    monday = escalate.post("/", headers={"X-CloudScheduler-ScheduleTime": stamp(local("2026-11-30 09:00:00"))})
+    monday = scheduled(escalate, local("2026-11-30 09:00:00"))
     # the two held messages as one digest, and the on-call handoff (Dev D to Dev A) posted at the handover
     assert monday.get_json()["digests"] == 1 and monday.get_json()["sent"] == 3
     records = [outbox.get(outbox.record_id(i, "opened", "discord")) for i in (first, second)]
@@ -71,12 +71,12 @@ def test_friday_night_high_waits_for_monday_0900_and_goes_out_as_one_digest(inge
 
 
 def test_a_quiet_sweep_logs_nothing_and_a_busy_one_says_what_it_did(escalate, ingest, monkeypatch, capfd):
-    quiet = {"X-CloudScheduler-ScheduleTime": "2026-11-24T03:00:00Z", "X-CloudScheduler-JobName": "escalate"}
-    assert escalate.post("/", headers=quiet).get_json()["status"] == "done"
+    job = {"X-CloudScheduler-JobName": "escalate"}
+    assert scheduled(escalate, "2026-11-24T03:00:00Z", **job).get_json()["status"] == "done"
     assert "sweep done" not in "".join(capfd.readouterr())
     post_issue(ingest, monkeypatch, local("2026-11-24 22:00:00"), "9101", "Search slow")  # held until 09:00
     monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-25 09:00:00"))
-    busy = escalate.post("/", headers={**quiet, "X-CloudScheduler-ScheduleTime": stamp(local("2026-11-25 09:00:00"))})
+    busy = scheduled(escalate, local("2026-11-25 09:00:00"), **job)
     counts = {k: v for k, v in busy.get_json().items() if k not in ("status", "run")}
     # it checked the open incident and sent the message held overnight, and did nothing else
     assert {k: v for k, v in counts.items() if v} == {"checked": 1, "sent": 1}, counts

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 import pytest
 
@@ -109,6 +110,7 @@ def test_duplicate_and_concurrent_sweeps_page_each_person_once(ingest, escalate_
     delivery.wait_idle()
     # Saturday 02:15 local is Friday 19:15 UTC: the level-2 moment, swept by overlapping and repeated runs
     times = ["2026-11-27T19:15:00Z", "2026-11-27T19:15:00Z", "2026-11-27T19:15:30Z", "2026-11-27T19:16:00Z"] * 2
+    monkeypatch.setattr("shared.web.http.now", lambda: datetime(2026, 11, 27, 19, 16, tzinfo=timezone.utc))
 
     def run(stamp):
         client = escalate_app.test_client()

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -51,7 +52,8 @@ def test_function_serves_under_the_framework_cli(target, firestore):
             r = httpx.get(base + "/incidents", headers={"Authorization": "Bearer test-api-token"}, timeout=10)
             assert r.status_code == 200 and r.json()["count"] == 0, r.text
         else:
-            r = httpx.post(base + "/", headers={"X-CloudScheduler-ScheduleTime": "2026-11-24T03:00:00Z"}, timeout=30)
+            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")   # the server runs by the real clock
+            r = httpx.post(base + "/", headers={"X-CloudScheduler-ScheduleTime": now}, timeout=30)
             assert r.status_code == 200 and r.json()["status"] == "done", r.text
     finally:
         proc.terminate()

@@ -61,3 +61,20 @@ def test_fire_sends_cloud_scheduler_headers():
 def test_schedule_fits_the_free_tier():
     assert len(JOBS) <= 3
     assert len({j.name for j in JOBS}) == len(JOBS)
+
+
+def test_the_public_port_serves_only_what_production_serves_without_a_token(firestore):
+    """Hardening 2, finding 7: the tunnel recipe exposed the whole local port (console, the notification preview
+    with every alert and email, the sweep). The public app serves ingest, interactions and the status page only."""
+    from werkzeug.test import Client
+    client = Client(build_app(public=True))
+    for method, path in (("GET", "/api/incidents"), ("GET", "/console/"), ("GET", "/_local/notifications"),
+                         ("POST", "/escalate/"), ("POST", "/daily_summary/"), ("GET", "/"), ("GET", "/api/")):
+        r = client.open(path, method=method)
+        assert r.status_code == 404, (method, path, r.status_code)
+        assert "not served on the public port" in r.get_json()["error"]
+    assert client.get("/status/").status_code == 200
+    assert client.get("/status/api/v2/summary.json").status_code == 200
+    assert client.post("/ingest/sentry", data=b"{}").status_code == 401          # the source authenticates itself
+    assert client.post("/interactions/", data=b"{}").status_code == 401         # so does Discord
+    assert {p.strip("/") for p in client.get("/nothing").get_json()["served"]} == {"ingest", "interactions", "status"}

@@ -11,6 +11,7 @@ from shared.config import load_config
 from shared.model import Incident
 from shared.rules import postmortem
 from tests.golden_files import golden
+from tests.notify_fixtures import scheduled
 
 CFG = load_config()
 OPENED = datetime(2026, 11, 24, 8, 45, tzinfo=timezone.utc)   # 15:45 in Ho Chi Minh City
@@ -155,7 +156,7 @@ def test_overdue_action_items_are_in_the_daily_report(ingest, api, escalate, mon
     for action, deadline in (("Alert on pool usage", "2026-11-22"), ("Load test checkout", "2026-12-10")):
         api.post(f"/postmortems/{iid}/action-items", json={"action": action, "owner": "dev-b", "deadline": deadline})
     daily = function_app("daily_summary").test_client()
-    r = daily.post("/", headers={"X-CloudScheduler-ScheduleTime": "2026-11-25T02:00:00Z"})
+    r = scheduled(daily, "2026-11-25T02:00:00Z")
     report = r.get_json()["report"]
     overdue = [a for a in report["action_items"] if a["why"].startswith("postmortem action item")]
     assert overdue == [{"done": False, "id": iid, "title": "Alert on pool usage", "owner": "Dev B",

@@ -18,7 +18,7 @@ from shared.store import incidents as incident_store
 from shared.store import probes as store
 from tests.conftest import install_team
 from tests.fakes.clock import REAL_CLOCK, FakeClock
-from tests.notify_fixtures import sweep
+from tests.notify_fixtures import scheduled, sweep
 from tests.teams import variant
 
 ANSWERS = {"ok": (200, b'{"status": "ok"}'), "error": (500, b"Internal Server Error"),
@@ -171,8 +171,7 @@ def test_two_failures_open_one_critical_incident_and_recovery_resolves_it(escala
     assert incident.first_seen == at.now - timedelta(minutes=5)  # the first failure
 
     # the same schedule time again (Cloud Scheduler's at-least-once), and a direct re-run: still one incident
-    assert escalate.post("/", headers={"X-CloudScheduler-ScheduleTime": at.now.strftime("%Y-%m-%dT%H:%M:%SZ")}) \
-        .get_json()["status"] == "duplicate"
+    assert scheduled(escalate, at.now).get_json()["status"] == "duplicate"
     assert probes.run(team(monkeypatch, server.url), settings(), at.now)["probed"] == 0
     assert len(probe_incidents()) == 1
 

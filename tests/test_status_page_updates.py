@@ -12,7 +12,7 @@ import pytest
 
 from shared.rules import status_page as rules
 from shared.status import page as status_page
-from tests.notify_fixtures import local, sentry_alert
+from tests.notify_fixtures import local, scheduled, sentry_alert
 from tests.teams import variant
 from tests.test_status_page import INCIDENT_STATES, NOW, status  # noqa: F401  (status: the page's test client)
 
@@ -210,7 +210,7 @@ def test_recorded_days_give_the_same_bars_and_then_only_recent_incidents_are_rea
         up(ingest, monkeypatch, local(end), url="https://petties.world")
     from_incidents = status_page.compute(NOW, config())
     # when the daily summary runs on the morning of Nov 27, it records the 89 closed days (once)
-    r = daily.post("/", headers={"X-CloudScheduler-ScheduleTime": "2026-11-27T02:00:00Z"})
+    r = scheduled(daily, "2026-11-27T02:00:00Z")
     assert r.status_code == 200, r.get_json()
     assert status_page.record_days(NOW, config()) == 0
     asked = []

@@ -8,7 +8,7 @@ import pytest
 from shared.config.settings import settings
 from tests.conftest import fixture_json
 from tests.fakes.uptimerobot import FakeUptimeRobot
-from tests.notify_fixtures import local, sweep
+from tests.notify_fixtures import local, scheduled, sweep
 
 BACKEND = "https://api.petties.world/health"
 T0 = local("2026-11-24 10:00:00")
@@ -169,8 +169,7 @@ def test_a_hung_poll_gives_up_within_its_budget_and_escalation_still_runs(robot,
 def test_two_sweeps_in_the_same_minute_poll_once(robot, escalate):
     robot.add_monitor("793527", BACKEND)
     for job in ("escalate", "escalate-second-scheduler"):
-        escalate.post("/", headers={"X-CloudScheduler-ScheduleTime": minute(0).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                    "X-CloudScheduler-JobName": job})
+        scheduled(escalate, minute(0), **{"X-CloudScheduler-JobName": job})
     assert len(robot.requests) == 1
 
 

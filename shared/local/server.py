@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import re
+import threading
 from pathlib import Path
 
 import functions_framework
@@ -27,11 +28,24 @@ def function_names(root: Path = ROOT) -> list[str]:
     return sorted(p.parent.name for p in (root / "functions").glob("*/main.py"))
 
 
-def build_app(root: Path = ROOT):
-    """Return one WSGI app with each function mounted under /<name>."""
-    names = function_names(root)
+# What production serves without a token or IAM: the only functions the public port serves. Everything else
+# (the API, the console, the sweep, the daily summary, the notification preview) stays on the private port.
+PUBLIC_FUNCTIONS = ("ingest", "interactions", "status")
+
+
+def build_app(root: Path = ROOT, public: bool = False):
+    """Return one WSGI app with each function mounted under /<name> (public: only PUBLIC_FUNCTIONS, no preview)."""
+    names = [n for n in function_names(root) if not public or n in PUBLIC_FUNCTIONS]
     mounts = {f"/{name}": functions_framework.create_app(target=name, source=str(root / "functions" / name / "main.py"))
               for name in names}
+
+    @Request.application
+    def public_index(request: Request) -> Response:
+        return Response(json.dumps({"error": f"not served on the public port: {request.path[:100]}",
+                                    "served": [f"/{n}/" for n in names]}), 404, content_type="application/json")
+
+    if public:
+        return DispatcherMiddleware(public_index, mounts)
 
     @Request.application
     def index(request: Request) -> Response:
@@ -164,10 +178,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--public-port", type=int, default=8081,
+                        help="the port a tunnel may expose: only " + ", ".join(f"/{n}/" for n in PUBLIC_FUNCTIONS))
     args = parser.parse_args()
     server = make_local_server(args.host, args.port)
+    public = make_local_server(args.host, args.public_port, app=build_app(public=True))
+    threading.Thread(target=public.serve_forever, name="public-port", daemon=True).start()
     warm_emulator()
-    print(f"serving {', '.join(function_names())} on http://{args.host}:{server.server_port}/", flush=True)
+    print(f"serving {', '.join(function_names())} on http://{args.host}:{server.server_port}/; "
+          f"only {', '.join(n for n in function_names() if n in PUBLIC_FUNCTIONS)} on the public port "
+          f"http://{args.host}:{public.server_port}/", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
 

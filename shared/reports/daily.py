@@ -166,10 +166,11 @@ def text(report: dict) -> str:
     return render.truncate(render.template("discord/daily.md.j2", ctx), 2000)
 
 
-def run(now: datetime, cfg: Config, settings: Settings, day: date | None = None) -> dict:
+def run(now: datetime, cfg: Config, settings: Settings, day: date | None = None, over: date | None = None) -> dict:
     """Make and post the report of `day` (default: the previous local day), and of the days before it that a
-    missed run left without one; return what was done. A day already reported is not posted again."""
-    target = day or previous_day(now, cfg)
+    missed run left without one; return what was done. A day already reported is not posted again, and none
+    after `over` (the last day that is over by the clock: the schedule time may run a few minutes ahead)."""
+    target = min(day or previous_day(now, cfg), over or previous_day(now, cfg))
     days = [target]
     if day is None:  # catch up the days since the last report this job made, within CATCH_UP_DAYS
         before = [target - timedelta(days=n) for n in range(1, CATCH_UP_DAYS + 1)]

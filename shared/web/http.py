@@ -7,7 +7,7 @@ import re
 import traceback
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import flask
 
@@ -104,18 +104,30 @@ def now() -> datetime:
     return clock().now()
 
 
+SCHEDULE_SKEW = timedelta(minutes=10)  # how far Cloud Scheduler's schedule time may be from the function's clock
+
+
 def schedule_time(header: str | None) -> datetime:
-    """Return Cloud Scheduler's X-CloudScheduler-ScheduleTime as the run's now (else the clock's)."""
-    if header:
-        try:
-            parsed = datetime.fromisoformat(header.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise errors.BadInput(f"X-CloudScheduler-ScheduleTime {header[:40]!r} is not an RFC 3339 time") from None
-        moment = calendar.in_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc))
-        if moment is None:
-            raise errors.BadInput(f"X-CloudScheduler-ScheduleTime {header[:40]!r} is outside 2000..2099")
-        return moment
-    return now()
+    """Return Cloud Scheduler's X-CloudScheduler-ScheduleTime as the run's now (else the clock's). A time more
+    than SCHEDULE_SKEW from the clock is a 400 (logged): Scheduler stamps the minute it calls in (its retries
+    come within SCHEDULE_SKEW, deploy/scheduler.py), so anything else is a caller choosing which day or minute
+    the run believes it is, which would escalate early or report a day that has not happened."""
+    clock_now = now()
+    if not header:
+        return clock_now
+    try:
+        parsed = datetime.fromisoformat(header.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.BadInput(f"X-CloudScheduler-ScheduleTime {header[:40]!r} is not an RFC 3339 time") from None
+    moment = calendar.in_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc))
+    if moment is None:
+        raise errors.BadInput(f"X-CloudScheduler-ScheduleTime {header[:40]!r} is outside 2000..2099")
+    if abs(moment - clock_now) > SCHEDULE_SKEW:
+        log.warning("scheduler time refused", schedule_time=moment.isoformat(), clock=clock_now.isoformat())
+        raise errors.BadInput(f"X-CloudScheduler-ScheduleTime {header[:40]!r} is more than "
+                              f"{SCHEDULE_SKEW.seconds // 60} minutes from this function's clock "
+                              f"({clock_now.strftime('%Y-%m-%dT%H:%M:%SZ')})")
+    return moment
 
 
 class BoundedBody(io.RawIOBase):

@@ -37,9 +37,11 @@ def daily_summary(request) -> tuple:
             day = date.fromisoformat(asked) if asked else None
         except ValueError:
             raise BadInput(f"date: expected YYYY-MM-DD, got {asked[:40]!r}") from None
-        if day is not None and not date(2000, 1, 1) <= day <= now.date():
-            raise BadInput(f"date: expected a day from 2000-01-01 to today, got {day.isoformat()}")
-        done = daily.run(now, config(), settings(), day)
+        over = daily.previous_day(http.now(), config())  # the last local day that is over, by this clock
+        if day is not None and not date(2000, 1, 1) <= day <= over:
+            raise BadInput(f"date: expected a day that is over, from 2000-01-01 to {over.isoformat()}, "
+                           f"got {day.isoformat()}")
+        done = daily.run(now, config(), settings(), day, over)
         status_page.record_days(now, config())  # the status page's bars of the days now closed
         delivery.deliver_soon(done.pop("notify"), config(), settings(), now, REPORT_WAIT)
         return http.json_response(done)
