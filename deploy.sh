@@ -193,6 +193,7 @@ cmd_local() {
   .venv/bin/python -m shared.local.team check || exit 1   # before anything starts: one line, no traceback
   start_emulator
   local port=${PORT:-8080}
+  export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$port}  # the status page's links (behind a tunnel: its URL)
   export GOOGLE_CLOUD_PROJECT=${GOOGLE_CLOUD_PROJECT:-demo-incidents}
   export SENTRY_CLIENT_SECRET=${SENTRY_CLIENT_SECRET:-local-sentry-secret}
   export INGEST_TOKEN=${INGEST_TOKEN:-local-ingest-token}
