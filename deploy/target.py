@@ -56,6 +56,11 @@ def plain_settings() -> tuple[str, ...]:
     return tuple(f.alias for f in Settings.model_fields.values() if f.alias not in secret) + EXTRA_ENV
 
 
+def functions_url(project: str, region: str) -> str:
+    """Return the base URL 2nd gen functions are served under (https://cloud.google.com/functions/docs/calling/http)."""
+    return f"https://{region}-{project}.cloudfunctions.net"
+
+
 def discover(root: Path = ROOT) -> list[str]:
     """Return every function in functions/ (a folder with a main.py), sorted."""
     return sorted(p.parent.name for p in (root / "functions").glob("*/main.py"))
@@ -117,11 +122,13 @@ def build(cfg: Config, team_file: Path, project: str | None, region: str | None,
             problems.append(f"deploy.env.{key}: not a setting the functions read")
         else:
             env[key] = str(value)
-    project = project or cfg.deploy.project
-    env = {"GOOGLE_CLOUD_PROJECT": project or "PROJECT", "INCIDENT_CONFIG": TEAM_FILE, **env}
+    project, region = project or cfg.deploy.project, region or cfg.deploy.region
+    # the status page's links start here; the team file's deploy.env.PUBLIC_URL wins (a domain of the team's own)
+    env = {"GOOGLE_CLOUD_PROJECT": project or "PROJECT", "INCIDENT_CONFIG": TEAM_FILE,
+           "PUBLIC_URL": functions_url(project or "PROJECT", region), **env}
     available = [s for s in secret_names() if existing_secrets is None or s in existing_secrets]
     functions = tuple(Function(name, ACCESS.get(name, PRIVATE), name in ACCESS,
                                () if name in NO_SECRETS else tuple(available), MIN_INSTANCES.get(name, 0))
                       for name in names)
-    return Target(project=project, region=region or cfg.deploy.region, functions=functions, env=env,
+    return Target(project=project, region=region, functions=functions, env=env,
                   problems=tuple(problems), team_file=team_file)

@@ -174,7 +174,8 @@ def test_apply_makes_everything_then_a_second_apply_changes_nothing(cloud, tmp_p
         "ingest", "interactions"}
     assert ingest["serviceConfig"]["minInstanceCount"] == 1
     assert ingest["serviceConfig"]["environmentVariables"] == {
-        "GOOGLE_CLOUD_PROJECT": PROJECT, "INCIDENT_CONFIG": "team.yaml", "DISCORD_ALERTS_CHANNEL_ID":
+        "GOOGLE_CLOUD_PROJECT": PROJECT, "INCIDENT_CONFIG": "team.yaml",
+        "PUBLIC_URL": f"https://asia-southeast1-{PROJECT}.cloudfunctions.net", "DISCORD_ALERTS_CHANNEL_ID":
         "111111111111111111", "EMAIL_FROM": "incidents@petties.world", "GITHUB_REPO": "petties/backend",
         "LOG_EXECUTION_ID": "true"}
     # and the public ones are open to all, the scheduled ones only to the scheduler's service account
@@ -275,11 +276,23 @@ def test_the_team_files_deploy_env_refuses_secrets_and_unknown_settings():
     cfg = cfg.model_copy(update={"deploy": cfg.deploy.model_copy(update={"env": {
         "API_TOKEN": "x", "GITHUB_REPOS": "a/b", "GOOGLE_CLOUD_PROJECT": "p", "LOG_LEVEL": "WARNING"}})})
     t = target.build(cfg, TEAM, None, None, ["ingest"], None)
-    assert t.env == {"GOOGLE_CLOUD_PROJECT": PROJECT, "INCIDENT_CONFIG": "team.yaml", "LOG_LEVEL": "WARNING"}
+    assert t.env == {"GOOGLE_CLOUD_PROJECT": PROJECT, "INCIDENT_CONFIG": "team.yaml",
+                     "PUBLIC_URL": f"https://asia-southeast1-{PROJECT}.cloudfunctions.net", "LOG_LEVEL": "WARNING"}
     assert t.problems == (
         "deploy.env.API_TOKEN: a secret: create it in Secret Manager instead of the team file",
         "deploy.env.GITHUB_REPOS: not a setting the functions read",
         "deploy.env.GOOGLE_CLOUD_PROJECT: set by the deploy itself; remove it")
+
+
+def test_public_url_is_where_the_functions_are_served_unless_the_team_file_names_its_own():
+    from shared.config import load_config
+    cfg = load_config(TEAM)
+    t = target.build(cfg, TEAM, "other-project", "europe-west1", ["status"], None)
+    assert t.env["PUBLIC_URL"] == "https://europe-west1-other-project.cloudfunctions.net"
+    own = cfg.model_copy(update={"deploy": cfg.deploy.model_copy(update={"env": {
+        "PUBLIC_URL": "https://incidents.petties.world"}})})
+    t = target.build(own, TEAM, None, None, ["status"], None)
+    assert t.env["PUBLIC_URL"] == "https://incidents.petties.world" and not t.problems
 
 
 def test_every_secret_setting_is_deployed_from_secret_manager():

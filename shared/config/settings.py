@@ -10,6 +10,7 @@ import functools
 import os
 from collections.abc import Mapping
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -90,6 +91,10 @@ class Settings(BaseModel):
     send_timeout: float = Field(5.0, alias="SEND_TIMEOUT_SECONDS", gt=0, le=60)
     # the web console signs its session cookies with this (default: a key derived from API_TOKEN)
     console_secret: SecretValue = Field(Secret(""), alias="CONSOLE_SECRET")
+    # the base URL the functions are served under (https://<region>-<project>.cloudfunctions.net, which
+    # `./deploy.sh gcp apply` sets; http://127.0.0.1:<PORT> under `./deploy.sh local`): the status page's links.
+    # Never a request's Host or X-Forwarded-Host, which whoever sends the request chooses.
+    public_url: BaseUrl = Field("", alias="PUBLIC_URL")
 
     @field_validator("sentry_max_age_seconds", mode="before")
     @classmethod
@@ -100,6 +105,23 @@ class Settings(BaseModel):
         if not text.isdigit():
             raise ValueError(f"expected a whole number of seconds, got {text[:40]!r}")
         return int(text)
+
+    @field_validator("public_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        problem = "expected the base URL the functions are served under, such as https://<region>-<project>." \
+                  "cloudfunctions.net (http or https, a host, no user, query or fragment)"
+        if not value:
+            return value
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # a port that is not a number raises
+        except ValueError:
+            raise ValueError(problem) from None
+        if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "?" in value
+                or "#" in value or any(c.isspace() or c in "\"'<>\\" for c in value)):
+            raise ValueError(problem)
+        return value
 
     @field_validator("pagerduty_routing_keys", mode="before")
     @classmethod

@@ -18,6 +18,8 @@ from shared.rules import status_updates as updates_rules
 PUBLIC_ENVIRONMENT = "production"   # only production incidents reach the public page; staging never shows
 HISTORY_DAYS = 90                   # daily uptime bars
 RECENT_DAYS = 14                    # incidents listed on the page
+LISTED = 50                         # at most, the most recent: Statuspage's incidents.json lists 50
+                                    # (https://www.githubstatus.com/api, "the 50 most recent incidents")
 ACTIVE = ("open", "acknowledged")
 
 # Statuspage component status per severity of an open incident (Low changes nothing a visitor sees).
@@ -176,12 +178,13 @@ def public_incident(incident: Incident, human: list[dict] = ()) -> dict:
 
 
 def listed(incidents: list[Incident], now: datetime) -> list[Incident]:
-    """Return the incidents the page lists, newest first: those of the last RECENT_DAYS and any still open; Low
-    only when a person wrote a status update for it."""
+    """Return the incidents the page lists, newest first: the LISTED most recent of those of the last RECENT_DAYS
+    and any still open; Low only when a person wrote a status update for it. (The state and the uptime still
+    count every incident: a long outage's older ones are only not listed.)"""
     since = now - timedelta(days=RECENT_DAYS)
     shown = [i for i in incidents if (i.severity > Severity.LOW or _latest(i).get("count"))
              and i.status in (*ACTIVE, "resolved") and (i.created_at >= since or i.status in ACTIVE)]
-    return sorted(shown, key=lambda i: i.created_at, reverse=True)
+    return sorted(shown, key=lambda i: (i.created_at, i.id), reverse=True)[:LISTED]
 
 
 def recent(incidents: list[Incident], now: datetime, human: dict[str, list[dict]] | None = None) -> list[dict]:

@@ -3,7 +3,8 @@ closed days (cached CACHE_SECONDS in the process, so a burst of visitors costs o
 served as HTML and as Statuspage v2 JSON.
 
 Everything shown comes from shared/rules/status_page: neutral names, or what people wrote as public updates; the
-template autoescapes it and the JSON escapes <, > and &.
+template autoescapes it and the JSON escapes <, > and &. `url`, the page's own address its links start with, is
+the transport's (from PUBLIC_URL, never from the request): the same answer for every visitor.
 """
 from __future__ import annotations
 
@@ -27,9 +28,8 @@ from shared.store import status_updates as updates_store
 
 CACHE_SECONDS = 30
 MAX_INCIDENTS = 2000     # incidents read for the days not recorded yet (a small team has far fewer)
-MAX_ACTIVE = 200
-MAX_PAGES = 4           # rendered pages kept per view (one per base URL)
-LISTED = 50              # incidents.json: Statuspage lists the 50 most recent
+MAX_ACTIVE = 200         # open incidents read: each counts towards its service's state
+MAX_UPDATES = 1000       # people's status updates read per 30 listed incidents (one `in` query)
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "status"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                           undefined=jinja2.StrictUndefined)
@@ -50,20 +50,17 @@ def view(now: datetime, cfg: Config) -> dict:
     return _cache.get("view", lambda: compute(now, cfg))
 
 
-_pages: dict = {}
+_rendered: dict = {}
 
 
 def page(now: datetime, cfg: Config, url: str) -> str:
-    """Return the page's HTML, rendered once per cached view and base URL (a few URLs at most are kept: the URL
-    comes from the request's Host, so each one gets its own copy and none is served another's links)."""
+    """Return the page's HTML, rendered once per cached view (`url`: the page's address, the same on every call
+    in a process)."""
     v = view(now, cfg)
     with _lock:
-        if _pages.get("view") is not v:
-            _pages.clear()
-            _pages["view"] = v
-        if url not in _pages and len(_pages) <= MAX_PAGES:
-            _pages[url] = html(v, url)
-        return _pages.get(url) or html(v, url)
+        if _rendered.get("view") is not v or _rendered.get("url") != url:
+            _rendered.update(view=v, url=url, html=html(v, url))
+        return _rendered["html"]
 
 
 def _window(now: datetime, cfg: Config) -> tuple[date, datetime, list[str]]:
@@ -112,7 +109,7 @@ def compute(now: datetime, cfg: Config) -> dict:
     in_force = silence.active_windows(cfg.maintenance, now, cfg)
     history = [o for w in cfg.maintenance for o in silence.occurrences(w, first, now, cfg)]
     human = updates_store.of_incidents([i.id for i in rules.listed(incidents, now)
-                                        if (i.doc.get("status_page") or {}).get("count")])
+                                        if (i.doc.get("status_page") or {}).get("count")], MAX_UPDATES)
     ahead = [o for w in cfg.maintenance for o in silence.occurrences(
         w, now - timedelta(days=rules.RECENT_DAYS), now + timedelta(days=rules.UPCOMING_DAYS), cfg)]
     components = []
@@ -189,9 +186,9 @@ def document(name: str, v: dict, url: str) -> dict | None:
                             "scheduled_maintenances": active + upcoming},
         "status": lambda: {"page": page, "status": status},
         "components": lambda: {"page": page, "components": components},
-        "incidents": lambda: {"page": page, "incidents": incidents[:LISTED]},
+        "incidents": lambda: {"page": page, "incidents": incidents},  # rules.listed: at most rules.LISTED
         "incidents/unresolved": lambda: {"page": page, "incidents": unresolved},
-        "scheduled-maintenances": lambda: {"page": page, "scheduled_maintenances": maintenances[::-1][:LISTED]},
+        "scheduled-maintenances": lambda: {"page": page, "scheduled_maintenances": maintenances[::-1][:rules.LISTED]},
         "scheduled-maintenances/upcoming": lambda: {"page": page, "scheduled_maintenances": upcoming},
         "scheduled-maintenances/active": lambda: {"page": page, "scheduled_maintenances": active},
     }

@@ -59,13 +59,14 @@ def of_incident(incident_id: str, limit: int = 200) -> list[dict]:
     return sorted(docs(query), key=lambda u: u["n"])
 
 
-def of_incidents(incident_ids: list[str]) -> dict[str, list[dict]]:
-    """Return the updates of several incidents, oldest first, by incident id (one query per 30 incidents)."""
+def of_incidents(incident_ids: list[str], limit: int = 1000) -> dict[str, list[dict]]:
+    """Return the updates of several incidents, oldest first, by incident id (one query per 30 incidents, each
+    reading at most `limit` updates)."""
     out: dict[str, list[dict]] = {}
     ids = sorted(set(incident_ids))
     for start in range(0, len(ids), IN_LIMIT):
         query = client().collection(STATUS_UPDATES).where(
-            filter=firestore.FieldFilter("incident_id", "in", ids[start:start + IN_LIMIT]))
+            filter=firestore.FieldFilter("incident_id", "in", ids[start:start + IN_LIMIT])).limit(limit)
         for update in docs(query):
             out.setdefault(update["incident_id"], []).append(update)
     return {k: sorted(v, key=lambda u: u["n"]) for k, v in out.items()}
