@@ -133,7 +133,8 @@ def clock():
         yield fake
 
 
-SUBCOLLECTIONS = ("timeline_archive",)   # the data model's only subcollections (store/timeline.py)
+SUBCOLLECTIONS = ("timeline_archive", "action_items")   # the data model's subcollections (store/timeline.py,
+#                                                         store/postmortems.py)
 
 
 def dump_firestore(db) -> dict:

@@ -12,6 +12,9 @@ https://cloud.google.com/firestore/docs/query-data/multiple-range-fields):
   - anything else (equality plus a range or an order on another field, array-contains with another filter,
     order on several fields): a composite index with the equality fields first, then the range/order fields
     in their order and direction
+  - a collection-group query (every subcollection of that name, `collection_group()`) is served only by indexes of
+    scope COLLECTION_GROUP: automatic single-field indexes have collection scope, and deploy/firestore.py applies
+    no other field override than "not indexed", so such a query needs a composite index of that scope
 A field whose single-field indexes an override disables cannot be queried on its own at all.
 """
 from __future__ import annotations
@@ -36,11 +39,16 @@ class Query:
     array: frozenset[str]
     ranges: tuple[str, ...]
     order: tuple[tuple[str, str], ...]   # (field, ASCENDING|DESCENDING), as asked
+    group: bool = False                  # a collection-group query (all_descendants)
+
+    @property
+    def scope(self) -> str:
+        return "COLLECTION_GROUP" if self.group else "COLLECTION"
 
     def __str__(self) -> str:
         parts = [f"{f} ==" for f in sorted(self.equality)] + [f"{f} array-contains" for f in sorted(self.array)]
         parts += [f"{f} range" for f in self.ranges] + [f"order {f} {d}" for f, d in self.order]
-        return f"{self.collection}: " + ", ".join(parts)
+        return f"{self.collection}{' (collection group)' if self.group else ''}: " + ", ".join(parts)
 
 
 def from_structured(q: StructuredQuery) -> Query:
@@ -69,7 +77,8 @@ def from_structured(q: StructuredQuery) -> Query:
         visit(q.where)
     order = tuple((o.field.field_path, StructuredQuery.Direction(o.direction).name) for o in q.order_by
                   if o.field.field_path != "__name__")
-    return Query(q.from_[0].collection_id, frozenset(equality), frozenset(array), tuple(ranges), order)
+    return Query(q.from_[0].collection_id, frozenset(equality), frozenset(array), tuple(ranges), order,
+                 bool(q.from_[0].all_descendants))
 
 
 def needed(q: Query) -> tuple[tuple[str, str], ...] | None:
@@ -95,6 +104,10 @@ def problems(queries: list[Query], spec: dict) -> list[str]:
     exempt = {(o["collectionGroup"], o["fieldPath"]) for o in overrides if o.get("indexes") == []}
     for q in sorted(set(queries), key=str):
         tail = needed(q)
+        if tail is None and q.group:
+            out.append(f"{q}: needs a collection-group index, which only a composite index (two fields or more) "
+                       "gives here")
+            continue
         if tail is None:
             used = set(q.equality) | set(q.array) | set(q.ranges) | {f for f, _ in q.order}
             blocked = sorted(f for f in used if (q.collection, f) in exempt)
@@ -103,12 +116,12 @@ def problems(queries: list[Query], spec: dict) -> list[str]:
             continue
         if not any(_serves(i, q, tail) for i in spec.get("indexes") or []) and not _merged(spec, q, tail):
             fields = [f"{f} ASCENDING" for f in sorted(q.equality)] + [f"{f} {d}" for f, d in tail]
-            out.append(f"{q}: needs a composite index on {q.collection} ({', '.join(fields)})")
+            out.append(f"{q}: needs a composite index on {q.collection} ({', '.join(fields)}), scope {q.scope}")
     return out
 
 
 def _serves(index: dict, q: Query, tail: tuple[tuple[str, str], ...]) -> bool:
-    if index.get("collectionGroup") != q.collection or index.get("queryScope", "COLLECTION") != "COLLECTION":
+    if index.get("collectionGroup") != q.collection or index.get("queryScope", "COLLECTION") != q.scope:
         return False
     fields = [(f["fieldPath"], f.get("order") or ("CONTAINS" if f.get("arrayConfig") else "")) for f in index["fields"]]
     head, rest = fields[:len(q.equality)], fields[len(q.equality):]
@@ -119,7 +132,7 @@ def _merged(spec: dict, q: Query, tail: tuple[tuple[str, str], ...]) -> bool:
     """Index merging: equality filters and an order only; one index (equality field, order...) per field."""
     if q.ranges or q.array or len(q.equality) < 2:
         return False
-    return all(any(_serves(i, Query(q.collection, frozenset({f}), q.array, q.ranges, q.order), tail)
+    return all(any(_serves(i, Query(q.collection, frozenset({f}), q.array, q.ranges, q.order, q.group), tail)
                    for i in spec.get("indexes") or []) for f in q.equality)
 
 

@@ -59,7 +59,7 @@ def _calls():
         "postmortems.unreviewed": [lambda: postmortems.unreviewed(10)],
         "postmortems.with_overdue_items": [lambda: postmortems.with_overdue_items("2026-11-24", 10)],
         "postmortems.flagged_since": [lambda: postmortems.flagged_since(NOW, 10)],
-        "postmortems.all_postmortems": [lambda: postmortems.all_postmortems(10)],
+        "postmortems.action_items": [lambda: postmortems.action_items("INC-1")],
         "probes.results_between": [lambda: probes.results_between(NOW - timedelta(days=1), NOW)],
         "status_updates.of_incident": [lambda: status_updates.of_incident("INC-1")],
         "status_updates.of_incidents": [lambda: status_updates.of_incidents(["INC-1", "INC-2"])],
@@ -119,12 +119,13 @@ def test_every_query_the_store_runs_is_served_by_the_index_file(recorded):
     assert rules.problems([rules.from_structured(q) for q in recorded.queries], rules.load()) == []
 
 
-def query(collection: str, where=(), order=()) -> rules.Query:
-    """Build a query as the client would send it and read it back."""
+def query(collection: str, where=(), order=(), group: bool = False) -> rules.Query:
+    """Build a query as the client would send it (of a collection group: every subcollection so named) and read it
+    back."""
     op = StructuredQuery.FieldFilter.Operator
     filters = [StructuredQuery.Filter(field_filter=StructuredQuery.FieldFilter(
         field=StructuredQuery.FieldReference(field_path=f), op=getattr(op, o))) for f, o in where]
-    q = StructuredQuery(from_=[StructuredQuery.CollectionSelector(collection_id=collection)],
+    q = StructuredQuery(from_=[StructuredQuery.CollectionSelector(collection_id=collection, all_descendants=group)],
                         order_by=[StructuredQuery.Order(field=StructuredQuery.FieldReference(field_path=f),
                                                         direction=getattr(StructuredQuery.Direction, d))
                                   for f, d in order])
@@ -137,7 +138,9 @@ def query(collection: str, where=(), order=()) -> rules.Query:
 
 
 SPEC = {"indexes": [{"collectionGroup": "incidents", "queryScope": "COLLECTION", "fields": [
-    {"fieldPath": "status", "order": "ASCENDING"}, {"fieldPath": "created_at", "order": "DESCENDING"}]}],
+    {"fieldPath": "status", "order": "ASCENDING"}, {"fieldPath": "created_at", "order": "DESCENDING"}]},
+    {"collectionGroup": "action_items", "queryScope": "COLLECTION_GROUP", "fields": [
+        {"fieldPath": "done", "order": "ASCENDING"}, {"fieldPath": "deadline", "order": "ASCENDING"}]}],
     "fieldOverrides": [{"collectionGroup": "outbox", "fieldPath": "expire_at", "ttl": True, "indexes": []}]}
 
 
@@ -151,6 +154,13 @@ SPEC = {"indexes": [{"collectionGroup": "incidents", "queryScope": "COLLECTION",
     (query("incidents", [("status", "EQUAL"), ("next_check_at", "LESS_THAN_OR_EQUAL")]),
      "needs a composite index on incidents (status ASCENDING, next_check_at ASCENDING)"),
     (query("outbox", [("expire_at", "LESS_THAN")]), "single-field indexes of expire_at are disabled"),
+    (query("action_items", [("done", "EQUAL"), ("deadline", "LESS_THAN")], [("deadline", "ASCENDING")], group=True),
+     None),
+    (query("action_items", [("done", "EQUAL"), ("deadline", "LESS_THAN")], [("deadline", "ASCENDING")]),
+     "needs a composite index on action_items (done ASCENDING, deadline ASCENDING), scope COLLECTION"),
+    (query("incidents", [("status", "IN")], [("created_at", "DESCENDING")], group=True),
+     "needs a composite index on incidents (status ASCENDING, created_at DESCENDING), scope COLLECTION_GROUP"),
+    (query("action_items", [("deadline", "LESS_THAN")], group=True), "needs a collection-group index"),
 ])
 def test_the_rules_tell_a_served_query_from_one_that_production_would_refuse(q, problem):
     found = rules.problems([q], SPEC)

@@ -97,7 +97,7 @@ def test_github_429_and_5xx_are_retried_until_the_issue_and_its_body_are_right(i
     [issue] = _postmortem_issues(channels.github)
     assert "- [ ] Page on 5xx rate (Dev B, due 2026-12-01)" in issue["body"]
     assert [r["status"] for r in channels.github.requests if r["method"] == "POST"].count(201) == 1
-    assert outbox.get(outbox.record_id(iid, "postmortem_sync-2", "github"))["status"] == "sent"
+    assert outbox.get(outbox.record_id(iid, "postmortem_sync-item1.1", "github"))["status"] == "sent"
     statuses = channels.github.statuses()
     assert 429 in statuses and 502 in statuses and 503 in statuses
 
@@ -115,8 +115,7 @@ def test_an_older_update_delivered_late_does_not_overwrite_a_newer_one(ingest, a
     api.post(f"/postmortems/{iid}/action-items", json={"action": "Second", "owner": "dev-c", "deadline": "2026-12-02"})
     delivery.wait_idle()
     later = local("2026-11-24 12:00:00")
-    newer, older = outbox.record_id(iid, "postmortem_sync-3", "github"), outbox.record_id(iid, "postmortem_sync-2",
-                                                                                          "github")
+    newer, older = (outbox.record_id(iid, f"postmortem_sync-item{n}.1", "github") for n in (2, 1))
     delivery.deliver([newer], config(), settings(), later, 10)
     patched = len([r for r in channels.github.requests if r["method"] == "PATCH"])
     delivery.deliver([older], config(), settings(), later, 10)   # the older one, late
@@ -236,7 +235,7 @@ def test_postmortem_slash_commands_run_the_same_use_cases_as_the_api(ingest, api
     assert reviewed["content"] == f"✅ The postmortem of {iid} is reviewed."
     got = api.get(f"/postmortems/{iid}").get_json()
     assert got["action_items"][0]["done"] is True and got["reviewed_by"] == "dev-d" and got["version"] == 3
-    assert outbox.get(outbox.record_id(iid, "postmortem_sync-3", "github")) is not None
+    assert outbox.get(outbox.record_id(iid, "postmortem_sync-item1.2", "github")) is not None
     refused = send(interactions, command("postmortem", "reviewed", user=STRANGER, incident=iid)).get_json()["data"]
     assert refused["flags"] == 64 and "Only people in the team file" in refused["content"]
     bad = command("postmortem", "done", incident=iid)

@@ -3,8 +3,10 @@
 A notice goes into the incident's thread when its alert went out in Discord bot mode (else the channel). The issue
 is made once; each change to the postmortem adds a sync record, and a sync sends the postmortem as it is when the
 record is delivered, never as it was when the change was made. So an older sync delivered late cannot bring back an
-older body: it is superseded when a newer version exists, and a sync that finds the postmortem changed while its
-request was on the way sends again, so the last body GitHub takes is the newest.
+older body: it is superseded when the issue already shows the postmortem's current version (`synced_version` on
+the issue's record, raised after each body sent), and a sync that finds the postmortem changed while its request was
+on the way sends again, so the last body GitHub takes is the newest. (A change and its record are one commit, and
+the version it raised is read before the items, so a body sent at version v holds every change up to v.)
 """
 from __future__ import annotations
 
@@ -54,19 +56,23 @@ def sync(job: Job) -> Result:
     if POSTMORTEM_SYNC not in job.channel.carries:
         return SUPERSEDED
     postmortem = store.get(job.incident.id)
-    if postmortem is None or _version(postmortem) > int(job.record.get("version") or 0):
-        return SUPERSEDED   # a newer version's record carries the news
-    made = outbox.get(outbox.record_id(job.incident.id, "postmortem_issue", job.channel.name))
+    if postmortem is None:
+        return SUPERSEDED
+    issue_id = outbox.record_id(job.incident.id, "postmortem_issue", job.channel.name)
+    made = outbox.get(issue_id)
     if made is None or made["status"] in (OutboxStatus.FAILED, OutboxStatus.SUPERSEDED):
         return SUPERSEDED   # no issue to bring up to date
     if made["status"] != OutboxStatus.SENT:
         return Result(False, retryable=True, error="waiting for the postmortem's issue to be made first")
+    if int(made.get("synced_version") or 0) >= _version(postmortem):
+        return SUPERSEDED   # a newer change's record brought the issue to this version already
     sent = 0
     for _ in range(CATCH_UP):
         result = _send(job, POSTMORTEM_SYNC, {"postmortem": postmortem}, made.get("ref"))
         sent = _version(postmortem)
         if not result.ok:
             return result
+        outbox.raise_field(issue_id, "synced_version", sent)
         postmortem = store.get(job.incident.id)
         if postmortem is None or _version(postmortem) <= sent:
             return result

@@ -3,7 +3,9 @@ incident's thread, with a GitHub issue where the team files issues); read and ed
 reminders while unreviewed and a daily ping for each overdue action item.
 
 Every change to a postmortem bumps its `version` and, in the same commit, adds an outbox record that brings its
-issue up to date (shared/notify/postmortem_kinds.py renders the postmortem as it is when that record is delivered).
+issue up to date (shared/notify/postmortem_kinds.py renders the postmortem as it is when that record is delivered):
+postmortem_sync-<version> for a change to its sections, postmortem_sync-item<n>.<revision> for one to an action
+item (each item is a document of its own, so changes to different items never collide: shared/store/postmortems.py).
 """
 from __future__ import annotations
 
@@ -48,12 +50,18 @@ def _notice(incident_id: str, reason: str, chat: str, text: str, now: datetime, 
                             incident_id=incident_id, pings=pings)
 
 
-def _issue_record(incident_id: str, tracker: str, now: datetime, reason: str = "postmortem_issue",
-                  version: int = 1) -> dict:
-    """The postmortem's issue (reason postmortem_issue), or bringing it to `version` (postmortem_sync-<version>)."""
+def _issue_record(incident_id: str, tracker: str, now: datetime, reason: str = "postmortem_issue") -> dict:
+    """The postmortem's issue (reason postmortem_issue), or bringing it up to date after a change
+    (postmortem_sync-<the change>)."""
     record = plan.text_record(outbox.record_id(incident_id, reason, tracker), reason, tracker, "", now,
                               incident_id=incident_id)
-    return {**record, "template": reason.split("-")[0], "version": version}
+    return {**record, "template": reason.split("-")[0]}
+
+
+def _sync_records(incident_id: str, stored: dict, change: str, now: datetime, cfg: Config) -> list[dict]:
+    """The record that brings the postmortem's issue up to date after `change`, where the team files issues."""
+    tracker = _tracker(_environment(stored, cfg), cfg)
+    return [_issue_record(incident_id, tracker, now, f"postmortem_sync-{change}")] if tracker else []
 
 
 def _environment(pm: dict, cfg: Config) -> str:
@@ -140,6 +148,11 @@ def _ping_overdue(now: datetime, cfg: Config) -> int:
 
 # ---------------------------------------------------------------- what people do (the API and Discord)
 
+def _view(pm: dict) -> dict:
+    """The postmortem as the API shows it: with the earliest deadline of its open action items."""
+    return {**pm, "next_deadline": postmortem.next_deadline(pm.get("action_items") or [])}
+
+
 def get(incident_id: str) -> dict:
     found = store.get(incident_id)
     if found is None:
@@ -148,7 +161,7 @@ def get(incident_id: str) -> dict:
             raise NotFound(f"no incident {incident_id[:40]!r}")
         raise NotFound(f"{incident.id} has no postmortem" + (
             "" if postmortem.reasons(incident) else " (it meets none of the criteria)"))
-    return found
+    return _view(found)
 
 
 def markdown(incident_id: str, cfg: Config) -> str:
@@ -158,29 +171,28 @@ def markdown(incident_id: str, cfg: Config) -> str:
 
 def find(incident_id: str) -> dict | None:
     """Return the incident's stored postmortem, or None while it has none."""
-    return store.get(incident_id)
+    found = store.get(incident_id)
+    return None if found is None else _view(found)
 
 
-def _change(incident_id: str, write, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
-    """Apply `write(stored) -> fields` as a new version, with the record that brings its issue up to date;
-    return the postmortem as changed and the ids of the records to deliver now."""
+def _changed(incident_id: str, changed: dict | None, due: list[str]) -> tuple[dict, list[str]]:
+    """The postmortem as changed and the ids of the records to deliver now; NotFound saying why there is none."""
+    if changed is None:
+        get(incident_id)   # says why there is none
+    return (None if changed is None else _view(changed)), due
+
+
+def _change(incident_id: str, fields: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
+    """Set the postmortem's own fields as a new version, with the record that brings its issue up to date."""
     due: list[str] = []
 
     def run(stored: dict):
-        fields = write(stored)
         version = int(stored.get("version") or 1) + 1
-        fields = {**fields, "version": version, "updated_at": now,
-                  "next_deadline": postmortem.next_deadline(fields.get("action_items",
-                                                                       stored.get("action_items") or []))}
-        tracker = _tracker(_environment(stored, cfg), cfg)
-        records = [_issue_record(incident_id, tracker, now, f"postmortem_sync-{version}", version)] if tracker else []
+        records = _sync_records(incident_id, stored, str(version), now, cfg)
         due[:] = [r["id"] for r in records]
-        return fields, records
+        return {**fields, "version": version, "updated_at": now}, records
 
-    changed = store.change(incident_id, run)
-    if changed is None:
-        get(incident_id)   # says why there is none
-    return changed, due
+    return _changed(incident_id, store.change(incident_id, run), due)
 
 
 def edit(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
@@ -198,27 +210,31 @@ def edit(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict
             raise BadInput(f"{key}: expected text")
         else:
             fields[key] = value.strip()[:5000]
-    return _change(incident_id, lambda stored: fields, now, cfg)
+    return _change(incident_id, fields, now, cfg)
 
 
-def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
+def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict, dict, list[str]]:
     """POST /api/postmortems/<id>/action-items {"action", "owner", "deadline"}: an item with an owner and a
-    deadline (both required: an item nobody owns is not followed through)."""
+    deadline (both required: an item nobody owns is not followed through), numbered after the last one; return
+    the item, the postmortem as changed and the ids of the records to deliver now."""
     action = " ".join(str(body.get("action") or "").split())[:500]
     if not action:
         raise BadInput("action: expected what is to be done")
     owner = cfg.person_id(body.get("owner"))
     deadline = _day(body.get("deadline"))
+    due: list[str] = []
 
-    def write(stored: dict) -> dict:
-        items = list(stored.get("action_items") or [])
-        if len(items) >= ITEMS_MAX:
+    def write(stored: dict, n: int) -> tuple[dict, list[dict]]:
+        if n > ITEMS_MAX:
             raise BadInput(f"a postmortem holds at most {ITEMS_MAX} action items")
-        items.append({"n": len(items) + 1, "action": action, "owner": owner, "deadline": deadline, "done": False,
-                      "done_at": None})
-        return {"action_items": items}
+        records = _sync_records(incident_id, stored, f"item{n}.1", now, cfg)
+        due[:] = [r["id"] for r in records]
+        return {"n": n, "action": action, "owner": owner, "deadline": deadline, "done": False,
+                "done_at": None}, records
 
-    return _change(incident_id, write, now, cfg)
+    added = store.add_item(incident_id, now, write)
+    item, changed = added if added else (None, None)
+    return item, *_changed(incident_id, changed, due)
 
 
 def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
@@ -233,17 +249,19 @@ def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg:
     if "deadline" in body:
         changes["deadline"] = _day(body["deadline"])
 
-    def write(stored: dict) -> dict:
-        items = list(stored.get("action_items") or [])
-        if not 1 <= n <= len(items):
-            raise NotFound(f"no action item {n} (there are {len(items)})")
-        item = {**items[n - 1], **changes}
-        if "done" in changes and items[n - 1].get("done") == changes["done"]:
-            item["done_at"] = items[n - 1].get("done_at")   # done twice: still done since the first time
-        items[n - 1] = item
-        return {"action_items": items}
+    due: list[str] = []
 
-    return _change(incident_id, write, now, cfg)
+    def write(stored: dict, item: dict | None) -> tuple[dict, list[dict]]:
+        if item is None:
+            raise NotFound(f"no action item {n} (there are {len(store.action_items(incident_id))})")
+        fields = dict(changes)
+        if "done" in changes and item.get("done") == changes["done"]:
+            fields["done_at"] = item.get("done_at")   # done twice: still done since the first time
+        records = _sync_records(incident_id, stored, f"item{n}.{item['revision'] + 1}", now, cfg)
+        due[:] = [r["id"] for r in records]
+        return fields, records
+
+    return _changed(incident_id, store.change_item(incident_id, n, now, write), due)
 
 
 def reviewed(incident_id: str, body: dict, now: datetime, cfg: Config) -> dict:

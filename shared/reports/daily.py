@@ -119,7 +119,7 @@ def compose(day: date, cfg: Config, settings: Settings, now: datetime) -> dict:
     items += [{"done": True, "id": i.id, "title": i.title[:120], "owner": _owner(i, cfg, now), "why": "resolved"}
               for i in done[:10]]
     names = {p.id: p.name for p in cfg.people}
-    for pm in postmortem_store.all_postmortems(200):   # postmortem action items past their deadline
+    for pm in postmortem_store.with_overdue_items(day.isoformat(), 200):   # action items past their deadline
         for item in pm.get("action_items") or []:
             if not item.get("done") and item.get("deadline") and item["deadline"] < day.isoformat():
                 items.append({"done": False, "id": pm["incident"], "title": item["action"][:120],

@@ -16,6 +16,7 @@ reads the wire to the emulator; deploy/firestore.py applies the index file). Onl
   polling.py    polling/{source}: UptimeRobot polling's state (next poll, newest log seen per monitor, errors)
   reports.py    reports/{YYYY-MM-DD}: the daily summaries, stored with the outbox record that posts them
   silences.py   silences/{id}, and the outbox records a silence holds (status `silenced`)
-  postmortems.py  postmortems/{incident}: drafts, sections, action items
+  postmortems.py  postmortems/{incident}: drafts, sections; postmortems/{incident}/action_items/{n}: one document
+                per action item (changes to different items never collide)
   status_updates.py, status_days.py   status_updates/{id}, status_days/{day}: the public status page's
 """

@@ -107,6 +107,11 @@ def finish(rid: str, status: OutboxStatus, now: datetime, **fields) -> None:
                             "due_at": firestore.DELETE_FIELD, "expire_at": now + KEEP_FINISHED})
 
 
+def raise_field(rid: str, field: str, value: int) -> None:
+    """Raise a number on a record to at least `value` (a Maximum transform: writers in any order leave the largest)."""
+    call(_ref(rid).update, {field: firestore.Maximum(value)})
+
+
 def retry_at(rid: str, when: datetime, error: str, status: OutboxStatus = OutboxStatus.PENDING,
              progress: dict | None = None) -> None:
     """Put a record back for another attempt at `when` (with the steps of a multi-step send already done)."""

@@ -204,7 +204,7 @@ ROUTES: list[tuple[str, str, Callable[[Call], object]]] = [
     ("GET", "postmortems/{id}", lambda c: postmortems.get(actions.incident_id(c.parts[1]))),
     ("PUT", "postmortems/{id}", _changed_postmortem(lambda iid, c: postmortems.edit(iid, c.body(), c.now, c.cfg))),
     ("POST", "postmortems/{id}/action-items",
-     _changed_postmortem(lambda iid, c: postmortems.add_action_item(iid, c.body(), c.now, c.cfg), 201)),
+     _changed_postmortem(lambda iid, c: postmortems.add_action_item(iid, c.body(), c.now, c.cfg)[1:], 201)),
     ("PATCH", "postmortems/{id}/action-items/{n}", _changed_postmortem(_action_item)),
     ("POST", "postmortems/{id}/reviewed", lambda c: postmortems.reviewed(actions.incident_id(c.parts[1]), c.body(),
                                                                           c.now, c.cfg)),

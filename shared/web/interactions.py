@@ -184,9 +184,8 @@ def _postmortem(sub: str, typed_id: str, options: dict, who: str | None, cfg: Co
         postmortems.reviewed(iid, {"actor": who}, now, cfg)
         return say(f"✅ The postmortem of {iid} is reviewed.", ephemeral=False), []
     if sub == "action":
-        changed, due = postmortems.add_action_item(iid, {"action": options.get("text"), "owner": options.get("owner"),
+        item, _, due = postmortems.add_action_item(iid, {"action": options.get("text"), "owner": options.get("owner"),
                                                          "deadline": options.get("deadline")}, now, cfg)
-        item = changed["action_items"][-1]
         return say(f"📝 {iid}: action item {item['n']} for {cfg.person(item['owner']).name}, due {item['deadline']}: "
                    f"{discord_text(item['action'][:300])}", ephemeral=False), due
     number = options.get("item")

@@ -7,7 +7,7 @@ requests and answers with the library's public message types and counts as Fires
 (https://cloud.google.com/firestore/pricing): a document read per document fetched (a query at least one, an
 aggregation one), a write per document written, a delete per document deleted. It also keeps, per written
 document, its writes in each second (the hot-key tests' measure) and the structure of each query (the index
-check's).
+check's), and each commit it refused (the contention tests' measure).
 
 Its forwarding costs a little time and CPU per call: benchmarks count through it in a pass of their own, not
 while they time.
@@ -47,6 +47,15 @@ class Hottest:
     peak_in_one_second: int      # the most writes any document took in any one clock second
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A commit Firestore refused: its status (FAILED_PRECONDITION, ALREADY_EXISTS, ABORTED ...) and the documents
+    it would have written (paths below /documents/), each with how: update, create (must not exist), or delete."""
+
+    code: str
+    writes: tuple[tuple[str, str], ...]   # (path, update|create|delete)
+
+
 class Tap:
     """The proxy and what it saw. Thread-safe; start() it, point a client at .host, stop() it."""
 
@@ -57,6 +66,7 @@ class Tap:
         self.reads = self.writes = self.deletes = self.commits = 0
         self.by_path: dict[str, Counter] = defaultdict(Counter)   # document path -> {second: writes}
         self.queries: list = []                                   # StructuredQuery messages (proto-plus), as run
+        self.refused: list[Refused] = []                          # commits the emulator refused, in order
         self._channel = grpc.insecure_channel(self.upstream)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
         self._server.add_generic_rpc_handlers([_Handler(self)])
@@ -119,6 +129,20 @@ class Tap:
                     self.writes += 1
                 self.by_path[name.split("/documents/", 1)[-1]][second] += 1
 
+    def _refused(self, request: bytes, error: grpc.RpcError) -> None:
+        commit = _pb(messages.CommitRequest).FromString(request)
+        writes = []
+        for write in commit.writes:
+            which = write.WhichOneof("operation")
+            name = write.update.name if which == "update" else write.delete if which == "delete" \
+                else write.transform.document
+            precondition = write.current_document
+            how = "delete" if which == "delete" else \
+                "create" if precondition.HasField("exists") and not precondition.exists else "update"
+            writes.append((name.split("/documents/", 1)[-1], how))
+        with self._lock:
+            self.refused.append(Refused(error.code().name, tuple(writes)))
+
     def _read(self, method: str, request: bytes, responses: list[bytes]) -> None:
         with self._lock:
             if method == "GetDocument":
@@ -162,6 +186,8 @@ class _Handler(grpc.GenericRpcHandler):
                 try:
                     response = call(request, **options(context))
                 except grpc.RpcError as e:
+                    if name == "Commit":
+                        tap._refused(request, e)
                     return failed(context, e)
                 if name == "Commit":
                     tap._committed(request)

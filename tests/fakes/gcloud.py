@@ -145,8 +145,9 @@ def answer(s: dict, args: list[str]):
             else:
                 field["arrayConfig"] = parts["array-config"].upper()
             fields.append(field)
+        scope = f["query-scope"][0].upper().replace("-", "_")   # listed as COLLECTION or COLLECTION_GROUP
         index = {"name": f"projects/{project}/databases/(default)/collectionGroups/{group}/indexes/"
-                         f"CICAgI{len(s.get('indexes', []))}", "queryScope": f["query-scope"][0].upper(),
+                         f"CICAgI{len(s.get('indexes', []))}", "queryScope": scope,
                  "fields": fields + [{"fieldPath": "__name__", "order": fields[-1].get("order", "ASCENDING")}],
                  "state": "CREATING"}
         s.setdefault("indexes", []).append(index)
