@@ -37,15 +37,15 @@ def test_a_message_that_cannot_be_built_is_on_the_timeline_and_said_in_discord(i
     opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8102", "Payments failing", level="fatal")
     delivery.wait_idle()
     timeline = api.get(f"/incidents/{opened['incident']}").get_json()["timeline"]
-    crashed = [e for e in timeline if e["action"] == "notification crashed"]
+    crashed = [e for e in timeline if e["action"] == "notification failed"]
     assert [e["detail"] for e in crashed] == ["email opened: ValueError while building the message"]
     sweep(escalate, local("2026-11-24 10:01:00"))
-    sweep(escalate, local("2026-11-24 10:02:00"))   # the email fails again: still one notice, one timeline entry
+    sweep(escalate, local("2026-11-24 10:02:00"))   # failed once for good: not tried again, one notice, one entry
     notices = [m for m in channels.prod() if m["content"].startswith("⚠️")]
     assert len(notices) == 1 and opened["incident"] in notices[0]["content"]
     assert notices[0]["allowed_mentions"] == {"parse": [], "users": []}
     timeline = api.get(f"/incidents/{opened['incident']}").get_json()["timeline"]
-    assert len([e for e in timeline if e["action"] == "notification crashed"]) == 1
+    assert len([e for e in timeline if e["action"] == "notification failed"]) == 1
 
 
 def _parallel(n: int, call) -> list:

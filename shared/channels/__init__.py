@@ -41,8 +41,10 @@ def build(name: str, settings: Settings) -> Channel:
 
 
 def kind_of(reason: str) -> str:
-    """Return the message kind an outbox reason asks for ('severity-high' -> raised, 'escalation-...' -> ...)."""
+    """Return the message kind of an outbox record stored without one (before kinds were stored on records), from
+    its reason ('severity-high' -> raised, 'status-update-1-late' -> text, ...)."""
     prefix = reason.split("-", 1)[0]
     return {"opened": OPENED, "severity": RAISED, "resolved": RESOLVED, "milestone": MILESTONE,
             "escalation": ESCALATION, "handoff": TEXT, "notice": TEXT, "daily": TEXT, "postmortem": POSTMORTEM,
-            "postmortem_issue": POSTMORTEM_ISSUE, "postmortem_sync": POSTMORTEM_SYNC, "step": STEP}.get(prefix, prefix)
+            "postmortem_issue": POSTMORTEM_ISSUE, "postmortem_sync": POSTMORTEM_SYNC, "step": STEP,
+            "status": TEXT}.get(prefix, prefix)

@@ -98,7 +98,7 @@ def _held_message(channel, record: dict, cfg: Config, due: datetime):
     incident = store.get_incident(record["incident_id"]) if record.get("incident_id") else None
     if incident is None:
         return None
-    kind = kind_of(record["reason"])
+    kind = record.get("kind") or kind_of(record["reason"])
     if kind == OPENED:  # as delivery._opening decides it at send time
         current = job.opening_for(channel.name, incident, cfg, due)
         ctx = Context(current.mentions if current else tuple(record.get("mentions", [])),

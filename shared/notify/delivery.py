@@ -19,7 +19,6 @@ from shared.config import Config
 from shared.config.channels import CAPABILITIES
 from shared.config.settings import Settings
 from shared.errors import Unavailable
-from shared.model import TimelineEntry
 from shared.notify import plan
 from shared.notify.job import (  # noqa: F401  (the engine's vocabulary, used by the sweep and the tests)
     INCIDENT_GONE,
@@ -32,6 +31,7 @@ from shared.notify.job import (  # noqa: F401  (the engine's vocabulary, used by
     reset_pacing,
     settle,
     transmit,
+    unbuildable,
 )
 from shared.notify.kinds import KINDS
 from shared.rules import routing
@@ -135,27 +135,30 @@ def _attempt(record: dict, cfg: Config, settings: Settings, now: datetime, timeo
             return INCIDENT_GONE
     job = Job(record, channels.build(record["channel"], settings), incident, cfg, settings, now, timeout)
     try:
-        return KINDS[job.kind](job)
-    except Unavailable:
-        raise
-    except Exception as e:  # a rendering bug must not block other notifications
-        log.error("notification crashed", incident=record.get("incident_id"), outbox=record["id"],
-                  error=type(e).__name__, reason=str(e)[:300])
-        if incident is not None and record.get("attempts", 1) == 1:
-            _report_crash(job, e)
-        return Result(False, retryable=True, error=f"{type(e).__name__} while sending")
+        handler = KINDS[job.kind]
+    except KeyError:
+        error: Exception = ValueError(f"no message kind {job.kind!r}")
+    else:
+        try:
+            return handler(job)
+        except Unavailable:
+            raise
+        except Exception as e:  # a rendering bug must not block other notifications
+            error = e
+    if incident is not None:
+        _report_crash(job, error)
+    return unbuildable(error, f"{record['channel']} {record['reason']}", record.get("incident_id") or "-")
 
 
 def _report_crash(job: Job, error: Exception) -> None:
-    """A notification that cannot even be built is a bug: say so on the timeline and, once, in the incident's
-    chat channel when that is not the broken one, so nobody mistakes silence for calm."""
+    """A notification that cannot even be built is a bug: say so, once, in the incident's chat channel when that
+    is not the broken one, so nobody mistakes silence for calm (settle() puts the failure on the timeline)."""
     what = f"{job.channel.name} {job.record['reason']}: {type(error).__name__} while building the message"
-    store.add_timeline(job.incident.id, TimelineEntry(job.now, "system", "notification crashed", what).to_dict())
     chat = next((name for name in routing.follow_up_channels(job.incident.environment, job.cfg)
                  if CAPABILITIES[name].chat and name != job.channel.name), None)
     if chat is None:
         return
-    text = f"⚠️ {job.incident.id}: the {what} (retrying; see the logs). {job.incident.severity.name}: " \
+    text = f"⚠️ {job.incident.id}: the {what} (not sent; see the logs). {job.incident.severity.name}: " \
            f"{render.discord_text(job.incident.title[:200])}"
     reason = f"notice-{job.channel.name}"
     outbox.enqueue([plan.text_record(outbox.record_id(job.incident.id, reason, chat), reason, chat, text, job.now,

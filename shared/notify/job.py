@@ -92,11 +92,21 @@ class Job:
 
     @property
     def kind(self) -> str:
-        return kind_of(self.record["reason"])
+        """The message this record is (stored on it; records written before kinds were stored: from the reason)."""
+        return self.record.get("kind") or kind_of(self.record["reason"])
 
 
-def settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
-    """Record how a send went: sent, superseded, retried later, or failed for good (on the timeline)."""
+def unbuildable(error: Exception, what: str, incident_id: str) -> Result:
+    """The outcome of a message that could not even be built (a bug, or a record this version cannot read): failed
+    for good at once, since building it again fails again; settle() puts it on the timeline."""
+    log.error("notification cannot be built", incident=incident_id, what=what, error=type(error).__name__,
+              reason=str(error)[:300])
+    return Result(False, retryable=False, error=f"{type(error).__name__} while building the message")
+
+
+def settle(record: dict, result: Result, now: datetime, stats: Stats, digest: bool = False) -> None:
+    """Record how a send went: sent, superseded, retried later, or failed for good (on the timeline). A record
+    sent as part of a digest is marked so, and waits held (for the next digest) when it is retried."""
     rid, channel = record["id"], record["channel"]
     incident_id = record.get("incident_id") or "-"
     if result.pause:
@@ -106,7 +116,7 @@ def settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
         stats.skipped += 1
         return
     if result.ok:
-        outbox.finish(rid, OutboxStatus.SENT, now, ref=result.ref, sent_at=now)
+        outbox.finish(rid, OutboxStatus.SENT, now, ref=result.ref, sent_at=now, **({"digest": True} if digest else {}))
         stats.sent += 1
         return
     if result.retry_after:
@@ -114,7 +124,8 @@ def settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
     attempts = record.get("attempts", 1)
     if result.retryable and attempts < MAX_ATTEMPTS:
         wait = backoff(attempts, result.retry_after)
-        outbox.retry_at(rid, now + timedelta(seconds=wait), result.error, progress=result.progress)
+        outbox.retry_at(rid, now + timedelta(seconds=wait), result.error, progress=result.progress,
+                        status=OutboxStatus.HELD if digest else OutboxStatus.PENDING)
         log.warning("notification will be retried", incident=incident_id, outbox=rid, error=result.error,
                     attempts=attempts, retry_in_s=round(wait, 2))
         stats.retried += 1
@@ -122,7 +133,8 @@ def settle(record: dict, result: Result, now: datetime, stats: Stats) -> None:
     outbox.finish(rid, OutboxStatus.FAILED, now, last_error=result.error)
     if record.get("incident_id") and result is not INCIDENT_GONE:  # a deleted incident has no timeline
         store.add_timeline(record["incident_id"], TimelineEntry(
-            now, "system", "notification failed", f"{channel} {record['reason']}: {result.error}").to_dict())
+            now, "system", "notification failed",
+            f"{channel} {record['reason']}{' (in a digest)' if digest else ''}: {result.error}").to_dict())
     log.error("notification failed", incident=incident_id, outbox=rid, error=result.error, attempts=attempts)
     stats.failed += 1
 

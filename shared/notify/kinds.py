@@ -37,7 +37,8 @@ def _raised(job: Job) -> Result:
     if silenced and not silenced.get("released_at"):
         return SUPERSEDED  # silenced: the opening, when the silence ends, is sent at the severity it has then
     if opened is None:  # this channel has not carried the incident yet: open it here
-        fresh = {**job.record, "id": outbox.record_id(job.incident.id, "opened", job.channel.name), "reason": "opened"}
+        fresh = {**job.record, "id": outbox.record_id(job.incident.id, "opened", job.channel.name), "reason": "opened",
+                 "kind": OPENED}
         if outbox.create_claimed(fresh, job.now, LEASE):
             settle(fresh, _opening(replace(job, record=fresh)), job.now, Stats())
         return SUPERSEDED  # the opening record now carries this news, and its own retries

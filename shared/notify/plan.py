@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.channels import MILESTONE, STEP
+from shared.channels import ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, STEP, TEXT
 from shared.config import Config
 from shared.config.channels import CAPABILITIES
 from shared.model import Incident, OutboxStatus, Severity
@@ -11,11 +11,12 @@ from shared.rules import routing
 from shared.rules.workflow import STEPS
 
 
-def record(incident_id: str, delivery: routing.Delivery, now: datetime) -> dict:
-    """Return the outbox record for one delivery; its id makes it exactly-once per incident/reason/channel."""
+def record(incident_id: str, delivery: routing.Delivery, now: datetime, kind: str) -> dict:
+    """Return the outbox record for one delivery; its id makes it exactly-once per incident/reason/channel, its
+    kind says which message it is (notify/kinds.py), whatever its reason is called."""
     held = delivery.not_before is not None and delivery.not_before > now
     return {
-        "id": f"{incident_id}:{delivery.reason}:{delivery.channel}", "incident_id": incident_id,
+        "id": f"{incident_id}:{delivery.reason}:{delivery.channel}", "incident_id": incident_id, "kind": kind,
         "reason": delivery.reason, "channel": delivery.channel, "template": delivery.template,
         "mentions": list(delivery.mentions), "recipients": list(delivery.recipients),
         "status": (OutboxStatus.HELD if held else OutboxStatus.PENDING).value,
@@ -24,9 +25,10 @@ def record(incident_id: str, delivery: routing.Delivery, now: datetime) -> dict:
 
 
 def text_record(rid: str, reason: str, channel: str, text: str, now: datetime, incident_id: str | None = None,
-                pings: list[str] = ()) -> dict:
+                pings: list[str] = (), kind: str = TEXT) -> dict:
     """Return the outbox record for a message whose text is decided now (the handoff, a notice)."""
-    return {"id": rid, "incident_id": incident_id, "reason": reason, "channel": channel, "template": "text",
+    return {"id": rid, "incident_id": incident_id, "kind": kind, "reason": reason, "channel": channel,
+            "template": "text",
             "text": text, "pings": list(pings), "mentions": [], "recipients": [],
             "status": OutboxStatus.PENDING.value, "due_at": now, "created_at": now, "attempts": 0}
 
@@ -37,7 +39,7 @@ def step_record(incident_id: str, number: int, step: str, channel: str, text: st
     reason "step-<number>-<step>", so a step taken again later is posted again, and a retried request is not."""
     reason = f"step-{number}-{step}"
     return {**text_record(f"{incident_id}:{reason}:{channel}", reason, channel, text, now,
-                          incident_id=incident_id), "template": "step", "emoji": emoji}
+                          incident_id=incident_id, kind=STEP), "template": "step", "emoji": emoji}
 
 
 def on_step(incident_id: str, severity: Severity, environment: str, number: int, step: str, text: str,
@@ -58,23 +60,24 @@ def due_now(records: list[dict]) -> list[str]:
 
 def on_open(incident_id: str, severity: Severity, environment: str, now: datetime, cfg: Config,
             on_call: str | None = None) -> list[dict]:
-    return [record(incident_id, d, now) for d in routing.opening(severity, environment, now, cfg, on_call)]
+    return [record(incident_id, d, now, OPENED) for d in routing.opening(severity, environment, now, cfg, on_call)]
 
 
 def on_raise(incident_id: str, severity: Severity, environment: str, now: datetime, cfg: Config,
              on_call: str | None = None) -> list[dict]:
-    return [record(incident_id, d, now) for d in routing.raised(severity, environment, now, cfg, on_call)]
+    return [record(incident_id, d, now, RAISED) for d in routing.raised(severity, environment, now, cfg, on_call)]
 
 
 def on_resolve(incident_id: str, environment: str, now: datetime, cfg: Config) -> list[dict]:
     """One 'resolved' record per channel the incident may have reached; the sender skips the others."""
-    return [record(incident_id, routing.Delivery(channel, "resolved", "resolved"), now)
+    return [record(incident_id, routing.Delivery(channel, "resolved", "resolved"), now, RESOLVED)
             for channel in routing.follow_up_channels(environment, cfg)]
 
 
 def on_milestone(incident_id: str, count: int, environment: str, now: datetime, cfg: Config) -> list[dict]:
     channels = [c for c in routing.follow_up_channels(environment, cfg) if MILESTONE in CAPABILITIES[c].carries]
-    return [record(incident_id, routing.Delivery(c, f"milestone-{count}", "milestone"), now) for c in channels]
+    return [record(incident_id, routing.Delivery(c, f"milestone-{count}", "milestone"), now, MILESTONE)
+            for c in channels]
 
 
 def on_escalation(incident: Incident, steps, now: datetime, cfg: Config) -> list[dict]:
@@ -95,5 +98,5 @@ def on_escalation(incident: Incident, steps, now: datetime, cfg: Config) -> list
         if incident.severity is Severity.CRITICAL and emails:
             deliveries += [routing.Delivery(c, f"escalation-{step.name}", "escalation", tuple(people), emails)
                            for c in addressed or ["email"]]
-        out += [{**record(incident.id, d, now), "level": step.level} for d in deliveries]
+        out += [{**record(incident.id, d, now, ESCALATION), "level": step.level} for d in deliveries]
     return out

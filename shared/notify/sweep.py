@@ -1,7 +1,7 @@
 """The periodic sweep (escalate, every minute): release held notifications as digests, retry the rest."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from shared import channels, log
 from shared.channels import DIGEST, Context
@@ -9,6 +9,7 @@ from shared.clock import clock
 from shared.config import Config
 from shared.config.channels import CAPABILITIES
 from shared.config.settings import Settings
+from shared.errors import Unavailable
 from shared.model import OutboxStatus
 from shared.notify import delivery, job
 from shared.store import incidents as store
@@ -52,25 +53,27 @@ def _digest(name: str, group: list[dict], cfg: Config, settings: Settings, now: 
     """Send one message for everything held for a channel, and settle each record with it."""
     claimed = [r for r in (outbox.claim(g["id"], now, job.LEASE, include_held=True) for g in group) if r]
     incidents = {r["incident_id"]: store.get_incident(r["incident_id"]) for r in claimed}
-    items = [incidents[i] for i in dict.fromkeys(r["incident_id"] for r in claimed) if incidents[i]]
-    if not items:
+    for record in [r for r in claimed if incidents[r["incident_id"]] is None]:
+        job.settle(record, job.INCIDENT_GONE, now, stats)
+    claimed = [r for r in claimed if incidents[r["incident_id"]] is not None]
+    if not claimed:
         return
-    openings = [job.opening_for(name, i, cfg, now) for i in items]  # on call now, not when held
-    mentions = tuple(dict.fromkeys(m for o in openings if o for m in o.mentions))
-    since = min(r["created_at"] for r in claimed)
-    channel = channels.build(name, settings)
-    message = channel.render(DIGEST, None, cfg, now, Context(mentions, extra={"items": items, "since": since}))
-    result = job.transmit(channel, message, ",".join(i.id for i in items), "digest", settings,
-                               settings.send_timeout)
-    for record in claimed:
-        if result.ok:
-            outbox.finish(record["id"], OutboxStatus.SENT, now, ref=result.ref, sent_at=now, digest=True)
-        else:
-            wait = job.backoff(record.get("attempts", 1), result.retry_after)
-            outbox.retry_at(record["id"], now + timedelta(seconds=wait), result.error, status=OutboxStatus.HELD)
+    items = [incidents[i] for i in dict.fromkeys(r["incident_id"] for r in claimed)]
+    try:
+        openings = [job.opening_for(name, i, cfg, now) for i in items]  # on call now, not when held
+        mentions = tuple(dict.fromkeys(m for o in openings if o for m in o.mentions))
+        since = min(r["created_at"] for r in claimed)
+        channel = channels.build(name, settings)
+        message = channel.render(DIGEST, None, cfg, now, Context(mentions, extra={"items": items, "since": since}))
+    except Unavailable:
+        raise
+    except Exception as e:  # a digest that cannot be built would fail the same way every hour: fail it once
+        result = job.unbuildable(e, f"{name} digest", ",".join(i.id for i in items))
+    else:
+        result = job.transmit(channel, message, ",".join(i.id for i in items), "digest", settings,
+                              settings.send_timeout)
+    for record in claimed:   # each record as any send's: retried with backoff, paused, or failed for good
+        job.settle(record, result, now, stats, digest=True)
     if result.ok:
-        stats.sent += len(claimed)
         stats.digests += 1
         log.info("held notifications released as one digest", channel=name, count=len(claimed))
-    else:
-        stats.retried += len(claimed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from shared.channels import POSTMORTEM_ISSUE, render
+from shared.channels import POSTMORTEM, POSTMORTEM_ISSUE, POSTMORTEM_SYNC, render
 from shared.config import Config
 from shared.config.channels import CAPABILITIES
 from shared.errors import BadInput, NotFound
@@ -47,14 +47,15 @@ def _mentions(pids: list[str], cfg: Config) -> tuple[str, list[str]]:
 def _notice(incident_id: str, reason: str, chat: str, text: str, now: datetime, pings: list[str]) -> dict:
     """A notice in the incident's thread (else its chat channel): its reason starts with `postmortem-`."""
     return plan.text_record(outbox.record_id(incident_id, reason, chat), reason, chat, text, now,
-                            incident_id=incident_id, pings=pings)
+                            incident_id=incident_id, pings=pings, kind=POSTMORTEM)
 
 
 def _issue_record(incident_id: str, tracker: str, now: datetime, reason: str = "postmortem_issue") -> dict:
     """The postmortem's issue (reason postmortem_issue), or bringing it up to date after a change
     (postmortem_sync-<the change>)."""
+    kind = POSTMORTEM_ISSUE if reason == "postmortem_issue" else POSTMORTEM_SYNC
     record = plan.text_record(outbox.record_id(incident_id, reason, tracker), reason, tracker, "", now,
-                              incident_id=incident_id)
+                              incident_id=incident_id, kind=kind)
     return {**record, "template": reason.split("-")[0]}
 
 

@@ -54,8 +54,9 @@ def new_events(monitor: uptimerobot_api.Monitor, last: int | None, now: datetime
     return [latest or uptimerobot_api.Log(uptimerobot_api.DOWN, int(now.timestamp()))]
 
 
-def poll(now: datetime, cfg: Config, settings: Settings) -> dict:
-    """Poll once if due; return counts for the sweep's log ({} when polling is off or not due). Never raises."""
+def poll(now: datetime, cfg: Config, settings: Settings, budget: float = BUDGET) -> dict:
+    """Poll once if due, all within `budget` seconds (sends in flight included); return counts for the sweep's log
+    ({} when polling is off or not due). Never raises."""
     if not settings.uptimerobot_api_key:
         return {}
     timer = clock()
@@ -64,12 +65,12 @@ def poll(now: datetime, cfg: Config, settings: Settings) -> dict:
         state = store.begin(SOURCE, now, now + EVERY)
         if state is None:
             return {}
-        found = uptimerobot_api.monitors(settings, API_BUDGET)
+        found = uptimerobot_api.monitors(settings, min(API_BUDGET, budget))
         counts, due = _ingest(found, dict(state.get("seen") or {}), cfg, now)
-        if due:
-            budget = min(DELIVERY_BUDGET, BUDGET - (timer.monotonic() - started))
-            if budget > 0:
-                delivery.deliver(due, cfg, settings, now, budget)
+        if due:  # a send that starts may take its whole timeout; what is not sent goes with the next sweep
+            sending = min(DELIVERY_BUDGET, budget - (timer.monotonic() - started) - settings.send_timeout)
+            if sending > 0:
+                delivery.deliver(due, cfg, settings, now, sending)
     except uptimerobot_api.PollFailed as e:
         return _failed(now, str(e), e.retry_after)
     except Exception as e:  # Firestore or a bug: the sweep's escalation work is done and must still be recorded

@@ -197,25 +197,31 @@ def slot_of(now: datetime, rules: Probes) -> int:
     return int(now.timestamp()) // seconds(rules.interval)
 
 
-def run(cfg: Config, settings: Settings, now: datetime, budget: float | None = None) -> dict:
-    """Probe the URLs that are due, store the results and report transitions; return counts for the sweep."""
+STAGE_BUDGET = PROBE_BUDGET + DELIVERY_BUDGET   # seconds the sweep gives the probes at most, sends included
+
+
+def run(cfg: Config, settings: Settings, now: datetime, budget: float = STAGE_BUDGET) -> dict:
+    """Probe the URLs that are due, store the results and report transitions, all within `budget` seconds (sends
+    in flight included); return counts for the sweep."""
     counts = {"probed": 0, "probe_failures": 0, "probe_alerts": 0}
     every = targets(cfg)
     if not every:
         return counts
     try:
-        _run(cfg, settings, now, PROBE_BUDGET if budget is None else budget, every, counts)
+        _run(cfg, settings, now, budget, every, counts)
     except Exception as e:  # the sweep's escalation work is done and must still be recorded; the next one probes
         log.error("health probes failed", error=type(e).__name__, reason=str(e)[:300])
     return counts
 
 
 def _run(cfg: Config, settings: Settings, now: datetime, budget: float, every: list[Target], counts: dict) -> None:
+    timer = clock()
+    started = timer.monotonic()
     slot = slot_of(now, cfg.probes)
     stored = store.states([t.key for t in every])
     due = [t for t in every if stored.get(t.key, {}).get("slot", -1) < slot]
     due.sort(key=lambda t: stored.get(t.key, {}).get("slot", -1))
-    results = probe_all(due[:MAX_PROBES], now, budget)
+    results = probe_all(due[:MAX_PROBES], now, min(PROBE_BUDGET, budget))
     for target in due[:MAX_PROBES]:
         result = results[target.key]
         doc = store.record(target.key, target.service, target.check.url, slot, result,
@@ -240,8 +246,9 @@ def _run(cfg: Config, settings: Settings, now: datetime, budget: float, every: l
             store.clear_pending(target.key, transition["id"])
             counts["probe_alerts"] += outcome.status in ("created", "resolved", "duplicate")
             notify += outcome.notify
-    if notify:
-        delivery.deliver(notify, cfg, settings, now, DELIVERY_BUDGET)
+    sending = min(DELIVERY_BUDGET, budget - (timer.monotonic() - started) - settings.send_timeout)
+    if notify and sending > 0:  # a send that starts may take its whole timeout; the rest goes with the next sweep
+        delivery.deliver(notify, cfg, settings, now, sending)
 
 
 # ---------------------------------------------------------------- readers (the daily summary)

@@ -164,6 +164,28 @@ def claim_once(name: str, now: datetime) -> bool:
     return True
 
 
+def claim_run(name: str, now: datetime, wall: datetime, lease: timedelta) -> bool:
+    """Claim a run that must happen once but may be cut off (a Scheduler job): claims/{name}, held until `wall` +
+    `lease`. True when this call does the run: nobody claimed it, or whoever did neither finished it (finish_run)
+    nor is within their lease any more (the function's timeout killed it: the Scheduler retry finishes the work,
+    every step of which is idempotent). A claim made by claim_once counts as finished."""
+    ref = claim_ref(name)
+
+    def write(snap, batch):
+        held = snap.to_dict() if snap.exists else None
+        if held is not None and (held.get("done", True) or held["running_until"] > wall):
+            raise Unchanged(False)
+        put_unchanged(batch, ref, snap, {**claim_doc(now), "running_until": wall + lease, "done": False,
+                                         "tries": (held or {}).get("tries", 0) + 1})
+        return True
+    return read_then_write(ref, write, f"the run {name} was claimed at the same time, try again")
+
+
+def finish_run(name: str, wall: datetime, fields: dict) -> None:
+    """Mark a run claimed by claim_run as done (a retry of it is then a duplicate), with what it did."""
+    call(claim_ref(name).update, {"done": True, "finished_at": wall, **fields})
+
+
 def release(name: str) -> None:
     """Delete claims/{name}: the effect it guarded did not happen after all."""
     call(claim_ref(name).delete)
