@@ -1,5 +1,5 @@
 """Cloud Function `api`: incidents, on-call, handoff, metrics, silences, postmortems, reports and status updates
-(Authorization: Bearer API_TOKEN). Its routes are the table in shared/web/api.py; README.md lists them."""
+(Authorization: Bearer API_TOKEN). Its routes are the table in shared/web/api.py; docs/api.md lists them."""
 import functions_framework
 
 from shared.web import api as json_api

@@ -1,7 +1,7 @@
 """The JSON API (Authorization: Bearer API_TOKEN): a table of routes, each a thin adapter over a use case.
 
 A route reads the request, calls one use case and shapes its answer as JSON; refusals are shared.errors, mapped
-to HTTP once (shared/web/http.py). The paths and fields are in README.md (Endpoints).
+to HTTP once (shared/web/http.py). The paths and fields are in docs/api.md.
 """
 from __future__ import annotations
 
@@ -235,7 +235,7 @@ def route(method: str, path: str) -> Callable[[Call], object]:
         if pattern.match(path):
             methods.setdefault(method_, handler)
     if not methods:
-        raise errors.NotFound("not found; see the README for the API's paths")
+        raise errors.NotFound("not found; the API's paths are in docs/api.md")
     if "GET" in methods:   # HEAD is GET without the body, listed beside it
         methods = {"GET": methods["GET"], "HEAD": methods["GET"], **methods}
     http.allow(method, *methods)
