@@ -33,11 +33,14 @@ DELIVERY_BUDGET = 5.0  # at most; anything not sent goes with the next sweep (it
 
 
 def _fields(monitor: uptimerobot_api.Monitor, event: uptimerobot_api.Log) -> dict[str, object]:
-    """The event as the webhook's fields (normalised names), so one builder makes both alerts."""
+    """The event as the webhook's fields (normalised names), so one builder makes both alerts. An up event's
+    alertDuration is the downtime, as the webhook's is: the down log's duration (the up log's own duration is how
+    long the monitor has been up since)."""
     up = event.type == uptimerobot_api.UP
+    down_for = uptimerobot_api.downtime(monitor.logs, event) if up else None
     return {"monitorid": monitor.id, "monitorurl": monitor.url, "monitorfriendlyname": monitor.name,
             "alerttype": "2" if up else "1", "alertdetails": event.reason or ("OK" if up else "down"),
-            "alertduration": str(event.duration) if up and event.duration else "",
+            "alertduration": str(down_for) if down_for is not None else "",
             "alertdatetime": str(event.at)}
 
 

@@ -3,7 +3,9 @@
 Docs: https://uptimerobot.com/api/ (v2, "legacy"). POST /v2/getMonitors, form-encoded api_key, format=json,
 logs=1, offset/limit (at most 50 a page). Errors come as HTTP 200 with {"stat": "fail", "error": {...}}; over
 the plan's rate (free: 10 requests a minute) it answers 429 with Retry-After. Monitor status: 0 paused,
-1 not checked yet, 2 up, 8 seems down, 9 down; log type: 1 down, 2 up, 98 started, 99 paused.
+1 not checked yet, 2 up, 8 seems down, 9 down; log type: 1 down, 2 up, 98 started, 99 paused. A log's `duration` is
+how long the state it starts lasted (so far, for the newest): a down log's duration is the downtime, an up log's the
+time up since.
 This module is the only one that knows the v2 shape; a v3 client can replace it behind `monitors()`.
 """
 from __future__ import annotations
@@ -61,6 +63,17 @@ def _log(item: dict) -> Log:
     if isinstance(reason, dict):
         reason = " ".join(str(reason.get(k) or "") for k in ("code", "detail")).strip()
     return Log(_int(item.get("type")), _int(item.get("datetime")), _int(item.get("duration")), str(reason or ""))
+
+
+def downtime(logs: tuple[Log, ...], up: Log) -> int | None:
+    """Return how long the monitor was down before the up log `up`, in seconds: the duration of the down log before
+    it, at most the time between the two logs (the time between them when it has none); None when no down log
+    precedes it (the logs read no further back)."""
+    down = max((e for e in logs if e.type == DOWN and e.at <= up.at), key=lambda e: e.at, default=None)
+    if down is None:
+        return None
+    between = up.at - down.at
+    return min(down.duration, between) if down.duration > 0 else between
 
 
 def monitors(settings: Settings, budget: float) -> list[Monitor]:

@@ -23,8 +23,14 @@ class FakeUptimeRobot(FakeService):
                                      "interval": 300, "status": status, "create_datetime": 1462565497, "logs": []}
 
     def event(self, monitor_id: str, kind: int, at: int, duration: int = 0, reason: str = "") -> None:
-        """Log a down (1) or up (2) at unix time `at` and set the monitor's status, newest log first."""
+        """Log a down (1) or up (2) at unix time `at` and set the monitor's status, newest log first. As in
+        UptimeRobot's logs, a log's duration is how long the state it starts lasted: the log before this one ends
+        at `at` (its duration becomes the time between them), and this one's is `duration`, how long it has
+        lasted so far."""
         monitor = self.monitors[monitor_id]
+        if monitor["logs"]:
+            previous = monitor["logs"][0]
+            previous["duration"] = max(at - previous["datetime"], 0)
         entry = {"type": kind, "datetime": at, "duration": duration}
         if reason:  # {"code": "503", "detail": "Service Unavailable"}, as UptimeRobot's JSON has it
             code, _, detail = reason.partition(" ")
