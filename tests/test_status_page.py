@@ -36,11 +36,20 @@ def incident(severity: int, service="petties-backend", environment="production",
                     dedup_key="k", key_doc="k", created_at=NOW - timedelta(hours=1), **extra)
 
 
-@pytest.mark.parametrize(("severity", "state"), [(4, "major_outage"), (3, "partial_outage"),
-                                                  (2, "degraded_performance"), (1, "operational")])
-def test_an_open_production_incident_sets_its_service_state(severity, state):
-    assert rules.component_status("petties-backend", [incident(severity)], []) == state
-    assert rules.component_status("petties-web", [incident(severity)], []) == "operational"
+def outage(service="petties-backend", status="open", **extra) -> Incident:
+    """An UptimeRobot down of the service (an automatic outage), opened an hour before NOW."""
+    return Incident(id=f"INC-UR{service}{status}", title="secret title", status=status, auto_severity_rank=4,
+                    service=service, environment="production", source="uptimerobot", dedup_key="u", key_doc="u",
+                    created_at=NOW - timedelta(hours=1), doc={"level": "down"}, **extra)
+
+
+@pytest.mark.parametrize("severity", [4, 3, 2, 1])
+def test_an_open_incident_sets_no_state_by_its_severity_only_a_monitor_or_a_person_does(severity):
+    # (before issue 27, a Sentry incident's severity set its service's state by itself: Critical -> major outage)
+    cfg = variant({})
+    assert rules.component_status("petties-backend", [incident(severity)], [], cfg) == "operational"
+    assert rules.component_status("petties-backend", [incident(severity), outage()], [], cfg) == "major_outage"
+    assert rules.component_status("petties-web", [outage()], [], cfg) == "operational"
 
 
 def test_staging_resolved_and_invalid_incidents_never_show():
@@ -49,16 +58,18 @@ def test_staging_resolved_and_invalid_incidents_never_show():
     assert not rules.is_public(staging, cfg)
     assert not rules.is_public(incident(4, invalid=True), cfg)
     assert not rules.is_public(incident(4, service="<b>unknown</b>"), cfg)
-    assert rules.component_status("petties-backend", [incident(4, status="resolved")], []) == "operational"
-    assert rules.indicator([incident(4, status="resolved"), incident(2)]) == "minor"
-    assert rules.indicator([incident(4), incident(3)]) == "critical"
+    assert rules.component_status("petties-backend", [outage(status="resolved")], [], cfg) == "operational"
+    assert rules.component_status("petties-backend", [outage(invalid=True)], [], cfg) == "operational"
+    assert rules.indicator(["operational", "degraded_performance"]) == "minor"
+    assert rules.indicator(["major_outage", "partial_outage", "under_maintenance"]) == "critical"
 
 
 def test_a_maintenance_window_in_force_is_under_maintenance():
+    cfg = variant({})
     window = {"matchers": {"service": "petties-backend"}, "start": NOW, "end": NOW + timedelta(hours=1)}
-    assert rules.component_status("petties-backend", [incident(4)], [window]) == "under_maintenance"
+    assert rules.component_status("petties-backend", [outage()], [window], cfg) == "under_maintenance"
     about_alerts = {**window, "matchers": {"service": "petties-backend", "title": "*disk*"}}
-    assert rules.component_status("petties-backend", [], [about_alerts]) == "operational"
+    assert rules.component_status("petties-backend", [], [about_alerts], cfg) == "operational"
 
 
 def test_a_weekly_window_from_the_team_file_shows_on_page_and_json(firestore):
@@ -83,7 +94,7 @@ def status(firestore, monkeypatch):
 @pytest.fixture
 def incidents(ingest, api, monkeypatch) -> dict:
     """Given a Critical with a hostile title (acknowledged and being fixed by Dev D), a High, a Low, a staging
-    crash, and an UptimeRobot outage of the web app yesterday."""
+    crash, an UptimeRobot outage of the web app yesterday and one of the backend since 15:05, still down."""
     ids = {"critical": sentry_alert(ingest, monkeypatch, NOW - timedelta(minutes=50), "9001", XSS,
                                     level="fatal", users=12)["incident"],
            "high": sentry_alert(ingest, monkeypatch, NOW - timedelta(minutes=40), "9002",
@@ -98,6 +109,7 @@ def incidents(ingest, api, monkeypatch) -> dict:
     assert api.post(f"/incidents/{ids['critical']}/fixing", json=step).status_code == 200
     down(ingest, monkeypatch, local("2026-11-26 10:00:00"), url="https://petties.world")
     up(ingest, monkeypatch, local("2026-11-26 12:24:00"), url="https://petties.world")
+    ids["outage"] = down(ingest, monkeypatch, local("2026-11-27 15:05:00"), monitor="800010")
     monkeypatch.setattr("shared.web.http.now", lambda: NOW)
     return ids
 
@@ -107,18 +119,22 @@ def test_the_page_shows_states_and_neutral_incidents_only(status, incidents, fir
     page = status.get("/")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "public, max-age=30"
     html = page.get_data(as_text=True)
-    assert "Major outage of petties-backend" in html and "Partial outage of ai-service" in html
-    assert "Investigating" in html or "Identified" in html
+    # only the monitors' outages, under neutral titles: no Sentry incident shows by itself (before issue 27 the
+    # Critical and the High showed as "Major outage of petties-backend" and "Partial outage of ai-service")
+    assert "Major outage of petties-backend" in html and "Major outage of petties-web" in html
+    assert "ai-service</h3>" not in html.split("Recent incidents")[1] and "Partial outage" not in html
+    assert "Investigating" in html and "Identified" not in html
     everything = html + "".join(status.get(f"/api/v2/{d}.json").get_data(as_text=True) for d in
                                 ("summary", "status", "components", "incidents", "incidents/unresolved"))
     internal = [*(store.get_incident(i).title for i in incidents.values()), *(store.get_incident(i).dedup_key
                 for i in incidents.values()), *incidents.values(), *PEOPLE, "<script", "Crash in staging", "svg",
-                "HikariPool", "Login fails", "footer</", "Sentry", "sentry.io", "@petties.world", "petties-world"]
+                "HikariPool", "Login fails", "footer</", "Sentry", "sentry.io", "@petties.world", "petties-world",
+                "Backend Health", "Connection Timeout", "UptimeRobot"]
     for text in internal:
         assert text.lower() not in everything.lower(), text
     components = {c["name"]: c for c in status.get("/api/v2/components.json").get_json()["components"]}
     assert {n: c["status"] for n, c in components.items()} == {
-        "petties-web": "operational", "petties-backend": "major_outage", "ai-service": "partial_outage"}
+        "petties-web": "operational", "petties-backend": "major_outage", "ai-service": "operational"}
     web_bars = re.search(r'aria-label="Daily uptime of petties-web[^"]*"', html).group(0)
     assert "99.89%" in web_bars  # 144 min down on one of 90 days: (1 - 144/1440/90) ~ 99.89%
 
@@ -136,8 +152,7 @@ def test_the_json_has_the_statuspage_v2_shape(status, incidents):
     assert [c["id"] for c in summary["components"]] == [rules.public_id("component", n)
                                                         for n in ("petties-web", "petties-backend", "ai-service")]
     listed = status.get("/api/v2/incidents.json").get_json()["incidents"]
-    assert [i["name"] for i in listed] == ["Partial outage of ai-service", "Major outage of petties-backend",
-                                           "Major outage of petties-web"]
+    assert [i["name"] for i in listed] == ["Major outage of petties-backend", "Major outage of petties-web"]
     for i in listed:
         assert set(i) >= {"id", "name", "status", "impact", "created_at", "updated_at", "monitoring_at", "resolved_at",
                           "shortlink", "started_at", "page_id", "incident_updates", "components"}
@@ -146,9 +161,9 @@ def test_the_json_has_the_statuspage_v2_shape(status, incidents):
         for u in i["incident_updates"]:
             assert set(u) >= {"id", "status", "body", "incident_id", "created_at", "updated_at", "display_at"}
             assert u["status"] in INCIDENT_STATES
-    assert [i["status"] for i in listed] == ["investigating", "identified", "resolved"]
+    assert [i["status"] for i in listed] == ["investigating", "resolved"]
     unresolved = status.get("/api/v2/incidents/unresolved.json").get_json()["incidents"]
-    assert [i["impact"] for i in unresolved] == ["major", "critical"]
+    assert [i["impact"] for i in unresolved] == ["critical"]
     assert set(status.get("/api/v2/status.json").get_json()) == {"page", "status"}
 
 
@@ -194,12 +209,13 @@ def contrast(fg: str, bg: str) -> float:
 @pytest.mark.parametrize(("width", "name"), [(1280, "desktop"), (390, "phone")])
 def test_a_visitor_sees_each_service_and_the_incidents(live_server, status, incidents, browser, width, name, api,
                                                        monkeypatch):
-    # Given a Critical being fixed, a High and yesterday's web outage (incidents), and two status updates people
-    # wrote for the High; when a visitor opens the page
+    # Given a Critical being fixed, a High, yesterday's web outage and the backend's outage (incidents), and two
+    # status updates people wrote for the High, the first setting ai-service to a partial outage (it holds through
+    # the second); when a visitor opens the page
     for minute, update in ((20, {"status": "investigating", "title": "Sign-in fails for some users",
                                  "message": "Some users cannot sign in to the AI assistant.",
                                  "impact": "Chat answers may not load.", "eta": "within the hour",
-                                 "next_update_minutes": 30}),
+                                 "next_update_minutes": 30, "component_status": "partial_outage"}),
                            (45, {"status": "identified", "message": "We found the cause and are fixing it."})):
         monkeypatch.setattr("shared.web.http.now", lambda m=minute: NOW - timedelta(minutes=60 - m))
         assert api.post(f"/incidents/{incidents['high']}/status-updates", json={**update, "by": "dev-d"}).status_code \
@@ -212,7 +228,8 @@ def test_a_visitor_sees_each_service_and_the_incidents(live_server, status, inci
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"status_page_{name}.png"), full_page=True)
 
-    # Then the banner says the worst, each service its state, and the page has its landmarks and headings
+    # Then the banner says the worst, each service its state (the backend's from its monitor, ai-service's from
+    # the person), and the page has its landmarks and headings
     assert page.locator("h1").inner_text() == "Petties status"
     assert page.locator("[role=status]").inner_text() == "Major Service Outage"
     assert page.locator("header").count() == page.locator("main").count() == page.locator("footer").count() == 1
@@ -223,7 +240,7 @@ def test_a_visitor_sees_each_service_and_the_incidents(live_server, status, inci
     incidents_seen = page.locator(".incident h3").all_inner_texts()
     assert incidents_seen == ["Sign-in fails for some users", "Major outage of petties-backend",
                               "Major outage of petties-web"]
-    # and the people's updates show under their incident, newest first, in the team's words
+    # and the incidents by latest activity, the people's updates under theirs, newest first, in the team's words
     updates = page.locator(".incident").first.locator(".update").all_inner_texts()
     assert [u.splitlines()[0] for u in updates] == [
         "🟡 Identified — We found the cause and are fixing it.",

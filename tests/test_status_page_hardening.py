@@ -133,7 +133,8 @@ LISTED = 50   # Statuspage's incidents.json: the 50 most recent
 @pytest.fixture
 def many_open(ingest, firestore, monkeypatch) -> list[str]:
     """Given OPEN open Criticals on petties-backend, one a minute before NOW, each with a public title ("Outage
-    <n>", n = 0 the oldest): one real one from Sentry, copied in one batch. Return their ids, newest first."""
+    <n>", n = 0 the oldest) and a person's "major outage": one real one from Sentry, copied in one batch. Return
+    their ids, newest first."""
     real = sentry_alert(ingest, monkeypatch, NOW - timedelta(hours=2), "9201", "Pool exhausted", level="fatal")
     doc = firestore.collection("incidents").document(real["incident"]).get().to_dict()
     batch = firestore.batch()
@@ -143,8 +144,8 @@ def many_open(ingest, firestore, monkeypatch) -> list[str]:
         batch.set(firestore.collection("incidents").document(iid), {
             **doc, "id": iid, "key_doc": f"copy-{n}", "dedup_key": f"copy-{n}",
             "created_at": NOW - timedelta(minutes=OPEN - n),
-            "status_page": {"title": f"Outage {n}", "status": "investigating", "component_status": None, "count": 1,
-                            "updated_at": NOW - timedelta(minutes=OPEN - n)}})
+            "status_page": {"title": f"Outage {n}", "status": "investigating", "component_status": "major_outage",
+                            "count": 1, "updated_at": NOW - timedelta(minutes=OPEN - n)}})
         ids.insert(0, iid)
     batch.delete(firestore.collection("incidents").document(real["incident"]))
     batch.commit()

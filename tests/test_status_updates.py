@@ -105,7 +105,7 @@ BAD = [
     ({"next_update_minutes": 4}, "next_update_minutes: expected 5 to 1440"),
     ({"next_update_minutes": 1441}, "next_update_minutes: expected 5 to 1440"),
     ({"status": "resolved"}, "next_update_minutes: a resolved update promises no further update"),
-    ({"component_status": "operational"}, "component_status: expected one of degraded_performance"),
+    ({"component_status": "under_maintenance"}, "component_status: expected one of operational, degraded_perf"),
     ({"by": None}, "by is missing"),
     ({"by": "Mallory"}, "by: unknown person 'Mallory'"),
     ({"severity": "high"}, "unknown field 'severity'"),

@@ -231,6 +231,14 @@ class SilenceSettings(_Strict):
     max_duration: Duration = "7d"     # the longest silence the API accepts
 
 
+class StatusPage(_Strict):
+    """What the public status page shows without a person (shared/rules/status_page.py): `outages` (UptimeRobot
+    and health probes: a monitor's down turns its service to a major outage and opens a public incident under a
+    neutral title, resolved when the monitor recovers) or `none` (only people's status updates and maintenance
+    windows; the uptime bars still count the monitors' outages). No other source ever shows by itself."""
+    automatic: Literal["outages", "none"] = "outages"
+
+
 class Deploy(_Strict):
     """Where `./deploy.sh gcp` puts the product (flags --project and --region win over these)."""
     project: str = ""                  # the Google Cloud project id
@@ -262,6 +270,7 @@ class Config(_Strict):
     sentry: SentryStats = SentryStats()
     maintenance: list[MaintenanceWindow] = []
     silences: SilenceSettings = SilenceSettings()
+    status_page: StatusPage = StatusPage()
     deploy: Deploy = Deploy()
 
     @model_validator(mode="after")

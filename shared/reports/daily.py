@@ -18,7 +18,9 @@ from shared.model import Incident, Severity
 from shared.notify import plan
 from shared.reports import probes
 from shared.rules import metrics, silence, uptime
+from shared.rules import status_page as status_rules
 from shared.rules.text import quoted
+from shared.status import page as status_page
 from shared.store import incidents as store
 from shared.store import outbox, reports
 from shared.store import postmortems as postmortem_store
@@ -40,38 +42,24 @@ def previous_day(now: datetime, cfg: Config) -> date:
     return now.astimezone(cfg.team.zone).date() - timedelta(days=1)
 
 
-def _maintenance(service: str, start: datetime, end: datetime, cfg: Config) -> list[uptime.Interval]:
-    """The team file's maintenance windows that cover the service in [start, end) (windows that name only the
-    service and environment; one naming titles or sources is about alerts, not about the service being up)."""
-    out = []
-    for window in cfg.maintenance:
-        keys = set(window.matchers)
-        if keys <= {"service", "environment"} and silence.matches(
-                dict(window.matchers), {"service": service, "environment": cfg.default_environment}):
-            out += [(o["start"], o["end"]) for o in silence.occurrences(window, start, end, cfg)]
-    return uptime.clipped(uptime.merged(out), start, end)
-
-
 def _uptime(incidents: list[Incident], start: datetime, end: datetime, cfg: Config, settings: Settings) -> dict:
-    down = uptime.outages(incidents, end)
-    watched = {s.name for s in cfg.services if s.monitors or s.health} | set(down)
+    """Each watched service's uptime as the status page shows it for the day (one computation:
+    status_page.service_uptime), and overall: any service down counted once, the longest maintenance left out."""
+    down = {i.service for i in incidents if status_rules.is_outage(i)}
+    watched = {s.name for s in cfg.services if s.monitors or s.health} | down
     if not watched and not settings.uptimerobot_api_key:
         return {"percent": None, "downtime_minutes": None, "services": {}, "note": NO_SOURCE}
-    services, everything, held = {}, [], timedelta()
+    windows = [o for w in cfg.maintenance for o in silence.occurrences(w, start, end, cfg)]
+    services, everything, held = {}, [], 0
     for name in sorted(watched):
-        planned = _maintenance(name, start, end, cfg)
-        counted = uptime.without(uptime.clipped(down.get(name, []), start, end), planned)
-        everything += counted
-        lost, window = uptime.downtime(counted, start, end), (end - start) - uptime.downtime(planned, start, end)
-        held = max(held, (end - start) - window)
-        services[name] = {"percent": round(uptime.percent_up(lost, start, start + window), 2),
-                          "downtime_minutes": round(lost.total_seconds() / 60)}
-        if planned:
-            services[name]["maintenance_minutes"] = round(((end - start) - window).total_seconds() / 60)
+        figures = status_rules.service_uptime(name, incidents, windows, start, end)
+        services[name] = {k: v for k, v in figures.items() if k != "maintenance_minutes" or v}
+        everything += uptime.without(status_rules.outages(name, incidents, end), status_rules.planned(name, windows))
+        held = max(held, figures["maintenance_minutes"])
     overall = uptime.downtime(everything, start, end)
-    note = f"maintenance left out ({round(held.total_seconds() / 60)} min)" if held else None
-    return {"percent": round(uptime.percent_up(overall, start, end - held), 2),
-            "downtime_minutes": round(overall.total_seconds() / 60), "services": services, "note": note}
+    note = f"maintenance left out ({held} min)" if held else None
+    return {"percent": round(uptime.percent_up(overall, start, end - timedelta(minutes=held)), 2),
+            "downtime_minutes": uptime.minutes(overall), "services": services, "note": note}
 
 
 def _traffic(start: datetime, end: datetime, cfg: Config, settings: Settings) -> dict:
@@ -141,7 +129,7 @@ def compose(day: date, cfg: Config, settings: Settings, now: datetime) -> dict:
         notes.append(f"{invalid} incident{'s' if invalid != 1 else ''} closed as invalid (not counted above)")
     report = {
         "date": day.isoformat(), "from": start, "to": end, "team": cfg.team.name,
-        "uptime": _uptime(recent, start, end, cfg, settings),
+        "uptime": _uptime(status_page.public_since(start, cfg), start, end, cfg, settings),
         "traffic": _traffic(start, end, cfg, settings),
         "response_time": _response_time(start, end),
         "by_severity": by_severity,

@@ -10,8 +10,10 @@ The team's external template:
     **ETA:** within the hour
     **Updates:** We're working on this and will update every 30 minutes.
 
-Statuses are Atlassian Statuspage's incident statuses (https://www.githubstatus.com/api); the component status
-override is one of its component statuses.
+Statuses are Atlassian Statuspage's incident statuses (https://www.githubstatus.com/api); the component status a
+person sets is one of its component statuses (under_maintenance comes from the team file's windows) and holds, as
+on Statuspage, until a later update sets another or the incident is resolved: "operational" gives the service
+back its normal state while the incident stays open.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from shared.rules.text import clean, quoted
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
 # The template's 🔴 / 🟡 / 🟢; monitoring (a fix is out, being watched) sits between identified and resolved.
 EMOJI = {"investigating": "🔴", "identified": "🟡", "monitoring": "🔵", "resolved": "🟢"}
-COMPONENT_OVERRIDES = ("degraded_performance", "partial_outage", "major_outage")
+COMPONENT_OVERRIDES = ("operational", "degraded_performance", "partial_outage", "major_outage")
 FIELDS = ("id", "status", "title", "message", "impact", "eta", "next_update_minutes", "component_status", "by")
 MAX_TITLE, MAX_MESSAGE, MAX_IMPACT, MAX_ETA = 200, 2000, 500, 100
 EVERY_MIN, EVERY_MAX = 5, 1440

@@ -46,6 +46,20 @@ def percent_up(down: timedelta, start: datetime, end: datetime) -> float:
     return 100.0 if window <= 0 else max(0.0, 100.0 * (1 - down.total_seconds() / window))
 
 
+def figures(down: list[Interval], planned: list[Interval], start: datetime, end: datetime) -> dict:
+    """Return one service's uptime over [start, end): the status page's daily bar and the daily report's line are
+    both this (shared/rules/status_page.service_uptime gives it the same outages and windows). Maintenance is left
+    out of both the downtime and the time it is a percentage of."""
+    held = downtime(planned, start, end)
+    lost = downtime(without(down, planned), start, end)
+    return {"percent": round(percent_up(lost, start, end - held), 2), "downtime_minutes": minutes(lost),
+            "maintenance_minutes": minutes(held)}
+
+
+def minutes(span: timedelta) -> int:
+    return round(span.total_seconds() / 60)
+
+
 def without(intervals: list[Interval], holes: list[Interval]) -> list[Interval]:
     """Return the parts of `intervals` outside every hole (e.g. down time outside maintenance windows)."""
     out = merged(intervals)

@@ -70,24 +70,26 @@ def _window(now: datetime, cfg: Config) -> tuple[date, datetime, list[str]]:
     return today, first, [(today - timedelta(days=back)).isoformat() for back in range(rules.HISTORY_DAYS - 1, 0, -1)]
 
 
-def _public_since(since: datetime, cfg: Config) -> list[Incident]:
+def public_since(since: datetime, cfg: Config) -> list[Incident]:
     """Return the public incidents that overlap [since, now] as far as the page needs them: opened since, still
-    open, or an outage that ended since (only outages count towards a day's uptime)."""
+    open, or an outage that ended since (only outages count towards a day's uptime). The daily report reads its
+    uptime from these too, so its figure for a day is the page's."""
     read = {i.id: i for i in store.incidents_created_since(since, MAX_INCIDENTS)}
     read.update({i.id: i for i in days_store.outages_resolved_since(since, uptime.OUTAGE_SOURCES, MAX_INCIDENTS)})
     read.update({i.id: i for i in store.list_incidents(list(rules.ACTIVE), MAX_ACTIVE)})
     return [i for i in read.values() if rules.is_public(i, cfg)]
 
 
-def record_days(now: datetime, cfg: Config) -> int:
-    """Record the public uptime of the closed days of the last 90 that are not recorded yet (the daily summary
-    calls this each morning); return how many were recorded."""
+def record_days(now: datetime, cfg: Config, again: tuple[str, ...] = ()) -> int:
+    """Record the public uptime of the closed days of the last 90 that are not recorded yet, and of those in
+    `again` (ISO dates; a day the daily report recomputes, so page and report keep showing one figure); the daily
+    summary calls this each morning. Return how many were recorded."""
     today, first, closed = _window(now, cfg)
-    known = days_store.read(closed)
+    known = {d: v for d, v in days_store.read(closed).items() if d not in again}
     missing = [d for d in closed if d not in known]
     if not missing:
         return 0
-    incidents = _public_since(datetime.combine(date.fromisoformat(missing[0]), datetime.min.time(),
+    incidents = public_since(datetime.combine(date.fromisoformat(missing[0]), datetime.min.time(),
                                                tzinfo=cfg.team.zone), cfg)
     history = [o for w in cfg.maintenance for o in silence.occurrences(w, first, now, cfg)]
     bars = {s.name: {d["date"]: d for d in rules.daily_uptime(s.name, incidents, history, today, now, cfg, known)}
@@ -105,30 +107,33 @@ def compute(now: datetime, cfg: Config) -> dict:
     missing = [date.fromisoformat(d) for d in closed if d not in known] + [today]
     since = min(datetime.combine(missing[0], datetime.min.time(), tzinfo=cfg.team.zone),
                 now - timedelta(days=rules.RECENT_DAYS))
-    incidents = _public_since(since, cfg)
+    incidents = public_since(since, cfg)
     in_force = silence.active_windows(cfg.maintenance, now, cfg)
     history = [o for w in cfg.maintenance for o in silence.occurrences(w, first, now, cfg)]
-    human = updates_store.of_incidents([i.id for i in rules.listed(incidents, now)
-                                        if (i.doc.get("status_page") or {}).get("count")], MAX_UPDATES)
+    listed = rules.listed(incidents, now, cfg, history)
+    human = updates_store.of_incidents([i.id for i in listed if rules.written(i)], MAX_UPDATES)
     ahead = [o for w in cfg.maintenance for o in silence.occurrences(
         w, now - timedelta(days=rules.RECENT_DAYS), now + timedelta(days=rules.UPCOMING_DAYS), cfg)]
     components = []
     for position, service in enumerate(cfg.services, start=1):
-        status = rules.component_status(service.name, incidents, in_force)
+        status = rules.component_status(service.name, incidents, in_force, cfg)
         days = rules.daily_uptime(service.name, incidents, history, today, now, cfg, known)
-        changed = [t for i in incidents if i.service == service.name
-                   for t in (i.created_at, i.resolved_at) if t is not None and t <= now]
+        # what changed its state: the incidents it shows and the maintenance that began or ended
+        changed = [rules.last_activity(i) for i in incidents if i.service == service.name
+                   and rules.shown(i, cfg, history, now)]
+        changed += [t for a, b in rules.planned(service.name, history) for t in (a, b) if t <= now]
         components.append({
             "id": rules.public_id("component", service.name), "name": service.name, "status": status,
             "label": rules.COMPONENT_LABEL[status], "description": service.description or None,
             "position": position, "created_at": first, "updated_at": max(changed, default=first), "days": days,
             "percent": round(sum(d["percent"] for d in days) / len(days), 2)})
-    impact = rules.indicator(incidents)
+    impact = rules.indicator([c["status"] for c in components])
     maintenance = impact == "none" and any(c["status"] == "under_maintenance" for c in components)
     return {"page_id": rules.public_id("page", cfg.team.name), "name": cfg.team.name,
             "time_zone": cfg.team.time_zone, "updated_at": now, "indicator": impact,
             "description": rules.MAINTENANCE_TEXT if maintenance else rules.INDICATOR_TEXT[impact],
-            "components": components, "incidents": rules.recent(incidents, now, human),
+            "components": components, "incidents": [rules.public_incident(i, cfg, human.get(i.id, []))
+                                                     for i in listed],
             "maintenances": rules.maintenances(ahead, [s.name for s in cfg.services], now)}
 
 
@@ -146,6 +151,13 @@ def _component(c: dict, page_id: str) -> dict:
             "page_id": page_id, "group": False, "only_show_if_degraded": False}
 
 
+def _with_uptime(c: dict, page_id: str) -> dict:
+    """A component as the page lists it, with the uptime the page shows beside its bars (fields Statuspage's v2
+    JSON does not have: its own readers ignore them): the HISTORY_DAYS figure and each local day's, oldest first,
+    as the daily report gives them (status_page.service_uptime)."""
+    return {**_component(c, page_id), "uptime_percent": c["percent"], "uptime_days": c["days"]}
+
+
 def _incident(i: dict, v: dict, url: str) -> dict:
     component = next((c for c in v["components"] if c["name"] == i["service"]), None)
     components = [_component(component, v["page_id"])] if component else []
@@ -158,7 +170,7 @@ def _incident(i: dict, v: dict, url: str) -> dict:
 def _updates(i: dict) -> list[dict]:
     return [{"id": u["id"], "status": u["status"], "body": u["body"], "incident_id": i["id"], "created_at": u["at"],
              "updated_at": u["at"], "display_at": u["at"], "affected_components": None,
-             "deliver_notifications": False} for u in i["updates"]]
+             "deliver_notifications": False, "custom_tweet": None, "tweet_id": None} for u in i["updates"]]
 
 
 def _maintenance(m: dict, v: dict, url: str) -> dict:
@@ -175,7 +187,7 @@ def document(name: str, v: dict, url: str) -> dict | None:
     """Return the Statuspage v2 document called `name` (summary, status, ...), or None when there is none."""
     page = _page(v, url)
     status = {"indicator": v["indicator"], "description": v["description"]}
-    components = [_component(c, v["page_id"]) for c in v["components"]]
+    components = [_with_uptime(c, v["page_id"]) for c in v["components"]]
     incidents = [_incident(i, v, url) for i in v["incidents"]]
     unresolved = [i for i in incidents if i["status"] != "resolved"]
     maintenances = [_maintenance(m, v, url) for m in v["maintenances"]]

@@ -71,8 +71,10 @@ def post(typed_id: object, body: dict, idempotency_header: str | None, now: date
             raise BadInput("title is missing: the first status update gives the incident its public title")
         update = {**fields, "id": update_id, "incident_id": incident.id, "n": summary.get("count", 0) + 1, "by": who,
                   "created_at": now, "request": request}
+        # the state a person set holds until one sets another (shared/rules/status_updates.py)
+        held = fields["component_status"] or summary.get("component_status")
         latest = {"title": fields["title"] or summary.get("title"), "status": fields["status"],
-                  "component_status": fields["component_status"], "count": update["n"], "updated_at": now}
+                  "component_status": held, "count": update["n"], "updated_at": now}
         detail = f"{fields['status']}: {fields['message']}"
         entry = TimelineEntry(now, who, "status update", detail[:2000]).to_dict()
         due = rules.due_at(update)
