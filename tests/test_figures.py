@@ -10,8 +10,10 @@ from datetime import timedelta
 import pytest
 
 from shared.config.settings import settings
+from shared.notify import delivery
 from tests.fakes.uptimerobot import FakeUptimeRobot
-from tests.notify_fixtures import local, sweep
+from tests.notify_fixtures import local, scheduled, sentry_alert, sweep
+from tests.test_daily_summary import down, up
 
 BACKEND = "https://api.petties.world/health"
 T0 = local("2026-11-24 10:00:00")
@@ -72,3 +74,174 @@ def test_the_downtime_of_an_up_log_is_the_down_log_s_duration_else_the_time_betw
     assert downtime((up, Log(DOWN, 400, duration=9000)), up) == 600         # never longer than the time between
     assert downtime((up, Log(DOWN, 100, 50), Log(UP, 150), Log(DOWN, 400, 600)), up) == 600   # the latest down
     assert downtime((up, Log(DOWN, 2000, 10)), up) is None                  # no down before it
+
+
+# ---------------------------------------------------------------- the daily report: a finished day, as it ended
+
+def _at(monkeypatch, when: str) -> None:
+    monkeypatch.setattr("shared.web.http.now", lambda: local(when))
+
+
+def _report(daily, when: str, query: str = "") -> dict:
+    r = scheduled(daily, local(when), "/" + query)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    return r.get_json()
+
+
+@pytest.mark.parametrize(("day", "opens"), [("2026-11-25", "2026-11-26 00:00"), ("2026-11-27", "2026-11-28 00:00")])
+def test_a_day_not_over_is_a_400_that_says_when_its_report_can_run(daily, firestore, monkeypatch, day, opens):
+    _at(monkeypatch, "2026-11-25 09:00:00")
+    r = daily.post(f"/?date={day}&recompute=1")
+    assert r.status_code == 400
+    assert r.get_json()["error"].startswith(f"{day} is not over yet: its report can run from {opens} "
+                                            "(Asia/Ho_Chi_Minh)"), r.get_json()
+    assert firestore.collection("reports").document(day).get().exists is False
+
+
+def test_the_action_items_are_those_open_when_the_day_ended(ingest, api, escalate, daily, monkeypatch):
+    # incidents: A opened on the 24th and acknowledged the next morning; B opened the next morning; C opened on the
+    # 24th and resolved the next morning, never acknowledged; D opened and resolved on the 24th
+    a = sentry_alert(ingest, monkeypatch, local("2026-11-24 10:00:00"), "9501", "Checkout slow", level="fatal")
+    c = sentry_alert(ingest, monkeypatch, local("2026-11-24 15:00:00"), "9503", "Search down", level="fatal")
+    d = sentry_alert(ingest, monkeypatch, local("2026-11-24 16:00:00"), "9504", "Login flaky", level="fatal")
+    _at(monkeypatch, "2026-11-24 16:30:00")
+    assert api.post(f"/incidents/{d['incident']}/resolve", json={"actor": "dev-a"}).status_code == 200
+    b = sentry_alert(ingest, monkeypatch, local("2026-11-25 08:00:00"), "9502", "Images broken", level="fatal")
+    _at(monkeypatch, "2026-11-25 08:10:00")
+    assert api.post(f"/incidents/{a['incident']}/ack", json={"actor": "dev-b"}).status_code == 200
+    assert api.post(f"/incidents/{c['incident']}/resolve", json={"actor": "dev-b"}).status_code == 200
+    items = _report(daily, "2026-11-25 09:00:00")["report"]["action_items"]
+    listed = {(i["id"], i["why"], i["owner"]) for i in items}
+    # who was on call when the day ended (the rotation hands over on Mondays at 09:00): Dev A, week 48
+    from shared import oncall
+    from shared.config import config
+    on_call = config().person(oncall.at(local("2026-11-25 00:00:00"), config()).primary).name
+    assert listed == {(a["incident"], "unacknowledged", on_call), (c["incident"], "unacknowledged", on_call),
+                      (d["incident"], "resolved", on_call)}
+    assert b["incident"] not in {i["id"] for i in items}
+
+
+def test_postmortem_action_items_listed_are_those_open_and_overdue_when_the_day_ended(ingest, api, escalate, daily,
+                                                                                      monkeypatch):
+    iid = sentry_alert(ingest, monkeypatch, local("2026-11-20 10:00:00"), "9510", "Checkout down",
+                       level="fatal")["incident"]
+    _at(monkeypatch, "2026-11-20 10:40:00")
+    assert api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"}).status_code == 200
+    sweep(escalate, local("2026-11-20 10:41:00"))
+
+    def add(when: str, action: str, deadline: str = "2026-11-22") -> int:
+        _at(monkeypatch, when)
+        r = api.post(f"/postmortems/{iid}/action-items", json={"action": action, "owner": "dev-b",
+                                                               "deadline": deadline})
+        assert r.status_code == 201, r.get_data(as_text=True)
+        return len(r.get_json()["action_items"])   # numbered 1, 2, ... in the order added
+
+    def done(when: str, n: int) -> None:
+        _at(monkeypatch, when)
+        assert api.patch(f"/postmortems/{iid}/action-items/{n}", json={"done": True}).status_code == 200
+
+    add("2026-11-21 09:00:00", "Still open")
+    done_late = add("2026-11-21 09:01:00", "Done the next morning")
+    done_early = add("2026-11-21 09:02:00", "Done on the day")
+    add("2026-11-21 09:03:00", "Not due yet", deadline="2026-12-10")
+    done("2026-11-24 10:00:00", done_early)
+    add("2026-11-25 08:00:00", "Added the next morning")
+    done("2026-11-25 08:30:00", done_late)
+    items = _report(daily, "2026-11-25 09:00:00")["report"]["action_items"]
+    assert [i["title"] for i in items if i["why"].startswith("postmortem")] == ["Still open", "Done the next morning"]
+
+
+# ---------------------------------------------------------------- the daily report: recompute=1 and its correction
+
+DAY = "2026-11-24"
+
+
+def _as_stored_by_an_earlier_version(firestore, percent: float, minutes: int) -> None:
+    """The stored report with the figure an earlier version got wrong (an open outage counted to midnight)."""
+    ref = firestore.collection("reports").document(DAY)
+    ref.update({"uptime.services.petties-backend": {"percent": percent, "downtime_minutes": minutes}})
+
+
+def _corrections(channels) -> list[str]:
+    delivery.wait_idle()
+    return [m["content"] for m in channels.prod() if m["content"].startswith("Correction to")]
+
+
+def test_a_rerun_answers_from_the_store_and_recompute_posts_one_correction_saying_what_changed(
+        ingest, daily, api, channels, firestore, monkeypatch):
+    down(ingest, monkeypatch, local("2026-11-24 14:00:00"))
+    up(ingest, monkeypatch, local("2026-11-24 14:05:00"))
+    first = _report(daily, "2026-11-25 09:00:00")
+    assert first["made"] == [DAY]
+    assert first["report"]["uptime"]["services"]["petties-backend"] == {"percent": 99.65, "downtime_minutes": 5}
+    _as_stored_by_an_earlier_version(firestore, 23.81, 1097)
+    again = _report(daily, "2026-11-25 10:00:00", f"?date={DAY}")           # no recompute: the store's answer
+    assert again["made"] == [] and again["report"]["uptime"]["services"]["petties-backend"]["percent"] == 23.81
+    fixed = _report(daily, "2026-11-25 10:05:00", f"?date={DAY}&recompute=1")
+    assert fixed["corrected"] == 1 and fixed["made"] == []
+    assert fixed["changes"] == ["uptime of petties-backend 99.65% (was 23.81%)"]
+    assert _corrections(channels) == [f"Correction to the {DAY} report: uptime of petties-backend 99.65% "
+                                      "(was 23.81%)"]
+    stored = api.get(f"/reports/{DAY}").get_json()
+    assert stored["uptime"]["services"]["petties-backend"] == {"percent": 99.65, "downtime_minutes": 5}
+    assert "petties-backend: 99.65% (5 min down)" in stored["text"]
+    assert stored["corrections"] == [{"n": 1, "at": "2026-11-25T03:05:00.000Z",
+                                      "changes": ["uptime of petties-backend 99.65% (was 23.81%)"]}]
+    # a recompute that changes nothing posts nothing
+    same = _report(daily, "2026-11-25 10:10:00", f"?date={DAY}&recompute=1")
+    assert (same["corrected"], same["changes"]) == (None, [])
+    assert len(_corrections(channels)) == 1
+    # a later wrong figure, recomputed: correction 2, under its own record
+    _as_stored_by_an_earlier_version(firestore, 50.0, 720)
+    second = _report(daily, "2026-11-25 11:00:00", f"?date={DAY}&recompute=1")
+    assert second["corrected"] == 2
+    assert _corrections(channels)[1] == f"Correction to the {DAY} report: uptime of petties-backend 99.65% (was 50.00%)"
+    from shared.store import outbox
+    ids = [outbox.record_id(f"report-{DAY}", f"daily-correction-{n}", "discord") for n in (1, 2)]
+    assert [outbox.get(i)["status"] for i in ids] == ["sent", "sent"]
+    titles = [m["content"].splitlines()[0] for m in channels.prod() if "DAILY REPORT" in m["content"]]
+    assert titles == [f"📊 PETTIES DAILY REPORT - {DAY}"]   # the report itself was posted once
+
+
+def test_recomputes_at_the_same_moment_post_one_correction(ingest, daily, channels, firestore, monkeypatch):
+    from tests.test_hardening import _parallel
+    down(ingest, monkeypatch, local("2026-11-24 14:00:00"))
+    up(ingest, monkeypatch, local("2026-11-24 14:05:00"))
+    _report(daily, "2026-11-25 09:00:00")
+    _as_stored_by_an_earlier_version(firestore, 23.81, 1097)
+    when = local("2026-11-25 10:00:00")
+    monkeypatch.setattr("shared.web.http.now", lambda: when)
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    answers = _parallel(4, lambda i: daily.post(f"/?date={DAY}&recompute=1",
+                                                headers={"X-CloudScheduler-ScheduleTime": stamp}))
+    assert [a.status_code for a in answers] == [200] * 4
+    assert sorted((a.get_json()["corrected"] for a in answers), key=str) == [1, None, None, None]
+    assert len(_corrections(channels)) == 1
+    stored = firestore.collection("reports").document(DAY).get().to_dict()
+    assert [c["n"] for c in stored["corrections"]] == [1]
+
+
+def test_a_recompute_keeps_a_figure_its_source_cannot_give_now():
+    from shared.reports import corrections
+    stored = {"traffic": {"requests": 120_000, "errors": 300, "error_rate": 0.25, "note": None},
+              "response_time": {"avg_ms": 210.0, "note": None, "services": {"petties-backend": 210.0}}}
+    fresh = {"traffic": {"requests": None, "errors": None, "error_rate": None,
+                         "note": "n/a (Sentry: Sentry answered 429)"},
+             "response_time": {"avg_ms": None, "note": "n/a (no source configured)", "services": {}}}
+    assert corrections.changes(stored, corrections.kept(stored, fresh)) == []
+    more = {**stored, "traffic": {"requests": 150_000, "errors": 300, "error_rate": 0.2, "note": None}}
+    assert corrections.changes(stored, corrections.kept(stored, more)) == ["requests 150,000 (was 120,000)",
+                                                                           "error rate 0.20% (was 0.25%)"]
+
+
+def test_a_correction_names_action_items_and_counts_that_changed():
+    from shared.reports import corrections
+    item = {"done": False, "id": "INC-AAAAAA", "title": "Checkout *down*", "owner": "Dev A", "why": "unacknowledged"}
+    stored = {"by_severity": {"critical": {"opened": 1, "resolved": 0}}, "action_items": [item], "notes": []}
+    fresh = {"by_severity": {"critical": {"opened": 2, "resolved": 1}},
+             "action_items": [{**item, "id": "INC-BBBBBB"}], "notes": []}
+    changed = corrections.changes(stored, fresh)
+    assert changed == ["critical incidents opened 2 (was 1)", "critical incidents resolved 1 (was 0)",
+                       "action item added: INC-BBBBBB: Checkout *down* (unacknowledged)",
+                       "action item no longer listed: INC-AAAAAA: Checkout *down* (unacknowledged)"]
+    assert r"Checkout \*down\*" in corrections.message(DAY, changed)   # alert text made inert in Discord

@@ -76,7 +76,8 @@ def test_ten_parallel_patches_on_ten_items_are_all_applied_without_a_collision(i
     assert [r.status_code for r in changed] == [200] * 10, [r.get_json() for r in changed]
     got = api.get(f"/postmortems/{iid}").get_json()
     for i, item in enumerate(got["action_items"]):
-        expected = {**_item(i), "n": i + 1, "done": False, "done_at": None}
+        expected = {**_item(i), "n": i + 1, "done": False, "done_at": None,
+                    "created_at": iso(local("2026-11-24 14:00:00"))}
         expected.update({"done": True, "done_at": iso(local("2026-11-24 15:00:00"))} if i % 3 == 0 else change(i))
         assert item == expected
     assert got["version"] == 21 and got["next_deadline"] == "2026-12-02"

@@ -58,6 +58,7 @@ def _calls():
         "postmortems.resolved_since": [lambda: postmortems.resolved_since(NOW, 10)],
         "postmortems.unreviewed": [lambda: postmortems.unreviewed(10)],
         "postmortems.with_overdue_items": [lambda: postmortems.with_overdue_items("2026-11-24", 10)],
+        "postmortems.done_since": [lambda: postmortems.done_since(NOW, 10)],
         "postmortems.flagged_since": [lambda: postmortems.flagged_since(NOW, 10)],
         "postmortems.action_items": [lambda: postmortems.action_items("INC-1")],
         "probes.results_between": [lambda: probes.results_between(NOW - timedelta(days=1), NOW)],

@@ -101,7 +101,8 @@ def test_action_items_with_owner_and_deadline_and_the_review(ingest, api, escala
                                                                 "owner": "Dev B", "deadline": "2026-12-01"})
     assert added.status_code == 201, added.get_data(as_text=True)
     assert added.get_json()["action_items"] == [{"n": 1, "action": "Alert on pool usage > 80%", "owner": "dev-b",
-                                                 "deadline": "2026-12-01", "done": False, "done_at": None}]
+                                                 "deadline": "2026-12-01", "done": False, "done_at": None,
+                                                 "created_at": "2026-11-24T04:00:00.000Z"}]
     for bad in ({"action": "x", "owner": "dev-b"}, {"action": "", "owner": "dev-b", "deadline": "2026-12-01"},
                 {"action": "x", "owner": "nobody", "deadline": "2026-12-01"}):
         assert api.post(f"/postmortems/{iid}/action-items", json=bad).status_code == 400

@@ -231,7 +231,7 @@ def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) ->
         records = _sync_records(incident_id, stored, f"item{n}.1", now, cfg)
         due[:] = [r["id"] for r in records]
         return {"n": n, "action": action, "owner": owner, "deadline": deadline, "done": False,
-                "done_at": None}, records
+                "done_at": None, "created_at": now}, records
 
     added = store.add_item(incident_id, now, write)
     item, changed = added if added else (None, None)

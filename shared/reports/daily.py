@@ -9,21 +9,19 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from shared import oncall
 from shared.channels import render
 from shared.config import Config
 from shared.config.settings import Settings
 from shared.errors import BadInput, NotFound
 from shared.model import Incident, Severity
 from shared.notify import plan
-from shared.reports import probes
+from shared.reports import action_items, corrections, probes
 from shared.rules import metrics, silence, uptime
 from shared.rules import status_page as status_rules
 from shared.rules.text import quoted
 from shared.status import page as status_page
 from shared.store import incidents as store
 from shared.store import outbox, reports
-from shared.store import postmortems as postmortem_store
 from shared.vendors import sentry as sentry_api
 
 CATCH_UP_DAYS = 3          # a run also makes the reports of this many days before, when they are missing
@@ -83,11 +81,6 @@ def _response_time(start: datetime, end: datetime) -> dict:
     return {"avg_ms": round(sum(measured.values()) / len(measured), 1), "note": None, "services": measured}
 
 
-def _owner(incident: Incident, cfg: Config, now: datetime) -> str:
-    pid = incident.owner or oncall.primary_now(now, cfg)
-    return cfg.person(pid).name if pid in {p.id for p in cfg.people} else str(pid)
-
-
 def compose(day: date, cfg: Config, settings: Settings, now: datetime) -> dict:
     """Return the report of one local day (facts only; `text` is the message)."""
     start, end = day_window(day, cfg)
@@ -98,21 +91,7 @@ def compose(day: date, cfg: Config, settings: Settings, now: datetime) -> dict:
                              "resolved": sum(1 for i in opened if i.severity is s and i.is_resolved)}
                    for s in sorted(Severity, reverse=True)}
     top = sorted(seen, key=lambda i: (-i.occurrences, i.created_at))[:3]
-    active = store.list_incidents(["open", "acknowledged"], 100)
-    owed = [i for i in active if i.acknowledged_at is None or (i.resolve_by and i.resolve_by < end)]
-    done = [i for i in recent if i.resolved_at and start <= i.resolved_at < end and not i.invalid]
-    items = [{"done": False, "id": i.id, "title": i.title[:120], "owner": _owner(i, cfg, now),
-              "why": "unacknowledged" if i.acknowledged_at is None else "past its resolution SLA"}
-             for i in owed[:10]]
-    items += [{"done": True, "id": i.id, "title": i.title[:120], "owner": _owner(i, cfg, now), "why": "resolved"}
-              for i in done[:10]]
-    names = {p.id: p.name for p in cfg.people}
-    for pm in postmortem_store.with_overdue_items(day.isoformat(), 200):   # action items past their deadline
-        for item in pm.get("action_items") or []:
-            if not item.get("done") and item.get("deadline") and item["deadline"] < day.isoformat():
-                items.append({"done": False, "id": pm["incident"], "title": item["action"][:120],
-                              "owner": names.get(item["owner"], item["owner"]),
-                              "why": f"postmortem action item, due {item['deadline']}"})
+    items = action_items.at_day_end(day, start, end, recent, cfg)   # owed when the day ended, not when this runs
     summary = metrics.summarize(opened)
     notes = []
     breaches = sum(s["response_sla_breached"] + s["resolution_sla_breached"] for s in summary.values())
@@ -154,19 +133,36 @@ def text(report: dict) -> str:
     return render.truncate(render.template("discord/daily.md.j2", ctx), 2000)
 
 
-def run(now: datetime, cfg: Config, settings: Settings, day: date | None = None, over: date | None = None) -> dict:
+def check_day(day: date, over: date, cfg: Config) -> None:
+    """Refuse a day whose report cannot be made (BadInput): one that is not over says when its report can run."""
+    if date(2000, 1, 1) <= day <= over:
+        return
+    if over < day < date(2100, 1, 1):
+        opens = datetime.combine(day + timedelta(days=1), time(0))
+        raise BadInput(f"{day.isoformat()} is not over yet: its report can run from {opens:%Y-%m-%d %H:%M} "
+                       f"({cfg.team.time_zone}); ask for a day that is over ({over.isoformat()} or before)")
+    raise BadInput(f"date: expected a day that is over, from 2000-01-01 to {over.isoformat()}, got {day.isoformat()}")
+
+
+def run(now: datetime, cfg: Config, settings: Settings, day: date | None = None, over: date | None = None,
+        recompute: bool = False) -> dict:
     """Make and post the report of `day` (default: the previous local day), and of the days before it that a
     missed run left without one; return what was done. A day already reported is not posted again, and none
-    after `over` (the last day that is over by the clock: the schedule time may run a few minutes ahead)."""
+    after `over` (the last day that is over by the clock: the schedule time may run a few minutes ahead).
+    `recompute`: make the target day's stored report again, store it and post a correction saying what changed
+    (nothing when nothing did)."""
     target = min(day or previous_day(now, cfg), over or previous_day(now, cfg))
     days = [target]
     if day is None:  # catch up the days since the last report this job made, within CATCH_UP_DAYS
         before = [target - timedelta(days=n) for n in range(1, CATCH_UP_DAYS + 1)]
         last = next((d for d in before if reports.get_report(d.isoformat()) is not None), None)
         days = [d for d in reversed(before) if last is not None and d > last] + [target]
-    made, due = [], []
+    made, due, correction = [], [], None
     for each in days:
         if reports.get_report(each.isoformat()) is not None:
+            if recompute and each == target:
+                correction = _correct(each.isoformat(), compose(each, cfg, settings, now), now)
+                due += correction["notify"]
             continue  # reported already: a re-run posts nothing new
         report = compose(each, cfg, settings, now)
         rid = outbox.record_id(f"report-{each.isoformat()}", "daily", "discord")
@@ -176,9 +172,36 @@ def run(now: datetime, cfg: Config, settings: Settings, day: date | None = None,
         due.append(rid)
         made.append(each.isoformat())
     stored = reports.get_report(target.isoformat())
-    return {"status": "done", "date": target.isoformat(), "made": made, "notify": due,
+    done = {"status": "done", "date": target.isoformat(), "made": made, "notify": due,
             "report": {k: v for k, v in (stored or {}).items() if k != "made_at"}}
+    if recompute:
+        done.update(corrected=(correction or {}).get("n"), changes=(correction or {}).get("changes", []))
+    return done
 
+
+def _correct(day: str, report: dict, now: datetime) -> dict:
+    """Store the day's report made again, with the correction that posts what changed (numbered: the record of
+    correction n is made once); nothing when no figure changed. Return the correction's number, its changes and
+    the records to deliver now."""
+    made: dict = {"n": None, "changes": [], "notify": []}
+
+    def write(stored: dict) -> tuple[dict, list[dict]] | None:
+        fresh = corrections.kept(stored, report)   # a figure its source cannot give now stays as stored
+        fresh["text"] = text(fresh)
+        changes = corrections.changes(stored, fresh)
+        if not changes:
+            made.update(n=None, changes=[], notify=[])
+            return None
+        n = len(stored.get("corrections") or []) + 1
+        reason = f"daily-correction-{n}"
+        record = plan.text_record(outbox.record_id(f"report-{day}", reason, "discord"), reason, "discord",
+                                  corrections.message(day, changes), now)
+        made.update(n=n, changes=changes, notify=[record["id"]])
+        return {**fresh, "corrections": [*(stored.get("corrections") or []),
+                                         {"n": n, "at": now, "changes": changes}]}, [record]
+
+    reports.correct(day, write)
+    return made
 
 
 def stored(day: str) -> dict:

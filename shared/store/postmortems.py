@@ -212,6 +212,17 @@ def with_overdue_items(day: str, limit: int) -> list[dict]:
     return postmortems + [pm for pm in docs(inline) if pm["incident"] not in found]
 
 
+def done_since(end: datetime, limit: int) -> list[dict]:
+    """Postmortems with an action item done at or after `end` (open until then), each with those of its items
+    (a collection-group index on action_items: done, done_at)."""
+    items = (client().collection_group(ITEMS).where(filter=firestore.FieldFilter("done", "==", True))
+             .where(filter=firestore.FieldFilter("done_at", ">=", end)).order_by("done_at").limit(limit))
+    found: dict[str, list[dict]] = {}
+    for snap in snapshots(items):
+        found.setdefault(snap.reference.parent.parent.id, []).append(_shown(snap.to_dict()))
+    return [{**s.to_dict(), "action_items": found[s.id]} for s in get_all([_ref(i) for i in found]) if s.exists]
+
+
 def flagged_since(since: datetime, limit: int) -> list[Incident]:
     """Incidents a person flagged (data loss, security) at or after `since` (single-field index on flagged_at)."""
     query = (client().collection("incidents").where(filter=firestore.FieldFilter("flagged_at", ">=", since))

@@ -28,7 +28,8 @@ def escalate(request) -> tuple:
 
 
 def daily_summary(request) -> tuple:
-    """POST /daily_summary/ (?date=YYYY-MM-DD): the previous local day's report (or that day's), posted once."""
+    """POST /daily_summary/ (?date=YYYY-MM-DD, ?recompute=1): the previous local day's report (or that day's),
+    posted once; recompute=1 makes a stored one again and posts a correction saying what changed, if anything did."""
     def handle():
         http.allow(request.method, "POST")
         now = http.schedule_time(request.headers.get("X-CloudScheduler-ScheduleTime"))
@@ -38,10 +39,12 @@ def daily_summary(request) -> tuple:
         except ValueError:
             raise BadInput(f"date: expected YYYY-MM-DD, got {asked[:40]!r}") from None
         over = daily.previous_day(http.now(), config())  # the last local day that is over, by this clock
-        if day is not None and not date(2000, 1, 1) <= day <= over:
-            raise BadInput(f"date: expected a day that is over, from 2000-01-01 to {over.isoformat()}, "
-                           f"got {day.isoformat()}")
-        done = daily.run(now, config(), settings(), day, over)
+        if day is not None:
+            daily.check_day(day, over, config())
+        recompute = request.args.get("recompute", "").lower()
+        if recompute not in ("", "0", "1", "false", "true"):
+            raise BadInput(f"recompute: expected 1 (or 0), got {recompute[:40]!r}")
+        done = daily.run(now, config(), settings(), day, over, recompute=recompute in ("1", "true"))
         status_page.record_days(now, config())  # the status page's bars of the days now closed
         delivery.deliver_soon(done.pop("notify"), config(), settings(), now, REPORT_WAIT)
         return http.json_response(done)
