@@ -116,7 +116,7 @@ def test_pages_without_a_session_redirect_and_forms_are_refused(console, inciden
     before = dump_firestore(firestore)
     for path in ("/", f"/incidents/{incident}", "/oncall", "/metrics", "/anything"):
         r = console.get(path)
-        assert (r.status_code, r.headers["Location"]) == (303, "/login"), path
+        assert (r.status_code, r.headers["Location"]) == (303, f"/login?next={path}" if path != "/" else "/login")
         assert incident not in r.get_data(as_text=True)
     r = console.post(f"/incidents/{incident}/ack", data={"actor": "dev-a", "csrf": "x"})
     assert r.status_code == 401 and "not signed in" in r.get_data(as_text=True)

@@ -274,12 +274,42 @@ def test_a_second_ack_by_someone_else_says_who_has_it(ingest, interactions, fire
     _unchanged(firestore, before)
 
 
+@pytest.mark.parametrize("payload", [
+    lambda iid: command("incident", "show", user=STRANGER, id=iid),
+    lambda iid: command("incident", "list", user=STRANGER),
+    lambda iid: command("handoff", user=STRANGER),
+    lambda iid: command("oncall", "now", user=STRANGER),
+    lambda iid: command("postmortem", "show", user=STRANGER, incident=iid),
+    lambda iid: click("ack", iid, user=STRANGER),
+    lambda iid: command("incident", "note", user=STRANGER, id=iid, text="hello"),
+], ids=["show", "list", "handoff", "oncall now", "postmortem show", "button", "note"])
+def test_someone_not_in_the_team_file_can_neither_read_nor_change_an_incident(ingest, interactions, firestore, team,
+                                                                               monkeypatch, payload):
+    iid = _critical(ingest, monkeypatch, "7015", "Payment gateway down")
+    before = _settled(firestore)
+    answer = send(interactions, payload(iid)).get_json()
+    assert answer["type"] == 4 and answer["data"]["flags"] == 64
+    said = answer["data"]["content"]
+    assert said.startswith("Only people in the team file can read or change incidents")
+    for internal in (iid, "Payment gateway", "Dev A", "Dev D", "dev-d", "Critical", "On call", "Petties"):
+        assert internal not in said, internal
+    _unchanged(firestore, before)
+
+
+def test_autocomplete_offers_someone_not_in_the_team_file_nothing(ingest, interactions, team, monkeypatch):
+    iid = _critical(ingest, monkeypatch, "7016", "Payment gateway down")
+    typing = {"type": 1, "name": "incident", "options": [
+        {"type": 1, "name": "show", "options": [{"type": 3, "name": "id", "value": "", "focused": True}]}]}
+    assert [c["value"] for c in send(interactions, interaction(4, typing)).get_json()["data"]["choices"]] == [iid]
+    assert send(interactions, interaction(4, typing, STRANGER)).get_json() == {"type": 8, "data": {"choices": []}}
+
+
 # ---------------------------------------------------------------- reading: show, list, on-call, autocomplete
 
 def test_show_list_oncall_handoff_and_autocomplete(ingest, interactions, team, monkeypatch):
     iid = _critical(ingest, monkeypatch, "7008", "Payment gateway down")
     other = sentry_alert(ingest, monkeypatch, TUESDAY, "7009", "Search slow")["incident"]
-    shown = send(interactions, command("incident", "show", user=STRANGER, id=iid)).get_json()["data"]
+    shown = send(interactions, command("incident", "show", id=iid)).get_json()["data"]
     assert shown["flags"] == 64 and shown["content"].startswith(f"**{iid}** · Critical · open")
     listed = send(interactions, command("incident", "list")).get_json()["data"]["content"]
     assert iid in listed and other in listed
@@ -324,9 +354,11 @@ def test_a_critical_run_from_discord_with_every_step_in_the_alerts_thread(ingest
             sweep(escalate, local("2026-11-24 10:16:00"))
     replies = [m["content"] for m in bot.discord.messages_in(alert["id"])]   # the thread's id is the alert's
     expected = ["👀 @Dev D: Acknowledged, investigating (10:10)", "🔍 @Dev D: Investigating (10:12)",
-                "🔧 @Dev D: Working on a fix (10:20)", "🔄 @Dev D: Deploying the fix (10:35)",
-                "✅ @Dev D: Resolved (10:41)"]
+                "🔧 @Dev D: Working on a fix (10:20)", "🔄 @Dev D: Deploying the fix (10:35)"]
     assert [r for r in replies if r in expected] == expected, replies
+    # one ✅ message says it is resolved, and by whom (the resolve step adds only its reaction)
+    [resolved] = [r for r in replies if "✅" in r]
+    assert resolved.startswith("✅ RESOLVED - petties-backend") and resolved.endswith("👤 Resolved by @Dev D"), resolved
     assert bot.discord.reactions_on(alert["id"]) == ["👀", "🔍", "🔧", "🔄", "✅"]
     assert not [m for m in bot.discord.messages_in(ALERTS) if "SLA breach" in (m.get("content") or "")]
     got = incident_of(api, iid)

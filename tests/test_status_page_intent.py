@@ -293,3 +293,25 @@ def test_a_finished_days_uptime_is_the_page_figure_in_html_json_and_the_daily_re
         summary = next(c for c in page["summary"]["components"] if c["name"] == "petties-backend")
         assert summary["uptime_percent"] == backend["uptime_percent"] and summary["uptime_days"] == backend[
             "uptime_days"]
+
+
+def test_a_day_the_daily_report_makes_again_shows_its_new_figure_on_the_page(status, ingest, daily, api,  # noqa: F811
+                                                                            monkeypatch):
+    # Given UptimeRobot saw the backend down from Tuesday 23:00, still down when Wednesday's report ran (it and
+    # the page's recorded day count the hour to midnight)
+    outage = down(ingest, monkeypatch, local("2026-11-24 23:00:00"))
+    assert scheduled(daily, local("2026-11-25 09:00:00")).status_code == 200
+    page = read(status, monkeypatch, local("2026-11-25 09:30:00"))
+    assert bar(page["/"], "petties-backend", "2026-11-24") == (round(100 * (1 - 60 / 1440), 2), 60)
+    # When the on-call closes it as invalid (the monitor was wrong) and the report for Tuesday is made again
+    at(monkeypatch, local("2026-11-25 09:40:00"))
+    assert api.post(f"/incidents/{outage}/invalid", json={"actor": "dev-b"}).status_code == 200
+    r = scheduled(daily, local("2026-11-25 09:45:00"), "/?date=2026-11-24&recompute=1")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["report"]["uptime"]["services"]["petties-backend"] == {"percent": 100.0,
+                                                                               "downtime_minutes": 0}
+    # Then the page's Tuesday is the report's again (it was recorded once, and kept, before)
+    page = read(status, monkeypatch, local("2026-11-25 09:50:00"))
+    assert bar(page["/"], "petties-backend", "2026-11-24") == (100.0, 0)
+    [backend] = [c for c in page["components"]["components"] if c["name"] == "petties-backend"]
+    assert next(d for d in backend["uptime_days"] if d["date"] == "2026-11-24")["percent"] == 100.0

@@ -70,6 +70,11 @@ class Settings(BaseModel):
     discord_staging_channel_id: str = Field("", alias="DISCORD_STAGING_CHANNEL_ID", pattern=r"^\d*$")
     discord_guild_id: str = Field("", alias="DISCORD_GUILD_ID", pattern=r"^\d*$")
     discord_api_url: BaseUrl = Field("https://discord.com/api/v10", alias="DISCORD_API_URL")
+    # "Sign in with Discord" for the console (OAuth2 > Client information in the developer portal): with both set,
+    # each person signs in as themselves and the API-token sign-in is off (shared/web/console/discord_auth.py)
+    discord_client_id: str = Field("", alias="DISCORD_CLIENT_ID", pattern=r"^\d*$")
+    discord_client_secret: SecretValue = Field(Secret(""), alias="DISCORD_CLIENT_SECRET")
+    discord_oauth_url: BaseUrl = Field("https://discord.com/oauth2", alias="DISCORD_OAUTH_URL")
     github_token: SecretValue = Field(Secret(""), alias="GITHUB_TOKEN")
     github_repo: str = Field("", alias="GITHUB_REPO", pattern=r"^([\w.-]+/[\w.-]+)?$")
     github_api_url: BaseUrl = Field("https://api.github.com", alias="GITHUB_API_URL")

@@ -2,7 +2,9 @@
 
     python -m shared.local.discord_setup [--public-url https://…]    ./deploy.sh discord-setup
 
-Needs DISCORD_BOT_TOKEN, DISCORD_APPLICATION_ID and DISCORD_GUILD_ID. The commands are guild commands: they
+Needs DISCORD_BOT_TOKEN, DISCORD_APPLICATION_ID and DISCORD_GUILD_ID. It also prints the redirect URI that
+Sign in with Discord needs registered (OAuth2 > Redirects): PUBLIC_URL/console/auth/discord; with only
+DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET set (no bot), that is all it does. The commands are guild commands: they
 replace the server's whole list at once and show up instantly (global ones take up to an hour), with
 `PUT /applications/{app}/guilds/{guild}/commands`
 (https://discord.com/developers/docs/interactions/application-commands#bulk-overwrite-guild-application-commands).
@@ -22,6 +24,7 @@ from shared.config import ConfigError
 from shared.config.settings import Settings
 from shared.rules.status_updates import COMPONENT_OVERRIDES
 from shared.rules.status_updates import STATUSES as STATUS_UPDATE_STATUSES
+from shared.vendors import discord_oauth
 
 TIMEOUT = 10.0
 # option types (https://discord.com/developers/docs/interactions/application-commands#application-command-object-
@@ -162,6 +165,18 @@ def missing(settings: Settings) -> list[str]:
                                      ("DISCORD_GUILD_ID", settings.discord_guild_id)) if not value]
 
 
+def sign_in(settings: Settings, public_url: str) -> str:
+    """What to register for Sign in with Discord: the console's redirect URI (PUBLIC_URL's, else --public-url's)."""
+    base = settings.public_url or public_url.rstrip("/")
+    uri = f"{base}{discord_oauth.CALLBACK_PATH}" if base else f"<PUBLIC_URL>{discord_oauth.CALLBACK_PATH}"
+    text = f"Sign in with Discord: add this redirect (developer portal > OAuth2 > Redirects):\n  {uri}"
+    if not base:
+        text += "\n  (set PUBLIC_URL, or give --public-url, to print the exact address)"
+    if not discord_oauth.configured(settings):
+        text += "\n  then set DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET (OAuth2 > Client information) for the console"
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--public-url", default="", help="the https URL in front of the functions (a tunnel's, or "
@@ -173,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         print(e, file=sys.stderr)
         return 2
     lacking = missing(settings)
+    print(sign_in(settings, args.public_url))
+    if len(lacking) == 3 and discord_oauth.configured(settings):
+        print("Bot mode is not set up (DISCORD_BOT_TOKEN, DISCORD_APPLICATION_ID, DISCORD_GUILD_ID): no slash commands "
+              "registered.")
+        return 0
     if lacking:
         print(f"discord-setup needs {', '.join(lacking)} (the bot's token, its application id and the server's id "
               "from the developer portal and Discord's developer mode)", file=sys.stderr)

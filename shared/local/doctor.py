@@ -31,6 +31,7 @@ from shared.channels.github import HEADERS as GITHUB_HEADERS
 from shared.clock import clock
 from shared.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from shared.config.settings import Settings
+from shared.vendors import discord_oauth
 
 TEST_TEXT = "🧪 Test message from incident-response doctor — ignore"
 TIMEOUT = 5.0
@@ -100,6 +101,31 @@ def check_secrets(env) -> Line:
         return Line(WARN, "Secrets", f"{'; '.join(short)}: use at least {SHORTEST_SECRET} random characters "
                                      "(openssl rand -hex 32)")
     return Line(OK, "Secrets", f"API_TOKEN and CONSOLE_SECRET are unset or at least {SHORTEST_SECRET} characters")
+
+
+def check_sign_in(settings: Settings, cfg: Config | None) -> Line:
+    """Sign in with Discord: both client settings or neither, PUBLIC_URL for the redirect, and who cannot sign in
+    (no discord_id). Offline: Discord is not asked (the client secret is proven by the first sign-in)."""
+    what = "Discord sign-in"
+    given = {"DISCORD_CLIENT_ID": settings.discord_client_id, "DISCORD_CLIENT_SECRET": settings.discord_client_secret}
+    if not any(given.values()):
+        return Line(OFF, what, "not configured: the console signs in with the API token and actions are self-declared "
+                               "(set DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET for each person to sign in as "
+                               "themselves)")
+    unset = [name for name, value in given.items() if not value]
+    if unset:
+        return Line(FAIL, what, f"{unset[0]} is not set: Sign in with Discord needs both DISCORD_CLIENT_ID and "
+                                "DISCORD_CLIENT_SECRET (developer portal > OAuth2); until then the console signs in "
+                                "with the API token")
+    if not settings.public_url:
+        return Line(FAIL, what, "PUBLIC_URL is not set: Discord sends people back to PUBLIC_URL/console/auth/discord; "
+                                "set it (./deploy.sh gcp apply does) and register that redirect")
+    lacking = [p.name for p in cfg.people if not p.discord_id] if cfg else []
+    if lacking:
+        return Line(WARN, what, f"{', '.join(lacking)} cannot sign in (no discord_id in the team file); the redirect "
+                                f"to register is {discord_oauth.redirect_uri(settings)}")
+    return Line(OK, what, f"the console signs people in with Discord (client {settings.discord_client_id}); the "
+                          f"redirect to register is {discord_oauth.redirect_uri(settings)}")
 
 
 # -- channels ------------------------------------------------------------------------------------------------------
@@ -331,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [team]
     env_line, settings = check_settings(os.environ)
     lines += [env_line, check_secrets(os.environ)]
+    if settings is not None:
+        lines.append(check_sign_in(settings, cfg))
     if settings is not None:
         t = args.timeout
         lines += run_all([("Discord alerts", lambda: check_discord(settings, "discord", t)),

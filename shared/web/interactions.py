@@ -44,6 +44,8 @@ STATUS_UPDATE_OPTIONS = {"status": "status", "message": "message", "title": "tit
                          "every": "next_update_minutes", "component": "component_status"}
 POSTMORTEM_SUBS = ("show", "action", "done", "reviewed", "flag")   # /postmortem <sub>: postmortem-<sub>
 STATE_CHANGES |= {f"postmortem-{sub}" for sub in POSTMORTEM_SUBS if sub != "show"}
+NOT_IN_TEAM = ("Only people in the team file can read or change incidents; ask the team lead to add your Discord "
+               "user id.")
 
 
 def team() -> Config:
@@ -97,14 +99,15 @@ def handle_interaction(interaction: dict, cfg: Config, settings: Settings, now: 
     kind = interaction["type"]
     if kind == PING:
         return {"type": PONG}, []
+    # incidents are internal: only people in the team file read them, as only they change them
+    who = member(interaction, cfg)
     if kind == AUTOCOMPLETE:
-        return {"type": CHOICES, "data": {"choices": choices(_focused(interaction))}}, []
+        return {"type": CHOICES, "data": {"choices": choices(_focused(interaction)) if who else []}}, []
     if kind not in (COMMAND, COMPONENT):
         raise errors.BadInput(f"unsupported interaction type {kind}")
     action, typed_id, options = (_component(interaction) if kind == COMPONENT else _command(interaction))
-    who = member(interaction, cfg)
-    if action in STATE_CHANGES and who is None:
-        return say("Only people in the team file can change incidents; ask the team lead to add your Discord id."), []
+    if who is None:
+        return say(NOT_IN_TEAM), []
     if action not in STATE_CHANGES:
         return _run(action, typed_id, options, who, kind, cfg, now)
     done = actions.once(f"interaction-{clean(interaction.get('id'), 100)}", now,

@@ -44,8 +44,10 @@ def daily_summary(request) -> tuple:
         recompute = request.args.get("recompute", "").lower()
         if recompute not in ("", "0", "1", "false", "true"):
             raise BadInput(f"recompute: expected 1 (or 0), got {recompute[:40]!r}")
-        done = daily.run(now, config(), settings(), day, over, recompute=recompute in ("1", "true"))
-        status_page.record_days(now, config())  # the status page's bars of the days now closed
+        again = recompute in ("1", "true")
+        done = daily.run(now, config(), settings(), day, over, recompute=again)
+        # the status page's bars of the days now closed, and of the day made again: one figure on page and report
+        status_page.record_days(now, config(), again=(done["date"],) if again else ())
         delivery.deliver_soon(done.pop("notify"), config(), settings(), now, REPORT_WAIT)
         return http.json_response(done)
 

@@ -14,11 +14,11 @@ import flask
 
 from shared import oncall
 from shared.config import config
-from shared.errors import BadInput, NotFound, Unauthorized
+from shared.errors import BadInput, Forbidden, NotFound, Unauthorized
 from shared.incidents import actions
 from shared.rules.text import storable
 from shared.web import http as web
-from shared.web.console import pages, session
+from shared.web.console import discord_auth, pages, session
 
 HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                                       "frame-ancestors 'none'; base-uri 'none'",
@@ -68,37 +68,66 @@ class Console:
     def page(self, template: str, who: session.Session, status: int = 200, **context) -> flask.Response:
         done = DONE.get(self.request.args.get("done", ""))
         body = pages.render(template, base=self.base, csrf=session.csrf(who), me=who.actor, done=done,
-                            people=self.cfg.people, team=self.cfg.team.name, **context)
+                            people=self.cfg.people, team=self.cfg.team.name, self_declared=who.via != "discord",
+                            **context)
         return _answer(body, status)
 
-    def sign_in_form(self, status: int = 200, error: str = "") -> flask.Response:
+    def sign_in_form(self, status: int = 200, error: str = "", next_: str = "") -> flask.Response:
         cookie, token = session.login_nonce()
+        next_ = discord_auth.destination(next_ or self.request.args.get("next"), self.base)
         body = pages.render("login.html.j2", base=self.base, csrf=token, error=error, people=self.cfg.people,
-                            team=self.cfg.team.name, lead=self.cfg.team_lead)
+                            team=self.cfg.team.name, lead=self.cfg.team_lead, discord=discord_auth.enabled(),
+                            next=next_ if next_ != self.base else "")
         return _answer(body, status, (session.set_cookie(session.LOGIN_COOKIE, cookie, self.base,
                                                          session.LOGIN_SECONDS),))
 
-    def signed_in(self, actor: str) -> flask.Response:
-        return _answer("", 303, (session.set_cookie(session.COOKIE, session.start(actor), self.base,
+    def signed_in(self, actor: str, via: str, next_: str | None = None) -> flask.Response:
+        return _answer("", 303, (session.set_cookie(session.COOKIE, session.start(actor, via), self.base,
                                                     session.SESSION_SECONDS),
-                                 session.clear_cookie(session.LOGIN_COOKIE, self.base)), self.base)
+                                 session.clear_cookie(session.LOGIN_COOKIE, self.base)),
+                       discord_auth.destination(next_, self.base))
 
     def login(self) -> flask.Response:
         method = self.request.method
         web.allow(method, "GET", "HEAD", "POST")
         if method != "POST":
             code = self.request.args.get("code")
-            return self.signed_in(session.redeem(code, self.now)) if code else self.sign_in_form()
+            if code and discord_auth.enabled():
+                raise Forbidden("sign-in links are off: this console signs people in with Discord")
+            return self.signed_in(session.redeem(code, self.now), "local") if code else self.sign_in_form()
+        if discord_auth.enabled():
+            raise Forbidden("the API token no longer signs in here: this console signs people in with Discord")
         form = _form(self.request)
         session.check_login_csrf(self.request.cookies.get(session.LOGIN_COOKIE), form.get("csrf"))
         try:
             session.check_token(form.get("token", ""), web.client_address(self.request), self.now)
         except Unauthorized:
-            return self.sign_in_form(401, "That is not the API token.")
+            return self.sign_in_form(401, "That is not the API token.", form.get("next", ""))
         except session.TooManySignIns as e:
             raise web.HTTPError(429, f"Too many wrong tokens from your address; try again in {e.retry_after} s.",
                                 {"Retry-After": str(e.retry_after)}) from None
-        return self.signed_in(self.cfg.person_id(form.get("actor")))
+        return self.signed_in(self.cfg.person_id(form.get("actor")), "token", form.get("next"))
+
+    def with_discord(self) -> flask.Response:
+        """GET login/discord: off to Discord; GET auth/discord: back from it, signed in (or a page saying why not)."""
+        web.allow(self.request.method, "GET", "HEAD")
+        if not discord_auth.enabled():
+            raise NotFound("Sign in with Discord is not set up here; sign in with the API token")
+        try:
+            if self.parts == ["login", "discord"]:
+                location, cookie = discord_auth.begin(self.base, self.request.args.get("next"))
+                return _answer("", 303, (cookie,), location)
+            person, next_ = discord_auth.finish(self.request.args, self.request.cookies.get(discord_auth.COOKIE),
+                                                self.base, self.now, self.cfg)
+        except discord_auth.SignInFailed as e:
+            body = pages.render("signin_failed.html.j2", base=self.base, status=e.status, message=e.message)
+            return _answer(body, e.status, (discord_auth.clear(self.base),))
+        # a page, not a redirect: the session cookie is SameSite=Strict, and a browser sends it on no step of a
+        # redirect chain that discord.com started; the page's own refresh is a navigation of this site
+        body = pages.render("signed_in.html.j2", base=self.base, person=self.cfg.person(person).name,
+                            next=next_)
+        return _answer(body, 200, (discord_auth.session_cookie(person, self.base), discord_auth.clear(self.base),
+                                   session.clear_cookie(session.LOGIN_COOKIE, self.base)))
 
     def route(self) -> flask.Response:
         parts, method = self.parts, self.request.method
@@ -106,11 +135,18 @@ class Console:
             return _answer(CSS, content_type="text/css; charset=utf-8")
         if parts == ["login"]:
             return self.login()
+        if parts in (["login", "discord"], ["auth", "discord"]):
+            return self.with_discord()
         try:
             who = session.read(self.request.cookies.get(session.COOKIE))
+            if discord_auth.enabled() and who.via != "discord":   # a session from before Discord was set up
+                raise Unauthorized("this console now signs people in with Discord; sign in again")
         except Unauthorized:
             if method in ("GET", "HEAD"):
-                return _answer("", 303, location=f"{self.base}login")
+                here = self.request.script_root + self.request.full_path.rstrip("?")
+                wanted = discord_auth.destination(here, self.base)
+                return _answer("", 303, location=f"{self.base}login" + (f"?next={quote(wanted, safe='/')}"
+                                                                          if wanted != self.base else ""))
             raise
         if method == "POST":
             return self.submit(who, _form(self.request))
@@ -144,6 +180,8 @@ class Console:
         session.check_csrf(who, form.get("csrf"))
         parts, now = self.parts, self.now
         body = {k: v for k, v in form.items() if k != "csrf"}
+        if who.via == "discord":   # the person signed in is who acts; a form cannot say otherwise
+            body = {**{k: v for k, v in body.items() if k != "by"}, "actor": who.actor}
         if parts == ["logout"]:
             session.revoke(who, now)
             return _answer("", 303, (session.clear_cookie(session.COOKIE, self.base),), f"{self.base}login")

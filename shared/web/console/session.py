@@ -36,19 +36,28 @@ FAILED_SIGN_INS = 10            # wrong tokens a client may type per minute; the
 @dataclass(frozen=True)
 class Session:
     sid: str
-    actor: str          # the person who signed in: the forms' default actor
+    actor: str          # the person who signed in: the forms' default actor (the only one, signed in with Discord)
+    via: str = "token"  # how: "token" (self-declared), "local" (a local sign-in link) or "discord"
 
 
 def _key(env: Settings) -> bytes:
     if env.console_secret:
         return env.console_secret.reveal().encode()
-    if not env.api_token:
-        raise Unauthorized("API_TOKEN is not configured on the server")
-    return hmac.new(env.api_token.reveal().encode(), b"incident console session key v1", hashlib.sha256).digest()
+    if env.api_token:
+        return hmac.new(env.api_token.reveal().encode(), b"incident console session key v1", hashlib.sha256).digest()
+    if env.discord_client_secret:  # a console that signs in with Discord only needs no API token
+        return hmac.new(env.discord_client_secret.reveal().encode(), b"incident console session key v1",
+                        hashlib.sha256).digest()
+    raise Unauthorized("API_TOKEN is not configured on the server")
 
 
 def _signer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(_key(settings()), salt=f"console-{purpose}")
+
+
+def signer(purpose: str) -> URLSafeTimedSerializer:
+    """A serializer signed with the console's key, for what another sign-in keeps in a cookie (Discord's state)."""
+    return _signer(purpose)
 
 
 def _mac(purpose: str, value: str) -> str:
@@ -86,9 +95,9 @@ def revoke(who: Session, now: datetime) -> None:
     first_use(f"console-signed-out:{who.sid}", now)
 
 
-def start(actor: str) -> str:
-    """Return the cookie value of a new session for `actor`."""
-    return _signer("session").dumps({"sid": secrets.token_urlsafe(16), "actor": actor})
+def start(actor: str, via: str = "token") -> str:
+    """Return the cookie value of a new session for `actor`, signed in `via` token, local link or Discord."""
+    return _signer("session").dumps({"sid": secrets.token_urlsafe(16), "actor": actor, "via": via})
 
 
 def read(cookie: str | None) -> Session:
@@ -97,7 +106,7 @@ def read(cookie: str | None) -> Session:
         raise Unauthorized("not signed in")
     try:
         data = _signer("session").loads(cookie, max_age=SESSION_SECONDS)
-        found = Session(str(data["sid"]), str(data["actor"]))
+        found = Session(str(data["sid"]), str(data["actor"]), str(data.get("via") or "token"))
     except (BadData, KeyError, TypeError):
         raise Unauthorized("the session is invalid or has expired; sign in again") from None
     if is_claimed(f"console-signed-out:{found.sid}"):
