@@ -323,3 +323,47 @@ def test_discord_setup_prints_the_redirect_uri_to_register(monkeypatch, capsys):
     monkeypatch.delenv("PUBLIC_URL")
     assert discord_setup.main(["--public-url", "https://abc.trycloudflare.com/"]) == 0
     assert "https://abc.trycloudflare.com/console/auth/discord" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- in a browser, across sites
+
+def test_in_chromium_the_browser_comes_back_from_another_site_signed_in_on_its_deep_link(live_server, browser, oauth,
+                                                                                         incident, monkeypatch,
+                                                                                         use_team):
+    """Discord is another site (localhost here, the console 127.0.0.1): the state cookie (Lax) comes back with the
+    browser, and the session cookie (Strict) is sent on the page after, which a redirect from Discord would not."""
+    from werkzeug.wrappers import Request, Response
+
+    from tests.fakes.server import serve
+
+    use_team(TEAM)
+    monkeypatch.setenv("PUBLIC_URL", live_server)
+    monkeypatch.setattr(oauth, "redirect_uris", {f"{live_server}/console/auth/discord"})
+
+    def authorize(environ, start_response):   # Discord's page, where Dev D clicks Authorize (a link of its site)
+        asked = Request(environ)
+        code = oauth.approve(f"{oauth.oauth_url}/authorize?{asked.query_string.decode()}", DEV_D)
+        back = f"{asked.args['redirect_uri']}?code={code}&amp;state={quote(asked.args['state'])}"
+        page = f'<!doctype html><title>Discord</title><a id="authorize" href="{back}">Authorize</a>'
+        return Response(page, 200, content_type="text/html")(environ, start_response)
+
+    discord_site, stop = serve(authorize)
+    monkeypatch.setenv("DISCORD_OAUTH_URL", discord_site.replace("127.0.0.1", "localhost") + "/oauth2")
+    settings.cache_clear()
+    try:
+        page = browser.new_context(viewport={"width": 390, "height": 800}).new_page()
+        console = f"{live_server}/console/"
+        page.goto(f"{console}incidents/{incident}")
+        assert page.url.startswith(f"{console}login?next=")
+        page.click("text=Sign in with Discord")
+        assert page.url.startswith("http://localhost:")
+        page.click("#authorize")   # a navigation discord.com starts: a Strict cookie would not come back with it
+        page.wait_for_url(f"{console}incidents/{incident}")
+        assert incident in page.locator("h1").inner_text()
+        assert page.locator("select[name=actor]").count() == 0   # no "who you are"
+        page.fill("form[action$='/ack'] input[name=detail]", "on it")
+        page.click("form[action$='/ack'] button")
+        assert page.locator("[role=status]").inner_text() == "Acknowledged."
+        assert store.get_incident(incident).timeline[-1]["actor"] == "dev-d"
+    finally:
+        stop()
