@@ -198,7 +198,8 @@ cmd_local() {
   export SENTRY_CLIENT_SECRET=${SENTRY_CLIENT_SECRET:-local-sentry-secret}
   export INGEST_TOKEN=${INGEST_TOKEN:-local-ingest-token}
   export API_TOKEN=${API_TOKEN:-local-api-token}
-  export PAGERDUTY_ROUTING_KEYS=${PAGERDUTY_ROUTING_KEYS:-local-pagerduty-routing-key-0001=petties-backend}  # key=service
+  # key=service: a local key for the team file's first service (shared/local/team.py routing-keys)
+  export PAGERDUTY_ROUTING_KEYS=${PAGERDUTY_ROUTING_KEYS:-$(.venv/bin/python -m shared.local.team routing-keys)}
   export LOCAL_PREVIEW=1  # unconfigured channels print their messages readably here
   local public_port=${PUBLIC_PORT:-8081}
   if ! .venv/bin/python -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
@@ -237,7 +238,7 @@ Paste into UptimeRobot (Alert Contacts > Webhook, "Send as JSON"):
 
 Alertmanager:     <public URL>/ingest/alertmanager?token=$INGEST_TOKEN   (webhook_configs url)
 Grafana:          <public URL>/ingest/grafana?token=$INGEST_TOKEN        (or HMAC with GRAFANA_WEBHOOK_SECRET)
-PagerDuty v2:     <public URL>/ingest/pagerduty/v2/enqueue  (routing keys, key=service: $PAGERDUTY_ROUTING_KEYS)
+PagerDuty v2:     <public URL>/ingest/pagerduty/v2/enqueue  (routing keys: PagerDuty keys above)
 Send a sample:    PORT=$port ./deploy.sh alert sentry --severity critical   (every source and option: ./deploy.sh alert --help)
 
 See incidents:    curl -H 'Authorization: Bearer $API_TOKEN' '$base/api/incidents?status=open'

@@ -12,6 +12,18 @@ OPENING = {"sentry": "firing", "sentry-legacy": "firing", "uptimerobot": "down",
 LEVELLED = [s for s in OPENING if s != "uptimerobot"]  # UptimeRobot's down is always critical
 
 
+@pytest.fixture(autouse=True)
+def last_deliveries(tmp_path, monkeypatch):
+    """Keep --replay's record of the last deliveries in the test's own folder."""
+    monkeypatch.setattr(alert, "LAST", tmp_path / "last-alerts.json", raising=False)
+    return alert.LAST
+
+
+def default_service(source: str) -> str:
+    """The team file's first service; for PagerDuty the first with a routing key (conftest: petties-backend)."""
+    return "petties-backend" if source == "pagerduty" else "petties-web"
+
+
 def send(live_server, capsys, *args: str) -> str:
     """Given the running stack, when the alert command runs, then it exits 0; return what it printed."""
     code = alert.main([*args, "--url", live_server])
@@ -36,18 +48,23 @@ def only_incident(api) -> dict:
 def test_severity_option_gives_that_severity(live_server, api, capsys, source, severity):
     printed = send(live_server, capsys, source, "--severity", severity)
     got = only_incident(api)
-    assert (got["severity"], got["service"], got["environment"]) == (severity, "petties-backend", "production"), \
+    service = default_service(source)
+    assert (got["severity"], got["service"], got["environment"]) == (severity, service, "production"), \
         got["severity_reason"]
     assert f"/api/incidents/{got['id']}" in printed and "/_local/notifications" in printed
-    assert f"{got['id']}: {severity}, petties-backend, production, open, occurrences 1" in printed
+    assert f"{got['id']}: {severity}, {service}, production, open, occurrences 1" in printed
 
 
-def test_uptimerobot_down_is_critical_and_other_severities_are_refused(live_server, api, capsys):
+def test_uptimerobot_down_is_critical_and_other_severities_are_refused(live_server, api, firestore, capsys):
     send(live_server, capsys, "uptimerobot", "down")
     got = only_incident(api)
-    assert (got["severity"], got["service"], got["environment"]) == ("critical", "petties-backend", "production")
-    assert alert.main(["uptimerobot", "--severity", "low", "--url", live_server]) == 2
-    assert "uptimerobot down is always critical" in capsys.readouterr().err
+    assert (got["severity"], got["service"], got["environment"]) == ("critical", "petties-web", "production")
+    before = dump_firestore(firestore)
+    assert alert.main(["uptimerobot", "--severity", "low", "--url", live_server]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("alert: the team file's severity rules give no uptimerobot alert on petties-web in "
+                          "production the severity low: they give critical (uptimerobot level 'down')")
+    assert dump_firestore(firestore) == before  # nothing sent
 
 
 @pytest.mark.parametrize("source", list(OPENING))
@@ -66,8 +83,9 @@ def test_staging_is_staging_and_capped_at_medium(live_server, api, capsys, sourc
 
 
 def test_uptimerobot_has_no_staging_monitor_in_the_team_file(live_server, firestore, capsys):
-    assert alert.main(["uptimerobot", "--env", "staging", "--url", live_server]) == 2
-    assert "maps no UptimeRobot monitor to staging" in capsys.readouterr().err
+    assert alert.main(["uptimerobot", "--env", "staging", "--url", live_server]) == 1
+    assert "maps no UptimeRobot monitor to petties-web in staging (environments.staging.monitors)" in \
+        capsys.readouterr().err
     assert dump_firestore(firestore) == {}
 
 
@@ -94,25 +112,38 @@ def test_closing_actions_act_on_the_problem_the_opening_one_made(live_server, ap
         assert '-> 202 {"status": "success", "message": "Event processed", "dedup_key": ' in printed
 
 
-def test_sentry_replay_changes_nothing_and_answers_replayed(live_server, api, firestore, capsys, monkeypatch):
-    states = []
+def test_sentry_replay_sends_only_the_replay_changes_nothing_and_answers_replayed(live_server, api, firestore,
+                                                                                 capsys, monkeypatch):
+    first = send(live_server, capsys, "sentry")
+    delivery.wait_idle()
+    before = dump_firestore(firestore)
+    posted = []
     real_post = alert.post
-
-    def post(client, one):  # Firestore as it is before each delivery (background sends finished)
-        delivery.wait_idle()
-        states.append(dump_firestore(firestore))
-        return real_post(client, one)
-
-    monkeypatch.setattr(alert, "post", post)
+    monkeypatch.setattr(alert, "post", lambda client, one: posted.append(one) or real_post(client, one))
     printed = send(live_server, capsys, "sentry", "--replay")
     delivery.wait_idle()
-    assert len(states) == 2 and states[1] != {}
-    assert dump_firestore(firestore) == states[1]
-    request_ids = [line.split("Request-ID ")[1].split(":")[0] for line in printed.splitlines()
+    assert len(posted) == 1 and answers(printed) == ["replayed"]
+    assert dump_firestore(firestore) == before
+    request_ids = [line.split("Request-ID ")[1].split(":")[0] for line in (first + printed).splitlines()
                    if "Request-ID " in line]
     assert len(request_ids) == 2 and request_ids[0] == request_ids[1]
-    assert answers(printed) == ["created", "replayed"]
     assert only_incident(api)["occurrences"] == 1
+
+
+def test_a_replay_without_a_delivery_id_is_one_more_occurrence_not_two(live_server, api, capsys):
+    """The replay of a source without delivery ids counts as what it says, once (it was 14 -> 15 -> 16)."""
+    send(live_server, capsys, "alertmanager", "--repeat", "2")
+    assert only_incident(api)["occurrences"] == 2
+    printed = send(live_server, capsys, "alertmanager", "--replay")
+    assert answers(printed) == ["duplicate"] and "carry no delivery id" in printed
+    assert only_incident(api)["occurrences"] == 3
+
+
+def test_nothing_to_replay_exits_1(live_server, firestore, capsys):
+    assert alert.main(["grafana", "--replay", "--url", live_server]) == 1
+    err = capsys.readouterr().err
+    assert err == "alert: no grafana delivery to replay: send one first (./deploy.sh alert grafana)\n"
+    assert dump_firestore(firestore) == {}
 
 
 def test_a_replayed_resolve_answers_replayed_and_another_resolve_duplicate(ingest, api):

@@ -1,9 +1,15 @@
 """Configuration: the Petties default loads; every mistake is named by its key."""
 from __future__ import annotations
 
-import pytest
+import types
+import typing
 
-from shared.config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from shared.config import DEFAULT_CONFIG, Config, ConfigError, load_config, loading, parse_config
+from shared.config import settings as settings_module
 from shared.config.settings import Settings
 from tests.teams import team_yaml, variant
 
@@ -15,7 +21,8 @@ def test_default_is_the_petties_team():
     assert cfg.team.time_zone == "Asia/Ho_Chi_Minh"
     assert cfg.person(cfg.team_lead).name == "Dev A"
     assert [cfg.person(p).name for p in cfg.rotation.order] == ["Dev A", "Dev B", "Dev C", "Dev D"]
-    assert {p.role for p in cfg.people} >= {"team-lead", "developer", "devops", "db-admin"}
+    assert len(cfg.people) == 5   # the GUIDE: "Team Size: 5 người"
+    assert {p.role for p in cfg.people} >= {"team-lead", "developer", "devops"}
     assert {s.name: s.url for s in cfg.services} == {
         "petties-web": "https://petties.world",
         "petties-backend": "https://api.petties.world/health",
@@ -101,10 +108,116 @@ def test_the_example_team_file_loads_with_no_warning():
     assert cfg.team_lead not in cfg.rotation.order
 
 
-def test_a_lead_in_the_rotation_is_warned_of():
+def test_the_default_team_starts_without_warnings_and_names_another_backup_in_the_leads_week(capsys):
+    """The GUIDE: Dev A, the team lead, takes week 1 and is always the backup; in Dev A's own week the backup is the
+    next of the rotation, Dev B, so the lead in the rotation warns of nothing."""
+    from datetime import datetime, timezone
+
     from shared.local import team
-    [warning] = team.warnings(load_config())
-    assert warning.startswith("rotation.order: the team lead Dev A is also in the rotation")
+    cfg = load_config()
+    assert team.warnings(cfg) == [] and team.main(["check"]) == 0 and capsys.readouterr().err == ""
+    leads_week = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)   # the week from Mon 29 Dec 2025: Dev A's
+    lines = team.summary(cfg, "petties.yaml", leads_week, env={})
+    assert "Petties, 5 people, Asia/Ho_Chi_Minh" in lines[1]
+    assert lines[3].startswith("On call         Dev A (backup Dev B); from Mon 05 Jan 09:00: Dev B")
+    assert team.summary(cfg, "petties.yaml", datetime(2026, 1, 6, 12, 0, tzinfo=timezone.utc),
+                        env={})[3].startswith("On call         Dev B (backup Dev A)")
+
+
+def test_a_rotation_of_the_lead_alone_is_warned_of():
+    from shared.local import team
+    [warning] = team.warnings(variant({"rotation.order": ["dev-a"]}))
+    assert warning.startswith("rotation.order: nobody but the team lead Dev A is in the rotation")
+
+
+def _unwrap(annotation) -> list:
+    """Return the types inside Optional / Annotated / list / union annotations (a dict stays a dict)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(args[0])
+    if origin in (typing.Union, types.UnionType, list):
+        return [t for a in args if a is not type(None) for t in _unwrap(a)]
+    return [annotation]
+
+
+def _schema_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    """Return every key the schema accepts, as dotted paths (a free mapping's keys are `*`; list items share their
+    list's path; a mapping of plain values, such as severity.levels or deploy.env, is one key)."""
+    keys = set()
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        keys.add(path)
+        for kind in _unwrap(info.annotation):
+            if typing.get_origin(kind) is dict:
+                value = _unwrap(typing.get_args(kind)[1])[0]
+                if isinstance(value, type) and issubclass(value, BaseModel):
+                    keys |= {path + ".*"} | _schema_keys(value, path + ".*.")
+            elif isinstance(kind, type) and issubclass(kind, BaseModel):
+                keys |= _schema_keys(kind, path + ".")
+    return keys
+
+
+def _shown_keys(data, schema: set[str], prefix: str = "") -> set[str]:
+    """Return the schema keys a team file's data shows."""
+    if isinstance(data, list):
+        return set().union(*(_shown_keys(item, schema, prefix) for item in data))
+    if not isinstance(data, dict):
+        return set()
+    shown = set()
+    for key, value in data.items():
+        path = f"{prefix}{key}" if f"{prefix}{key}" in schema else f"{prefix}*"
+        if path in schema:
+            shown |= {path} | _shown_keys(value, schema, path + ".")
+    return shown
+
+
+def test_the_example_team_file_shows_every_key_the_schema_accepts():
+    """Its header says every key is shown: a new setting without an example fails here."""
+    schema = _schema_keys(Config)
+    example = yaml.safe_load((DEFAULT_CONFIG.parent / "example.yaml").read_text(encoding="utf-8"))
+    missing = sorted(schema - _shown_keys(example, schema))
+    assert missing == [], f"shared/teams/example.yaml lacks {', '.join(missing)}"
+    assert {"maintenance.weekly.days", "silences.max_duration", "daily_summary.time", "sentry.organization",
+            "deploy.env", "services.health.url", "status_page.automatic"} <= schema   # the walk reaches them
+
+
+def _pattern_fields(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
+    """Return the fields checked by a regular expression (Field(pattern=...)), by alias or dotted path."""
+    found = {}
+    for name, info in model.model_fields.items():
+        for constraint in info.metadata:
+            if getattr(constraint, "pattern", None):
+                found[info.alias or f"{prefix}{name}"] = constraint.pattern
+        for kind in _unwrap(info.annotation):
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                found.update(_pattern_fields(kind, f"{prefix}{name}."))
+    return found
+
+
+def test_every_pattern_has_its_words():
+    assert set(_pattern_fields(Settings)) <= set(settings_module.EXPECTED)
+    assert set(_pattern_fields(Config)) <= set(loading.EXPECTED)
+    assert "GITHUB_REPO" in _pattern_fields(Settings) and "services.health.url" in _pattern_fields(Config)
+
+
+@pytest.mark.parametrize("variable", sorted(_pattern_fields(Settings)))
+def test_a_variable_of_the_wrong_form_is_said_in_words(variable):
+    with pytest.raises(ConfigError) as e:
+        Settings.from_env({variable: "not/the right:form!"})
+    assert str(e.value) == f"environment: {variable}: expected {settings_module.EXPECTED[variable]}"
+
+
+def test_a_bad_github_repo_says_owner_slash_repo():
+    with pytest.raises(ConfigError, match=r"^environment: GITHUB_REPO: expected owner/repo, e\.g\. petties/backend$"):
+        Settings.from_env({"GITHUB_REPO": "https://github.com/petties/backend"})
+
+
+def test_a_health_url_of_the_wrong_form_is_said_in_words():
+    with pytest.raises(ConfigError) as e:
+        variant(edit=lambda data: data["services"][0].update(health=[{"url": "petties.world/health"}]))
+    assert "services.0.health.0.url: expected an http:// or https:// URL, e.g. https://shop.example/health, got " \
+        "'petties.world/health'" in str(e.value)
+    assert "pattern" not in str(e.value) and "^" not in str(e.value)
 
 
 def _deploy(args: list[str], cwd, **env):

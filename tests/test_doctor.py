@@ -74,8 +74,8 @@ def run(capsys, *args: str) -> tuple[int, dict[str, str]]:
     return code, by_what
 
 
-CHECKS = ("Team file", "Settings", "Secrets", "Discord sign-in", "Discord alerts", "Discord staging", "Email SMTP",
-          "Email SendGrid", "GitHub", "Firestore")
+CHECKS = ("Team file", "Settings", "Secrets", "Production needs", "Discord sign-in", "Discord alerts",
+          "Discord staging", "Email SMTP", "Email SendGrid", "GitHub", "Firestore")
 
 
 def test_everything_working_is_one_ok_line_each_exit_0_and_nothing_is_sent(vendors, capsys, monkeypatch):
@@ -223,6 +223,42 @@ def test_a_short_api_token_or_console_secret_is_a_warning(vendors, capsys, monke
     assert all(w in lines["Secrets"] for w in warned) and token not in lines["Secrets"]
     assert doctor.main(["--strict"]) == 1
     capsys.readouterr()
+
+
+def test_what_production_still_needs_is_a_warning_line(vendors, capsys, monkeypatch):
+    """Settings is ticked for a valid environment; the line after it says what production would still lack: the
+    secrets it requires (unset, or ./deploy.sh local's defaults) and a way to send for each channel routed to."""
+    for name in ("SENTRY_CLIENT_SECRET", "INGEST_TOKEN", *CHANNEL_VARS):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("API_TOKEN", "local-api-token")
+    code, lines = run(capsys)
+    assert code == 0 and lines["Settings"].startswith("✓ Settings: environment valid")
+    assert lines["Production needs"] == (
+        "! Production needs: SENTRY_CLIENT_SECRET; INGEST_TOKEN; API_TOKEN (now the local default); "
+        "DISCORD_WEBHOOK_URL (or bot mode: DISCORD_BOT_TOKEN and DISCORD_ALERTS_CHANNEL_ID) (the team file routes "
+        "alerts to discord); SMTP_URL or SENDGRID_API_KEY (the team file routes alerts to email); GITHUB_TOKEN and "
+        "GITHUB_REPO (the team file routes alerts to github); DISCORD_STAGING_WEBHOOK_URL (or bot mode: "
+        "DISCORD_STAGING_CHANNEL_ID) (the team file routes alerts to discord_staging)")
+    assert doctor.main(["--strict"]) == 1
+    capsys.readouterr()
+
+
+def test_a_configured_production_needs_nothing_more(vendors, capsys, monkeypatch):
+    monkeypatch.setenv("API_TOKEN", "t" * 32)
+    code, lines = run(capsys)
+    assert code == 0 and lines["Production needs"].startswith("✓ Production needs: nothing more")
+
+
+@pytest.mark.parametrize("variable,value,words", [
+    ("GITHUB_REPO", "not a repo", "GITHUB_REPO: expected owner/repo, e.g. petties/backend"),
+    ("DISCORD_PUBLIC_KEY", "xyz", "DISCORD_PUBLIC_KEY: expected the application's public key"),
+    ("DISCORD_GUILD_ID", "my-server", "DISCORD_GUILD_ID: expected a Discord id"),
+])
+def test_a_badly_formed_variable_is_said_in_words(vendors, capsys, monkeypatch, variable, value, words):
+    monkeypatch.setenv(variable, value)
+    code, lines = run(capsys)
+    assert code == 1 and words in lines["Settings"], lines["Settings"]
+    assert "pattern" not in lines["Settings"] and "^" not in lines["Settings"] and value not in lines["Settings"]
 
 
 def test_a_hung_discord_fails_within_the_timeout(vendors, capsys, clock):

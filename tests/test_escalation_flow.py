@@ -146,3 +146,20 @@ def test_an_incident_muted_in_sentry_does_not_escalate_until_unmuted(ingest, esc
     assert sweep(escalate, local("2026-11-28 02:41:00"))["escalated"] == 1
     assert [m["content"].splitlines()[0] for m in channels.prod() if m["content"].startswith("⏰")] == [
         f"⏰ SLA breach: {opened['incident']} response due 02:15 passed"]
+
+
+def test_in_the_leads_own_week_level_2_pages_the_backup_not_the_lead_again(ingest, escalate, api, channels, team,
+                                                                          monkeypatch):
+    """The GUIDE: Dev A, the lead, is on call in week 1 and is always the backup; that week the backup is the next
+    of the rotation, Dev B, so an unanswered Critical reaches someone new."""
+    saturday = local("2026-12-05 02:00:00")   # the week from Mon 30 Nov 09:00 is Dev A's
+    assert api.get("/oncall?at=2026-12-05T02:00:00%2B07:00").get_json()["backup"]["id"] == "dev-b"
+    incident = sentry_alert(ingest, monkeypatch, saturday, "5009", "Database unavailable", level="fatal")
+    delivery.wait_idle()
+    assert channels.smtp.messages[0].rcpt_tos == ["dev-a@petties.world"]   # on call and lead: one person
+    assert sweep(escalate, local("2026-12-05 02:15:00"))["escalated"] == 1
+    assert firsts(channels)[1] == f"⏰ SLA breach: {incident['incident']} response due 02:15 passed"
+    assert channels.prod()[1]["content"].endswith("🔺 Escalated to level 2: @Dev B")
+    assert channels.smtp.messages[1].rcpt_tos == ["dev-b@petties.world"]
+    timeline = api.get(f"/incidents/{incident['incident']}").get_json()["timeline"]
+    assert any(e["detail"] == "level 2: response SLA breached: the on-call's backup is paged" for e in timeline)

@@ -245,3 +245,129 @@ def test_a_correction_names_action_items_and_counts_that_changed():
                        "action item added: INC-BBBBBB: Checkout *down* (unacknowledged)",
                        "action item no longer listed: INC-AAAAAA: Checkout *down* (unacknowledged)"]
     assert r"Checkout \*down\*" in corrections.message(DAY, changed)   # alert text made inert in Discord
+
+
+# ---------------------------------------------------------------- postmortems: who needs one, who owns it
+
+PUBLIC = "https://asia-southeast1-petties-incidents.cloudfunctions.net"
+
+
+@pytest.fixture
+def public_url(monkeypatch):
+    monkeypatch.setenv("PUBLIC_URL", PUBLIC)
+    settings.cache_clear()
+    yield PUBLIC
+    monkeypatch.delenv("PUBLIC_URL")
+    settings.cache_clear()
+
+
+def _window_team(include_critical: bool):
+    from tests.teams import variant
+    return variant(edit=lambda d: d.update(maintenance=[{
+        "name": "db upgrade", "matchers": {"service": "petties-backend"}, "comment": "Postgres 16",
+        "start": "2026-11-24T10:00:00", "end": "2026-11-24T11:00:00", "include_critical": include_critical}]))
+
+
+def _outage(ingest, escalate, monkeypatch, opened: str, closed: str) -> str:
+    """A 5-minute UptimeRobot outage of the backend, closed by UptimeRobot itself, and the sweep after it."""
+    iid = down(ingest, monkeypatch, local(opened))
+    up(ingest, monkeypatch, local(closed))
+    sweep(escalate, local(closed) + timedelta(minutes=1))
+    return iid
+
+
+def test_an_outage_a_maintenance_window_held_needs_no_postmortem(ingest, escalate, api, monkeypatch, use_team):
+    use_team(_window_team(include_critical=True))
+    iid = _outage(ingest, escalate, monkeypatch, "2026-11-24 10:20:00", "2026-11-24 10:25:00")
+    assert api.get(f"/incidents/{iid}").get_json()["silenced_by"]["by"] == "maintenance window db upgrade"
+    missing = api.get(f"/postmortems/{iid}")
+    assert missing.status_code == 404 and "meets none of the criteria" in missing.get_json()["error"]
+
+
+def test_an_outage_a_window_did_not_hold_is_owned_by_the_on_call_says_unknown_users_and_links_the_console(
+        ingest, escalate, api, monkeypatch, use_team, public_url):
+    use_team(_window_team(include_critical=False))   # a window that lets a Critical through holds nothing
+    iid = _outage(ingest, escalate, monkeypatch, "2026-11-24 10:20:00", "2026-11-24 10:25:00")
+    pm = api.get(f"/postmortems/{iid}").get_json()
+    assert pm["reasons"] == ["critical"]
+    # nobody acknowledged it and UptimeRobot resolved it: whoever was on call then (Tuesday 24 November: Dev D)
+    assert (pm["owner"], pm["author"]) == ("dev-d", "Dev D")
+    assert pm["impact"]["users"] == "unknown"
+    assert "- Users affected: unknown" in api.get(f"/postmortems/{iid}.md").get_data(as_text=True)
+    from shared.store import outbox
+    notice = outbox.get(outbox.record_id(iid, "postmortem-draft", "discord"))["text"]
+    assert f"The draft is at {PUBLIC}/console/postmortems/{iid}" in notice and "/api/" not in notice
+
+
+def test_without_public_url_the_announcement_gives_the_console_path_and_the_console_serves_it(ingest, escalate,
+                                                                                              monkeypatch):
+    import re
+
+    from shared.store import outbox
+    from shared.web.console import session
+    from tests.conftest import function_app
+    iid = _outage(ingest, escalate, monkeypatch, "2026-11-24 10:20:00", "2026-11-24 10:25:00")
+    notice = outbox.get(outbox.record_id(iid, "postmortem-draft", "discord"))["text"]
+    [path] = re.findall(r"The draft is at (\S+?)[,.] ", notice)
+    assert path == f"/console/postmortems/{iid}"
+    console = function_app("console").test_client()    # the console function, served under /console/
+    console.set_cookie(session.COOKIE, session.start("dev-a"))
+    page = console.get(path.removeprefix("/console"))
+    assert page.status_code == 200 and iid in page.get_data(as_text=True)
+
+
+def _incident(**changes):
+    from datetime import datetime, timezone
+
+    from shared.model import Incident
+    opened = datetime(2026, 11, 24, 3, 20, tzinfo=timezone.utc)
+    base = {"id": "INC-7K3QXD", "title": "Backend Health is down", "status": "resolved", "severity_rank": 4,
+            "service": "petties-backend", "environment": "production", "source": "uptimerobot",
+            "dedup_key": "uptimerobot:793527", "key_doc": "k", "created_at": opened,
+            "resolved_at": opened + timedelta(minutes=5), "owner": None,
+            "timeline": [{"at": opened, "actor": "UptimeRobot", "action": "opened", "detail": ""},
+                         {"at": opened + timedelta(minutes=5), "actor": "UptimeRobot", "action": "resolved",
+                          "detail": ""}]}
+    return Incident.from_doc({**base, **changes})
+
+
+HELD = {"id": "SIL-1", "until": T0, "from": T0, "by": "dev-a", "comment": "deploying"}
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, ["critical"]),
+    ({"silenced_by": HELD}, []),                                              # held by a silence until resolved
+    ({"silenced_by": {**HELD, "id": "window-db-upgrade-20261124T0300", "by": "maintenance window db upgrade"}}, []),
+    ({"silenced_by": {**HELD, "released_at": T0, "line": "silenced from 10:00 to 10:30"}}, ["critical"]),
+    ({"silenced_by": HELD, "flags": {"data_loss": True}}, ["data loss"]),     # a person's flag still counts
+    ({"silenced_by": None}, ["critical"]),
+])
+def test_postmortem_criteria_leave_out_incidents_held_by_a_silence_or_a_window(changes, expected):
+    from shared.rules import postmortem
+    assert postmortem.reasons(_incident(**changes)) == expected
+
+
+def test_the_owner_is_never_null_and_users_are_unknown_where_the_source_cannot_count_them():
+    from shared.config import load_config
+    from shared.rules import postmortem
+    cfg = load_config()
+    assert postmortem.owner(_incident(), cfg, "dev-d") == "dev-d"                   # UptimeRobot closed it
+    assert postmortem.owner(_incident(owner="dev-b"), cfg, "dev-d") == "dev-b"      # the incident's owner
+    for source, key in (("uptimerobot", "uptimerobot:1"), ("probe", "probe:x"), ("alertmanager", "am:1"),
+                        ("grafana", "grafana:1"), ("pagerduty", "pagerduty:x:1"), ("sentry", "sentry-metric:1:2")):
+        assert postmortem.draft(_incident(source=source, dedup_key=key), cfg, "dev-d")["impact"]["users"] == "unknown"
+    sentry = _incident(source="sentry", dedup_key="sentry:4242", users_affected=0)
+    assert postmortem.draft(sentry, cfg, "dev-d")["impact"]["users"] == 0           # Sentry counts users: 0 is known
+
+
+def test_an_action_item_stored_without_created_at_counts_from_its_postmortem():
+    from shared.rules import day_end
+    end = local("2026-11-25 00:00:00")
+    before, after = end - timedelta(days=3), end + timedelta(hours=8)
+    legacy = {"n": 1, "action": "Old", "owner": "dev-b", "deadline": "2026-11-22", "done": False, "done_at": None}
+    assert day_end.item_open_at(legacy, end, since=before)
+    assert not day_end.item_open_at(legacy, end, since=after)          # its postmortem came after the day
+    assert day_end.item_open_at(legacy, end, since=None)               # nothing known: counted
+    assert not day_end.item_open_at({**legacy, "done": True}, end, before)            # done, no done_at: long ago
+    assert day_end.item_open_at({**legacy, "done": True, "done_at": after}, end, before)
+    assert not day_end.item_open_at({**legacy, "created_at": after}, end, before)

@@ -21,6 +21,11 @@ class ConfigError(Exception):
     """The team file is missing or wrong; the message names the bad key."""
 
 
+# What each key checked by a pattern looks like, in words, by its path without list indexes (pydantic's own message
+# shows the regular expression; tests/test_config.py fails for a pattern without its words here)
+EXPECTED = {"services.health.url": "an http:// or https:// URL, e.g. https://shop.example/health"}
+
+
 # libyaml's safe loader when PyYAML was built with it (its wheels are): the same documents, a tenth of the time
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -40,6 +45,9 @@ def parse_config(text: str, origin: str = "<config>") -> Config:
         for err in e.errors():
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
             msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "string_pattern_mismatch":
+                path = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
+                msg = f"expected {EXPECTED.get(path, 'another form')}, got {str(err['input'])[:80]!r}"
             problems.append(f"{key}: {msg}{_hint(err)}")
         raise ConfigError(f"{origin}: " + "; ".join(problems)) from None
 

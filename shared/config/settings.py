@@ -49,6 +49,17 @@ SecretValue = Annotated[Secret, BeforeValidator(_secret)]
 BaseUrl = Annotated[str, BeforeValidator(_url)]
 
 
+_DISCORD_ID = "a Discord id: digits only (Discord's Developer Mode, then right-click > Copy ID)"
+# What each variable checked by a pattern looks like, in words (pydantic's own message shows the regular expression;
+# tests/test_config.py fails for a pattern without its words here)
+EXPECTED = {"GITHUB_REPO": "owner/repo, e.g. petties/backend",
+            "DISCORD_PUBLIC_KEY": "the application's public key: 64 hexadecimal characters (Developer Portal > "
+                                  "General Information > Public Key)",
+            "DISCORD_APPLICATION_ID": _DISCORD_ID, "DISCORD_ALERTS_CHANNEL_ID": _DISCORD_ID,
+            "DISCORD_STAGING_CHANNEL_ID": _DISCORD_ID, "DISCORD_GUILD_ID": _DISCORD_ID,
+            "DISCORD_CLIENT_ID": "the OAuth2 client id: digits only (Developer Portal > OAuth2)"}
+
+
 class Settings(BaseModel):
     """The environment a function runs with; field aliases are the variable names."""
 
@@ -155,8 +166,10 @@ class Settings(BaseModel):
             problems = []
             for err in e.errors():
                 name = str(err["loc"][0]) if err["loc"] else "environment"
-                # never echo a value back: it may be a secret
-                problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+                # never echo a value back: it may be a secret; nor a pattern: say in words what is expected
+                message = (f"expected {EXPECTED.get(name, 'another form')}" if err["type"] == "string_pattern_mismatch"
+                           else err["msg"].removeprefix("Value error, "))
+                problems.append(f"{name}: {message}")
             raise ConfigError("environment: " + "; ".join(problems)) from None
 
 

@@ -6,13 +6,14 @@ from datetime import datetime
 from shared import log
 from shared.config import Config
 from shared.model import Incident, TimelineEntry
+from shared.notify import oncall as paging
 from shared.notify import plan
 from shared.rules import escalation
 from shared.store import changes
 from shared.store import incidents as store
 
 BATCH = 500
-STEP_TEXT = {"sla-response": "response SLA breached: the team lead is paged",
+STEP_TEXT = {"sla-response": "response SLA breached: the on-call's backup is paged",
              "level-3": "still unacknowledged: the stakeholders are paged",
              "sla-resolution": "resolution SLA breached: the stakeholders are paged"}
 
@@ -34,7 +35,8 @@ def sweep(cfg: Config, now: datetime) -> tuple[dict, list[str]]:
             continue
         decision = escalation.evaluate(state_of(incident), now, cfg)
         steps = list(decision.steps)
-        records = plan.on_escalation(incident, steps, now, cfg)
+        # the team lead's level pages the backup of whoever is on call now (overrides included)
+        records = plan.on_escalation(incident, steps, now, cfg, paging.primary_now(now, cfg)) if steps else []
         entries = [TimelineEntry(now, "system", "escalated", f"level {s.level}: "
                                  f"{STEP_TEXT.get(s.name, 'reminder: still unacknowledged')}").to_dict()
                    for s in steps]

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 
+from deploy.target import REQUIRED_SECRETS  # what ./deploy.sh gcp apply will not deploy without
 from shared.channels import OPENED, TEXT, Message, build
 from shared.channels.base import request
 from shared.channels.email import Email
@@ -31,6 +32,7 @@ from shared.channels.github import HEADERS as GITHUB_HEADERS
 from shared.clock import clock
 from shared.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from shared.config.settings import Settings
+from shared.local.samples import LOCAL_DEFAULTS
 from shared.vendors import discord_oauth
 
 TEST_TEXT = "🧪 Test message from incident-response doctor — ignore"
@@ -43,6 +45,10 @@ INBOUND = ("SENTRY_CLIENT_SECRET", "INGEST_TOKEN", "API_TOKEN", "GRAFANA_WEBHOOK
 WHAT = {"discord": "Discord alerts", "discord_staging": "Discord staging", "email": "Email", "github": "GitHub"}
 CHANNELS = ("DISCORD_WEBHOOK_URL", "DISCORD_STAGING_WEBHOOK_URL", "SMTP_URL", "SENDGRID_API_KEY", "GITHUB_TOKEN",
             "GITHUB_REPO", "EMAIL_FROM")
+# what makes each channel send, for the production line (shared/channels: each channel's configured())
+TO_SEND = {"discord": "DISCORD_WEBHOOK_URL (or bot mode: DISCORD_BOT_TOKEN and DISCORD_ALERTS_CHANNEL_ID)",
+           "discord_staging": "DISCORD_STAGING_WEBHOOK_URL (or bot mode: DISCORD_STAGING_CHANNEL_ID)",
+           "email": "SMTP_URL or SENDGRID_API_KEY", "github": "GITHUB_TOKEN and GITHUB_REPO"}
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,20 @@ def check_sign_in(settings: Settings, cfg: Config | None) -> Line:
                                 f"to register is {discord_oauth.redirect_uri(settings)}")
     return Line(OK, what, f"the console signs people in with Discord (client {settings.discord_client_id}); the "
                           f"redirect to register is {discord_oauth.redirect_uri(settings)}")
+
+
+def check_production(env, settings: Settings, cfg: Config | None) -> Line:
+    """Say what production still needs: the secrets it requires (deploy/target.py; unset, or the local stack's
+    defaults) and a way to send for each channel the team file routes to. A warning: a local stack runs without."""
+    needs = [name if not env.get(name) else f"{name} (now the local default)" for name in REQUIRED_SECRETS
+             if not env.get(name) or env[name] == LOCAL_DEFAULTS.get(name)]
+    routed = dict.fromkeys(c.channel for route in cfg.notifications.routes for c in route.channels) if cfg else {}
+    needs += [f"{TO_SEND.get(name, name)} (the team file routes alerts to {name})" for name in routed
+              if not build(name, settings).configured()]
+    if needs:
+        return Line(WARN, "Production needs", "; ".join(needs))
+    return Line(OK, "Production needs", "nothing more: its secrets are set and every channel the team file routes "
+                                        "to can send")
 
 
 # -- channels ------------------------------------------------------------------------------------------------------
@@ -357,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [team]
     env_line, settings = check_settings(os.environ)
     lines += [env_line, check_secrets(os.environ)]
+    if settings is not None:
+        lines.append(check_production(os.environ, settings, cfg))
     if settings is not None:
         lines.append(check_sign_in(settings, cfg))
     if settings is not None:

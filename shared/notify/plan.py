@@ -7,7 +7,7 @@ from shared.channels import ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, STE
 from shared.config import Config
 from shared.config.channels import CAPABILITIES
 from shared.model import Incident, OutboxStatus, Severity
-from shared.rules import routing
+from shared.rules import oncall, routing
 from shared.rules.workflow import STEPS
 
 
@@ -80,17 +80,19 @@ def on_milestone(incident_id: str, count: int, environment: str, now: datetime, 
             for c in channels]
 
 
-def on_escalation(incident: Incident, steps, now: datetime, cfg: Config) -> list[dict]:
+def on_escalation(incident: Incident, steps, now: datetime, cfg: Config, on_call: str | None = None) -> list[dict]:
     """Records for escalation steps: a message in the incident's chat channel naming the people paged, and
-    for Critical a message to each addressed channel of its route (email)."""
+    for Critical a message to each addressed channel of its route (email). The team lead's level pages the
+    on-call's backup: the lead, or in the lead's own week the next person of the rotation."""
     opening = routing.opening(incident.severity, incident.environment, now, cfg)
     chat = next((d.channel for d in opening if CAPABILITIES[d.channel].chat), "discord")
     addressed = [d.channel for d in opening if CAPABILITIES[d.channel].addressed]
+    backup = oncall.backup(on_call or oncall.primary(now, cfg), cfg)
     out = []
     for step in steps:
         people: list[str] = []
         for target in step.targets:
-            for pid in (cfg.stakeholders if target == "stakeholders" else [cfg.team_lead]):
+            for pid in (cfg.stakeholders if target == "stakeholders" else [backup]):
                 if pid not in people:
                     people.append(pid)
         deliveries = [routing.Delivery(chat, f"escalation-{step.name}", "escalation", tuple(people))]

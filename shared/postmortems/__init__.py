@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+from shared import oncall
 from shared.channels import POSTMORTEM, POSTMORTEM_ISSUE, POSTMORTEM_SYNC, render
 from shared.config import Config
 from shared.config.channels import CAPABILITIES
@@ -27,6 +28,7 @@ LOOKBACK = timedelta(hours=6)   # a sweep makes drafts for incidents resolved (o
 EDITABLE = ("summary", "root_cause", "resolution", "prevention", "went_well", "went_wrong", "lucky", "author")
 REMINDERS = (24, 44)   # hours after resolution: the owner and the lead are reminded of an unreviewed postmortem
 ITEMS_MAX = 50
+CONSOLE_PAGE = "/console/postmortems/"   # the console's postmortem page (shared/web/console/routes.py)
 
 
 def _chat(environment: str, cfg: Config) -> str | None:
@@ -69,28 +71,35 @@ def _environment(pm: dict, cfg: Config) -> str:
     return pm.get("environment") or cfg.default_environment
 
 
+def page(incident_id: str, public_url: str) -> str:
+    """The postmortem's page in the console: under PUBLIC_URL, else its path (the functions' address unknown)."""
+    return f"{public_url.rstrip('/')}{CONSOLE_PAGE}{incident_id}"
+
+
 # ---------------------------------------------------------------- the sweep (every minute)
 
-def sweep(now: datetime, cfg: Config) -> int:
-    """Make the drafts of recently resolved incidents that need one, remind the owner and the lead of unreviewed
-    ones 24 h and 44 h after resolution, ping overdue action items once a day; return drafts made."""
+def sweep(now: datetime, cfg: Config, public_url: str = "") -> int:
+    """Make the drafts of recently resolved incidents that need one (announced with a link to the console's page
+    under `public_url`), remind the owner and the lead of unreviewed ones 24 h and 44 h after resolution, ping
+    overdue action items once a day; return drafts made."""
     made = 0
     candidates = {i.id: i for i in store.resolved_since(now - LOOKBACK, 200) + store.flagged_since(now - LOOKBACK, 50)}
     for incident in candidates.values():
         if incident.is_resolved and postmortem.reasons(incident) and store.get(incident.id) is None:
-            made += _draft(incident, now, cfg)
+            made += _draft(incident, now, cfg, public_url)
     for pm in store.unreviewed(100):
         _remind(pm, now, cfg)
     _ping_overdue(now, cfg)
     return made
 
 
-def _draft(incident, now: datetime, cfg: Config) -> bool:
+def _draft(incident, now: datetime, cfg: Config, public_url: str) -> bool:
     """Store the draft with its announcement and its issue, in one commit; False when it existed already."""
-    draft = postmortem.draft(replace(incident, timeline=tuple(whole_timeline(incident))), cfg)
+    on_call = oncall.at(incident.resolved_at, cfg).primary   # owns it when nobody took the incident
+    draft = postmortem.draft(replace(incident, timeline=tuple(whole_timeline(incident))), cfg, on_call)
     deadline = postmortem.review_deadline(incident.resolved_at)
     doc = {**draft, "created_at": now, "resolved_at": incident.resolved_at, "environment": incident.environment,
-           "owner": postmortem.owner(incident, cfg), "reviewed_at": None, "updated_at": now, "version": 1,
+           "owner": postmortem.owner(incident, cfg, on_call), "reviewed_at": None, "updated_at": now, "version": 1,
            "next_deadline": None, "github_issue": None,
            # flagged long after it was resolved: reminders already past are not sent all at once
            "reminded": [h for h in REMINDERS if now >= incident.resolved_at + timedelta(hours=h)]}
@@ -104,7 +113,7 @@ def _draft(incident, now: datetime, cfg: Config) -> bool:
         issue = ", and as a GitHub issue" if tracker else ""
         text = (f"📝 Postmortem needed for {incident.id} ({', '.join(draft['reasons'])}): "
                 f"{render.discord_text(incident.title[:200])}; review by {render.local_time(deadline, cfg)} (48 h "
-                f"after it was resolved). The draft is at /api/postmortems/{incident.id}.md{issue}. {shown}")
+                f"after it was resolved). The draft is at {page(incident.id, public_url)}{issue}. {shown}")
         records.append(_notice(incident.id, "postmortem-draft", chat, text, now, pings))
     return store.create(incident.id, doc, records)
 

@@ -41,11 +41,22 @@ def next_handover(now: datetime, cfg: Config) -> datetime:
     return following.astimezone(now.tzinfo)
 
 
+def backup(on_call: str, cfg: Config) -> str:
+    """Return who backs `on_call` up: the team lead (the GUIDE: "Team Lead luôn là backup on-call"), except in the
+    lead's own week (the GUIDE's week 1), when it is the next other person of the rotation, who is on call next."""
+    if on_call != cfg.team_lead:
+        return cfg.team_lead
+    order = cfg.rotation.order
+    start = order.index(on_call) if on_call in order else len(order) - 1
+    later = [order[(start + step) % len(order)] for step in range(1, len(order) + 1)]
+    return next((pid for pid in later if pid != on_call), on_call)  # a rotation of the lead alone: nobody else
+
+
 @dataclass(frozen=True)
 class OnCall:
     primary: str                 # person id
     rotation_primary: str        # who the rotation alone names
-    backup: str                  # the team lead, always
+    backup: str                  # the team lead, or in the lead's own week the next person of the rotation
     override: dict | None        # the override in force, if any
     next_handover: datetime
 
@@ -60,5 +71,5 @@ def at(when: datetime, cfg: Config, overrides: list[dict]) -> OnCall:
     """Return who is on call at `when`, given the overrides people set."""
     scheduled = primary(when, cfg)
     override = active_override(overrides, scheduled, when)
-    return OnCall(override["covering"] if override else scheduled, scheduled, cfg.team_lead, override,
-                  next_handover(when, cfg))
+    on_call = override["covering"] if override else scheduled
+    return OnCall(on_call, scheduled, backup(on_call, cfg), override, next_handover(when, cfg))

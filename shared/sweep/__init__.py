@@ -48,7 +48,7 @@ def run_escalate(now: datetime, job: str) -> dict:
     stats = sweep(config(), settings(), now, max(min(SWEEP_BUDGET, deadline - timer.monotonic() - tail), 0),
                   first=due)
     counts: dict = {**escalated, **stats.as_dict(), "milestones_caught_up": milestones}
-    counts["postmortems_drafted"] = postmortems.sweep(now, config())
+    counts["postmortems_drafted"] = postmortems.sweep(now, config(), settings().public_url)
     counts["status_update_reminders"] = len(reminders)
     cut_short = []
     if deadline - timer.monotonic() >= polling.BUDGET:   # UptimeRobot on the free plan, after the pages
