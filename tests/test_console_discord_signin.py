@@ -325,6 +325,18 @@ def test_discord_setup_prints_the_redirect_uri_to_register(monkeypatch, capsys):
     assert "https://abc.trycloudflare.com/console/auth/discord" in capsys.readouterr().out
 
 
+def test_the_local_banner_offers_a_sign_in_link_only_without_discord(monkeypatch, capsys):
+    from shared.local import console_link
+    console_link.main(["http://127.0.0.1:8080"])
+    assert "/console/login?code=" in capsys.readouterr().out
+    monkeypatch.setenv("DISCORD_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("DISCORD_CLIENT_SECRET", CLIENT_SECRET)
+    settings.cache_clear()
+    console_link.main(["http://127.0.0.1:8080"])
+    out = capsys.readouterr().out
+    assert out == "http://127.0.0.1:8080/console/   (Sign in with Discord)\n"
+
+
 # ---------------------------------------------------------------- in a browser, across sites
 
 def test_in_chromium_the_browser_comes_back_from_another_site_signed_in_on_its_deep_link(live_server, browser, oauth,

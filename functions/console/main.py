@@ -5,6 +5,8 @@ GET  /console/incidents/<id>       one incident: fields, timeline, notifications
 GET  /console/oncall               this week and the next four; POST /console/oncall/overrides (and .../<id>/delete)
 GET  /console/handoff, /console/metrics?from=&to=, /console/silences, /console/postmortems/<id>
 GET|POST /console/login            sign in with the API token (a session cookie); POST /console/logout
+GET  /console/login/discord        Sign in with Discord (DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET set: the only
+GET  /console/auth/discord         sign-in); Discord sends the browser back to the second (the redirect URI)
 """
 import functions_framework
 
