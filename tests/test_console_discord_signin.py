@@ -154,20 +154,22 @@ def test_a_deep_link_survives_the_sign_in(console, oauth, incident):
 @pytest.mark.parametrize("given", ["https://evil.example/", "//evil.example/x", "/\\evil.example",
                                    "javascript:alert(1)", "/console/../api/incidents", "/console/%2e%2e/api",
                                    "/console/login", "/console/auth/discord?code=x", "/console/x\r\nSet-Cookie: a=b",
-                                   "console/x", "/consolex/", "/status/", "/console/#frag", "https://evil.example/console/"])
+                                   "console/x", "/consolex/", "/status/", "/console/#frag",
+                                   "https://evil.example/console/", "/console/ü"])
 def test_a_destination_that_is_not_the_consoles_own_path_is_ignored(given):
     assert discord_auth.destination(given, "/console/") == "/console/"
 
 
 @pytest.mark.parametrize("given", ["/console/incidents/INC-7K3QXD", "/console/?status=open&severity=critical",
-                                   "/console/postmortems/INC-7K3QXD", "/console/"])
+                                   "/console/postmortems/INC-7K3QXD", "/console/", "/console/%C3%BC?q=a%20b"])
 def test_a_destination_under_the_console_is_kept(given):
     assert discord_auth.destination(given, "/console/") == given
 
 
 def test_the_token_sign_in_keeps_a_deep_link_too_but_never_leaves_the_console(console, incident):
+    assert console.get("/silences/ü?q=a%20b").headers["Location"] == "/login?next=/silences/%25C3%25BC%3Fq%3Da%2520b"
     for next_, landing in ((f"/incidents/{incident}", f"/incidents/{incident}"), ("https://evil.example/", "/"),
-                           ("//evil.example", "/"), ("/login", "/")):
+                           ("//evil.example", "/"), ("/login", "/"), ("/ü", "/"), ("/%C3%BC", "/%C3%BC")):
         client = function_app("console").test_client()
         form = client.get(f"/login?next={quote(next_, safe='')}").get_data(as_text=True)
         kept = re.search(r'name="next" value="([^"]*)"', form)

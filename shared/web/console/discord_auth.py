@@ -49,10 +49,11 @@ def enabled() -> bool:
 
 
 def destination(given: str | None, base: str) -> str:
-    """Return `given` when it is a path of the console's own (under `base`, no host, no scheme, no dot segments),
-    else `base`: a deep link survives sign-in, and no link can send someone elsewhere after it."""
+    """Return `given` when it is a path of the console's own (under `base`, no host, no scheme, no dot segments,
+    ASCII: percent-encoded as a browser sends it), else `base`: a deep link survives sign-in, and no link can send
+    someone elsewhere after it."""
     text = str(given or "")
-    if not text or len(text) > MAX_NEXT or not text.startswith(base) or text.startswith("//") \
+    if not text or len(text) > MAX_NEXT or not text.isascii() or not text.startswith(base) or text.startswith("//") \
             or any(c == "\\" or ord(c) < 0x21 or ord(c) == 0x7f for c in text):
         return base
     try:

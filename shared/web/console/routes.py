@@ -143,7 +143,8 @@ class Console:
                 raise Unauthorized("this console now signs people in with Discord; sign in again")
         except Unauthorized:
             if method in ("GET", "HEAD"):
-                here = self.request.script_root + self.request.full_path.rstrip("?")
+                query = self.request.query_string.decode("latin-1")
+                here = quote(self.request.script_root + self.request.path) + (f"?{query}" if query else "")
                 wanted = discord_auth.destination(here, self.base)
                 return _answer("", 303, location=f"{self.base}login" + (f"?next={quote(wanted, safe='/')}"
                                                                           if wanted != self.base else ""))
