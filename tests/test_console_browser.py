@@ -154,7 +154,7 @@ def test_a_person_signs_in_and_drives_an_incident_to_resolution(live_server, inc
     page.click("text=Sign out")
     assert page.url == f"{console}login"
     page.goto(f"{console}incidents/{critical}")
-    assert page.url == f"{console}login"
+    assert page.url == f"{console}login?next=/console/incidents/{critical}"   # the deep link, kept for after sign-in
 
     assert dialogs == []
     assert all(u.startswith(live_server) for u in requests), requests
