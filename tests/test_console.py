@@ -319,9 +319,10 @@ def test_notifications_show_their_delivery_state_and_error(incident, signed_in):
     outbox.finish(f"{incident}:failed-test:github", OutboxStatus.FAILED, NOW, last_error="HTTP 404: repo not found")
     html = signed_in.get(f"/incidents/{incident}").get_data(as_text=True)
     table = html[html.index('id="notifications"'):]
-    assert re.search(r'class="state failed">failed<.*?HTTP 404: repo not found', table, re.S)
-    retrying = "retrying" if outbox.get(first)["attempts"] else "pending"
-    assert re.search(rf'class="state {retrying}">{retrying}<.*?HTTP 503 from Discord', table, re.S)
+    assert re.search(r'class="state failed">failed after 5 tries<.*?HTTP 404: repo not found', table, re.S)
+    state = ("retrying", "retrying after Discord had a failure") if outbox.get(first)["attempts"] else \
+        ("pending", "waiting to be sent")
+    assert re.search(rf'class="state {state[0]}">{state[1]}.*?HTTP 503 from Discord', table, re.S)
 
 
 def test_a_github_issue_made_for_the_incident_is_linked(incident, signed_in, monkeypatch):
@@ -336,7 +337,7 @@ def test_a_github_issue_made_for_the_incident_is_linked(incident, signed_in, mon
     finally:
         monkeypatch.delenv("GITHUB_REPO")
         settings.cache_clear()
-    assert '<a href="https://github.com/petties/petties/issues/42" rel="noreferrer noopener">github</a>' in html
+    assert '<a href="https://github.com/petties/petties/issues/42" rel="noreferrer noopener">GitHub</a>' in html
 
 
 def test_a_form_with_control_characters_and_broken_utf8_is_stored_clean(signed_in, incident):

@@ -94,7 +94,7 @@ def test_a_person_signs_in_and_drives_an_incident_to_resolution(live_server, inc
     assert page.locator("#timeline tbody tr").count() == len(store.get_incident(critical).timeline)
     assert "+07:00" in page.locator("#timeline tbody tr").first.inner_text()   # the team's time zone
     notified = [row.split("\t")[:3] for row in page.locator("#notifications tbody tr").all_inner_texts()]
-    assert notified == [["discord", "opened", "sent"], ["email", "opened", "sent"]]   # the Critical's two pages
+    assert notified == [["Discord", "Alert", "sent"], ["Email", "Alert", "sent"]]   # the Critical's two alerts
     shot(page, "incident")
 
     # Acknowledge as Dev D

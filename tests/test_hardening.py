@@ -38,7 +38,7 @@ def test_a_message_that_cannot_be_built_is_on_the_timeline_and_said_in_discord(i
     delivery.wait_idle()
     timeline = api.get(f"/incidents/{opened['incident']}").get_json()["timeline"]
     crashed = [e for e in timeline if e["action"] == "notification failed"]
-    assert [e["detail"] for e in crashed] == ["email opened: ValueError while building the message"]
+    assert [e["detail"] for e in crashed] == ["Alert by email: ValueError while building the message"]
     sweep(escalate, local("2026-11-24 10:01:00"))
     sweep(escalate, local("2026-11-24 10:02:00"))   # failed once for good: not tried again, one notice, one entry
     notices = [m for m in channels.prod() if m["content"].startswith("⚠️")]

@@ -67,7 +67,7 @@ def test_a_digest_refused_for_good_fails_once_and_reaches_the_timeline(ingest, e
         record = outbox.get(outbox.record_id(iid, "opened", "discord"))
         assert (record["status"], record["attempts"]) == ("failed", 1), record
         [entry] = [e for e in store.get_incident(iid).timeline if e["action"] == "notification failed"]
-        assert entry["detail"].startswith("discord opened (in a digest): ") and "404" in entry["detail"]
+        assert entry["detail"].startswith("Alert on Discord (in a digest): ") and "404" in entry["detail"]
     for minute in (1, 2):   # nothing is tried again
         later = sweep(escalate, local(f"2026-11-30 09:0{minute}:00"))
         assert (later["sent"], later["retried"], later["failed"]) == (0, 0, 0), later
@@ -103,15 +103,15 @@ def test_a_message_that_cannot_be_built_fails_once_with_one_notice(ingest, escal
     assert first["failed"] == 1 and first["retried"] == 0, first
     assert outbox.get(rid)["status"] == "failed"
     [entry] = [e for e in store.get_incident(iid).timeline if e["action"] == "notification failed"]
-    assert entry["detail"] == "email from-a-newer-version: ValueError while building the message"
+    assert entry["detail"] == "From a newer version by email: ValueError while building the message"
     for minute in (2, 3, 4):
         again = sweep(escalate, local(f"2026-11-24 10:0{minute}:00"))
         assert again["failed"] == again["retried"] == 0
     delivery.wait_idle()
     assert outbox.get(rid)["attempts"] == 1
     notices = [m["content"] for m in channels.prod() if m["content"].startswith("⚠️")]
-    assert notices == [f"⚠️ {iid}: the email from-a-newer-version: ValueError while building the message (not sent; "
-                       "see the logs). CRITICAL: Checkout slow"], notices
+    assert notices == [f"⚠️ {iid}: From a newer version by email could not be built (ValueError), so it was not sent; "
+                       "see the logs. CRITICAL: Checkout slow"], notices
 
 
 def test_the_escalate_run_ends_well_inside_the_timeout_when_vendors_hang(ingest, escalate, channels, clock,

@@ -97,7 +97,7 @@ def test_a_permanent_error_is_recorded_and_does_not_stop_the_email(ingest, api, 
     assert (record["status"], record["last_error"]) == ("failed", "HTTP 404: Unknown Webhook")
     timeline = api.get(f"/incidents/{opened['incident']}").get_json()["timeline"]
     assert timeline[-1]["action"] == "notification failed"
-    assert timeline[-1]["detail"] == "discord opened: HTTP 404: Unknown Webhook"
+    assert timeline[-1]["detail"] == "Alert on Discord: HTTP 404: Unknown Webhook"
     no_secret_in(capsys.readouterr().out, json.dumps(dump_firestore(firestore), default=str))
 
 

@@ -16,7 +16,7 @@ def test_a_critical_alert_shows_discord_and_email_in_the_local_preview(live_serv
         assert client.get("/").json()["notifications"].endswith("/_local/notifications")
     assert answer["status"] == "created"
     assert page.count('<article class="shown">') == 2
-    assert "<b>discord</b> · opened · " + answer["incident"] in page
-    assert "<b>email</b> · opened · " + answer["incident"] in page
+    assert "<b>Discord</b> · Alert · " + answer["incident"] in page
+    assert "<b>Email</b> · Alert · " + answer["incident"] in page
     assert "🔴🔴🔴 CRITICAL ALERT 🔴🔴🔴" in page and "IMMEDIATE ACTION REQUIRED" in page
     assert '<b class="subject">[CRITICAL]' in page

@@ -44,6 +44,15 @@ def incident(**changes) -> Incident:
     return Incident.from_doc({**base, **changes})
 
 
+PUBLIC_URL = "https://asia-southeast1-petties-incidents.cloudfunctions.net"
+UPTIME = incident(source="uptimerobot", dedup_key="uptimerobot:778899", title="petties-web is down",
+                  latest_message="Connection Timeout", location=None, occurrences=1, users_affected=0,
+                  last_seen=datetime(2026, 11, 27, 8, 45, 12, tzinfo=timezone.utc), severity_rank=2,
+                  severity_reasons={"medium": "uptimerobot alert 'down'"}, service="petties-web",
+                  links={"monitor": "https://dashboard.uptimerobot.com/monitors/778899"})
+RESOLVED_BY_DEV_D = incident(status="resolved", resolved_at=datetime(2026, 11, 27, 10, 3, tzinfo=timezone.utc),
+                             timeline=[{"at": datetime(2026, 11, 27, 10, 3, tzinfo=timezone.utc), "actor": "dev-d",
+                                        "action": "resolved", "detail": "pool size raised to 40"}])
 HOSTILE = incident(title="@everyone **URGENT** [click](https://evil.example) <@&123> `rm -rf`",
                    latest_message="@here " + "A" * 6000, location="# heading\n> quote",
                    links={"sentry": "javascript:alert(1)"})
@@ -118,6 +127,23 @@ CASES = {
     "github_hostile.md": lambda: github.issue(
         incident(severity_rank=1, title="x" * 400, latest_message="```\n" + "B" * 70000), CFG, NOW),
     "github_resolved.md": lambda: github.resolved_comment(incident(status="resolved"), CFG, NOW) + "\n",
+    # with PUBLIC_URL set: the console link (a link button on Discord, a line in the email and the issue)
+    "discord_high_linked.md": lambda: discord.message("high", incident(severity_rank=3), CFG, NOW, ("dev-d",),
+                                                      public_url=PUBLIC_URL),
+    "email_critical_linked.txt": lambda: email_message("critical", incident(), CFG, NOW, ("dev-d@petties.world",),
+                                                       public_url=PUBLIC_URL),
+    "github_issue_linked.md": lambda: github.issue(incident(severity_rank=2), CFG, NOW, public_url=PUBLIC_URL),
+    "discord_digest_linked.md": lambda: discord.digest(
+        [incident(severity_rank=3), incident(id="INC-22222", severity_rank=2, title="Slow /api/bookings")], CFG, NOW,
+        datetime(2026, 11, 26, 11, 0, tzinfo=timezone.utc), ("dev-d",), public_url=PUBLIC_URL),
+    # an uptime monitor's alert: one occurrence, no users (the source cannot know), no location, nothing configured
+    "discord_warning_uptime.md": lambda: discord.message("warning", UPTIME, CFG, NOW),
+    "github_issue_uptime.md": lambda: github.issue(UPTIME, CFG, NOW),
+    # who resolved it, in their words
+    "discord_resolved_by.md": lambda: discord.message("resolved", RESOLVED_BY_DEV_D, CFG, NOW,
+                                                      public_url=PUBLIC_URL),
+    "email_resolved_by.txt": lambda: email_message("resolved", RESOLVED_BY_DEV_D, CFG, NOW, ("a@b.c",),
+                                                   public_url=PUBLIC_URL),
 }
 
 

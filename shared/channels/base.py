@@ -35,9 +35,15 @@ class Result:
     pause: float | None = None         # the rate-limit bucket is empty for this long even though we succeeded
     superseded: bool = False           # nothing was sent because another record carries the news
     progress: dict | None = None       # steps of a multi-step send already done, kept for the retry
+    note: str = ""                     # superseded: why nothing needed sending, in the team's words
 
 
 SUPERSEDED = Result(True, superseded=True)
+
+
+def superseded(why: str) -> Result:
+    """Nothing was sent, and `why` says so in the team's words ("GitHub files only Low issues")."""
+    return Result(True, superseded=True, note=why)
 
 
 def _seconds(value) -> float | None:
@@ -186,6 +192,11 @@ class Channel:
     def render(self, kind: str, incident: Incident | None, cfg: Config, now: datetime, ctx: Context) -> Message:
         """Return the message of this kind for the incident as it is now."""
         raise NotImplementedError
+
+    def skips(self, message: Message) -> str:
+        """Return why this channel, as it is set up, sends no such message ('' when it sends it); the preview page
+        shows only what would be sent."""
+        return ""
 
     def send(self, message: Message, timeout: float) -> Result:
         """Send it; Result.ref names what was made (message id, issue number)."""

@@ -2,9 +2,13 @@
 
 Webhook mode (DISCORD_WEBHOOK_URL): post through the channel's webhook (wait=true, to learn the message id) and
 edit it later. Docs: https://discord.com/developers/docs/resources/webhook#execute-webhook
+A webhook no application owns may carry only non-interactive components, and only with ?with_components=true: the
+console link (a link button, when PUBLIC_URL is set) is the one control webhook mode has. Workflow steps are not
+posted (no thread to reply in).
 
-Bot mode (DISCORD_BOT_TOKEN and the channel's id): the alert is a bot message with the team's buttons and a
-severity select, and gets a thread; workflow steps are replies in that thread plus a reaction on the alert.
+Bot mode (DISCORD_BOT_TOKEN and the channel's id): the alert is a bot message with the team's buttons, the console
+link and a severity select, and gets a thread; workflow steps are replies in that thread plus a reaction on the
+alert, except the step that closes it, which only reacts (the resolved message in the thread says it once).
 Docs: https://discord.com/developers/docs/resources/message#create-message,
 https://discord.com/developers/docs/resources/channel#start-thread-from-message
 Limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
@@ -16,7 +20,17 @@ from datetime import datetime
 from urllib.parse import quote
 
 from shared import log
-from shared.channels.base import SUPERSEDED, Channel, Context, Message, Result, classify, request, transport_error
+from shared.channels.base import (
+    SUPERSEDED,
+    Channel,
+    Context,
+    Message,
+    Result,
+    classify,
+    request,
+    superseded,
+    transport_error,
+)
 from shared.channels.discord_render import (  # noqa: F401  (the messages other modules build from this channel)
     CONTENT_MAX,
     EMBED_TOTAL_MAX,
@@ -25,24 +39,35 @@ from shared.channels.discord_render import (  # noqa: F401  (the messages other 
     THREAD_EXISTS,
     card,
     components,
+    controls,
     digest,
     embed,
     message,
     nonce,
     thread_name,
+    with_link,
 )
-from shared.channels.render import truncate
+from shared.channels.render import console_url, truncate
 from shared.config import Config
-from shared.config.channels import DIGEST, ESCALATION, OPENED, POSTMORTEM, RAISED, STEP, TEXT
+from shared.config.channels import DIGEST, ESCALATION, OPENED, POSTMORTEM, RAISED, RESOLVED, STEP, TEXT
 from shared.config.settings import Secret
 from shared.lazy import httpx
 from shared.model import Incident
+
+CLOSING_STEPS = ("resolve", "invalid")   # workflow steps that close the incident, which its resolved message tells
+WEBHOOK_STEP = "webhook mode posts no thread replies; the alert's card shows the step"
+
+def _params(payload: dict, **params: str) -> dict:
+    """The query of an execute or edit: with components (our link button), with_components=true, without which a
+    webhook no application owns ignores them (https://discord.com/developers/docs/resources/webhook#execute-webhook)."""
+    return {**params, "with_components": "true"} if payload.get("components") else params
 
 
 def post(channel: str, webhook: Secret, payload: dict, timeout: float) -> Result:
     """Post a message; its id comes back as Result.ref."""
     try:
-        response = request(channel, "POST", webhook.reveal(), timeout, params={"wait": "true"}, json=payload)
+        response = request(channel, "POST", webhook.reveal(), timeout, params=_params(payload, wait="true"),
+                           json=payload)
     except httpx.HTTPError as e:
         return transport_error(e)
     ref = None
@@ -57,7 +82,8 @@ def post(channel: str, webhook: Secret, payload: dict, timeout: float) -> Result
 def patch(channel: str, webhook: Secret, message_id: str, payload: dict, timeout: float) -> Result:
     """Edit a message this webhook posted."""
     try:
-        response = request(channel, "PATCH", f"{webhook.reveal()}/messages/{message_id}", timeout, json=payload)
+        response = request(channel, "PATCH", f"{webhook.reveal()}/messages/{message_id}", timeout,
+                           params=_params(payload), json=payload)
     except httpx.HTTPError as e:
         return transport_error(e)
     return classify(response, message_id)
@@ -69,6 +95,7 @@ class DiscordMessage(Message):
 
     thread: str = ""      # an opening: the name of the thread to open on it
     reaction: str = ""    # a step: the emoji to add to the alert
+    reply: bool = True    # a step: reply in the thread (a resolve only reacts: the resolved message says it)
 
 
 @dataclass(frozen=True)
@@ -122,9 +149,10 @@ class Bot:
     def step(self, message: DiscordMessage, timeout: float) -> Result:
         """Reply in the alert's thread, then react on the alert; a retry after the reply only reacts."""
         if not message.ref or "/" not in message.ref:  # no thread (a digest carried the alert): say it in the channel
-            return self.post(self.channel_id, message.payload, timeout)
+            return self.post(self.channel_id, message.payload, timeout) if message.reply else \
+                superseded("the resolved message says it")
         channel_id, message_id = message.ref.split("/", 1)
-        posted = message.progress.get("posted")
+        posted = message.progress.get("posted") or (None if message.reply else message.ref)
         if not posted:
             reply = self.post(message_id, message.payload, timeout)  # a thread's id is its message's id
             if not reply.ok:
@@ -163,29 +191,42 @@ class Discord(Channel):
 
     def render(self, kind: str, incident: Incident | None, cfg: Config, now: datetime, ctx: Context) -> Message:
         bot = self.bot() is not None
+        public_url = self.settings.public_url
+        link = console_url(incident.id, public_url) if incident is not None else ""
         if kind == STEP:  # a workflow step: its text and emoji come ready in the record
             text = ctx.extra["text"]
-            payload = {"content": truncate(text, CONTENT_MAX), "allowed_mentions": {"parse": []}}
+            payload = with_link({"content": truncate(text, CONTENT_MAX), "allowed_mentions": {"parse": []}}, link)
             if bot:
                 payload.update(nonce(ctx.extra["key"]))
-            return DiscordMessage(kind, payload, text, reaction=ctx.extra["emoji"])
+            # closing it: the resolved message (in the same thread) says so, once; the step only adds its reaction
+            reply = ctx.extra.get("step") not in CLOSING_STEPS or RESOLVED not in self.carries
+            return DiscordMessage(kind, payload, text, reaction=ctx.extra["emoji"], reply=reply)
         if kind in (TEXT, POSTMORTEM):  # text decided when the record was made: it comes ready in ctx.extra
-            payload = {"content": ctx.extra["text"], "allowed_mentions": {"parse": [], "users": ctx.extra["pings"]}}
+            payload = with_link({"content": ctx.extra["text"],
+                                 "allowed_mentions": {"parse": [], "users": ctx.extra["pings"]}}, link)
         elif kind == DIGEST:
-            payload = digest(ctx.extra["items"], cfg, now, ctx.extra["since"], ctx.mentions)
+            payload = digest(ctx.extra["items"], cfg, now, ctx.extra["since"], ctx.mentions, public_url)
+        elif bot and kind == OPENED:
+            payload = message(ctx.extra.get("template"), incident, cfg, now, ctx.mentions, ctx.extra)
+            payload = {**payload, "components": controls(incident, public_url),
+                       **nonce(f"{incident.id}:opened:{self.name}")}
+            return DiscordMessage(kind, payload, payload["content"], thread=thread_name(incident))
         else:
             name = ctx.extra.get("template") if kind == OPENED else kind
             payload = message(name, incident, cfg, now, ctx.mentions if kind in (OPENED, RAISED, ESCALATION) else (),
-                              ctx.extra)
-        if bot and kind == OPENED:
-            payload = {**payload, "components": components(incident), **nonce(f"{incident.id}:opened:{self.name}")}
-            return DiscordMessage(kind, payload, payload["content"], thread=thread_name(incident))
+                              ctx.extra, public_url)
         return DiscordMessage(kind, payload, payload["content"])
+
+    def skips(self, message: Message) -> str:
+        """Webhook mode has no thread to reply in and cannot react: a workflow step is not sent (the alert's card,
+        edited, and the timeline show it)."""
+        return WEBHOOK_STEP if message.kind == STEP and self.bot() is None else ""
 
     def send(self, message: Message, timeout: float) -> Result:
         bot = self.bot()
-        if bot is None:  # webhook mode: no thread to reply in, no reaction; the card and the timeline show the step
-            return SUPERSEDED if message.kind == STEP else post(self.name, self.webhook(), message.payload, timeout)
+        if bot is None:
+            why = self.skips(message)
+            return superseded(why) if why else post(self.name, self.webhook(), message.payload, timeout)
         if message.kind == OPENED:
             return bot.open(message, timeout)
         if message.kind == STEP:

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from shared.channels.render import (
     EMOJI,
+    console_url,
     context,
     discord_text,
     find,
@@ -38,8 +39,12 @@ INVALID_COLOR = 0x95A5A6
 
 # https://discord.com/developers/docs/components/reference (a row holds <= 5 buttons or one select)
 ACTION_ROW, BUTTON, STRING_SELECT = 1, 2, 3
-PRIMARY, SECONDARY, SUCCESS, DANGER = 1, 2, 3, 4
+PRIMARY, SECONDARY, SUCCESS, DANGER, LINK = 1, 2, 3, 4, 5
 ROW_BUTTONS_MAX = 5
+ROWS_MAX = 5
+# a link button opens its url and sends no interaction, so even a webhook no application owns may carry it (with
+# ?with_components=true: https://discord.com/developers/docs/resources/webhook#execute-webhook)
+CONSOLE_LABEL = "Open in the console"
 # https://discord.com/developers/docs/resources/channel#start-thread-from-message
 THREAD_NAME_MAX = 100
 THREAD_ARCHIVE_MINUTES = 1440
@@ -52,15 +57,36 @@ IN_THREAD = (RESOLVED, MILESTONE, POSTMORTEM)
 
 
 def message(template_name: str, incident: Incident, cfg: Config, now: datetime, mention_ids=(),
-            extra: dict | None = None) -> dict:
-    """Return an execute-webhook payload: the team's template as content plus, for openings, a coloured card."""
+            extra: dict | None = None, public_url: str = "") -> dict:
+    """Return an execute-webhook payload: the team's template as content plus, for openings, a coloured card, and
+    the console link as a link button (not in the text: the button is the link)."""
     who = people(mention_ids, cfg)
     ctx = {**context(incident, cfg, now, who.shown, escape=discord_text), **(extra or {})}
     payload = {"content": fit(find("discord", template_name, ".md.j2"), ctx, CONTENT_MAX),
                "allowed_mentions": {"parse": [], "users": list(who.discord_ids)}}
     if template_name in CARD_TEMPLATES:
         payload["embeds"] = [embed(incident, cfg)]
-    return payload
+    return with_link(payload, console_url(incident.id, public_url))
+
+
+def link_button(url: str) -> dict:
+    """Return the button that opens the incident in the console."""
+    return {"type": BUTTON, "style": LINK, "label": CONSOLE_LABEL, "url": url}
+
+
+def with_link(payload: dict, url: str) -> dict:
+    """Return the payload with the console link as a button: in the first row of buttons with room, else in a row
+    of its own (no link when there is no URL, or no room: Discord allows 5 rows)."""
+    if not url:
+        return payload
+    rows = [dict(row, components=list(row["components"])) for row in payload.get("components") or []]
+    room = next((row for row in rows if len(row["components"]) < ROW_BUTTONS_MAX
+                 and all(c.get("type") == BUTTON for c in row["components"])), None)
+    if room is not None:
+        room["components"].append(link_button(url))
+    elif len(rows) < ROWS_MAX:
+        rows.append({"type": ACTION_ROW, "components": [link_button(url)]})
+    return {**payload, "components": rows}
 
 
 def embed(incident: Incident, cfg: Config) -> dict:
@@ -81,9 +107,12 @@ def embed(incident: Incident, cfg: Config) -> dict:
             {"name": "Status", "value": incident.status + (f" · {phase}" if phase else ""), "inline": True},
             *owner,
             {"name": "Occurrences", "value": str(incident.occurrences), "inline": True},
-            {"name": "Users affected", "value": str(incident.users_affected), "inline": True},
+            # 0 users is what a source that cannot know says (an uptime monitor): left out, not shown as a count
+            *([{"name": "Users affected", "value": str(incident.users_affected), "inline": True}]
+              if incident.users_affected else []),
             {"name": "Environment", "value": truncate(incident.environment, FIELD_VALUE_MAX), "inline": True},
-            {"name": "Why this severity", "value": truncate(discord_text(incident.reason) or "—", FIELD_VALUE_MAX)},
+            *([{"name": "Why this severity", "value": truncate(discord_text(incident.reason), FIELD_VALUE_MAX)}]
+              if incident.reason else []),
         ],
         "footer": {"text": f"{incident.id} · {cfg.team.name} incident response"},
         "timestamp": incident.created_at.astimezone(timezone.utc).isoformat(),
@@ -121,13 +150,19 @@ def components(incident: Incident) -> list[dict]:
     return [{"type": ACTION_ROW, "components": row} for row in rows]
 
 
-def card(incident: Incident, cfg: Config, now: datetime) -> dict:
+def card(incident: Incident, cfg: Config, now: datetime, public_url: str = "") -> dict:
     """Return the alert as it is now (an UPDATE_MESSAGE or an edit): the incident card and its controls, no ping.
 
     The content, the alert text naming who was paged, stays as it was sent; a severity rise re-renders it through
     the rise's own follow-up.
     """
-    return {"embeds": [embed(incident, cfg)], "components": components(incident), "allowed_mentions": {"parse": []}}
+    return {"embeds": [embed(incident, cfg)], "components": controls(incident, public_url),
+            "allowed_mentions": {"parse": []}}
+
+
+def controls(incident: Incident, public_url: str = "") -> list[dict]:
+    """Return bot mode's controls with the console link beside them."""
+    return with_link({"components": components(incident)}, console_url(incident.id, public_url))["components"]
 
 
 def thread_name(incident: Incident) -> str:
@@ -141,10 +176,12 @@ def nonce(key: str) -> dict:
     return {"nonce": hashlib.sha256(key.encode()).hexdigest()[:NONCE_MAX], "enforce_nonce": True}
 
 
-def digest(items: list[Incident], cfg: Config, now: datetime, since: datetime, mention_ids=()) -> dict:
-    """Return one message that releases everything held for a channel outside business hours."""
+def digest(items: list[Incident], cfg: Config, now: datetime, since: datetime, mention_ids=(),
+           public_url: str = "") -> dict:
+    """Return one message that releases everything held for a channel outside business hours; each incident's id
+    links to its console page."""
     who = people(mention_ids, cfg)
-    rows = [context(i, cfg, now, escape=discord_text) for i in items]
+    rows = [context(i, cfg, now, escape=discord_text, public_url=public_url) for i in items]
     ctx = {"items": rows, "since": local_time(since, cfg), "mentions": who.shown}
     text = template("discord/digest.md.j2", ctx)
     while len(text) > CONTENT_MAX and len(rows) > 1:

@@ -16,7 +16,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from shared.channels.base import SUPERSEDED, Channel, Context, Message, Result, classify, request, transport_error
+from shared.channels.base import Channel, Context, Message, Result, classify, request, superseded, transport_error
 from shared.channels.render import context, find, people, template, truncate
 from shared.config import Config
 from shared.config.channels import ESCALATION, OPENED, RESOLVED
@@ -45,10 +45,12 @@ class Email:
 
 
 def email_message(template_name: str, incident: Incident, cfg: Config, now: datetime, recipients, mention_ids=(),
-                  extra: dict | None = None) -> Email:
-    """Return an email (plain text and autoescaped HTML) for the critical, resolved or escalation template."""
+                  extra: dict | None = None, public_url: str = "") -> Email:
+    """Return an email (plain text and autoescaped HTML) for the critical, resolved or escalation template, linking
+    to the incident's console page when PUBLIC_URL is set."""
     addressed = [p.id for p in cfg.people if p.email and p.email in recipients]  # named as Discord names them
-    ctx = {**context(incident, cfg, now, people(mention_ids or addressed, cfg).names), **(extra or {})}
+    ctx = {**context(incident, cfg, now, people(mention_ids or addressed, cfg).names, public_url=public_url),
+           **(extra or {})}
     prefix = {"resolved": "RESOLVED", "escalation": f"ESCALATION L{(extra or {}).get('level', 2)}"}.get(
         template_name, incident.severity.name)
     subject = truncate(header_text(f"[{prefix}] {incident.service}: {incident.title} ({incident.id})"), SUBJECT_MAX)
@@ -155,14 +157,15 @@ class EmailChannel(Channel):
         return bool(self.settings.sendgrid_api_key or self.settings.smtp_url)
 
     def render(self, kind: str, incident: Incident | None, cfg: Config, now: datetime, ctx: Context) -> Message:
-        email = email_message(TEMPLATE[kind], incident, cfg, now, ctx.recipients, ctx.mentions, ctx.extra)
+        email = email_message(TEMPLATE[kind], incident, cfg, now, ctx.recipients, ctx.mentions, ctx.extra,
+                              self.settings.public_url)
         preview = f"To: {', '.join(email.to)}\nSubject: {email.subject}\n\n{email.text}"
         return Message(kind, email, preview, recipients=email.to)
 
     def send(self, message: Message, timeout: float) -> Result:
         email: Email = message.payload
         if not email.to:
-            return SUPERSEDED
+            return superseded("nobody to address")
         s = self.settings
         if s.sendgrid_api_key:
             return send_sendgrid(s.sendgrid_api_url, s.sendgrid_api_key, s.email_from, email, timeout)

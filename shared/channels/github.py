@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from shared.channels.base import SUPERSEDED, Channel, Context, Message, Result, classify, request, transport_error
-from shared.channels.render import context, fit, postmortem_markdown, template, truncate
+from shared.channels.base import Channel, Context, Message, Result, classify, request, superseded, transport_error
+from shared.channels.render import console_url, context, fit, postmortem_markdown, template, truncate
 from shared.config import Config
 from shared.config.channels import OPENED, POSTMORTEM_ISSUE, POSTMORTEM_SYNC
 from shared.lazy import httpx
@@ -21,25 +21,30 @@ HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "202
 POSTMORTEM_LABEL = "postmortem"
 
 
-def issue(incident: Incident, cfg: Config, now: datetime) -> dict:
-    """Return the GitHub issue for an incident: title, Markdown body, labels."""
+def issue(incident: Incident, cfg: Config, now: datetime, public_url: str = "") -> dict:
+    """Return the GitHub issue for an incident: title, Markdown body (linking to its console page when PUBLIC_URL
+    is set), labels."""
     severity = incident.severity
     title = truncate(f"[{severity.name}] {incident.service}: {incident.title}".replace("\n", " "), TITLE_MAX)
-    body = fit("github/issue.md.j2", context(incident, cfg, now), BODY_MAX, field="details_code")
+    body = fit("github/issue.md.j2", context(incident, cfg, now, public_url=public_url), BODY_MAX,
+               field="details_code")
     return {"title": title, "body": body,
             "labels": [f"severity:{severity.label}", f"service:{incident.service}"[:50], f"incident:{incident.id}"]}
 
 
-def postmortem_issue(postmortem: dict, cfg: Config) -> dict:
+def postmortem_issue(postmortem: dict, cfg: Config, public_url: str = "") -> dict:
     """Return the postmortem's issue: its Markdown as the body (action items as a task list), its labels; the
     `incident:<id>` label finds it again after a lost answer."""
     title = truncate(f"Postmortem {postmortem['incident']}: {postmortem['title']}".replace("\n", " "), TITLE_MAX)
-    return {"title": title, "body": postmortem_body(postmortem, cfg),
+    return {"title": title, "body": postmortem_body(postmortem, cfg, public_url),
             "labels": [POSTMORTEM_LABEL, f"severity:{postmortem['severity']}", f"incident:{postmortem['incident']}"]}
 
 
-def postmortem_body(postmortem: dict, cfg: Config) -> str:
-    return truncate(postmortem_markdown(postmortem, cfg, tasks=True), BODY_MAX)
+def postmortem_body(postmortem: dict, cfg: Config, public_url: str = "") -> str:
+    """Return the postmortem's Markdown, then the link to its incident in the console (when PUBLIC_URL is set)."""
+    link = console_url(postmortem["incident"], public_url)
+    tail = f"\n\n🔗 Console: {link}" if link else ""
+    return truncate(postmortem_markdown(postmortem, cfg, tasks=True), BODY_MAX - len(tail)) + tail
 
 
 def resolved_comment(incident: Incident, cfg: Config, now: datetime) -> str:
@@ -56,13 +61,13 @@ class GitHub(Channel):
 
     def render(self, kind: str, incident: Incident | None, cfg: Config, now: datetime, ctx: Context) -> Message:
         if kind == OPENED:
-            payload = issue(incident, cfg, now)
+            payload = issue(incident, cfg, now, self.settings.public_url)
             return Message(kind, payload, f"{payload['title']}\n\n{payload['body']}")
         if kind == POSTMORTEM_ISSUE:
-            payload = postmortem_issue(ctx.extra["postmortem"], cfg)
+            payload = postmortem_issue(ctx.extra["postmortem"], cfg, self.settings.public_url)
             return Message(kind, payload, f"{payload['title']}\n\n{payload['body']}")
         if kind == POSTMORTEM_SYNC:
-            body = postmortem_body(ctx.extra["postmortem"], cfg)
+            body = postmortem_body(ctx.extra["postmortem"], cfg, self.settings.public_url)
             return Message(kind, {"body": body}, body)
         body = resolved_comment(incident, cfg, now)
         return Message(kind, body, body)
@@ -77,10 +82,10 @@ class GitHub(Channel):
             return self._call("POST", "/issues", message.payload, timeout)
         if message.kind == POSTMORTEM_SYNC:
             if not (message.ref or "").isdigit():
-                return SUPERSEDED  # the postmortem's issue was only shown on the preview page
+                return superseded("the postmortem's issue was only shown on the preview page")
             return self._call("PATCH", f"/issues/{message.ref}", message.payload, timeout, message.ref)
         if not message.ref:
-            return SUPERSEDED  # the opening made no issue (it was shown on the preview page)
+            return superseded("no issue was filed (it was shown on the preview page)")
         if not message.progress.get("commented"):
             result = self._call("POST", f"/issues/{message.ref}/comments", {"body": message.payload}, timeout,
                                 message.ref)

@@ -100,8 +100,27 @@ def people(ids: tuple[str, ...] | list[str], cfg: Config) -> People:
     return People(" ".join(shown), tuple(pings), " ".join(names))
 
 
-def context(incident: Incident, cfg: Config, now: datetime, mentions: str = "", escape=lambda s: s) -> dict:
-    """Return what every template may use, from a stored incident (untrusted text passed through `escape`)."""
+CONSOLE_PATH = "/console/incidents/"   # the console's incident page, under PUBLIC_URL
+
+
+def console_url(incident_id: str, public_url: str) -> str:
+    """Return the incident's page in the console under PUBLIC_URL, or '' when PUBLIC_URL is unset (no link beats a
+    broken one)."""
+    return safe_url(f"{public_url.rstrip('/')}{CONSOLE_PATH}{incident_id}") if public_url else ""
+
+
+def plural(count: int, word: str) -> str:
+    """Return '1 occurrence', '2 occurrences'."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def context(incident: Incident, cfg: Config, now: datetime, mentions: str = "", escape=lambda s: s,
+            public_url: str = "") -> dict:
+    """Return what every template may use, from a stored incident (untrusted text passed through `escape`).
+
+    A link that is not configured is '' (its line is left out); a count the source cannot know (users affected is
+    0 from an uptime monitor) is left out rather than shown as 0 users.
+    """
     severity = incident.severity
     opened = incident.created_at
     last = incident.last_seen or opened
@@ -113,28 +132,49 @@ def context(incident: Incident, cfg: Config, now: datetime, mentions: str = "", 
                  "dashboard_url": safe_url(service.dashboard_url) if service else ""}
     end = incident.resolved_at or now
     downtime = incident.downtime_seconds
+    within = plural(minutes, "minute")
+    occurrences_text = plural(occurrences, "occurrence") + (f" ({plural(users, 'user')} in {within})" if users
+                                                            else f" in {within}")
     return {
         "id": incident.id, "service": escape(incident.service), "environment": incident.environment,
-        "title": escape(incident.title), "location": escape(incident.location or "—"),
+        "title": escape(incident.title), "location": escape(incident.location or ""),
         "details": escape(incident.latest_message or incident.title),
         "details_code": (incident.latest_message or incident.title).replace("```", "'''"),
         "time": local_time(opened, cfg), "severity": severity.label, "severity_upper": severity.name,
         "silenced": (incident.doc.get("silenced_by") or {}).get("line", ""),  # "silenced from … to …", once released
         "emoji": EMOJI[severity], "reason": escape(incident.reason), "status": incident.status,
-        "impact": f"{users} user{'s' if users != 1 else ''} in {minutes} minute{'s' if minutes != 1 else ''}",
-        "occurrences_text": f"{occurrences} occurrence{'s' if occurrences != 1 else ''}"
-        + (f" ({users} user{'s' if users != 1 else ''} in {minutes} minute{'s' if minutes != 1 else ''})"
-           if users else f" in {minutes} minute{'s' if minutes != 1 else ''}"),
-        "metric": escape(f"{occurrences} occurrences and {users} users in {minutes} min; "
-                         f"threshold: {incident.reason or severity.label}"),
-        "links": {"source": link_urls["source_url"] or "—", "source_label": source_label(incident),
-                  "logs": link_urls["logs_url"] or "—",
-                  "dashboard": link_urls["dashboard_url"] or "—", **link_urls},
+        "users_text": f"{plural(users, 'user')} in {within}" if users else "",
+        "impact": f"{plural(users, 'user')} in {within}" if users else occurrences_text,
+        "occurrences_text": occurrences_text,
+        "metric": escape(occurrences_text + (f"; threshold: {incident.reason}" if incident.reason else "")),
+        "links": {"source_label": source_label(incident), **link_urls},
+        "console_url": console_url(incident.id, public_url),
+        "resolved_by": escape(resolved_by(incident, cfg)) if incident.is_resolved else "",
+        "invalid": bool(getattr(incident, "invalid", False)),
         "mentions": mentions, "duration": _duration((end - opened).total_seconds()),
         "downtime": _duration(downtime) if downtime else "",
         "respond_by": _clock(incident.respond_by, cfg), "resolve_by": _clock(incident.resolve_by, cfg),
         "unacked_for": _duration((now - opened).total_seconds()),
     }
+
+
+CLOSING = ("resolved", "invalid")   # the timeline's actions that close an incident
+_UNSAID = ("✅ resolved", "❌ cannot reproduce")   # what the timeline says when the person added no words
+
+
+def resolved_by(incident: Incident, cfg: Config) -> str:
+    """Return who closed the incident and what they said, from its timeline: '@Dev D - pool size raised',
+    'Sentry'; '' when the timeline does not say."""
+    entry = next((e for e in reversed(incident.timeline) if e.get("action") in CLOSING), None)
+    if entry is None:
+        return ""
+    actor = str(entry.get("actor") or "")
+    person = next((p for p in cfg.people if p.id == actor), None)
+    if person is None:   # a source closed it (its detail is the source's own wording: "resolved in Sentry")
+        return actor if actor and actor != "system" else source_label(incident)
+    detail = str(entry.get("detail") or "").strip()
+    said = "" if detail.lower() in _UNSAID else detail
+    return f"@{person.name}" + (f" - {said}" if said else "")
 
 
 def _clock(value: datetime | None, cfg: Config) -> str:

@@ -14,7 +14,7 @@ import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
-from shared.channels import DIGEST, OPENED, REGISTRY, Context, build, kind_of
+from shared.channels import DIGEST, OPENED, REGISTRY, Context, build, kind_of, words
 from shared.channels.discord import Discord
 from shared.channels.email import EmailChannel
 from shared.channels.github import GitHub
@@ -61,8 +61,10 @@ def render_page(cfg: Config | None = None) -> str:
 
 
 def _heading(p: dict, cfg: Config) -> dict:
-    return {"channel": p.get("channel", "?"), "reason": p.get("reason", "?"), "incident": p.get("incident_id", "-"),
-            "when": local_time(p["at"], cfg) if p.get("at") else "—"}
+    """Say which channel, what the message was for, about which incident and when, in the team's words."""
+    incident = p.get("incident_id") or ""
+    return {"channel": words.channel_name(str(p.get("channel", ""))), "reason": words.purpose(p),
+            "incident": "" if incident == "-" else incident, "when": local_time(p["at"], cfg) if p.get("at") else ""}
 
 
 def held_items(records: list[dict], cfg: Config, settings_: Settings) -> list[dict]:
@@ -76,8 +78,9 @@ def held_items(records: list[dict], cfg: Config, settings_: Settings) -> list[di
         kind = CAPABILITIES.get(name)
         digest = len(group) > 1 and kind is not None and DIGEST in kind.carries
         for part in [group] if digest else [[r] for r in group]:
-            items.append({"channel": name, "reason": "digest" if digest else part[0]["reason"],
-                          "incident": ", ".join(dict.fromkeys(r.get("incident_id") or "-" for r in part)),
+            items.append({"channel": words.channel_name(name),
+                          "reason": words.purpose({"reason": "digest"} if digest else part[0]),
+                          "incident": ", ".join(dict.fromkeys(r["incident_id"] for r in part if r.get("incident_id"))),
                           "until": local_time(due, cfg), "count": len(part),
                           "view": _held_view(name, part, digest, cfg, settings_, due)})
     return items

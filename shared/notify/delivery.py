@@ -12,7 +12,7 @@ import threading
 from datetime import datetime, timedelta
 
 from shared import channels, log
-from shared.channels import render
+from shared.channels import render, words
 from shared.channels.base import Result
 from shared.clock import clock
 from shared.config import Config
@@ -153,13 +153,12 @@ def _attempt(record: dict, cfg: Config, settings: Settings, now: datetime, timeo
 def _report_crash(job: Job, error: Exception) -> None:
     """A notification that cannot even be built is a bug: say so, once, in the incident's chat channel when that
     is not the broken one, so nobody mistakes silence for calm (settle() puts the failure on the timeline)."""
-    what = f"{job.channel.name} {job.record['reason']}: {type(error).__name__} while building the message"
     chat = next((name for name in routing.follow_up_channels(job.incident.environment, job.cfg)
                  if CAPABILITIES[name].chat and name != job.channel.name), None)
     if chat is None:
         return
-    text = f"⚠️ {job.incident.id}: the {what} (not sent; see the logs). {job.incident.severity.name}: " \
-           f"{render.discord_text(job.incident.title[:200])}"
+    text = f"⚠️ {job.incident.id}: {words.what(job.record)} could not be built ({type(error).__name__}), so it " \
+           f"was not sent; see the logs. {job.incident.severity.name}: {render.discord_text(job.incident.title[:200])}"
     reason = f"notice-{job.channel.name}"
     outbox.enqueue([plan.text_record(outbox.record_id(job.incident.id, reason, chat), reason, chat, text, job.now,
                                      incident_id=job.incident.id)])

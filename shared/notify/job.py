@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared import log
-from shared.channels import Channel, Context, Message, kind_of, preview
-from shared.channels.base import SUPERSEDED, Result
+from shared.channels import Channel, Context, Message, kind_of, preview, words
+from shared.channels.base import Result, superseded
 from shared.clock import clock
 from shared.config import Config
 from shared.config.settings import Settings
@@ -112,7 +112,7 @@ def settle(record: dict, result: Result, now: datetime, stats: Stats, digest: bo
     if result.pause:
         pause(channel, result.pause)
     if result.superseded:
-        outbox.finish(rid, OutboxStatus.SUPERSEDED, now)
+        outbox.finish(rid, OutboxStatus.SUPERSEDED, now, **({"note": result.note[:300]} if result.note else {}))
         stats.skipped += 1
         return
     if result.ok:
@@ -134,7 +134,7 @@ def settle(record: dict, result: Result, now: datetime, stats: Stats, digest: bo
     if record.get("incident_id") and result is not INCIDENT_GONE:  # a deleted incident has no timeline
         store.add_timeline(record["incident_id"], TimelineEntry(
             now, "system", "notification failed",
-            f"{channel} {record['reason']}{' (in a digest)' if digest else ''}: {result.error}").to_dict())
+            f"{words.what(record)}{' (in a digest)' if digest else ''}: {result.error}").to_dict())
     log.error("notification failed", incident=incident_id, outbox=rid, error=result.error, attempts=attempts)
     stats.failed += 1
 
@@ -143,7 +143,10 @@ def transmit(channel: Channel, message: Message, incident_id: str, reason: str, 
              timeout: float) -> Result:
     """Send a message, or show it on the local preview page when the channel has no credentials."""
     if channel.addressed and not message.recipients:
-        return SUPERSEDED  # nobody to address
+        return superseded("nobody to address")
+    why = channel.skips(message)
+    if why:
+        return superseded(why)   # never shown on the preview page either: it shows what would be sent
     if not channel.configured():
         return preview.show(channel.name, incident_id, reason, message, settings)
     return channel.send(message, timeout)

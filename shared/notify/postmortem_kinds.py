@@ -10,13 +10,14 @@ the version it raised is read before the items, so a body sent at version v hold
 """
 from __future__ import annotations
 
-from shared.channels import POSTMORTEM, POSTMORTEM_ISSUE, POSTMORTEM_SYNC, Context
-from shared.channels.base import SUPERSEDED, Result
+from shared.channels import POSTMORTEM, POSTMORTEM_ISSUE, POSTMORTEM_SYNC, Context, words
+from shared.channels.base import Result, superseded
 from shared.model import OutboxStatus
 from shared.notify.job import Job, send
 from shared.store import outbox
 from shared.store import postmortems as store
 
+GONE = "the postmortem is gone"
 CATCH_UP = 3   # sends of a newer version by one sync before it leaves the rest to the newer records
 
 
@@ -27,7 +28,7 @@ def _send(job: Job, kind: str, extra: dict, ref: str | None = None) -> Result:
 def notice(job: Job) -> Result:
     """The draft, a reminder, an overdue action item: in the incident's thread where there is one."""
     if POSTMORTEM not in job.channel.carries:
-        return SUPERSEDED
+        return superseded(words.does_not_carry(job.channel.name, POSTMORTEM))
     opened = outbox.get(outbox.record_id(job.incident.id, "opened", job.channel.name))
     thread = opened.get("ref") if opened and opened.get("status") == OutboxStatus.SENT and \
         not opened.get("digest") else None   # a digest has no thread of its own
@@ -41,10 +42,10 @@ def notice(job: Job) -> Result:
 def issue(job: Job) -> Result:
     """Make the postmortem's issue from the postmortem as it is now; keep its number on the postmortem."""
     if POSTMORTEM_ISSUE not in job.channel.carries:
-        return SUPERSEDED
+        return superseded(words.does_not_carry(job.channel.name, POSTMORTEM_ISSUE))
     postmortem = store.get(job.incident.id)
     if postmortem is None:
-        return SUPERSEDED
+        return superseded(GONE)
     result = _send(job, POSTMORTEM_ISSUE, {"postmortem": postmortem})
     if result.ok and (result.ref or "").isdigit():
         store.update(job.incident.id, {"github_issue": int(result.ref)})
@@ -54,18 +55,18 @@ def issue(job: Job) -> Result:
 def sync(job: Job) -> Result:
     """Bring the issue's body (and its task list) to the postmortem as it is now."""
     if POSTMORTEM_SYNC not in job.channel.carries:
-        return SUPERSEDED
+        return superseded(words.does_not_carry(job.channel.name, POSTMORTEM_SYNC))
     postmortem = store.get(job.incident.id)
     if postmortem is None:
-        return SUPERSEDED
+        return superseded(GONE)
     issue_id = outbox.record_id(job.incident.id, "postmortem_issue", job.channel.name)
     made = outbox.get(issue_id)
     if made is None or made["status"] in (OutboxStatus.FAILED, OutboxStatus.SUPERSEDED):
-        return SUPERSEDED   # no issue to bring up to date
+        return superseded("no postmortem issue was made to bring up to date")
     if made["status"] != OutboxStatus.SENT:
         return Result(False, retryable=True, error="waiting for the postmortem's issue to be made first")
     if int(made.get("synced_version") or 0) >= _version(postmortem):
-        return SUPERSEDED   # a newer change's record brought the issue to this version already
+        return superseded("a later change brought the issue up to date")
     sent = 0
     for _ in range(CATCH_UP):
         result = _send(job, POSTMORTEM_SYNC, {"postmortem": postmortem}, made.get("ref"))

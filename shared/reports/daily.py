@@ -101,8 +101,10 @@ def compose(day: date, cfg: Config, settings: Settings, now: datetime) -> dict:
         if figures["acknowledged"] or figures["resolved"]:
             target = cfg.sla.get(label)
             tta, ttr = figures["median_time_to_acknowledge_seconds"], figures["median_time_to_resolve_seconds"]
-            notes.append(f"{label.title()}: median time to acknowledge {_minutes(tta)} (SLA {target.respond}), "
-                         f"to resolve {_minutes(ttr)} (SLA {target.resolve})")
+            acknowledge = f"median time to acknowledge {_minutes(tta)}" if tta is not None else "none acknowledged"
+            resolve = f"to resolve {_minutes(ttr)}" if ttr is not None else "none resolved"
+            notes.append(f"{label.title()}: {acknowledge} (SLA {_term(target.respond)}), "
+                         f"{resolve} (SLA {_term(target.resolve)})")
     invalid = sum(1 for i in recent if start <= i.created_at < end and i.invalid)
     if invalid:
         notes.append(f"{invalid} incident{'s' if invalid != 1 else ''} closed as invalid (not counted above)")
@@ -117,6 +119,11 @@ def compose(day: date, cfg: Config, settings: Settings, now: datetime) -> dict:
     }
     report["text"] = text(report)
     return report
+
+
+def _term(value: str) -> str:
+    """An SLA term as people say it: '15m', 'end of sprint' (not the setting's 'end_of_sprint')."""
+    return str(value).replace("_", " ")
 
 
 def _minutes(seconds: float | None) -> str:

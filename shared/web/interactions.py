@@ -167,7 +167,7 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
         raise errors.BadInput(f"unknown action {quoted(action)}")
     incident = actions.get(typed_id)
     if kind == COMPONENT:  # the alert itself shows the new state; the thread gets the step's reply
-        return {"type": UPDATE_MESSAGE, "data": discord.card(incident, cfg, now)}, due
+        return {"type": UPDATE_MESSAGE, "data": discord.card(incident, cfg, now, settings().public_url)}, due
     emoji, label = actions.STEPS.get(action, ("✏️", f"{action} recorded"))
     return say(f"{emoji} {incident.id}: {label}."), due
 

@@ -12,7 +12,8 @@ import jinja2
 
 from shared import oncall as on_call
 from shared import postmortems, silences
-from shared.channels.render import local_time, safe_url
+from shared.channels import words
+from shared.channels.render import SOURCE_LABELS, local_time, safe_url, source_label
 from shared.config import Config
 from shared.config.settings import settings
 from shared.incidents import actions, listing
@@ -26,9 +27,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "console"
 PAGE_SIZE = 50
 WEEKS_AHEAD = 4           # the on-call page: this week and the next four
 ACTIONS = ("ack", "resolve", "severity", "note")   # the API's actions the incident page offers as forms
-DELIVERY = {OutboxStatus.SENT.value: "sent", OutboxStatus.FAILED.value: "failed",
-            OutboxStatus.HELD.value: "held for business hours", OutboxStatus.SILENCED.value: "held by a silence",
-            OutboxStatus.SUPERSEDED.value: "not needed", OutboxStatus.SENDING.value: "sending"}
+LINKS = {"sentry": "Sentry issue", "monitor": "UptimeRobot monitor", "health": "Health check"}   # else the source's
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                           undefined=jinja2.StrictUndefined)
@@ -47,8 +46,15 @@ def _row(incident, now: datetime, cfg: Config) -> dict:
             "service": incident.service, "environment": incident.environment, "status": incident.status,
             "age": clocks.span(now - incident.created_at), "opened": local_time(incident.created_at, cfg),
             "owner": _name(incident.owner, cfg) if incident.owner else "—", "occurrences": incident.occurrences,
-            "respond": clocks.sla_clock(incident.respond_by, incident.acknowledged_at, now),
+            "respond": _respond_clock(incident, now),
             "resolve": clocks.sla_clock(incident.resolve_by, incident.resolved_at, now)}
+
+
+def _respond_clock(incident, now: datetime) -> dict | None:
+    """The response clock, until someone acknowledges; closed without an acknowledgement, it no longer applies."""
+    if incident.acknowledged_at is None and incident.is_resolved:
+        return None
+    return clocks.sla_clock(incident.respond_by, incident.acknowledged_at, now)
 
 
 def incidents(args, now: datetime, cfg: Config) -> dict:
@@ -62,30 +68,33 @@ def incidents(args, now: datetime, cfg: Config) -> dict:
 
 
 def _delivery(record: dict, cfg: Config) -> dict:
-    status = record.get("status", "")
-    state = DELIVERY.get(status, status)
-    if status == OutboxStatus.PENDING.value:
-        state = "retrying" if record.get("attempts") else "pending"
+    """One notification as the team reads it: where, what for, how it went (the state's class is its status)."""
+    status = str(record.get("status", ""))
+    kind = "retrying" if status == OutboxStatus.PENDING.value and record.get("attempts") else status
     repo, ref = settings().github_repo, record.get("ref")
     link = f"https://github.com/{repo}/issues/{ref}" if repo and str(ref or "").isdigit() and \
         str(record.get("channel", "")).startswith("github") else ""
-    return {"channel": record.get("channel", "?"), "reason": record.get("reason", "?"), "state": state,
-            "attempts": record.get("attempts", 0), "error": record.get("last_error") or "", "link": link,
+    failed = status in (OutboxStatus.FAILED.value, OutboxStatus.PENDING.value)
+    return {"channel": words.channel_name(str(record.get("channel", ""))), "reason": words.purpose(record),
+            "state": words.state(record), "class": kind, "error": (record.get("last_error") or "") if failed else "",
+            "link": link,
             "when": local_time(record.get("finished_at") or record.get("due_at") or record.get("created_at"), cfg)}
 
 
 def incident(typed_id: str, now: datetime, cfg: Config) -> dict:
     """The incident page: every field, its timeline in the team's time, its notifications, its postmortem."""
     found = actions.get(typed_id)
-    links = [{"name": k, "url": safe_url(v)} for k, v in sorted(found.links.items()) if safe_url(v)]
+    links = [{"name": LINKS.get(k) or SOURCE_LABELS.get(found.source.split("-")[0], k.capitalize()), "url": safe_url(v)}
+             for k, v in sorted(found.links.items()) if safe_url(v)]
     postmortem = postmortems.find(found.id)
     return {"i": _row(found, now, cfg), "incident": found, "links": links,
             "reason": found.reason, "location": found.location, "message": found.latest_message,
             "users": found.users_affected, "previous": found.previous_incident, "pinned": bool(found.pinned_rank),
+            "source": source_label(found),
             "times": [(label, local_time(value, cfg)) for label, value in (
                 ("Opened", found.created_at), ("First seen", found.first_seen), ("Last seen", found.last_seen),
                 ("Acknowledged", found.acknowledged_at), ("Resolved", found.resolved_at),
-                ("Respond by", found.respond_by), ("Resolve by", found.resolve_by))],
+                ("Respond by", found.respond_by), ("Resolve by", found.resolve_by)) if value is not None],
             "timeline": [{"at": local_time(e["at"], cfg), "actor": _name(e.get("actor"), cfg),
                           "action": e.get("action", ""), "detail": e.get("detail", "")}
                          for e in sorted(found.timeline, key=lambda e: e["at"])],
