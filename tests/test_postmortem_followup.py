@@ -226,6 +226,7 @@ def test_postmortem_slash_commands_run_the_same_use_cases_as_the_api(ingest, api
     shown = send(interactions, command("postmortem", "show", incident=iid)).get_json()["data"]
     assert shown["flags"] == 64 and shown["content"].startswith(f"**Postmortem of {iid}** · Critical · critical")
     assert "1. ⬜ Alert on pool usage · Dev B, due 2026-12-01" in shown["content"]
+    assert shown["content"].endswith(f"The whole postmortem: /console/postmortems/{iid}")   # not the token-only API
     payload = command("postmortem", "done", incident=iid)
     payload["data"]["options"][0]["options"].append({"type": 4, "name": "item", "value": 1})
     assert send(interactions, payload).get_json()["data"]["content"] == f"✅ {iid}: action item 1 done."

@@ -177,7 +177,7 @@ def _postmortem(sub: str, typed_id: str, options: dict, who: str | None, cfg: Co
     """/postmortem show|action|done|reviewed|flag: the API's postmortem use cases, the actor being who typed it."""
     iid = actions.incident_id(typed_id)
     if sub == "show":
-        return say(_postmortem_text(postmortems.get(iid), cfg)), []
+        return say(_postmortem_text(postmortems.get(iid), cfg, settings().public_url)), []
     if sub == "flag":
         actions.flag(iid, who, options.get("kind"), now, cfg)
         what = str(options["kind"]).replace("_", " ")
@@ -198,7 +198,7 @@ def _postmortem(sub: str, typed_id: str, options: dict, who: str | None, cfg: Co
     return say(f"✅ {iid}: action item {int(number)} done.", ephemeral=False), due
 
 
-def _postmortem_text(pm: dict, cfg: Config) -> str:
+def _postmortem_text(pm: dict, cfg: Config, public_url: str) -> str:
     names = {p.id: p.name for p in cfg.people}
     deadline = postmortem_rules.review_deadline(pm["resolved_at"]) if pm.get("resolved_at") else None
     review = f"reviewed by {names.get(pm.get('reviewed_by'), pm.get('reviewed_by'))}" if pm.get("reviewed_at") else \
@@ -214,7 +214,7 @@ def _postmortem_text(pm: dict, cfg: Config) -> str:
         lines.append(f"… and {len(items) - 15} more")
     if not items:
         lines.append("No action items yet: `/postmortem action` adds one.")
-    return "\n".join(lines + [f"The whole postmortem: /api/postmortems/{pm['incident']}.md"])
+    return "\n".join(lines + [f"The whole postmortem: {postmortems.page(pm['incident'], public_url)}"])
 
 
 def refusal(error: errors.Refusal) -> dict:
