@@ -116,8 +116,10 @@ def test_a_person_signs_in_and_drives_an_incident_to_resolution(live_server, inc
     assert page.locator("#timeline tbody tr").last.locator("td").last.inner_text() == HOSTILE_NOTE
     assert page.locator("main b").count() == 0 and page.locator("a[href^='javascript']").count() == 0
 
-    # Resolve
-    page.click("form[action$='/resolve'] button")
+    # Resolve: it asks first
+    page.click("button[formaction$='/resolve']")
+    assert page.locator("form#confirm").count() == 1 and store.get_incident(critical).status == "acknowledged"
+    page.click("form#confirm button")
     assert page.locator("[role=status]").inner_text() == "Resolved."
     stored = store.get_incident(critical)
     assert stored.status == "resolved" and stored.resolved_at == NOW

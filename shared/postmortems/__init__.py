@@ -206,11 +206,14 @@ def _change(incident_id: str, fields: dict, now: datetime, cfg: Config) -> tuple
 
 
 def edit(incident_id: str, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
-    """PUT /api/postmortems/<id>: replace sections (text, or lists of lines for the lessons)."""
+    """PUT /api/postmortems/<id>: replace sections (text, or lists of lines for the lessons); `actor`, when given,
+    is recorded as who changed it last (updated_by)."""
+    body = dict(body)
+    actor = body.pop("actor", None)
     unknown = sorted(set(body) - set(EDITABLE))
     if unknown:
         raise BadInput(f"cannot edit {', '.join(unknown)[:80]}; editable: {', '.join(EDITABLE)}")
-    fields = {}
+    fields = {"updated_by": cfg.person_id(actor)} if actor else {}
     for key, value in body.items():
         if key in ("went_well", "went_wrong", "lucky"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -232,6 +235,7 @@ def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) ->
         raise BadInput("action: expected what is to be done")
     owner = cfg.person_id(body.get("owner"))
     deadline = _day(body.get("deadline"))
+    by = {"created_by": cfg.person_id(body["actor"])} if body.get("actor") else {}
     due: list[str] = []
 
     def write(stored: dict, n: int) -> tuple[dict, list[dict]]:
@@ -240,7 +244,7 @@ def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) ->
         records = _sync_records(incident_id, stored, f"item{n}.1", now, cfg)
         due[:] = [r["id"] for r in records]
         return {"n": n, "action": action, "owner": owner, "deadline": deadline, "done": False,
-                "done_at": None, "created_at": now}, records
+                "done_at": None, "created_at": now, **by}, records
 
     added = store.add_item(incident_id, now, write)
     item, changed = added if added else (None, None)
@@ -248,12 +252,18 @@ def add_action_item(incident_id: str, body: dict, now: datetime, cfg: Config) ->
 
 
 def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
-    """PATCH /api/postmortems/<id>/action-items/<n> {"done"?, "owner"?, "deadline"?}."""
+    """PATCH /api/postmortems/<id>/action-items/<n> {"done"?, "owner"?, "deadline"?, "actor"?}: `actor`, when
+    given, is recorded as who changed it (changed_by) and who ticked it (done_by)."""
     changes = {}
+    who = cfg.person_id(body["actor"]) if body.get("actor") else None
+    if who:
+        changes["changed_by"] = who
     if "done" in body:
         if not isinstance(body["done"], bool):
             raise BadInput("done: expected true or false")
         changes["done"], changes["done_at"] = body["done"], now if body["done"] else None
+        if who:
+            changes["done_by"] = who if body["done"] else None
     if "owner" in body:
         changes["owner"] = cfg.person_id(body["owner"])
     if "deadline" in body:
@@ -267,6 +277,8 @@ def change_action_item(incident_id: str, n: int, body: dict, now: datetime, cfg:
         fields = dict(changes)
         if "done" in changes and item.get("done") == changes["done"]:
             fields["done_at"] = item.get("done_at")   # done twice: still done since the first time
+            if "done_by" in fields:
+                fields["done_by"] = item.get("done_by")   # ... and by whoever ticked it first
         records = _sync_records(incident_id, stored, f"item{n}.{item['revision'] + 1}", now, cfg)
         due[:] = [r["id"] for r in records]
         return fields, records

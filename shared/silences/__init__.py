@@ -5,7 +5,8 @@ records with status `silenced`, due when the silence ends, and its escalation wa
 the sweep (release_due) opens it for real, exactly once: at the severity it has then, routed as it would be then
 (held for business hours if that applies), with "silenced from … to …", and its SLA clocks start there. If it was
 resolved meanwhile its openings are superseded and nobody hears of it. A matching silence that runs on carries it.
-Silences are created and deleted through the API (use cases below); maintenance windows come from the team file.
+Silences are created and ended through the API, the console and Discord (use cases below); maintenance windows come
+from the team file.
 """
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ from shared.config.units import duration_seconds
 from shared.errors import BadInput, NotFound
 from shared.model import Incident, OutboxStatus, Status, TimelineEntry, iso
 from shared.notify import plan
-from shared.rules import paging
+from shared.rules import ids, paging
 from shared.rules import silence as rules
 from shared.rules.calendar import given_time
 from shared.rules.sla import clocks
 from shared.rules.text import clean, visible
+from shared.store import changes, outbox
 from shared.store import incidents as incident_store
-from shared.store import outbox
 from shared.store import silences as store
 
 CACHE_SECONDS = 30.0  # ingest reads silences at most this often per instance; the sweep and the API read fresh
@@ -93,12 +94,13 @@ def view(silence: dict, now: datetime) -> dict:
     return {"id": silence["id"], "matchers": silence["matchers"], "start": iso(silence["start"]),
             "end": iso(silence["end"]), "created_by": silence["created_by"], "comment": silence["comment"],
             "include_critical": silence.get("include_critical", False), "state": state,
-            "expired_by": silence.get("expired_by")}
+            "expired_by": silence.get("expired_by"), "incident": silence.get("incident")}
 
 
 def create(body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     """POST /api/silences; return the silence (with a warning naming open Critical incidents it matches) and the
-    notice to deliver now. Nothing is stored unless everything is right."""
+    notice to deliver now. Nothing is stored unless everything is right. `incident` (optional): the incident the
+    silence is made from, whose timeline then records it under the actor."""
     actor = cfg.person_id(body.get("actor"))
     try:
         matchers = check_matchers(body.get("matchers"))
@@ -129,9 +131,15 @@ def create(body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     if (end - start).total_seconds() > seconds(cfg.silences.max_duration):
         raise BadInput(f"a silence may last at most {cfg.silences.max_duration} (silences.max_duration in the team "
                        "file); split planned work into shorter silences")
+    made_from = _incident(body.get("incident"))
     silence = store.add({"matchers": matchers, "start": start, "end": end, "created_by": actor, "created_at": now,
-                         "comment": comment, "include_critical": include_critical})
+                         "comment": comment, "include_critical": include_critical,
+                         **({"incident": made_from} if made_from else {})})
     forget()
+    if made_from:   # the incident's record says who silenced alerts like it, and until when
+        changes.add_note(made_from, TimelineEntry(now, actor, "silence", (
+            f"{rules.describe(matchers)} until {local_time(end, cfg)}: {comment} (silence {silence['id']})")[:2000]
+        ).to_dict())
     due: list[str] = []   # its start is announced by the next sweep, with any others that start then
     open_critical = [i for i in incident_store.list_incidents([Status.OPEN.value, Status.ACKNOWLEDGED.value], 500)
                      if i.severity.label == "critical" and rules.matches(matchers, _facts_of(i))]
@@ -144,6 +152,17 @@ def create(body: dict, now: datetime, cfg: Config) -> tuple[dict, list[str]]:
     else:
         answer["warning"] = None
     return answer, due
+
+
+def _incident(typed: object) -> str | None:
+    """The incident a silence is made from (its id), checked before anything is stored; None when none is named."""
+    if typed in (None, ""):
+        return None
+    canonical = ids.normalize(str(typed))
+    found = incident_store.get_incident(canonical) if ids.is_valid(canonical) else None
+    if found is None:
+        raise BadInput(f"incident: no incident {str(typed)[:40]!r}")
+    return found.id
 
 
 def listing(state: str | None, now: datetime, limit: object = None, cursor: str | None = None) -> dict:

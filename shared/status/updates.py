@@ -91,6 +91,20 @@ def post(typed_id: object, body: dict, idempotency_header: str | None, now: date
     return view(stored, incident.service), True
 
 
+def preview(typed_id: object, body: dict, cfg: Config) -> dict:
+    """What an update with this body would say, checked as post() checks it, without storing anything: its public
+    title (the one it gives, else the one the page shows now), the status page's text and the team's template."""
+    incident = get(typed_id)
+    if not page_rules.is_public(incident, cfg):
+        raise Conflict(f"{incident.id} never shows on the public status page (only production incidents of the "
+                       "team file's services that are not invalid do)")
+    summary = incident.doc.get("status_page") or {}
+    fields = rules.validate(body, first=not summary.get("count"))
+    _by(body.get("by"), cfg)
+    return {"title": fields["title"] or summary.get("title"), "status": fields["status"],
+            "body": rules.body(fields), "text": rules.markdown(fields, incident.service)}
+
+
 def listing(typed_id: object) -> dict:
     """GET /api/incidents/<id>/status-updates: its updates, oldest first."""
     incident = get(typed_id)

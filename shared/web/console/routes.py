@@ -2,7 +2,8 @@
 
 Every request is authenticated here (the function itself is public): a page without a valid session cookie
 redirects to the sign-in form, a form without one is 401, a form without this session's CSRF token is 403, and
-a refused form changes nothing. Forms call the API's use cases; refusals are the API's, shown as a page.
+a refused form changes nothing. Forms call the API's use cases (shared/web/console/forms.py); a refusal is the
+API's status and message, shown on the page the form was on, filled in as it was sent, with the navigation.
 """
 from __future__ import annotations
 
@@ -12,21 +13,18 @@ from urllib.parse import parse_qsl, quote
 
 import flask
 
-from shared import oncall
-from shared.config import config
-from shared.errors import BadInput, Forbidden, NotFound, Unauthorized
-from shared.incidents import actions
+from shared import log
+from shared.config import ConfigError, config
+from shared.errors import BadInput, Forbidden, NotFound, Refusal, Unauthorized
 from shared.rules.text import storable
 from shared.web import http as web
-from shared.web.console import discord_auth, pages, session
+from shared.web.console import discord_auth, forms, pages, session
 
 HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                                       "frame-ancestors 'none'; base-uri 'none'",
            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "X-Frame-Options": "DENY"}
 CSS = (Path(__file__).resolve().parents[2] / "templates" / "console" / "console.css").read_text()
-DONE = {"ack": "Acknowledged.", "resolve": "Resolved.", "severity": "Severity changed.", "note": "Note added.",
-        "override": "Override added.", "removed": "Override removed."}
 MAX_FIELDS = 20
 FIRESTORE_DEADLINE = 3.0  # seconds before a person's page is answered 503 when Firestore cannot be reached
 DELIVERY_WAIT = 0.25  # seconds a form's answer waits for the notifications its change causes (they go on after)
@@ -64,13 +62,16 @@ class Console:
         self.request, self.now, self.cfg = request, now, config()
         self.base = request.script_root.rstrip("/") + "/"
         self.parts = [p for p in request.path.split("/") if p]
+        self.form: dict[str, str] | None = None   # a form's fields, once its CSRF token was found right
 
-    def page(self, template: str, who: session.Session, status: int = 200, **context) -> flask.Response:
-        done = DONE.get(self.request.args.get("done", ""))
-        body = pages.render(template, base=self.base, csrf=session.csrf(who), me=who.actor, done=done,
-                            people=self.cfg.people, team=self.cfg.team.name, self_declared=who.via != "discord",
-                            **context)
-        return _answer(body, status)
+    def page(self, template: str, who: session.Session, http_status: int = 200, **context) -> flask.Response:
+        """A page of the signed-in console; `refusal` (a refused form's status and message) and `typed` (that
+        form's fields, by the form's name) show a refusal on the page the form was on."""
+        done = forms.DONE.get(self.request.args.get("done", "")) if http_status == 200 else None
+        body = pages.render(template, **{"refusal": None, "typed": {}, **context}, base=self.base,
+                            csrf=session.csrf(who), me=who.actor, done=done, people=self.cfg.people,
+                            team=self.cfg.team.name, self_declared=who.via != "discord")
+        return _answer(body, http_status)
 
     def sign_in_form(self, status: int = 200, error: str = "", next_: str = "") -> flask.Response:
         cookie, token = session.login_nonce()
@@ -149,28 +150,57 @@ class Console:
                 return _answer("", 303, location=f"{self.base}login" + (f"?next={quote(wanted, safe='/')}"
                                                                           if wanted != self.base else ""))
             raise
-        if method == "POST":
-            return self.submit(who, _form(self.request))
-        web.allow(method, "GET", "HEAD", "POST")
-        return self.view(who)
+        try:
+            if method == "POST":
+                return self.submit(who, _form(self.request))
+            web.allow(method, "GET", "HEAD", "POST")
+            return self.view(who)
+        except Refusal as e:
+            if web.status_of(e) == 503:
+                raise
+            return self.refused(who, e)
 
-    def view(self, who: session.Session) -> flask.Response:
-        parts, args, now, cfg = self.parts, self.request.args, self.now, self.cfg
+    def view(self, who: session.Session, parts: list[str] | None = None, status: int = 200,
+             **extra) -> flask.Response:
+        """The page at `parts` (the request's own path by default); `extra` adds to what it shows (a refusal)."""
+        template, context = self._page(self.parts if parts is None else parts)
+        return self.page(template, who, status, **{**context, **extra})
+
+    def _page(self, parts: list[str]) -> tuple[str, dict]:
+        args, now, cfg = self.request.args, self.now, self.cfg
         if not parts:
-            return self.page("incidents.html.j2", who, **pages.incidents(args, now, cfg), query=self._query())
+            return "incidents.html.j2", {**pages.incidents(args, now, cfg), "query": self._query()}
         if len(parts) == 2 and parts[0] == "incidents":
-            return self.page("incident.html.j2", who, **pages.incident(parts[1], now, cfg))
+            shown = pages.incident(parts[1], now, cfg)
+            return "incident.html.j2", {**shown, **forms.incident_page(shown["incident"], cfg)}
+        if len(parts) == 3 and parts[0] == "incidents" and parts[2] == "status-updates":
+            return "status_update.html.j2", forms.status_update_page(parts[1], cfg)
         if parts == ["oncall"]:
-            return self.page("oncall.html.j2", who, **pages.oncall(now, cfg))
+            return "oncall.html.j2", pages.oncall(now, cfg)
         if parts == ["handoff"]:
-            return self.page("handoff.html.j2", who, **pages.handoff(now, cfg))
+            return "handoff.html.j2", pages.handoff(now, cfg)
         if parts == ["metrics"]:
-            return self.page("metrics.html.j2", who, **pages.metrics(args, now, cfg))
+            return "metrics.html.j2", pages.metrics(args, now, cfg)
         if parts == ["silences"]:
-            return self.page("silences.html.j2", who, **pages.silence_list(now, cfg))
+            return "silences.html.j2", {**pages.silence_list(now, cfg), **forms.silence_form(args, cfg)}
         if len(parts) == 2 and parts[0] == "postmortems":
-            return self.page("postmortem.html.j2", who, **pages.postmortem(parts[1], cfg))
+            return "postmortem.html.j2", {**pages.postmortem(parts[1], cfg), **forms.postmortem_page(parts[1], cfg)}
         raise NotFound(f"no console page at {self.request.path[:100]}")
+
+    def refused(self, who: session.Session, refusal: Refusal) -> flask.Response:
+        """A refusal inside the console's layout: a refused form's on the page it was on, filled in as it was sent
+        (else, or for a page that cannot be shown, a page that says only the refusal)."""
+        status, message = web.status_of(refusal), refusal.message[:300]
+        log.log("WARNING" if status == 401 else "INFO", "refused", path=self.request.path[:200], status=status,
+                reason=message)
+        shown = {"status": status, "message": message}
+        found = forms.origin(self.parts) if self.form is not None else None
+        if found:
+            try:
+                return self.view(who, found[0], status, refusal=shown, typed={found[1]: self.form})
+            except Refusal:
+                pass
+        return self.page("error.html.j2", who, status, status=status, message=message)
 
     def _query(self) -> str:
         """The list's filters as a query string, for the next page's link."""
@@ -180,23 +210,17 @@ class Console:
     def submit(self, who: session.Session, form: dict[str, str]) -> flask.Response:
         session.check_csrf(who, form.get("csrf"))
         parts, now = self.parts, self.now
-        body = {k: v for k, v in form.items() if k != "csrf"}
+        body = self.form = {k: v for k, v in form.items() if k != "csrf"}
         if who.via == "discord":   # the person signed in is who acts; a form cannot say otherwise
             body = {**{k: v for k, v in body.items() if k != "by"}, "actor": who.actor}
         if parts == ["logout"]:
             session.revoke(who, now)
             return _answer("", 303, (session.clear_cookie(session.COOKIE, self.base),), f"{self.base}login")
-        if len(parts) == 3 and parts[0] == "incidents" and parts[2] in pages.ACTIONS:
-            iid = actions.get(parts[1]).id
-            web.deliver(actions.act(iid, parts[2], body, now, self.cfg), self.cfg, now, DELIVERY_WAIT)
-            return _answer("", 303, location=f"{self.base}incidents/{iid}?done={parts[2]}")
-        if parts == ["oncall", "overrides"]:
-            oncall.add_override({k: v for k, v in body.items() if v}, now, self.cfg)
-            return _answer("", 303, location=f"{self.base}oncall?done=override")
-        if len(parts) == 4 and parts[:2] == ["oncall", "overrides"] and parts[3] == "delete":
-            oncall.remove_override(parts[2])
-            return _answer("", 303, location=f"{self.base}oncall?done=removed")
-        raise NotFound(f"no console form at {self.request.path[:100]}")
+        answer = forms.submit(parts, body, now, self.cfg)
+        if isinstance(answer, forms.Page):   # nothing changed: a confirmation to give, a preview
+            return self.page(answer.template, who, **answer.context)
+        web.deliver(answer.due, self.cfg, now, DELIVERY_WAIT)
+        return _answer("", 303, location=f"{self.base}{answer.location}")
 
 
 def serve(request) -> flask.Response:
@@ -207,7 +231,12 @@ def serve(request) -> flask.Response:
     body, status, headers = answer
     message = json.loads(body).get("error", "error") if body else "error"
     base = request.script_root.rstrip("/") + "/"
-    page = pages.render("error.html.j2", base=base, status=status, message=str(message)[:300])
+    try:
+        team = config().team.name
+    except ConfigError:   # the page says so without the team's name
+        team = ""
+    page = pages.render("error.html.j2", base=base, status=status, message=str(message)[:300], team=team, csrf="",
+                        done=None, refusal=None)
     response = _answer(page, status)
     for name in ("Allow", "Retry-After"):
         if name in headers:
