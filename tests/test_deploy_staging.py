@@ -13,7 +13,7 @@ import pytest
 from deploy import stage, target
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_ONLY = ("pytest", "hypothesis", "ruff", "playwright", "aiosmtpd", "markdown-it-py", "google-cloud-scheduler")
+DEV_ONLY = ("pytest", "hypothesis", "ruff", "playwright", "aiosmtpd", "google-cloud-scheduler")
 # What the entry point's folder must hold, and what a function never needs (the local tools, the deploy).
 CHECK = """
 import os, sys, functions_framework

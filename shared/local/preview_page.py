@@ -7,12 +7,10 @@ email's HTML runs in a sandboxed iframe, and the response forbids every external
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import jinja2
-from markdown_it import MarkdownIt
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from shared.channels import DIGEST, OPENED, REGISTRY, Context, build, kind_of, words
 from shared.channels.discord import Discord
@@ -26,6 +24,8 @@ from shared.config.settings import Settings, settings
 from shared.notify import job
 from shared.store import incidents as store
 from shared.store import outbox
+from shared.web import markup
+from shared.web.markup import github_markup
 
 REFRESH_SECONDS = 10
 HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -37,18 +37,6 @@ BUTTON_STYLES = {1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "li
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                           undefined=jinja2.StrictUndefined)
-# Discord's markdown: CommonMark less what Discord does not draw; every newline is a line break.
-_discord_md = MarkdownIt("commonmark", {"html": False, "breaks": True}).disable(
-    ["lheading", "hr", "code", "reference", "image"])
-# GitHub's: CommonMark with tables and strikethrough; raw HTML is shown as text.
-_github_md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-_TAGS_OR_CODE = re.compile(r"(<(code|pre|a)\b.*?</\2>|<[^>]*>)", re.S)
-_USER = re.compile(r"&lt;@!?(\d{1,25})&gt;")
-_ROLE = re.compile(r"&lt;@&amp;(\d{1,25})&gt;")
-_ROOM = re.compile(r"&lt;#(\d{1,25})&gt;")
-_EVERYONE = re.compile(r"@(everyone|here)\b")
-_URL = re.compile(r"https?://(?:(?!&lt;|&gt;|&quot;)[^\s<>\"'])+")
-_SUB = re.compile(r"&lt;(/?)(sub|sup)&gt;")  # the only tags GitHub shows that our issue template uses
 
 
 def render_page(cfg: Config | None = None) -> str:
@@ -173,30 +161,5 @@ def _when(value, cfg: Config) -> str:
 
 def discord_markup(text: str, cfg: Config) -> Markup:
     """Render Discord markdown to safe HTML, mentions shown as Discord shows them (@Name, @role, #channel)."""
-    if not text:
-        return Markup("")
     names = {p.discord_id: p.name for p in cfg.people if p.discord_id}
-
-    def text_part(part: str) -> str:
-        part = _USER.sub(lambda m: _pill("@" + names.get(m[1], "unknown-user")), part)
-        part = _ROLE.sub(lambda m: _pill("@role"), part)
-        part = _ROOM.sub(lambda m: _pill("#channel"), part)
-        part = _EVERYONE.sub(lambda m: _pill("@" + m[1]), part)
-        return _URL.sub(lambda m: f'<a href="{m[0]}" rel="noreferrer">{m[0]}</a>', part)
-
-    return Markup(_outside_tags(_discord_md.render(text), text_part))
-
-
-def github_markup(text: str) -> Markup:
-    """Render GitHub-flavoured Markdown to safe HTML (raw HTML escaped, <sub> and <sup> kept)."""
-    return Markup(_outside_tags(_github_md.render(text), lambda part: _SUB.sub(r"<\1\2>", part)))
-
-
-def _pill(label: str) -> str:
-    return f'<span class="mention">{escape(label)}</span>'
-
-
-def _outside_tags(html: str, change) -> str:
-    """Apply `change` to the text of rendered HTML, leaving tags, code and links as they are."""
-    return "".join(part if i % 3 == 1 else change(part) if i % 3 == 0 else ""
-                   for i, part in enumerate(_TAGS_OR_CODE.split(html)))
+    return markup.discord_markup(text, lambda uid: "@" + names.get(uid, "unknown-user"))

@@ -1,7 +1,10 @@
 """What each console page shows, from the same use cases the API calls, rendered with Jinja2 (autoescaped).
 
 Every alert text is untrusted: the templates autoescape it and show it as plain text (no Markdown, so a
-`[link](javascript:...)` stays text); links are only the incident's own http(s) ones.
+`[link](javascript:...)` stays text); links are only the incident's own http(s) ones. The postmortem and the handoff
+are the team's Markdown, rendered with raw HTML off (shared/web/markup.py). People are named, never shown as ids: a
+person id as the team file's name, a Discord mention `<@id>` as the person it is, "someone" when nobody in the
+team file has that id.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from shared.model import OutboxStatus, Severity, Status
 from shared.reports import metrics as sla_metrics
 from shared.rules import clocks
 from shared.rules import oncall as rotation
+from shared.web import markup
 from shared.web.api import handoff_view, on_call_view
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "console"
@@ -39,6 +43,13 @@ def render(name: str, **context) -> str:
 
 def _name(pid: str | None, cfg: Config) -> str:
     return next((p.name for p in cfg.people if p.id == pid), pid or "—")
+
+
+def _mention(cfg: Config, at: str = "") -> markup.Mention:
+    """How a page names the person behind a Discord mention: by the team file's name (after `at`: "@" where the
+    Markdown names people as @Name), else "someone"."""
+    names = {p.discord_id: at + p.name for p in cfg.people if p.discord_id}
+    return lambda uid: names.get(uid, "someone")
 
 
 def _row(incident, now: datetime, cfg: Config) -> dict:
@@ -96,7 +107,7 @@ def incident(typed_id: str, now: datetime, cfg: Config) -> dict:
                 ("Acknowledged", found.acknowledged_at), ("Resolved", found.resolved_at),
                 ("Respond by", found.respond_by), ("Resolve by", found.resolve_by)) if value is not None],
             "timeline": [{"at": local_time(e["at"], cfg), "actor": _name(e.get("actor"), cfg),
-                          "action": e.get("action", ""), "detail": e.get("detail", "")}
+                          "action": e.get("action", ""), "detail": markup.named(e.get("detail", ""), _mention(cfg))}
                          for e in sorted(found.timeline, key=lambda e: e["at"])],
             "notifications": [_delivery(r, cfg) for r in listing.notifications(found.id)],
             "postmortem": bool(postmortem), "closed": found.is_resolved,
@@ -116,7 +127,7 @@ def oncall(now: datetime, cfg: Config) -> dict:
                       "overrides": [{"covering": _name(o["covering"], cfg),
                                      "for": _name(o.get("for"), cfg) if o.get("for") else "whoever is on call",
                                      "from": local_time(o["start"], cfg)[:16], "to": local_time(o["end"], cfg)[:16],
-                                     "note": o.get("note", ""), "id": o["id"]}
+                                     "note": markup.named(o.get("note", ""), _mention(cfg)), "id": o["id"]}
                                     for o in overrides if o["start"] < end and o["end"] > begin]})
     return {"now": current, "primary": _name(current["primary"]["id"], cfg),
             "backup": _name(current["backup"]["id"], cfg), "weeks": weeks,
@@ -125,7 +136,8 @@ def oncall(now: datetime, cfg: Config) -> dict:
 
 def handoff(now: datetime, cfg: Config) -> dict:
     composed = handoff_view(now, cfg)
-    return {"h": composed, "from_": _name(composed["from"], cfg), "to": _name(composed["to"], cfg)}
+    return {"h": composed, "from_": _name(composed["from"], cfg), "to": _name(composed["to"], cfg),
+            "html": markup.discord_markup(composed["text"], _mention(cfg, "@"), inert_too=True)}
 
 
 def metrics(args, now: datetime, cfg: Config) -> dict:
@@ -146,6 +158,7 @@ def metrics(args, now: datetime, cfg: Config) -> dict:
 def silence_list(now: datetime, cfg: Config) -> dict:
     found = silences.listing("active,pending,expired", now)["silences"]
     return {"silences": [{**s, "created_by": _name(s["created_by"], cfg),
+                          "comment": markup.named(s.get("comment") or "", _mention(cfg)),
                           "from": local_time(datetime.fromisoformat(s["start"]), cfg)[:16],
                           "to": local_time(datetime.fromisoformat(s["end"]), cfg)[:16],
                           "matchers": ", ".join(f"{k}={v}" for k, v in s["matchers"].items())} for s in found]}
@@ -153,4 +166,5 @@ def silence_list(now: datetime, cfg: Config) -> dict:
 
 def postmortem(typed_id: str, cfg: Config) -> dict:
     iid = actions.incident_id(typed_id)
-    return {"id": iid, "markdown": postmortems.markdown(iid, cfg)}
+    text = postmortems.markdown(iid, cfg)
+    return {"id": iid, "markdown": text, "html": markup.github_markup(text, _mention(cfg, "@"), top=2, breaks=True)}
