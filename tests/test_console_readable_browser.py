@@ -149,6 +149,18 @@ def pages_of(busy: dict) -> dict[str, str]:
             "postmortem": f"postmortems/{busy['critical']}", "refused": "incidents/INC-ZZZZZZ"}
 
 
+def after_a_form(busy: dict) -> list[tuple[str, str, dict, str]]:
+    """(name, page, fields to fill, button) for the pages only a form leads to."""
+    return [("confirm", f"incidents/{busy['high']}", {"#close input[name=detail]": f"fixed in {WORD}"},
+             "#close button.danger >> nth=0"),
+            ("status_preview", f"incidents/{busy['critical']}/status-updates",
+             {"#status-update input[name=title]": "Bookings fail", "#status-update textarea[name=message]":
+              f"We rolled back {WORD}; bookings go through again. " * 3}, "#status-update button[name=preview]"),
+            ("silence_refused", "silences", {"#silence input[name=service]": WORD,
+                                             "#silence input[name=duration]": "forever",
+                                             "#silence input[name=comment]": TOKEN}, "#silence button[type=submit]")]
+
+
 def shape(path: str) -> str:
     """A page's kind: its path with the incident id taken out (one incident page of each kind is enough)."""
     return re.sub(r"INC-[0-9A-Z]+", "ID", path.strip("/")) or "list"
@@ -210,6 +222,18 @@ def test_on_a_phone_every_page_fits_the_screen_and_reads_in_columns(live_server,
         assert all(b["width"] >= 330 for b in boxes), (n, boxes)
         assert [b["y"] for b in boxes] == sorted(b["y"] for b in boxes) and len({b["y"] for b in boxes}) == len(boxes)
     assert page.locator("#timeline thead").is_hidden()
+
+    # The pages a form leads to: asking before closing, a status update's preview, a refusal on its own page
+    for name, url, fill, submit in after_a_form(busy):
+        visit(page, f"{live_server}/console/{url}")
+        for field, value in fill.items():
+            page.fill(field, value)
+        page.click(submit)
+        page.wait_for_load_state("load")
+        shot(page, "phone", name)
+        visited.append(name)
+        assert page.evaluate(GEOMETRY, MIN_COLUMN) == [], f"{name} on a phone"
+        named_not_ids(page, name)
     context.close()
 
     # Signed out: the sign-in page
@@ -220,8 +244,8 @@ def test_on_a_phone_every_page_fits_the_screen_and_reads_in_columns(live_server,
     shot(page, "phone", "login")
     assert page.evaluate(GEOMETRY, MIN_COLUMN) == [], "login on a phone"
     context.close()
-    assert {"list", "long_incident", "oncall", "handoff", "metrics", "silences", "postmortem", "refused"} <= \
-        set(visited)
+    assert {"list", "long_incident", "oncall", "handoff", "metrics", "silences", "postmortem", "refused", "confirm",
+            "status_preview", "silence_refused"} <= set(visited)
 
 
 def test_on_a_desktop_the_layout_stays_a_table_and_nothing_scrolls_sideways(live_server, busy, browser):
