@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from shared import log
 from shared.config import ConfigError
 
 
@@ -178,5 +179,8 @@ _ALIASES = {f.alias for f in Settings.model_fields.values()}
 
 @functools.lru_cache(maxsize=1)
 def settings() -> Settings:
-    """Return the process-wide settings."""
-    return Settings.from_env()
+    """Return the process-wide settings (their secrets are never shown in a reported exception)."""
+    loaded = Settings.from_env()
+    log.hide([v.reveal() for v in loaded.__dict__.values() if isinstance(v, Secret)]
+             + list(loaded.pagerduty_routing_keys))
+    return loaded

@@ -8,6 +8,7 @@ What a record's kind means for a channel is in kinds.py; what a channel does is 
 """
 from __future__ import annotations
 
+import contextvars
 import threading
 from datetime import datetime, timedelta
 
@@ -57,12 +58,15 @@ def deliver_soon(record_ids: list[str], cfg: Config, settings: Settings, now: da
     def run():
         try:
             deliver(record_ids, cfg, settings, now, BACKGROUND_BUDGET)
-        except Exception as e:
+        except Unavailable as e:  # Firestore: the sweep retries what is left
             log.error("background delivery failed", error=type(e).__name__, reason=str(e)[:300])
+        except Exception as e:
+            log.report(e, "background delivery failed")
         finally:
             _inflight.discard(thread)
 
-    thread = threading.Thread(target=run, name="deliver", daemon=True)
+    # the request's context goes with it: its log lines stay tied to the request's trace after the answer
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="deliver", daemon=True)
     _inflight.add(thread)
     thread.start()
     clock().join(thread, wait)
@@ -92,7 +96,8 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
     for rid in record_ids:
         by_channel.setdefault(rid.rsplit(":", 1)[-1], []).append(rid)
     groups = [(ids, Stats()) for ids in by_channel.values()]
-    threads = [threading.Thread(target=_deliver_channel, args=(ids, part, cfg, settings, now, started, budget),
+    threads = [threading.Thread(target=contextvars.copy_context().run,
+                                args=(_deliver_channel, ids, part, cfg, settings, now, started, budget),
                                 name="deliver-channel", daemon=True) for ids, part in groups[1:]]
     for thread in threads:
         thread.start()

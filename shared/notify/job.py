@@ -99,8 +99,7 @@ class Job:
 def unbuildable(error: Exception, what: str, incident_id: str) -> Result:
     """The outcome of a message that could not even be built (a bug, or a record this version cannot read): failed
     for good at once, since building it again fails again; settle() puts it on the timeline."""
-    log.error("notification cannot be built", incident=incident_id, what=what, error=type(error).__name__,
-              reason=str(error)[:300])
+    log.report(error, "notification cannot be built", incident=incident_id, what=what)
     return Result(False, retryable=False, error=f"{type(error).__name__} while building the message")
 
 

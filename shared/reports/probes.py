@@ -21,6 +21,7 @@ from shared import log
 from shared.clock import clock
 from shared.config import Config, HealthCheck, Probes, seconds
 from shared.config.settings import Settings
+from shared.errors import Unavailable
 from shared.incidents import ingest as incidents
 from shared.lazy import httpx
 from shared.model import Action, Alert
@@ -209,8 +210,10 @@ def run(cfg: Config, settings: Settings, now: datetime, budget: float = STAGE_BU
         return counts
     try:
         _run(cfg, settings, now, budget, every, counts)
-    except Exception as e:  # the sweep's escalation work is done and must still be recorded; the next one probes
+    except Unavailable as e:  # the sweep's escalation work is done and must still be recorded; the next one probes
         log.error("health probes failed", error=type(e).__name__, reason=str(e)[:300])
+    except Exception as e:  # a bug: the same, and Error Reporting hears of it
+        log.report(e, "health probes failed")
     return counts
 
 

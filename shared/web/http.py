@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import traceback
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -242,9 +241,22 @@ def json_response(payload: object, status: int = 200, headers: dict[str, str] | 
 
 
 def _request_id(request) -> str:
-    """The caller's request id for the log and a 500's answer; bounded, since the header is the caller's."""
-    given = request.headers.get("Request-ID") or request.headers.get("X-Cloud-Trace-Context") or ""
-    return given.strip()[:100] or uuid.uuid4().hex
+    """The caller's request id for the log and a 500's answer (bounded, since the header is the caller's), else the
+    trace id Cloud Run gave (only when well formed), else a new one."""
+    given = (request.headers.get("Request-ID") or "").strip()[:100]
+    return given or log.trace_id(request.headers) or uuid.uuid4().hex
+
+
+def _log_scope(request):
+    """Tie this request's log lines to its trace; the method and the path (never the query: tokens travel in
+    ?token=) are what Error Reporting shows of it."""
+    try:
+        project = settings().project
+    except ConfigError:   # the request still gets an answer (500, said below); its lines go without the trace
+        project = ""
+    where = (request.script_root + request.path)[:200]
+    return log.request_scope(log.trace_fields(request.headers, project),
+                             {"method": request.method[:10], "url": where})
 
 
 def guarded(handler: Callable[[], object], request, firestore_deadline: float = PATIENCE) -> tuple:
@@ -257,6 +269,11 @@ def guarded(handler: Callable[[], object], request, firestore_deadline: float = 
     and nothing reads more of it after the answer (functions-framework would read the rest otherwise).
     Log lines and answers carry at most 300 characters of any message, never a whole field or body.
     """
+    with _log_scope(request):
+        return _guarded(handler, request, firestore_deadline)
+
+
+def _guarded(handler: Callable[[], object], request, firestore_deadline: float) -> tuple:
     request_id = _request_id(request)
     path = request.path[:200]
     stream = body_stream(request)
@@ -277,8 +294,7 @@ def guarded(handler: Callable[[], object], request, firestore_deadline: float = 
         log.error("configuration error", reason=str(e)[:300], request_id=request_id)
         return json_response({"error": "the server's configuration is invalid"}, 500)
     except Exception as e:
-        log.error("unexpected error", path=path, error=type(e).__name__, reason=str(e)[:300],
-                  request_id=request_id, traceback="".join(traceback.format_tb(e.__traceback__, limit=8)))
+        log.report(e, "unexpected error", status=500, request_id=request_id)
         return json_response({"error": "internal error", "request_id": request_id}, 500)
     finally:
         stream.end()
