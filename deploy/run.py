@@ -189,7 +189,8 @@ def print_header(t: Target, facts: Facts, team_file: Path, out: TextIO) -> None:
     print("functions (every folder in functions/):", file=out)
     for f in t.functions:
         note = "" if f.known else "   <- not in deploy/target.py ACCESS: deployed private until classified there"
-        print(f"  {f.name:<14} {f.access:<10} secrets: {len(f.secrets)}{note}", file=out)
+        warm = f"   kept warm: {f.min_instances} (deploy.min_instances, billed while idle)" if f.min_instances else ""
+        print(f"  {f.name:<14} {f.access:<10} secrets: {len(f.secrets)}{warm}{note}", file=out)
     print("secrets (Secret Manager, given with --set-secrets; none on the command line):", file=out)
     for name in secret_names():
         kind = "required" if name in REQUIRED_SECRETS else "optional"

@@ -12,11 +12,11 @@ RUNTIME = "python312"      # a current Cloud Functions Python runtime (2nd gen)
 MEMORY = "256Mi"
 TIMEOUT_SECONDS = 60       # the sweep ends within it (shared/sweep: 30 s of sends, 10 s of polling, 10 of probes)
 MAX_INSTANCES = 5          # a team of five: enough for a burst of alerts, a ceiling on a runaway bill
-# Functions kept warm (--min-instances): a cold start is about 1.2 s of CPU (the libraries' imports alone about
-# 1 s, `./deploy.sh bench cold`), and 256 MiB gets 0.167 vCPU, so a cold one would answer after several seconds.
-# Sentry gives a webhook 1 s and Discord an interaction 3 s. One idle instance each is billed at Cloud Run's
-# idle rate; the others (people's pages, the scheduled jobs) may start cold.
-MIN_INSTANCES = {"ingest": 1, "interactions": 1}
+# Instances kept warm (--min-instances) come from the team file's deploy.min_instances, none by default: the
+# team's guide chose only free tiers, and one idle instance is billed around the clock at Cloud Run's idle rate
+# (ingest and interactions warm: about $5.50 a month instead of about $0.15). A cold ingest answers its first alert
+# about 0.6 s after starting on a quiet machine (`./deploy.sh bench cold`), inside Sentry's 1 s but with little
+# to spare on 0.167 vCPU; a team that sees Sentry or Discord (3 s) give up on cold starts keeps those two warm.
 
 # Who may call each function. An unknown function (a new folder in functions/) is deployed PRIVATE: nobody but
 # the project's owners can call it until it is classified here; the plan says so.
@@ -77,7 +77,7 @@ class Function:
     access: str
     known: bool                        # listed in ACCESS (an unknown one is private and named in the plan)
     secrets: tuple[str, ...]           # the secrets it is given, of those that exist
-    min_instances: int = 0             # instances kept warm (MIN_INSTANCES)
+    min_instances: int = 0             # instances kept warm (the team file's deploy.min_instances)
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,8 @@ def build(cfg: Config, team_file: Path, project: str | None, region: str | None,
            "PUBLIC_URL": functions_url(project or "PROJECT", region), **env}
     available = [s for s in secret_names() if existing_secrets is None or s in existing_secrets]
     functions = tuple(Function(name, ACCESS.get(name, PRIVATE), name in ACCESS,
-                               () if name in NO_SECRETS else tuple(available), MIN_INSTANCES.get(name, 0))
+                               () if name in NO_SECRETS else tuple(available),
+                               cfg.deploy.min_instances.get(name, 0))
                       for name in names)
     return Target(project=project, region=region, functions=functions, env=env,
                   problems=tuple(problems), team_file=team_file)

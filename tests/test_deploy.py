@@ -169,10 +169,8 @@ def test_apply_makes_everything_then_a_second_apply_changes_nothing(cloud, tmp_p
     assert {s["key"] for s in ingest["serviceConfig"]["secretEnvironmentVariables"]} == {
         "SENTRY_CLIENT_SECRET", "INGEST_TOKEN", "API_TOKEN", "DISCORD_WEBHOOK_URL"}
     assert state["functions"]["status"]["serviceConfig"]["secretEnvironmentVariables"] == []
-    # and the two that answer machines with deadlines (Sentry 1 s, Discord 3 s) are kept warm, the rest not
-    assert {n for n, f in state["functions"].items() if f["serviceConfig"].get("minInstanceCount")} == {
-        "ingest", "interactions"}
-    assert ingest["serviceConfig"]["minInstanceCount"] == 1
+    # and none is kept warm (the team file does not ask): an idle month costs nothing
+    assert not any(f["serviceConfig"].get("minInstanceCount") for f in state["functions"].values())
     assert ingest["serviceConfig"]["environmentVariables"] == {
         "GOOGLE_CLOUD_PROJECT": PROJECT, "INCIDENT_CONFIG": "team.yaml",
         "PUBLIC_URL": f"https://asia-southeast1-{PROJECT}.cloudfunctions.net", "DISCORD_ALERTS_CHANNEL_ID":
@@ -218,11 +216,11 @@ def test_apply_makes_everything_then_a_second_apply_changes_nothing(cloud, tmp_p
 def test_apply_puts_right_only_what_drifted(cloud, tmp_path, fake_scheduler):
     cloud.state = ready_project()
     assert deploy("apply", tmp_path, scheduler=fake_scheduler)[0] == 0
-    # Given someone made the sweep public, edited the daily job's time, turned an index exemption off and let
-    # ingest scale to zero
+    # Given someone made the sweep public, edited the daily job's time, turned an index exemption off and kept
+    # ingest warm by hand (billed while idle; the team file does not ask for it)
     state = cloud.state
     state["run_policies"]["escalate"]["bindings"][0]["members"].append("allUsers")
-    del state["functions"]["ingest"]["serviceConfig"]["minInstanceCount"]
+    state["functions"]["ingest"]["serviceConfig"]["minInstanceCount"] = 1
     state["fields"]["incidents/timeline"] = {"indexConfig": {"usesAncestorConfig": True, "indexes": []}}
     cloud.state = state
     name = f"projects/{PROJECT}/locations/asia-southeast1/jobs/daily-summary"
@@ -236,7 +234,7 @@ def test_apply_puts_right_only_what_drifted(cloud, tmp_path, fake_scheduler):
     assert changed == [["firestore", "indexes", "fields"], ["functions", "remove-invoker-policy-binding", "escalate"],
                        ["functions", "deploy", "ingest"]]
     assert fake_scheduler.updates == 1 and fake_scheduler.jobs[name]["schedule"] == "0 9 * * *"
-    assert cloud.state["functions"]["ingest"]["serviceConfig"]["minInstanceCount"] == 1
+    assert "minInstanceCount" not in cloud.state["functions"]["ingest"]["serviceConfig"]
     assert "apply: 4 changes made." in text
 
 
@@ -314,3 +312,53 @@ def test_a_setting_with_a_comma_reaches_the_function_whole(cloud, tmp_path, fake
     env = cloud.state["functions"]["status"]["serviceConfig"]["environmentVariables"]
     assert env["EMAIL_FROM"] == "Petties incidents <incidents@petties.world>, ops"
     assert env["GITHUB_REPO"] == "petties/backend"
+
+
+def _deploy_lines(text: str) -> dict[str, str]:
+    """Return each function's `gcloud functions deploy` line in a plan."""
+    return {line.split()[3]: line for line in text.splitlines() if line.strip().startswith("gcloud functions deploy")}
+
+
+def test_no_function_is_kept_warm_unless_the_team_file_asks(cloud, tmp_path, monkeypatch, fake_scheduler):
+    # Given the sample team file, which does not ask: every function may scale to zero
+    status, text = deploy("plan", tmp_path)
+    assert status == 0
+    assert {name: "--min-instances=0" in line for name, line in _deploy_lines(text).items()} == {
+        name: True for name in FUNCTIONS}
+    assert "kept warm" not in text
+    # When the team file asks to keep ingest and interactions warm
+    team = tmp_path / "team.yaml"
+    team.write_text(TEAM.read_text().replace("  env:\n", "  min_instances: {ingest: 1, interactions: 1}\n  env:\n", 1))
+    monkeypatch.setenv("INCIDENT_CONFIG", str(team))
+    status, text = deploy("plan", tmp_path)
+    # Then exactly those two get one instance, and the plan says what that costs
+    assert status == 0
+    warm = {name for name, line in _deploy_lines(text).items() if "--min-instances=1" in line}
+    assert warm == {"ingest", "interactions"}
+    assert all("--min-instances=0" in line for name, line in _deploy_lines(text).items() if name not in warm)
+    assert "  ingest         public     secrets: 15   kept warm: 1 (deploy.min_instances, billed while idle)" in text
+    # and apply deploys them so
+    cloud.state = ready_project()
+    status, text = deploy("apply", tmp_path, scheduler=fake_scheduler, names=["ingest", "status"])
+    assert status == 0, text
+    assert {n: f["serviceConfig"].get("minInstanceCount") for n, f in cloud.state["functions"].items()} == {
+        "ingest": 1, "status": None}
+
+
+@pytest.mark.parametrize("asked,why", [
+    ("{ingestion: 1}", "no function 'ingestion' to keep warm"),
+    ("{ingest: 6}", "ingest: 6 instances; keep 0 to 5 warm"),
+    ("{ingest: -1}", "ingest: -1 instances; keep 0 to 5 warm"),
+])
+def test_the_team_file_may_keep_only_known_functions_warm_and_at_most_five(tmp_path, asked, why):
+    from shared.config import ConfigError, load_config
+    team = tmp_path / "team.yaml"
+    team.write_text(TEAM.read_text().replace("  env:\n", f"  min_instances: {asked}\n  env:\n", 1))
+    with pytest.raises(ConfigError, match=why):
+        load_config(team)
+
+
+def test_the_functions_the_team_file_may_keep_warm_are_the_deployed_ones():
+    from shared.config.schema import FUNCTIONS as KNOWN
+    from shared.config.schema import MAX_WARM
+    assert list(KNOWN) == FUNCTIONS and MAX_WARM == target.MAX_INSTANCES

@@ -239,11 +239,29 @@ class StatusPage(_Strict):
     automatic: Literal["outages", "none"] = "outages"
 
 
+# The functions `./deploy.sh gcp` deploys (the folders of functions/; tests/test_deploy.py checks they agree), and
+# the most instances one may keep warm: its --max-instances (deploy/target.py MAX_INSTANCES).
+FUNCTIONS = ("api", "console", "daily_summary", "escalate", "ingest", "interactions", "status")
+MAX_WARM = 5
+
+
 class Deploy(_Strict):
     """Where `./deploy.sh gcp` puts the product (flags --project and --region win over these)."""
     project: str = ""                  # the Google Cloud project id
     region: str = "asia-southeast1"    # Cloud Functions, Cloud Scheduler and Firestore's location
     env: dict[str, str] = {}           # non-secret settings given to every function (GITHUB_REPO, EMAIL_FROM, ...)
+    # instances kept warm per function (--min-instances); none by default, so an idle month costs nothing
+    min_instances: dict[str, int] = {}
+
+    @field_validator("min_instances")
+    @classmethod
+    def _known_functions(cls, v: dict[str, int]) -> dict[str, int]:
+        for name, count in v.items():
+            if name not in FUNCTIONS:
+                raise ValueError(f"no function {name!r} to keep warm; the functions are {', '.join(FUNCTIONS)}")
+            if not 0 <= count <= MAX_WARM:
+                raise ValueError(f"{name}: {count!r} instances; keep 0 to {MAX_WARM} warm")
+        return v
 
 
 class Config(_Strict):
