@@ -119,9 +119,10 @@ def test_a_step_with_its_detail_is_taken_as_the_person_signed_in(console, critic
                                                          ("invalid", "Close as invalid", "resolved")])
 def test_closing_asks_first_and_looks_unlike_acknowledge(console, critical, firestore, action, label, status):
     page = console.get(f"/incidents/{critical}").get_data(as_text=True)
-    ack = re.search(r'<button type="submit" class="(\w+)">Acknowledge</button>', page)[1]
-    closing = re.search(rf'<button type="submit" class="(\w+)" formaction="/incidents/{critical}/{action}">', page)[1]
-    assert (ack, closing) == ("primary", "danger")
+    ack = re.search(r'<button type="submit" class="([\w ]+)">Acknowledge</button>', page)[1].split()
+    closing = re.search(rf'<button type="submit" class="([\w ]+)" formaction="/incidents/{critical}/{action}">',
+                        page)[1].split()
+    assert ack == ["primary"] and "danger" in closing and "secondary" in closing   # drawn apart (console.css)
     before = still(firestore)
     r = post(console, f"/incidents/{critical}/{action}", detail="pool resized")
     html = r.get_data(as_text=True)
@@ -130,6 +131,7 @@ def test_closing_asks_first_and_looks_unlike_acknowledge(console, critical, fire
     confirm = html[html.index('id="confirm"'):]
     assert '<input type="hidden" name="confirm" value="1">' in confirm
     assert '<input type="hidden" name="detail" value="pool resized">' in confirm
+    assert 'Recorded with it: <span class="title">pool resized</span>' in html
     assert 'name="actor"' not in confirm   # signed in with Discord: nobody else to be
     r = console.post(f"/incidents/{critical}/{action}", data={"csrf": csrf_of(confirm), "detail": "pool resized",
                                                               "confirm": "1"})
@@ -260,6 +262,7 @@ def test_a_silence_made_from_an_incident_matches_its_service_and_title_and_is_on
                                       "2026-11-24 12:00:00 +07:00: fix deploying (silence ")
     listed = console.get(r.headers["Location"]).get_data(as_text=True)
     assert "Open Critical incidents match it" in listed and "End now" in listed
+    assert f'<a href="/incidents/{critical}">made from {critical}</a>' in listed
 
 
 def test_a_silence_from_scratch_ends_when_it_says_and_is_ended_by_the_person(console, critical):
