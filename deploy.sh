@@ -9,9 +9,10 @@
 #   ./deploy.sh bench   set up, start a private emulator, run tests/bench and print figures
 #   ./deploy.sh alert SOURCE [ACTION] [--severity S] [--service NAME] [--env E] [--repeat N] [--replay] [--url URL]
 #                       send a realistic sample alert to the running stack (shared/local/alert.py)
-#   ./deploy.sh gcp plan|apply [--project P] [--region R]
+#   ./deploy.sh gcp plan|apply|smoke [--project P] [--region R]
 #                       production on Google Cloud: plan prints every action and changes nothing; apply makes
-#                       it so and can be run again safely (deploy/)
+#                       it so and can be run again safely; smoke checks that what was deployed works, one line a
+#                       check (--url BASE: any running stack, the local one included) (deploy/)
 #   ./deploy.sh lock [--upgrade]
 #                       pin requirements.txt (and requirements-dev.txt) into requirements.lock (and
 #                       requirements-dev.lock): exact versions with hashes, what the functions, tests and local install
@@ -261,5 +262,5 @@ case "${1:-}" in
   discord-setup) shift; setup; .venv/bin/python -m shared.local.discord_setup "$@"; exit $? ;;
   alert) shift; setup; .venv/bin/python -m shared.local.alert "$@"; exit $? ;;
   gcp) shift; setup; .venv/bin/python -m deploy "$@"; exit $? ;;
-  *) say "usage: ./deploy.sh local|test [--quick]|bench|lock [--upgrade]|doctor [--send-test]|discord-setup [--public-url URL]|alert SOURCE [ACTION] [--severity ...]|gcp plan|apply [--project P]"; exit 2 ;;
+  *) say "usage: ./deploy.sh local|test [--quick]|bench|lock [--upgrade]|doctor [--send-test]|discord-setup [--public-url URL]|alert SOURCE [ACTION] [--severity ...]|gcp plan|apply|smoke [--project P] [--url BASE]"; exit 2 ;;
 esac

@@ -14,7 +14,7 @@ from datetime import datetime
 from shared import errors, oncall, postmortems, silences
 from shared.config import Config, config
 from shared.config.settings import settings
-from shared.incidents import actions, listing
+from shared.incidents import actions, listing, smoke
 from shared.model import Incident, iso
 from shared.oncall import handoff
 from shared.reports import daily, metrics
@@ -136,6 +136,20 @@ def _act(call: Call):
     return incident_view(actions.get(call.parts[1]))
 
 
+def notification_view(record: dict) -> dict:
+    """Return one notification of an incident: its channel, what for, and how its delivery went."""
+    return {"channel": record.get("channel"), "reason": record.get("reason"), "kind": record.get("kind"),
+            "status": str(record.get("status") or ""), "attempts": record.get("attempts") or 0,
+            "preview": record.get("ref") == "preview",   # no credentials: shown on the local preview page
+            "error": record.get("last_error") or "", "sent_at": iso(record.get("sent_at")),
+            "created_at": iso(record.get("created_at"))}
+
+
+def _remove_smoke_test(call: Call):
+    smoke.remove(call.parts[1])
+    return "", 204
+
+
 def _incidents(call: Call):
     found, following = listing.page({**call.request.args, "status": call.arg("status") or "",
                                      "limit": call.arg("limit") or ""}, call.cfg)
@@ -189,6 +203,9 @@ def _when(call: Call) -> datetime:
 ROUTES: list[tuple[str, str, Callable[[Call], object]]] = [
     ("GET", "incidents", _incidents),
     ("GET", "incidents/{id}", lambda c: incident_view(actions.get(c.parts[1]))),
+    ("DELETE", "incidents/{id}", _remove_smoke_test),
+    ("GET", "incidents/{id}/notifications",
+     lambda c: {"notifications": [notification_view(r) for r in listing.notifications(actions.get(c.parts[1]).id)]}),
     ("GET", "incidents/{id}/status-updates", lambda c: status_updates.listing(c.parts[1])),
     ("POST", "incidents/{id}/status-updates", _post_status_update),
     ("POST", "incidents/{id}/{action}", _act),

@@ -6,7 +6,8 @@ Run as `python -m tests.fakes.gcloud ARGS...` with FAKE_GCLOUD_STATE (the state 
 (one JSON argv per line), or in the test's own process through Gcloud's runner (in_process).
 
 The state's shape: {"account", "apis", "secrets": {name: policy}, "service_accounts", "project_policy",
-"database", "indexes", "fields": {"group/field": Field}, "functions": {name: Function v2}, "run_policies":
+"secret_values": {name: value} (what `secrets versions access latest` prints), "database", "indexes",
+"fields": {"group/field": Field}, "functions": {name: Function v2}, "run_policies":
 {service: policy}}; a missing key is an empty project.
 
 Answers follow the REST resources gcloud prints with --format=json:
@@ -105,6 +106,11 @@ def answer(s: dict, args: list[str]):
         return list(s.get("apis", []))
     if cmd == ("secrets", "list"):
         return [f"projects/123456/secrets/{n}" for n in s.get("secrets", {})]
+    if pos[:4] == ["secrets", "versions", "access", "latest"]:   # prints the secret's value as it is
+        name = f["secret"][0]
+        if name not in s.get("secret_values", {}):
+            raise NotFound(f"Secret [projects/123456/secrets/{name}] not found or has no versions")
+        return [s["secret_values"][name]]
     if cmd == ("secrets", "get-iam-policy", pos[2] if len(pos) > 2 else ""):
         if pos[2] not in s.get("secrets", {}):
             raise NotFound(f"Secret [projects/123456/secrets/{pos[2]}] not found")
@@ -205,7 +211,8 @@ def call(args: list[str], state_file: str, log_file: str) -> tuple[int, str, str
         return 1, "", "ERROR: (gcloud) You do not currently have an active account selected.\n"
     with open(state_file, "w", encoding="utf-8") as fh:
         json.dump(state, fh, indent=1, sort_keys=True)
-    if any(a.startswith("--format=value") for a in args) or args[:2] == ["auth", "print-access-token"]:
+    if any(a.startswith("--format=value") for a in args) or args[:2] == ["auth", "print-access-token"] or \
+            args[:3] == ["secrets", "versions", "access"]:
         return 0, "\n".join(result) + "\n", ""
     return 0, json.dumps(result) + "\n", ""
 
