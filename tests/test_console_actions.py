@@ -141,6 +141,18 @@ def test_closing_asks_first_and_looks_unlike_acknowledge(console, critical, fire
     assert (last(critical)["actor"], last(critical)["detail"]) == ("dev-d", "pool resized")
 
 
+def test_without_discord_the_confirmation_keeps_who_the_form_said(console_app, firestore, critical):
+    client = console_app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    assert client.post("/login", data={"csrf": csrf_of(form), "token": "test-api-token",
+                                       "actor": "dev-a"}).status_code == 303
+    csrf = csrf_of(client.get(f"/incidents/{critical}").get_data(as_text=True))
+    html = client.post(f"/incidents/{critical}/invalid", data={"csrf": csrf, "actor": "dev-b"}).get_data(as_text=True)
+    assert '<input type="hidden" name="actor" value="dev-b">' in html and not store.get_incident(critical).is_resolved
+    r = client.post(f"/incidents/{critical}/invalid", data={"csrf": csrf, "actor": "dev-b", "confirm": "1"})
+    assert r.status_code == 303 and (last(critical)["actor"], last(critical)["action"]) == ("dev-b", "invalid")
+
+
 def test_resolving_twice_is_refused_on_the_incident_page(console, critical, firestore):
     assert post(console, f"/incidents/{critical}/resolve", confirm="1").status_code == 303
     before = still(firestore)

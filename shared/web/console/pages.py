@@ -30,7 +30,6 @@ from shared.web.api import handoff_view, on_call_view
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "console"
 PAGE_SIZE = 50
 WEEKS_AHEAD = 4           # the on-call page: this week and the next four
-ACTIONS = ("ack", "resolve", "severity", "note")   # the API's actions the incident page offers as forms
 LINKS = {"sentry": "Sentry issue", "monitor": "UptimeRobot monitor", "health": "Health check"}   # else the source's
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
