@@ -236,6 +236,11 @@ def test_postmortem_slash_commands_run_the_same_use_cases_as_the_api(ingest, api
     assert reviewed["content"] == f"✅ The postmortem of {iid} is reviewed."
     got = api.get(f"/postmortems/{iid}").get_json()
     assert got["action_items"][0]["done"] is True and got["reviewed_by"] == "dev-d" and got["version"] == 3
+    assert (got["action_items"][0]["created_by"], got["action_items"][0]["done_by"]) == ("dev-d", "dev-d")
+    huge = command("postmortem", "done", incident=iid)
+    huge["data"]["options"][0]["options"].append({"type": 3, "name": "item", "value": "9" * 5000})
+    refused_item = send(interactions, huge)
+    assert refused_item.status_code == 200 and "item: expected" in refused_item.get_json()["data"]["content"]
     assert outbox.get(outbox.record_id(iid, "postmortem_sync-item1.2", "github")) is not None
     refused = send(interactions, command("postmortem", "reviewed", user=STRANGER, incident=iid)).get_json()["data"]
     assert refused["flags"] == 64 and "Only people in the team file" in refused["content"]

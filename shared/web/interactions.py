@@ -188,13 +188,14 @@ def _postmortem(sub: str, typed_id: str, options: dict, who: str | None, cfg: Co
         return say(f"✅ The postmortem of {iid} is reviewed.", ephemeral=False), []
     if sub == "action":
         item, _, due = postmortems.add_action_item(iid, {"action": options.get("text"), "owner": options.get("owner"),
-                                                         "deadline": options.get("deadline")}, now, cfg)
+                                                         "deadline": options.get("deadline"), "actor": who}, now, cfg)
         return say(f"📝 {iid}: action item {item['n']} for {cfg.person(item['owner']).name}, due {item['deadline']}: "
                    f"{discord_text(item['action'][:300])}", ephemeral=False), due
     number = options.get("item")
-    if isinstance(number, bool) or not isinstance(number, int | str) or not str(number).isdigit():
+    if isinstance(number, bool) or not isinstance(number, int | str) or not str(number).isascii() \
+            or not str(number).isdigit() or len(str(number)) > 4:
         raise errors.BadInput("item: expected the action item's number")
-    changed, due = postmortems.change_action_item(iid, int(number), {"done": True}, now, cfg)
+    changed, due = postmortems.change_action_item(iid, int(number), {"done": True, "actor": who}, now, cfg)
     return say(f"✅ {iid}: action item {int(number)} done.", ephemeral=False), due
 
 
