@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TextIO
 
 from deploy.steps import Change, Step, command
 from deploy.target import ROOT, Target
+from shared.clock import clock
 
 INDEX_FILE = ROOT / "shared" / "firestore.indexes.json"
 DATABASE = "--database=(default)"
@@ -42,6 +44,12 @@ def create_index(t: Target, index: dict) -> Change:
     return command(*argv, f"--project={t.pid}", "--async")
 
 
+def _list(ctx, t: Target) -> list[dict]:
+    """Return the project's composite indexes as gcloud lists them (each with its state)."""
+    argv = ["gcloud", "firestore", "indexes", "composite", "list", DATABASE, f"--project={t.pid}"]
+    return ctx.gcloud.read(argv) or []
+
+
 def composite_indexes(t: Target, spec: dict) -> Step:
     wanted = spec.get("indexes") or []
 
@@ -50,9 +58,7 @@ def composite_indexes(t: Target, spec: dict) -> Step:
         return [create_index(t, i) for i in wanted if _key(i) not in have]
 
     return Step(f"Firestore composite indexes ({len(wanted)} in shared/firestore.indexes.json)",
-                lambda ctx: ctx.gcloud.read(["gcloud", "firestore", "indexes", "composite", "list", DATABASE,
-                                             f"--project={t.pid}"]) or [],
-                needed)
+                lambda ctx: _list(ctx, t), needed)
 
 
 def field_override(t: Target, override: dict) -> Step:
@@ -89,3 +95,63 @@ def problems(spec: dict) -> list[str]:
     return [f"shared/firestore.indexes.json: {o['collectionGroup']}.{o['fieldPath']}: only `\"indexes\": []` "
             "(not indexed) is supported in a field override" for o in spec.get("fieldOverrides") or []
             if o.get("indexes") not in (None, [])]
+
+
+# ---------------------------------------------------------------- waiting for the indexes to build
+
+INDEX_WAIT = 600.0   # seconds apply waits for the composite indexes (on a young project's few documents, minutes)
+INDEX_POLL = 15.0    # seconds between two looks
+
+# What fails while each composite index builds: Firestore refuses a query whose index is not READY
+# (FAILED_PRECONDITION), so these answer 500 or 503 until then. tests/test_deploy.py checks every index has words.
+USED_BY = {
+    ("incidents", ("status", "created_at")): "the open-incident lists (the API's and console's incident list, the "
+                                             "status page, the on-call handoff, silences, the action-item report)",
+    ("incidents", ("service", "created_at")): "the incident list filtered by service (API and console)",
+    ("incidents", ("environment", "created_at")): "the incident list filtered by environment (API and console)",
+    ("incidents", ("severity_rank", "created_at")): "the incident list filtered by severity (API and console)",
+    ("incidents", ("pinned_rank", "created_at")): "the incident list filtered by severity (API and console)",
+    ("incidents", ("source", "resolved_at")): "the status page's uptime bars (the outages that ended in their days)",
+    ("live_shards", ("key_doc", "last_seen")): "the counts of an alert storm's incident once its key is sharded",
+    ("live_shards", ("key_doc", "users_affected")): "the counts of an alert storm's incident once its key is sharded",
+    ("action_items", ("done", "deadline")): "the overdue action items (the daily report and the reminders)",
+    ("action_items", ("done", "done_at")): "the action items done lately (the daily report)",
+}
+
+
+def described(index: dict) -> str:
+    """Return an index as a person reads it, with what fails while it is not ready."""
+    group, _, fields = _key(index)
+    paths = tuple(path for path, _, _ in fields)
+    what = USED_BY.get((group, paths), "the queries that need it")
+    return f"{group} ({', '.join(paths)}): {what}"
+
+
+def wait_for_indexes(ctx, t: Target, spec: dict, out: TextIO, wait: float = INDEX_WAIT) -> list[dict]:
+    """Wait (at most `wait` seconds, by the product's clock) until every composite index the file wants is READY,
+    with a progress line when the count changes; past the bound say which are still building and what fails
+    until then. Return those still building."""
+    wanted = spec.get("indexes") or []
+    timer = clock()
+    deadline, shown_count = timer.monotonic() + wait, None
+    while True:
+        # one that failed to build (NEEDS_REPAIR) was created again by the index step: its new copy is awaited
+        ready = {_key(i) for i in _list(ctx, t) if (i.get("state") or "READY").upper() == "READY"}
+        building = [i for i in wanted if _key(i) not in ready]
+        if not building or timer.monotonic() >= deadline:
+            break
+        if len(building) != shown_count:
+            print(f"waiting for {len(wanted)} Firestore indexes to be ready ({len(building)} building)…", file=out,
+                  flush=True)
+            shown_count = len(building)
+        timer.sleep(max(min(INDEX_POLL, deadline - timer.monotonic()), 0.0))
+    if building:
+        print(f"\n! {len(building)} of {len(wanted)} Firestore indexes still building after {wait / 60:g} minutes; "
+              "Firestore finishes them on its own. Until each is ready, what needs it fails:", file=out)
+        for index in building:
+            print(f"    - {described(index)}", file=out)
+        print(f"  Follow them: gcloud firestore indexes composite list --project={t.pid} "
+              "(or run apply again: it waits for them).", file=out)
+    elif shown_count is not None:
+        print(f"= Firestore indexes: all {len(wanted)} ready", file=out, flush=True)
+    return building

@@ -243,6 +243,10 @@ def apply(plan: list[steps.Step], ctx: Context, out: TextIO) -> int:
                 change.call(ctx)
             made += 1
         ctx.forget()  # a deployed function has a URL now; read it again
+    # Indexes are created --async, and build while the functions deploy; queries that need one fail until it is
+    # READY, so apply waits for them (bounded). Past the bound it says which and exits 0: the rest is done, and
+    # Firestore finishes them without another apply.
+    firestore.wait_for_indexes(ctx, ctx.target, firestore.load(), out)
     print(f"\napply: {made} changes made." if made else "\napply: nothing to change; everything was already right.",
           file=out)
     print_urls(ctx, out)

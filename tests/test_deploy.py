@@ -17,7 +17,7 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import scheduler_v1
 
-from deploy import run, target
+from deploy import firestore, run, target
 from deploy.gcloud import Gcloud
 from tests.fakes import gcloud as gcloud_fake
 from tests.fakes.scheduler import FakeScheduler
@@ -362,3 +362,68 @@ def test_the_functions_the_team_file_may_keep_warm_are_the_deployed_ones():
     from shared.config.schema import FUNCTIONS as KNOWN
     from shared.config.schema import MAX_WARM
     assert list(KNOWN) == FUNCTIONS and MAX_WARM == target.MAX_INSTANCES
+
+
+def _index_lists(cloud) -> int:
+    return sum(1 for c in cloud.calls() if c[:4] == ["firestore", "indexes", "composite", "list"])
+
+
+def test_apply_waits_for_the_indexes_to_be_ready_with_a_progress_line(cloud, tmp_path, fake_scheduler, clock):
+    wanted = json.loads((ROOT / "shared" / "firestore.indexes.json").read_text())["indexes"]
+    # Given a project where Firestore takes three looks to build a new index
+    cloud.state = {**ready_project(), "index_build_polls": 3}
+    started = clock.monotonic()
+    # When apply creates the indexes
+    status, text = deploy("apply", tmp_path, scheduler=fake_scheduler, names=["status"])
+    # Then it waits, by the product's clock, until every one is READY, saying so once, and exits 0 without a warning
+    assert status == 0, text
+    assert text.count(f"waiting for {len(wanted)} Firestore indexes to be ready ({len(wanted)} building)…\n") == 1
+    assert f"= Firestore indexes: all {len(wanted)} ready\n" in text and "still building" not in text
+    assert text.index("ready\n") < text.index("\napply: ")
+    assert {i["state"] for i in cloud.state["indexes"]} == {"READY"}
+    assert _index_lists(cloud) == 1 + 4                      # the step's read, then three looks CREATING and one READY
+    assert clock.monotonic() - started == 3 * firestore.INDEX_POLL
+    # When two of them are lost and apply runs again
+    state = cloud.state
+    state["indexes"] = state["indexes"][2:]
+    state["index_build_polls"] = 1
+    cloud.state = state
+    status, text = deploy("apply", tmp_path, scheduler=fake_scheduler, names=["status"])
+    # Then it waits for those two only
+    assert status == 0, text
+    assert f"waiting for {len(wanted)} Firestore indexes to be ready (2 building)…\n" in text
+    # and an apply with every index ready does not wait at all
+    before, started = _index_lists(cloud), clock.monotonic()
+    status, text = deploy("apply", tmp_path, scheduler=fake_scheduler, names=["status"])
+    assert status == 0 and "waiting for" not in text and "Firestore indexes: all" not in text
+    assert _index_lists(cloud) - before == 2 and clock.monotonic() == started
+
+
+def test_apply_past_the_bound_says_which_indexes_still_build_and_what_fails_until_then(cloud, tmp_path,
+                                                                                        fake_scheduler, clock):
+    wanted = json.loads((ROOT / "shared" / "firestore.indexes.json").read_text())["indexes"]
+    # Given a project where the indexes take longer than apply waits
+    cloud.state = {**ready_project(), "index_build_polls": 10 ** 6}
+    started = clock.monotonic()
+    status, text = deploy("apply", tmp_path, scheduler=fake_scheduler, names=["status"])
+    # Then apply waited exactly its bound, looking every INDEX_POLL seconds
+    assert clock.monotonic() - started == firestore.INDEX_WAIT
+    assert _index_lists(cloud) == 1 + firestore.INDEX_WAIT / firestore.INDEX_POLL + 1
+    # and says plainly which are still building and what fails until each is ready, then finishes (exit 0: the rest
+    # is done, and Firestore finishes the indexes without another apply)
+    assert status == 0, text
+    warning = text.split("\n! ", 1)[1].split("\n\napply: ")[0].splitlines()
+    assert warning[0] == (f"{len(wanted)} of {len(wanted)} Firestore indexes still building after 10 minutes; "
+                          "Firestore finishes them on its own. Until each is ready, what needs it fails:")
+    assert "    - action_items (done, deadline): the overdue action items (the daily report and the reminders)" in \
+        warning
+    assert "    - incidents (source, resolved_at): the status page's uptime bars (the outages that ended in their " \
+           "days)" in warning
+    assert len([line for line in warning if line.startswith("    - ")]) == len(wanted)
+    assert warning[-1].startswith("  Follow them: gcloud firestore indexes composite list --project=petties-incidents")
+    assert "\napply: " in text and "paste these:" in text
+
+
+def test_every_index_in_the_file_says_what_fails_while_it_builds():
+    for index in firestore.load()["indexes"]:
+        assert "the queries that need it" not in firestore.described(index), index

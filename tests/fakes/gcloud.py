@@ -8,7 +8,9 @@ Run as `python -m tests.fakes.gcloud ARGS...` with FAKE_GCLOUD_STATE (the state 
 The state's shape: {"account", "apis", "secrets": {name: policy}, "service_accounts", "project_policy",
 "secret_values": {name: value} (what `secrets versions access latest` prints), "database", "indexes",
 "fields": {"group/field": Field}, "functions": {name: Function v2}, "run_policies":
-{service: policy}}; a missing key is an empty project.
+{service: policy}}; a missing key is an empty project. A composite index it creates is CREATING for the first
+"index_build_polls" answers to `firestore indexes composite list` (0 by default), then READY; one a test set
+CREATING itself stays so.
 
 Answers follow the REST resources gcloud prints with --format=json:
 https://cloud.google.com/functions/docs/reference/rest/v2/projects.locations.functions
@@ -139,6 +141,14 @@ def answer(s: dict, args: list[str]):
                          "type": "FIRESTORE_NATIVE"}
         return s["database"]
     if pos[:4] == ["firestore", "indexes", "composite", "list"]:
+        building = s.get("index_polls", {})   # index name -> answers it still shows as CREATING
+        for index in s.get("indexes", []):
+            if index.get("state") == "CREATING" and index["name"] in building:
+                if building[index["name"]] <= 0:
+                    index["state"] = "READY"
+                    del building[index["name"]]
+                else:
+                    building[index["name"]] -= 1
         return s.get("indexes", [])
     if pos[:4] == ["firestore", "indexes", "composite", "create"]:
         group = f["collection-group"][0]
@@ -152,11 +162,13 @@ def answer(s: dict, args: list[str]):
                 field["arrayConfig"] = parts["array-config"].upper()
             fields.append(field)
         scope = f["query-scope"][0].upper().replace("-", "_")   # listed as COLLECTION or COLLECTION_GROUP
-        index = {"name": f"projects/{project}/databases/(default)/collectionGroups/{group}/indexes/"
-                         f"CICAgI{len(s.get('indexes', []))}", "queryScope": scope,
+        serial = s["index_serial"] = s.get("index_serial", len(s.get("indexes", []))) + 1   # never one used before
+        index = {"name": f"projects/{project}/databases/(default)/collectionGroups/{group}/indexes/CICAgI{serial}",
+                 "queryScope": scope,
                  "fields": fields + [{"fieldPath": "__name__", "order": fields[-1].get("order", "ASCENDING")}],
                  "state": "CREATING"}
         s.setdefault("indexes", []).append(index)
+        s.setdefault("index_polls", {})[index["name"]] = s.get("index_build_polls", 0)
         return {}
     if pos[:4] == ["firestore", "indexes", "fields", "describe"]:
         return s.get("fields", {}).get(f"{f['collection-group'][0]}/{pos[4]}", DEFAULT_FIELD)
