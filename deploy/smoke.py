@@ -34,6 +34,7 @@ from shared.clock import clock
 from shared.config import DEFAULT_CONFIG, Config, load_config
 from shared.config.schedule import jobs as cron_table
 from shared.local.doctor import FAIL, OFF, OK, SYMBOLS, Line, render
+from shared.local.samples import setting
 from shared.reports.health import SWEEP_STALE
 from shared.rules.smoke import SMOKE_MARK
 
@@ -206,7 +207,12 @@ def _end(lines: list[Line], out: TextIO, ascii_only: bool) -> int:
     return 1 if failed else 0
 
 
-def from_environment(env=os.environ) -> smoke_alerts.Secrets:
+def from_environment(env=os.environ, local_defaults: Config | None = None) -> smoke_alerts.Secrets:
+    """Return the secrets as the environment has them; with local_defaults (a stack on this machine), what
+    ./deploy.sh local sets where the environment does not (shared/local/samples.py, as ./deploy.sh alert)."""
+    if local_defaults is not None:
+        return smoke_alerts.Secrets(**{k: env.get(name) or setting(name, local_defaults)
+                                       for k, name in SECRET_NAMES.items()})
     return smoke_alerts.Secrets(**{k: env.get(name, "") for k, name in SECRET_NAMES.items()})
 
 
@@ -228,7 +234,8 @@ def main(project: str | None, region: str | None, url: str | None, out: TextIO =
     except UnicodeEncodeError:
         ascii_only = True
     if url:
-        return run(Stack(url, from_environment(), cfg), out, ascii_only)
+        local = Stack(url, from_environment(), cfg).local
+        return run(Stack(url, from_environment(local_defaults=cfg if local else None), cfg), out, ascii_only)
     t = build(cfg, team_file, project, region, discover(), None)
     if not t.project:
         print("deploy.sh gcp smoke: no project: give --project PROJECT_ID, or --url BASE", file=out)

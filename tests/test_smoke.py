@@ -80,6 +80,19 @@ def test_the_local_stack_passes_and_keeps_nothing_of_the_test(stack, channels, e
         assert not stored.get(collection), (collection, stored.get(collection))
 
 
+def test_channels_without_credentials_are_not_failures_and_their_previews_go_too(live_server, firestore, escalate,
+                                                                                clock):
+    # Given ./deploy.sh local with no channel set up: every message goes to the local preview page
+    sweep_ran(escalate, clock)
+    status, printed = smoke_test(smoke.Stack(live_server, smoke.from_environment(), config()))
+    assert status == 0, printed
+    assert "– Delivery sentry -> discord: not configured: shown on the preview page only" in printed
+    assert "– Delivery alertmanager -> github: not configured: shown on the preview page only" in printed
+    stored = dump_firestore(firestore)
+    for collection in ("incidents", "outbox", "incident_keys", "previews"):
+        assert not stored.get(collection), (collection, stored.get(collection))
+
+
 def test_a_broken_channel_fails_naming_it(live_server, channels, escalate, clock, monkeypatch):
     # Given Discord answers 404 for the webhook (deleted in Discord)
     monkeypatch.setenv("DISCORD_WEBHOOK_URL", channels.discord.webhook_url("999", "gone"))
