@@ -93,6 +93,19 @@ def test_channels_without_credentials_are_not_failures_and_their_previews_go_too
         assert not stored.get(collection), (collection, stored.get(collection))
 
 
+def test_after_hours_a_held_message_is_no_failure_and_goes_with_its_incident(stack, channels, escalate, firestore,
+                                                                              clock):
+    # Given 22:00 in Ho Chi Minh City: the medium route holds Discord's message for the morning, files GitHub's now
+    clock.advance(timedelta(hours=12).total_seconds())
+    sweep_ran(escalate, clock)
+    status, printed = smoke_test(stack)
+    assert status == 0, printed
+    assert "– Delivery alertmanager -> discord: held until business hours by its route (after_hours: hold)" in printed
+    assert "✓ Delivery alertmanager -> github: sent" in printed and "✓ Delivery sentry -> discord: sent" in printed
+    stored = dump_firestore(firestore)
+    assert not stored.get("incidents") and not stored.get("outbox"), stored.get("outbox")  # nothing for 09:00
+
+
 def test_a_broken_channel_fails_naming_it(live_server, channels, escalate, clock, monkeypatch):
     # Given Discord answers 404 for the webhook (deleted in Discord)
     monkeypatch.setenv("DISCORD_WEBHOOK_URL", channels.discord.webhook_url("999", "gone"))
@@ -107,15 +120,16 @@ def test_a_broken_channel_fails_naming_it(live_server, channels, escalate, clock
     assert "Delivery sentry -> discord" in printed.splitlines()[-1]
 
 
-def test_a_wrong_api_token_fails_naming_the_api(live_server, channels, escalate, clock):
+def test_a_wrong_api_token_fails_naming_the_api(live_server, channels, escalate, clock, api):
     sweep_ran(escalate, clock)
     secrets = smoke.from_environment()
     wrong = smoke.smoke_alerts.Secrets(**{**secrets.__dict__, "api": "not-the-token"})
     status, printed = smoke_test(smoke.Stack(live_server, wrong, config()))
     assert status == 1
     assert "✗ API: GET /api/incidents answered 401 with API_TOKEN" in printed
-    assert "✗ Delivery sentry: INC-" in printed and "its notifications cannot be read with the API token (GET " \
-        "answered 401)" in printed
+    # and no test alert is sent: its incident could be neither followed nor removed
+    assert "✗ Test alert sentry: not sent: the API refuses the token that follows and removes it" in printed
+    assert api.get("/incidents").get_json()["incidents"] == []
 
 
 def test_a_wrong_ingest_token_fails_naming_the_source(live_server, channels, escalate, clock):

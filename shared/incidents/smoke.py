@@ -1,5 +1,6 @@
 """Removing a smoke test's incident (DELETE /api/incidents/<id>): only one marked as a smoke test, only once it
-is closed and its notifications have all gone out (a send still going on would write to a deleted record)."""
+is closed and no notification of it is being sent (a send going on would write to a deleted record). One held
+for business hours is deleted with it: nobody needs to hear of a deleted test in the morning's digest."""
 from __future__ import annotations
 
 from shared.errors import Conflict, Forbidden
@@ -8,7 +9,7 @@ from shared.model import OutboxStatus
 from shared.rules.smoke import SMOKE_MARK, is_smoke_test
 from shared.store import outbox, removal
 
-WORKING = {OutboxStatus.PENDING.value, OutboxStatus.SENDING.value, OutboxStatus.HELD.value}
+WORKING = {OutboxStatus.PENDING.value, OutboxStatus.SENDING.value}
 
 
 def remove(typed_id: str) -> None:
