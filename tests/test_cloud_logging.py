@@ -152,3 +152,18 @@ def test_a_message_that_cannot_be_built_is_reported_once_per_send_tied_to_the_re
     assert all(e["event"] == "notification cannot be built" and e[log.TRACE] == trace_name(TRACE_ID)
                and e["incident"] == answer["incident"] and "KeyError: 'template field'" in e["message"]
                and e["serviceContext"]["service"] == "ingest" for e in entries)
+
+
+def test_a_background_delivery_that_breaks_is_reported_once_tied_to_the_request(ingest, capfd, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the delivery engine broke")
+
+    monkeypatch.setattr(delivery, "deliver", broken)
+    capfd.readouterr()
+    # When an alert's notifications are sent after the answer and the sending breaks
+    assert new_alert(ingest, **{"X-Cloud-Trace-Context": CLOUD_TRACE}).status_code == 200
+    # Then the answer was not affected, and one Error Reporting entry says so under the request's trace
+    [entry] = [line for line in lines(capfd) if line.get("@type") == log.ERROR_EVENT]
+    assert entry["event"] == "background delivery failed" and entry[log.TRACE] == trace_name(TRACE_ID)
+    assert entry["message"].rstrip().endswith("RuntimeError: the delivery engine broke")
+    assert entry["context"]["httpRequest"] == {"method": "POST", "url": "/sentry"}   # no status: it was answered
