@@ -230,9 +230,10 @@ def from_secret_manager(gcloud: Gcloud, project: str) -> smoke_alerts.Secrets:
     return smoke_alerts.Secrets(**{k: value(name) for k, name in SECRET_NAMES.items()})
 
 
-def main(project: str | None, region: str | None, url: str | None, out: TextIO = sys.stdout,
+def main(project: str | None, region: str | None, url: str | None, out: TextIO | None = None,
          gcloud: Callable[[str], Gcloud] = Gcloud, make_scheduler: Callable | None = None) -> int:
     """Run the smoke test against --url, or against the project's functions; return the exit status."""
+    out = out or sys.stdout
     team_file = Path(os.environ.get("INCIDENT_CONFIG") or DEFAULT_CONFIG)
     cfg = load_config(team_file)
     try:

@@ -239,3 +239,15 @@ def test_only_a_closed_smoke_test_incident_can_be_deleted(api, ingest, firestore
     assert api.get(f"/incidents/{iid}").status_code == 200
     notifications = api.get(f"/incidents/{iid}/notifications").get_json()["notifications"]
     assert notifications and {n["reason"] for n in notifications} == {"opened"}
+
+
+def test_deploy_sh_gcp_smoke_url_runs_it(live_server, channels, escalate, clock, capsys, monkeypatch):
+    """./deploy.sh gcp smoke --url BASE (python -m deploy smoke --url BASE) against a local stack."""
+    from deploy.__main__ import cli
+    sweep_ran(escalate, clock)
+    assert cli(["smoke", "--url", live_server]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("{")]
+    assert printed[0] == "✓ Ingest health: ok, 0 notifications waiting" and printed[-1] == "everything deployed works"
+    monkeypatch.setenv("API_TOKEN", "wrong")   # the environment wins over ./deploy.sh local's defaults
+    assert cli(["smoke", "--url", live_server]) == 1
+    assert "✗ API: GET /api/incidents answered 401" in capsys.readouterr().out
