@@ -134,7 +134,7 @@ def check_jobs(stack: Stack, now: datetime) -> list[Line]:
         attempt, created = found.last_attempt_time, found.user_update_time
         if found.state.name != "ENABLED":
             lines.append(Line(FAIL, what, f"is {found.state.name}: run gcloud scheduler jobs resume {job.name}"))
-        elif not attempt and created and created > last_due - every:
+        elif not attempt and created and created + LATE > last_due:   # made since its last run time
             lines.append(Line(OFF, what, "enabled; not due since it was made"))
         elif not attempt or now - attempt > every + LATE:
             lines.append(Line(FAIL, what, f"enabled but has not run within its interval ({job.cron})"

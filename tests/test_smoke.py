@@ -219,6 +219,21 @@ def test_a_paused_or_silent_scheduler_job_fails_naming_it(project, clock):
     assert "✗ Scheduler daily-summary: enabled but has not run within its interval" in printed
 
 
+def test_a_job_never_run_fails_unless_it_was_made_after_its_last_run_time(project, clock):
+    cloud, fake, stack = project
+    daily_job = next(name for name in fake.jobs if name.endswith("/daily-summary"))
+    del fake.jobs[daily_job]["lastAttemptTime"]
+    fake.jobs[daily_job]["userUpdateTime"] = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")   # just deployed
+    status, printed = smoke_test(stack)
+    assert status == 0, printed
+    assert "– Scheduler daily-summary: enabled; not due since it was made" in printed
+    # made yesterday at 10:00: it was due today at 09:00
+    fake.jobs[daily_job]["userUpdateTime"] = (clock.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, printed = smoke_test(stack)
+    assert status == 1
+    assert "✗ Scheduler daily-summary: enabled but has not run within its interval (0 9 * * *)" in printed
+
+
 def test_secrets_of_a_project_come_from_secret_manager(tmp_path):
     cloud = Cloud(tmp_path)
     cloud.state = {**ready_project(), "secret_values": {"API_TOKEN": "from-secret-manager",
