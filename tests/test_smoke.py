@@ -266,3 +266,18 @@ def test_deploy_sh_gcp_smoke_url_runs_it(live_server, channels, escalate, clock,
     monkeypatch.setenv("API_TOKEN", "wrong")   # the environment wins over ./deploy.sh local's defaults
     assert cli(["smoke", "--url", live_server]) == 1
     assert "✗ API: GET /api/incidents answered 401" in capsys.readouterr().out
+
+
+def test_a_smoke_test_incident_is_deleted_only_once_closed(api, ingest, firestore, clock):
+    cfg = config()
+    marked = smoke.smoke_alerts.delivery("sentry", "critical", "9990001", cfg, smoke.from_environment(), clock.now())
+    r = ingest.post(marked.path.removeprefix("/ingest"), data=marked.body, headers=marked.headers)
+    iid = r.get_json()["incident"]
+    assert api.get(f"/incidents/{iid}").get_json()["title"].startswith("[smoke test] 9990001 ")
+    r = api.delete(f"/incidents/{iid}")
+    assert r.status_code == 409 and r.get_json()["error"] == f"{iid} is open: resolve it first"
+    assert api.post(f"/incidents/{iid}/invalid", json={"actor": cfg.team_lead}).status_code == 200
+    from shared.notify import delivery
+    delivery.wait_idle()
+    assert api.delete(f"/incidents/{iid}").status_code == 204
+    assert api.get(f"/incidents/{iid}").status_code == 404
