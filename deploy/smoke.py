@@ -175,35 +175,43 @@ def run(stack: Stack, out: TextIO, ascii_only: bool = False) -> int:
             lines.append(line)
             print(render(line, ascii_only), file=out, flush=True)
 
-    with httpx.Client(base_url=stack.base.rstrip("/"), timeout=TIMEOUT) as http:
-        health, report = check_health(http)
-        show(health)
-        if stack.project is None:
-            show(check_sweep(report, clock().now()))
-        if health.status == FAIL and not report:
-            return _end(lines, out, ascii_only)
-        api = check_api(http, stack.secrets.api)
-        show(api)
-        sources, skipped = smoke_alerts.configured(stack.secrets)
-        show(*skipped)
-        if api.status == FAIL:   # a test incident could be neither followed nor removed: send none
-            show(*[Line(FAIL, f"Test alert {s}", "not sent: the API refuses the token that follows and removes it")
-                   for s in sources])
-            sources = []
-        levels, run_id = smoke_alerts.severities(stack.cfg, clock().now()), uuid.uuid4().hex[:10]
-        for n, source in enumerate(sources):
-            show(*smoke_alerts.follow(http, source, levels[n % len(levels)], f"{run_id}{n}", stack.cfg,
-                                      stack.secrets))
-        show(check_public(http, "Console", "/console/login"),
-             check_public(http, "Status page", "/status/"),
-             check_public(http, "Status JSON", "/status/api/v2/summary.json"),
-             *[check_private(http, f, stack.local) for f in PRIVATE])
+    try:
+        with httpx.Client(base_url=stack.base.rstrip("/"), timeout=TIMEOUT) as http:
+            _functions(http, stack, show)
+    except httpx.HTTPError as e:   # a function that stopped answering half-way
+        show(Line(FAIL, "Functions", f"stopped answering at {e.request.url.path} ({type(e).__name__})"))
     if stack.project is None:
         show(Line(OFF, "Scheduler jobs", "not checked with --url (the local cron runner: see Sweep)"),
              Line(OFF, "Firestore indexes", "not checked with --url"))
     else:
         show(*check_jobs(stack, clock().now()), check_indexes(stack))
     return _end(lines, out, ascii_only)
+
+
+def _functions(http: httpx.Client, stack: Stack, show: Callable[..., None]) -> None:
+    """Check the functions over HTTP (none past ingest's health when it cannot be reached at all)."""
+    health, report = check_health(http)
+    show(health)
+    if stack.project is None:
+        show(check_sweep(report, clock().now()))
+    if health.status == FAIL and not report:
+        return
+    api = check_api(http, stack.secrets.api)
+    show(api)
+    sources, skipped = smoke_alerts.configured(stack.secrets)
+    show(*skipped)
+    if api.status == FAIL:   # a test incident could be neither followed nor removed: send none
+        show(*[Line(FAIL, f"Test alert {s}", "not sent: the API refuses the token that follows and removes it")
+               for s in sources])
+        sources = []
+    levels, run_id = smoke_alerts.severities(stack.cfg, clock().now()), uuid.uuid4().hex[:10]
+    for n, source in enumerate(sources):
+        show(*smoke_alerts.follow(http, source, levels[n % len(levels)], f"{run_id}{n}", stack.cfg,
+                                  stack.secrets))
+    show(check_public(http, "Console", "/console/login"),
+         check_public(http, "Status page", "/status/"),
+         check_public(http, "Status JSON", "/status/api/v2/summary.json"),
+         *[check_private(http, f, stack.local) for f in PRIVATE])
 
 
 def _end(lines: list[Line], out: TextIO, ascii_only: bool) -> int:

@@ -207,6 +207,18 @@ def test_an_index_not_ready_fails_naming_it(project):
     assert printed.splitlines()[-1].startswith("1 failed (Firestore indexes)")
 
 
+def test_functions_that_cannot_be_reached_fail_and_the_project_is_still_read(project):
+    cloud, fake, stack = project
+    import socket
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        stack.base = f"http://127.0.0.1:{closed.getsockname()[1]}"   # nothing listens there
+        status, printed = smoke_test(stack)
+    assert status == 1
+    assert f"✗ Ingest health: cannot reach {stack.base} (ConnectError)" in printed
+    assert "✓ Scheduler escalate-every-minute: enabled" in printed and "✓ Firestore indexes: 10 READY" in printed
+
+
 def test_a_paused_or_silent_scheduler_job_fails_naming_it(project, clock):
     cloud, fake, stack = project
     sweep_job = next(name for name in fake.jobs if name.endswith("/escalate-every-minute"))
