@@ -33,6 +33,14 @@ pytest_plugins = ("tests.notify_fixtures",)  # the `channels` fixture: fakes for
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 SENTRY_SECRET = b"test-sentry-secret"
+# How many examples the property and fuzz tests draw: the suite's count keeps it within its three minutes;
+# TEST_THOROUGH=4 (any factor) draws that many times more, for a deeper run before a release.
+THOROUGH = max(int(os.environ.get("TEST_THOROUGH", "1") or 1), 1)
+
+
+def examples(n: int) -> int:
+    """The number of examples a property or fuzz test draws: n, times TEST_THOROUGH."""
+    return n * THOROUGH
 
 
 def pytest_collection_modifyitems(items):

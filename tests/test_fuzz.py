@@ -9,7 +9,7 @@ import random
 import pytest
 
 from shared.notify import delivery
-from tests.conftest import dump_firestore, fixture_json, sentry_headers, wipe_firestore
+from tests.conftest import dump_firestore, examples, fixture_json, sentry_headers, wipe_firestore
 
 ODD_VALUES = [None, True, False, 0, -1, 2**63, 1.5e308, "", " ", "*monitorID*", "x" * 5000, "\u0000\ud800"[:1],
               "💥", [], {}, [[]], {"": ""}, {"__name__": 1}, ["a", 1, None], "null", "NaN", -0.0]
@@ -57,7 +57,7 @@ def test_mutated_sentry_payloads_never_500(ingest, firestore, fixture, resource)
         delivery.wait_idle()
         return dump_firestore(firestore)
     before = seeded()
-    for _ in range(60):
+    for _ in range(examples(30)):
         payload = mutate(copy.deepcopy(base), rng)
         body = json.dumps(payload).encode()
         r = ingest.post("/sentry", data=body, headers=sentry_headers(body, resource))
@@ -75,7 +75,7 @@ def test_mutated_sentry_payloads_never_500(ingest, firestore, fixture, resource)
 def test_mutated_token_source_payloads_never_500(ingest, firestore, fixture, path):
     rng = random.Random(fixture)
     base = fixture_json(fixture)
-    for _ in range(60):
+    for _ in range(examples(30)):
         payload = mutate(copy.deepcopy(base), rng)
         r = ingest.post(path + "?token=test-ingest-token", data=json.dumps(payload),
                         headers={"Content-Type": "application/json"})

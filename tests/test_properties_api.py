@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.notify import delivery
-from tests.conftest import dump_firestore, restore_firestore, wipe_firestore
+from tests.conftest import dump_firestore, examples, restore_firestore, wipe_firestore
 from tests.notify_fixtures import local, sentry_alert, sweep
 from tests.test_interactions import TEAM
 from tests.test_properties import json_values, paths, replaced
@@ -89,7 +89,7 @@ def test_any_json_value_in_any_field_of_an_api_body_is_answered_2xx_or_4xx(inges
     before = dump_firestore(firestore)
     url = path.format(**ids)
 
-    @settings(max_examples=16, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=examples(10), deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(st.sampled_from(where), HOSTILE | json_values, st.booleans())
     def check(field, value, add_sibling):
@@ -153,7 +153,7 @@ def test_any_json_value_in_any_field_of_an_interaction_is_never_a_5xx(ingest, ap
     before = dump_firestore(firestore)
     base = _interactions(ids)[which]
 
-    @settings(max_examples=12, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=examples(8), deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(st.sampled_from(paths(base)) | st.sampled_from([(key,) for key in base]), HOSTILE | json_values)
     def check(field, value):
