@@ -118,6 +118,7 @@ def test_a_person_signs_in_and_drives_an_incident_to_resolution(live_server, inc
 
     # Resolve: it asks first
     page.click("button[formaction$='/resolve']")
+    page.wait_for_load_state("load")   # the confirmation page itself, not the page the click left
     assert page.locator("form#confirm").count() == 1 and store.get_incident(critical).status == "acknowledged"
     page.click("form#confirm button")
     assert page.locator("[role=status]").inner_text() == "Resolved."
