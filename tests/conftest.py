@@ -131,6 +131,23 @@ def wipe_firestore() -> None:
 
 
 @pytest.fixture
+def robot(monkeypatch, firestore):
+    """UptimeRobot's API at the HTTP boundary (tests/fakes/uptimerobot.py), with the settings pointed at it."""
+    from shared.config.settings import settings
+    from tests.fakes.uptimerobot import FakeUptimeRobot
+
+    fake = FakeUptimeRobot().serve()
+    monkeypatch.setenv("UPTIMEROBOT_API_KEY", fake.api_key)
+    monkeypatch.setenv("UPTIMEROBOT_API_URL", f"{fake.base_url}/v2")
+    settings.cache_clear()
+    yield fake
+    monkeypatch.delenv("UPTIMEROBOT_API_KEY", raising=False)
+    monkeypatch.delenv("UPTIMEROBOT_API_URL", raising=False)
+    settings.cache_clear()
+    fake.stop()
+
+
+@pytest.fixture
 def clock():
     """Run the product by a FakeClock (tests/fakes/clock.py) that moves only when the test (or a pause) moves it."""
     from shared import clock as product_clock

@@ -11,7 +11,6 @@ import pytest
 
 from shared.config.settings import settings
 from shared.notify import delivery
-from tests.fakes.uptimerobot import FakeUptimeRobot
 from tests.notify_fixtures import local, scheduled, sentry_alert, sweep
 from tests.test_daily_summary import down, up
 
@@ -27,17 +26,6 @@ def unix(n: int) -> int:
     return int(minute(n).timestamp())
 
 
-@pytest.fixture
-def robot(monkeypatch, firestore):
-    fake = FakeUptimeRobot().serve()
-    monkeypatch.setenv("UPTIMEROBOT_API_KEY", fake.api_key)
-    monkeypatch.setenv("UPTIMEROBOT_API_URL", f"{fake.base_url}/v2")
-    settings.cache_clear()
-    yield fake
-    monkeypatch.delenv("UPTIMEROBOT_API_KEY", raising=False)
-    monkeypatch.delenv("UPTIMEROBOT_API_URL", raising=False)
-    settings.cache_clear()
-    fake.stop()
 
 
 # ---------------------------------------------------------------- a polled recovery's downtime

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config.settings import settings
 from tests.conftest import fixture_json
 from tests.fakes.uptimerobot import FakeUptimeRobot
 from tests.notify_fixtures import local, scheduled, sweep
@@ -15,17 +14,6 @@ T0 = local("2026-11-24 10:00:00")
 DOWN_AT = int(local("2026-11-24 09:58:00").timestamp())
 
 
-@pytest.fixture
-def robot(monkeypatch, firestore):
-    fake = FakeUptimeRobot().serve()
-    monkeypatch.setenv("UPTIMEROBOT_API_KEY", fake.api_key)
-    monkeypatch.setenv("UPTIMEROBOT_API_URL", f"{fake.base_url}/v2")
-    settings.cache_clear()
-    yield fake
-    monkeypatch.delenv("UPTIMEROBOT_API_KEY", raising=False)
-    monkeypatch.delenv("UPTIMEROBOT_API_URL", raising=False)
-    settings.cache_clear()
-    fake.stop()
 
 
 def minute(n: int):
