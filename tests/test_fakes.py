@@ -9,9 +9,6 @@ import pytest
 
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.github import FakeGitHub
-from tests.fakes.sendgrid import FakeSendGrid
-from tests.fakes.smtp import SmtpServer
 
 ISSUES = "/repos/acme/incidents/issues"
 
@@ -20,24 +17,6 @@ ISSUES = "/repos/acme/incidents/issues"
 def discord():
     with FakeDiscord(rate_limit=100, rate_window=1.0) as fake:
         yield fake
-
-
-@pytest.fixture
-def github():
-    with FakeGitHub(tokens=("gh-token",), repos=("acme/incidents",)) as fake:
-        yield fake
-
-
-@pytest.fixture
-def sendgrid():
-    with FakeSendGrid(api_key="SG.key") as fake:
-        yield fake
-
-
-@pytest.fixture
-def smtp_server():
-    with SmtpServer(user="mailer", password="s3cret") as server:
-        yield server
 
 
 def post(fake: FakeDiscord, body: dict, **params: str) -> httpx.Response:
