@@ -346,22 +346,13 @@ def test_in_chromium_the_browser_comes_back_from_another_site_signed_in_on_its_d
                                                                                          use_team):
     """Discord is another site (localhost here, the console 127.0.0.1): the state cookie (Lax) comes back with the
     browser, and the session cookie (Strict) is sent on the page after, which a redirect from Discord would not."""
-    from werkzeug.wrappers import Request, Response
-
     from tests.fakes.server import serve
 
     use_team(TEAM)
     monkeypatch.setenv("PUBLIC_URL", live_server)
     monkeypatch.setattr(oauth, "redirect_uris", {f"{live_server}/console/auth/discord"})
 
-    def authorize(environ, start_response):   # Discord's page, where Dev D clicks Authorize (a link of its site)
-        asked = Request(environ)
-        code = oauth.approve(f"{oauth.oauth_url}/authorize?{asked.query_string.decode()}", DEV_D)
-        back = f"{asked.args['redirect_uri']}?code={code}&amp;state={quote(asked.args['state'])}"
-        page = f'<!doctype html><title>Discord</title><a id="authorize" href="{back}">Authorize</a>'
-        return Response(page, 200, content_type="text/html")(environ, start_response)
-
-    discord_site, stop = serve(authorize)
+    discord_site, stop = serve(oauth.authorize_page(DEV_D))   # Discord's page, where Dev D clicks Authorize
     monkeypatch.setenv("DISCORD_OAUTH_URL", discord_site.replace("127.0.0.1", "localhost") + "/oauth2")
     settings.cache_clear()
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
@@ -43,8 +42,6 @@ def shot(page, name: str) -> None:
 @pytest.fixture
 def discord_site(live_server, monkeypatch):
     """Discord's OAuth2 (the fake) and its authorize page on another site, where Dev D clicks Authorize."""
-    from werkzeug.wrappers import Request, Response
-
     from tests.fakes.server import serve
 
     with FakeDiscordOAuth(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
@@ -52,16 +49,7 @@ def discord_site(live_server, monkeypatch):
         discord_env(monkeypatch, oauth)
         monkeypatch.setenv("PUBLIC_URL", live_server)
 
-        def authorize(environ, start_response):
-            asked = Request(environ)
-            if asked.path != "/oauth2/authorize":   # the browser's /favicon.ico
-                return Response("", 404)(environ, start_response)
-            code = oauth.approve(f"{oauth.oauth_url}/authorize?{asked.query_string.decode()}", DEV_D)
-            back = f"{asked.args['redirect_uri']}?code={code}&amp;state={quote(asked.args['state'])}"
-            page = f'<!doctype html><title>Discord</title><a id="authorize" href="{back}">Authorize</a>'
-            return Response(page, 200, content_type="text/html")(environ, start_response)
-
-        site, stop = serve(authorize)
+        site, stop = serve(oauth.authorize_page(DEV_D))
         monkeypatch.setenv("DISCORD_OAUTH_URL", site.replace("127.0.0.1", "localhost") + "/oauth2")
         settings.cache_clear()
         try:

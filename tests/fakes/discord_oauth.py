@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
@@ -142,3 +142,16 @@ class FakeDiscordOAuth(FakeService):
     def token_requests(self) -> list[dict]:
         with self._lock:
             return [r for r in self.requests if r["path"].endswith("/oauth2/token")]
+
+    def authorize_page(self, user: dict):
+        """Discord's authorize page as a WSGI app, for a browser test to serve on a site of its own: the person
+        (`user`) has approved, and the page holds the link back to the console with the code and the state."""
+        def app(environ, start_response):
+            asked = Request(environ)
+            if asked.path != "/oauth2/authorize":   # the browser's /favicon.ico
+                return Response("", 404)(environ, start_response)
+            code = self.approve(f"{self.oauth_url}/authorize?{asked.query_string.decode()}", user)
+            back = f"{asked.args['redirect_uri']}?code={code}&amp;state={quote(asked.args['state'])}"
+            page = f'<!doctype html><title>Discord</title><a id="authorize" href="{back}">Authorize</a>'
+            return Response(page, 200, content_type="text/html")(environ, start_response)
+        return app
