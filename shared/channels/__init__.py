@@ -40,6 +40,12 @@ def build(name: str, settings: Settings) -> Channel:
     return REGISTRY[name](settings)
 
 
+def kind_of_record(record: dict) -> str:
+    """Return the message kind of an outbox record: the one stored on it, else (a record written before kinds
+    were stored) the one its reason names."""
+    return record.get("kind") or kind_of(record["reason"])
+
+
 def kind_of(reason: str) -> str:
     """Return the message kind of an outbox record stored without one (before kinds were stored on records), from
     its reason ('severity-high' -> raised, 'status-update-1-late' -> text, ...)."""

@@ -12,7 +12,7 @@ from datetime import datetime
 import jinja2
 from markupsafe import Markup
 
-from shared.channels import DIGEST, OPENED, REGISTRY, Context, build, kind_of, words
+from shared.channels import DIGEST, OPENED, REGISTRY, Context, build, kind_of_record, words
 from shared.channels.discord import Discord
 from shared.channels.email import EmailChannel
 from shared.channels.github import GitHub
@@ -89,7 +89,7 @@ def _held_message(channel, record: dict, cfg: Config, due: datetime):
     incident = store.get_incident(record["incident_id"]) if record.get("incident_id") else None
     if incident is None:
         return None
-    kind = record.get("kind") or kind_of(record["reason"])
+    kind = kind_of_record(record)
     if kind == OPENED:  # as delivery._opening decides it at send time
         current = job.opening_for(channel.name, incident, cfg, due)
         ctx = Context(current.mentions if current else tuple(record.get("mentions", [])),

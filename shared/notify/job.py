@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared import log
-from shared.channels import Channel, Context, Message, kind_of, preview, words
+from shared.channels import Channel, Context, Message, kind_of_record, preview, words
 from shared.channels.base import Result, superseded
 from shared.clock import clock
 from shared.config import Config
@@ -93,7 +93,7 @@ class Job:
     @property
     def kind(self) -> str:
         """The message this record is (stored on it; records written before kinds were stored: from the reason)."""
-        return self.record.get("kind") or kind_of(self.record["reason"])
+        return kind_of_record(self.record)
 
 
 def unbuildable(error: Exception, what: str, incident_id: str) -> Result:
