@@ -32,7 +32,12 @@ from shared.config.channels import (  # noqa: F401  (the message kinds are the c
 )
 from shared.config.settings import Settings
 
-REGISTRY: dict[str, type[Channel]] = {c.name: c for c in (Discord, DiscordStaging, EmailChannel, GitHub)}
+REGISTRY: dict[str, type[Channel]] = {c.name: c for c in (
+    Discord,
+    DiscordStaging,
+    EmailChannel,
+    GitHub,
+)}
 
 
 def build(name: str, settings: Settings) -> Channel:

@@ -60,6 +60,9 @@ class Person(_Strict):
     email: str | None = None
     discord_id: str | None = None
     phone: str | None = None
+    github: str | None = None        # GitHub login: who closed or reopened an issue on GitHub
+    slack_id: str | None = None      # Slack member id (U...): mentioned in Slack messages
+    ntfy_topic: str | None = None    # ntfy topic whose subscribers (this person's phone) get push pages
 
 
 class Handover(_Strict):

@@ -103,6 +103,14 @@ class Settings(BaseModel):
     sentry_api_url: BaseUrl = Field("https://sentry.io", alias="SENTRY_API_URL")
     uptimerobot_api_key: SecretValue = Field(Secret(""), alias="UPTIMEROBOT_API_KEY")
     uptimerobot_api_url: BaseUrl = Field("https://api.uptimerobot.com/v2", alias="UPTIMEROBOT_API_URL")
+    # GitHub's webhook (POST /ingest/github, issues events): X-Hub-Signature-256 is an HMAC with this secret
+    github_webhook_secret: SecretValue = Field(Secret(""), alias="GITHUB_WEBHOOK_SECRET")
+    # push pages to phones through ntfy (https://ntfy.sh or a self-hosted server); the token for protected topics
+    ntfy_url: BaseUrl = Field("https://ntfy.sh", alias="NTFY_URL")
+    ntfy_token: SecretValue = Field(Secret(""), alias="NTFY_TOKEN")
+    # Slack incoming webhooks (https://api.slack.com/messaging/webhooks): alerts and staging alerts
+    slack_webhook_url: SecretValue = Field(Secret(""), alias="SLACK_WEBHOOK_URL")
+    slack_staging_webhook_url: SecretValue = Field(Secret(""), alias="SLACK_STAGING_WEBHOOK_URL")
     local_preview: bool = Field(False, alias="LOCAL_PREVIEW")
     # seconds one vendor call may take, connect to last byte (Discord, GitHub, SendGrid; SMTP per operation)
     send_timeout: float = Field(5.0, alias="SEND_TIMEOUT_SECONDS", gt=0, le=60)
