@@ -12,7 +12,7 @@ def test_get_lists_the_sources(ingest):
     r = ingest.get("/")
     assert r.status_code == 200
     names = [s["name"] for s in r.get_json()["sources"]]
-    assert names == ["sentry", "sentry-legacy", "uptimerobot", "alertmanager", "grafana", "pagerduty"]
+    assert names == ["sentry", "sentry-legacy", "uptimerobot", "alertmanager", "grafana", "pagerduty", "github"]
 
 
 def test_signed_sentry_issue_creates_an_incident(ingest, api):

@@ -50,6 +50,8 @@ def purpose(record: dict) -> str:
     if reason in FIXED:
         return FIXED[reason]
     head, _, rest = reason.partition("-")
+    if head == "resolved":   # resolved-2: resolved again after its GitHub issue was reopened
+        return FIXED["resolved"]
     if head == "severity":
         return f"Raised to {rest.capitalize()}"
     if head == "milestone":

@@ -96,6 +96,7 @@ def resolve(typed_id: object, actor: object, now: datetime, cfg: Config, detail:
     step = "invalid" if invalid else "resolve"
     records = plan.on_resolve(incident.id, incident.environment, now, cfg) + \
         _step_records(incident, incident.steps + 1, step, who, now, cfg, detail)
+    records = plan.next_round(records, incident.doc.get("reopens") or 0)   # reopened on GitHub: resolved again
     fields = {"resolved_at": now, "active": False, "steps": incident.steps + 1, "phase": ""}
     if invalid:
         fields["invalid"] = True

@@ -99,6 +99,7 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         environment = _environment(key, alert, cfg)
         records = plan.on_resolve(key.incident_id, environment, now, cfg) + \
             _source_step(key, environment, "resolve", alert, now, cfg)
+        records = plan.next_round(records, (key.live or {}).get("reopens") or 0)   # reopened on GitHub
         alerts.change_status(key.incident_id, key_doc, Status.RESOLVED.value, fields,
                             _entry(now, alert.actor, "resolved", alert.detail or f"resolved by {alert.source}"),
                             claim, now, close=True, outbox=records)

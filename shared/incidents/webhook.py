@@ -10,6 +10,7 @@ from shared.config import config
 from shared.config.settings import settings
 from shared.errors import NotFound
 from shared.incidents import ingest as incidents
+from shared.incidents import issues
 from shared.notify import delivery
 from shared.sources import REGISTRY
 from shared.sources.common import InboundRequest
@@ -47,7 +48,10 @@ def handle(path: str, req: InboundRequest, now: datetime) -> tuple[dict, int]:
     outcomes = []
     for index, alert in enumerate(alerts):
         claim = claim_for(name, request_id, index) if request_id else None
-        outcome = incidents.ingest(alert, cfg, now, claim)
+        if getattr(source, "BY_INCIDENT", False):  # GitHub: an incident's own issue, closed or reopened there
+            outcome = issues.apply(alert, cfg, now, claim)
+        else:
+            outcome = incidents.ingest(alert, cfg, now, claim)
         log.info("alert ingested", source=name, incident=outcome.incident, status=outcome.status,
                  action=alert.action.value, request_id=request_id)
         outcomes.append(outcome)

@@ -102,3 +102,14 @@ def on_escalation(incident: Incident, steps, now: datetime, cfg: Config, on_call
                            for c in addressed or ["email"]]
         out += [{**record(incident.id, d, now, ESCALATION), "level": step.level} for d in deliveries]
     return out
+
+
+def next_round(records: list[dict], reopens: int) -> list[dict]:
+    """Return an incident's resolved records for its resolve after `reopens` reopenings (its GitHub issue reopened,
+    shared/incidents/issues.py): reason "resolved-<round>", so they are new records, sent again, not the first
+    resolve's."""
+    if not reopens:
+        return records
+    reason = f"resolved-{int(reopens) + 1}"
+    return [{**r, "id": f"{r['incident_id']}:{reason}:{r['channel']}", "reason": reason}
+            if r.get("kind") == RESOLVED and r.get("reason") == "resolved" else r for r in records]

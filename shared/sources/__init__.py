@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from shared.sources import alertmanager, grafana, pagerduty, sentry, sentry_legacy, uptimerobot
+from shared.sources import alertmanager, github, grafana, pagerduty, sentry, sentry_legacy, uptimerobot
 
 # name in the URL (/ingest/<name>) -> module with authenticate(req, settings), parse(req), delivery_id(req)
 REGISTRY: dict[str, ModuleType] = {
@@ -13,4 +13,5 @@ REGISTRY: dict[str, ModuleType] = {
     alertmanager.NAME: alertmanager,
     grafana.NAME: grafana,
     pagerduty.NAME: pagerduty,
+    github.NAME: github,
 }

@@ -212,3 +212,32 @@ def annotate(incident_id: str, fields: dict, entry: dict, claim: str | None, now
                  {**fields, "updated_at": now, "timeline": firestore.ArrayUnion([entry])})
     add_claim(batch, claim, now)
     commit(batch, claim)
+
+
+def reopen(incident_id: str, key_doc: str, fields: dict, live: dict, entry: dict, claim: str | None,
+           now: datetime, outbox: list[dict] = ()) -> None:
+    """Make a resolved incident active again, as itself: its live counters back, its dedup key pointing at it again,
+    in a transaction. Conflict when it is not resolved, or its key has moved on (a newer incident of the same
+    problem was opened since: that one is the live one now)."""
+    key_ref, live_ref, incident_ref = doc_ref(KEYS, key_doc), doc_ref(LIVE, key_doc), doc_ref(INCIDENTS, incident_id)
+
+    def run(tx):
+        snaps = {s.reference.parent.id: s for s in get_all([key_ref, live_ref, incident_ref], tx)}
+        key, current, incident = snaps[KEYS], snaps[LIVE], snaps[INCIDENTS]
+        if not key.exists or key.get("incident_id") != incident_id or current.exists:
+            raise Conflict("the dedup key moved on")
+        if not incident.exists or incident.get("status") != "resolved":
+            raise Conflict(f"{incident_id} is not resolved")
+        add_claim(tx, claim, now)
+        add_records(tx, outbox)
+        tx.create(live_ref, live)
+        tx.update(incident_ref, {**fields, "updated_at": now,
+                                 **append(incident_ref, incident.to_dict(), [entry], tx)})
+        tx.update(key_ref, {"status": fields["status"]})
+
+    try:
+        run_transaction(run)
+    except gexc.Conflict as e:  # AlreadyExists: the claim
+        if claim and is_claimed(claim):
+            raise AlreadyClaimed(claim) from None
+        raise Conflict(str(e)) from None
