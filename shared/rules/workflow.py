@@ -19,8 +19,10 @@ PHASES = ("investigating", "fixing", "deploying")
 
 
 def step_text(step: str, who: str, now: datetime, cfg: Config, detail: str = "") -> str:
-    """Return a step's thread reply as the team writes it: '🔍 @Dev A: Investigating - pool exhausted (15:52)'."""
+    """Return a step's thread reply as the team writes it: '🔍 @Dev A: Investigating - pool exhausted (15:52)'; a
+    detail in brackets says how it was taken, without the dash: '👀 @Dev B: Acknowledged, investigating (reacted)'."""
     emoji, label = STEPS[step]
     name = f"@{cfg.person(who).name}" if who in {p.id for p in cfg.people} else who  # a source: "Sentry"
     clock = now.astimezone(cfg.team.zone).strftime("%H:%M")
-    return f"{emoji} {name}: {label}" + (f" - {detail}" if detail else "") + f" ({clock})"
+    said = (f" {detail}" if detail.startswith("(") else f" - {detail}") if detail else ""
+    return f"{emoji} {name}: {label}{said} ({clock})"

@@ -1,6 +1,6 @@
 """The minute's sweep, once per schedule time (Cloud Scheduler delivers at least once): silences that ended,
-escalation steps, a storm's milestones, the handoff, status-update reminders, the outbox (pages first), postmortem
-drafts, UptimeRobot polling and health probes, in that order."""
+reactions on the alerts (bot mode), escalation steps, a storm's milestones, the handoff, status-update reminders,
+the outbox (pages first), postmortem drafts, UptimeRobot polling and health probes, in that order."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -10,7 +10,7 @@ from shared.clock import clock
 from shared.config import config
 from shared.config.settings import settings
 from shared.incidents import escalation as escalations
-from shared.incidents import hot_sweep
+from shared.incidents import hot_sweep, reactions
 from shared.notify.sweep import sweep
 from shared.oncall import handoff
 from shared.reports import health, polling, probes
@@ -35,8 +35,11 @@ def run_escalate(now: datetime, job: str) -> dict:
     if not claim_run(key, now, timer.now(), RUN_LEASE):
         return {"status": "duplicate", "run": key}
     released = silences.sweep(now, config())  # first: an incident whose silence ended escalates from now on
+    # before escalation: a 👀 read this minute stops this minute's page
+    reacted, reaction_due = reactions.sweep(config(), settings(), now,
+                                            min(reactions.STAGE_BUDGET, deadline - timer.monotonic()))
     escalated, due = escalations.sweep(config(), now)
-    due += released
+    due += released + reaction_due
     milestones, hot_due = hot_sweep.sweep(now, config())  # a storm's last second, over several instances
     due += hot_due
     handoff_record = handoff.post_once(now, config())
@@ -47,7 +50,7 @@ def run_escalate(now: datetime, job: str) -> dict:
     tail = settings().send_timeout   # a send that has started finishes, whatever the budget
     stats = sweep(config(), settings(), now, max(min(SWEEP_BUDGET, deadline - timer.monotonic() - tail), 0),
                   first=due)
-    counts: dict = {**escalated, **stats.as_dict(), "milestones_caught_up": milestones}
+    counts: dict = {**escalated, **reacted, **stats.as_dict(), "milestones_caught_up": milestones}
     counts["postmortems_drafted"] = postmortems.sweep(now, config(), settings().public_url)
     counts["status_update_reminders"] = len(reminders)
     cut_short = []

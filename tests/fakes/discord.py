@@ -40,6 +40,8 @@ _ROUTES = Map([
     Rule("/api/channels/<channel_id>/messages/<message_id>/threads", methods=["POST"], endpoint="bot_thread"),
     Rule("/api/channels/<channel_id>/messages/<message_id>/reactions/<emoji>/@me", methods=["PUT"],
          endpoint="bot_react"),
+    Rule("/api/channels/<channel_id>/messages/<message_id>/reactions/<emoji>", methods=["GET"],
+         endpoint="bot_reactors"),
     Rule("/api/applications/<application_id>/guilds/<guild_id>/commands", methods=["GET", "PUT"],
          endpoint="bot_commands"),
 ])
@@ -304,4 +306,7 @@ class FakeDiscord(BotEndpoints, FakeService):
             del message["webhook_id"]
             if record.get("nonce") is not None:
                 message["nonce"] = record["nonce"]
+        reactions = self.reaction_objects(record["id"])
+        if reactions:   # Discord leaves the field out when there are none
+            message["reactions"] = reactions
         return message

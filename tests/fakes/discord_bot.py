@@ -1,7 +1,9 @@
-"""The bot half of the fake Discord: create/edit a message, start a thread from it, react, guild commands.
+"""The bot half of the fake Discord: create/edit/get a message (with its reactions), start a thread from it, react,
+list who reacted, guild commands.
 
 Docs (INTEGRATIONS.md A7-A9): https://discord.com/developers/docs/resources/message#create-message,
-#edit-message, #create-reaction; https://discord.com/developers/docs/resources/channel#start-thread-from-message;
+#edit-message, #create-reaction, #get-reactions, #reaction-object;
+https://discord.com/developers/docs/resources/channel#start-thread-from-message;
 https://discord.com/developers/docs/interactions/application-commands#bulk-overwrite-guild-application-commands
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ THREAD_NAME_MAX = 100
 NONCE_MAX = 25
 NONCE_WINDOW = 300.0   # "the past few minutes" in which enforce_nonce finds an earlier message
 PUBLIC_THREAD, GUILD_TEXT = 11, 0
+REACTIONS_LIMIT_DEFAULT, REACTIONS_LIMIT_MAX = 25, 100   # GET .../reactions/{emoji}: limit 1-100, default 25
 _CUSTOM_EMOJI = re.compile(r"^\w{2,32}:\d+$")
 
 
@@ -46,6 +49,9 @@ class BotEndpoints:
         self.channels: dict[str, dict[str, Any]] = {}
         self.threads: dict[str, dict[str, Any]] = {}        # thread id (= its message's id) -> thread
         self.reactions: list[dict[str, str]] = []            # {channel_id, message_id, emoji, user_id}
+        self.users: dict[str, dict[str, Any]] = {self.BOT_USER_ID: {
+            "id": self.BOT_USER_ID, "username": "Fake Bot", "global_name": None, "avatar": None,
+            "discriminator": "0000", "bot": True}}                    # user objects, for GET .../reactions/{emoji}
         self.commands: dict[tuple[str, str], list[dict]] = {}  # (application id, guild id) -> commands
 
     # -- set-up and inspection ----------------------------------------------------------------------------------
@@ -62,9 +68,44 @@ class BotEndpoints:
             return [m for m in self.messages if m["channel_id"] == str(channel_id)]
 
     def reactions_on(self, message_id: str) -> list[str]:
-        """Return the emoji added to a message, in order."""
+        """Return the emoji the bot added to a message, in order."""
         with self._lock:
-            return [r["emoji"] for r in self.reactions if r["message_id"] == str(message_id)]
+            return [r["emoji"] for r in self.reactions
+                    if r["message_id"] == str(message_id) and r["user_id"] == self.BOT_USER_ID]
+
+    def react_as(self, user_id: str, message_id: str, emoji: str, username: str = "", bot: bool = False) -> None:
+        """A person (or another bot) adds a reaction to a message in the Discord app."""
+        with self._lock:
+            record = next(m for m in self.messages if m["id"] == str(message_id))
+            mine = {"channel_id": record["channel_id"], "message_id": str(message_id), "emoji": emoji,
+                    "user_id": str(user_id)}
+            if mine not in self.reactions:
+                self.reactions.append(mine)
+            self.users.setdefault(str(user_id), {"id": str(user_id), "username": username or f"user{user_id}",
+                                                 "global_name": username or None, "avatar": None,
+                                                 "discriminator": "0", **({"bot": True} if bot else {})})
+
+    def unreact_as(self, user_id: str, message_id: str, emoji: str) -> None:
+        """A person takes their reaction off."""
+        with self._lock:
+            self.reactions = [r for r in self.reactions if not (r["message_id"] == str(message_id) and
+                                                                r["emoji"] == emoji and r["user_id"] == str(user_id))]
+
+    def reaction_objects(self, message_id: str) -> list[dict[str, Any]]:
+        """Return a message's `reactions` as Discord sends them: one reaction object per emoji, in the order first
+        added, with its count and whether the bot (`me`) is among those who reacted."""
+        grouped: dict[str, list[str]] = {}
+        for r in self.reactions:
+            if r["message_id"] == str(message_id):
+                grouped.setdefault(r["emoji"], []).append(r["user_id"])
+        out = []
+        for emoji, users in grouped.items():
+            custom = _CUSTOM_EMOJI.match(emoji)
+            name, eid = (emoji.split(":", 1) if custom else (emoji, None))
+            out.append({"count": len(users), "count_details": {"burst": 0, "normal": len(users)},
+                        "me": self.BOT_USER_ID in users, "me_burst": False, "burst_colors": [],
+                        "emoji": {"id": eid, "name": name}})
+        return out
 
     # -- routing ----------------------------------------------------------------------------------------------------
     def bot_request(self, request: Request, endpoint: str, args: dict[str, str]) -> Response:
@@ -194,6 +235,30 @@ class BotEndpoints:
         if mine not in self.reactions:  # reacting again with the same emoji changes nothing, and is still 204
             self.reactions.append(mine)
         return Response(status=204)
+
+    def _bot_reactors(self, request: Request, channel_id: str, message_id: str, emoji: str) -> Response:
+        """GET .../reactions/{emoji}: the users who reacted, sorted by id, `limit` (1-100, default 25) after the user
+        id `after`; `type` 0 is normal reactions (we have no burst ones)."""
+        if self._channel(channel_id) is None:
+            return bot_error(404, "Unknown Channel", UNKNOWN_CHANNEL)
+        if self._bot_message(channel_id, message_id) is None:
+            return bot_error(404, "Unknown Message", UNKNOWN_MESSAGE)
+        if not (_CUSTOM_EMOJI.match(emoji) or any(ord(c) > 0x2000 for c in emoji)):
+            return bot_error(400, "Unknown Emoji", UNKNOWN_EMOJI)
+        errors: dict[str, Any] = {}
+        raw_limit, after = request.args.get("limit", str(REACTIONS_LIMIT_DEFAULT)), request.args.get("after", "0")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= REACTIONS_LIMIT_MAX:
+            add_error(errors, ("limit",), "NUMBER_TYPE_MAX",
+                      f"int value should be between 1 and {REACTIONS_LIMIT_MAX}.")
+        if not after.isdigit():
+            add_error(errors, ("after",), "NUMBER_TYPE_COERCE", f'Value "{after}" is not snowflake.')
+        if errors:
+            return invalid_form(errors)
+        ids = sorted({r["user_id"] for r in self.reactions if r["message_id"] == message_id and r["emoji"] == emoji
+                      and r["channel_id"] == channel_id}, key=int)
+        page = [u for u in ids if int(u) > int(after)][:int(raw_limit)]
+        return json_response([self.users.get(u, {"id": u, "username": f"user{u}", "avatar": None,
+                                                 "discriminator": "0", "global_name": None}) for u in page])
 
     # -- application commands -------------------------------------------------------------------------------------
     def _bot_commands(self, request: Request, application_id: str, guild_id: str) -> Response:
