@@ -309,6 +309,9 @@ class Config(_Strict):
                 kind = CAPABILITIES.get(channel.channel)
                 if kind is None:
                     raise ValueError(f"{where}: unknown channel {channel.channel!r} (known: {', '.join(CAPABILITIES)})")
+                if kind.in_step:
+                    raise ValueError(f"{where}: {channel.channel} is not a route's channel (it resolves the issue an "
+                                     f"incident came from when the incident resolves here); remove it")
                 if channel.mention and not kind.mentions:
                     raise ValueError(f"{where}: {channel.channel} does not name people; remove `mention`")
                 if bool(channel.to) != kind.addressed:

@@ -94,7 +94,7 @@ def resolve(typed_id: object, actor: object, now: datetime, cfg: Config, detail:
     if incident.is_resolved:
         raise Closed(f"{incident.id} is resolved")
     step = "invalid" if invalid else "resolve"
-    records = plan.on_resolve(incident.id, incident.environment, now, cfg) + \
+    records = plan.on_resolve(incident.id, incident.environment, now, cfg, incident.dedup_key) + \
         _step_records(incident, incident.steps + 1, step, who, now, cfg, detail)
     records = plan.next_round(records, incident.doc.get("reopens") or 0)   # reopened on GitHub: resolved again
     fields = {"resolved_at": now, "active": False, "steps": incident.steps + 1, "phase": ""}

@@ -54,6 +54,9 @@ def _raised(job: Job) -> Result:
 
 def _follow_up(job: Job, opened: dict | None = None) -> Result:
     """A change to an incident this channel carries: a short message, then the original shown as it is now."""
+    if job.channel.capabilities().in_step:   # the incident's own source (its Sentry issue): no alert of ours there
+        return send(job, job.kind, Context()) if job.kind in job.channel.carries else \
+            superseded(words.does_not_carry(job.channel.name, job.kind))
     opened = opened or _opened_record(job)
     why = _not_out(job, opened) or ("" if job.kind in job.channel.carries else
                                     words.does_not_carry(job.channel.name, job.kind))

@@ -68,10 +68,17 @@ def on_raise(incident_id: str, severity: Severity, environment: str, now: dateti
     return [record(incident_id, d, now, RAISED) for d in routing.raised(severity, environment, now, cfg, on_call)]
 
 
-def on_resolve(incident_id: str, environment: str, now: datetime, cfg: Config) -> list[dict]:
-    """One 'resolved' record per channel the incident may have reached; the sender skips the others."""
+def on_resolve(incident_id: str, environment: str, now: datetime, cfg: Config, dedup_key: str = "") -> list[dict]:
+    """One 'resolved' record per channel the incident may have reached (the sender skips the others), and, for an
+    incident resolved here (pass its dedup_key), one per channel keeping its source in step (its Sentry issue). A
+    source that resolved the incident itself passes none: nothing is sent back to it."""
     return [record(incident_id, routing.Delivery(channel, "resolved", "resolved"), now, RESOLVED)
-            for channel in routing.follow_up_channels(environment, cfg)]
+            for channel in routing.follow_up_channels(environment, cfg) + in_step(dedup_key)]
+
+
+def in_step(dedup_key: str) -> list[str]:
+    """Return the channels that keep the source of an incident with this dedup key in step (sentry for sentry:<id>)."""
+    return [name for name, can in CAPABILITIES.items() if can.in_step and dedup_key.startswith(can.in_step)]
 
 
 def on_milestone(incident_id: str, count: int, environment: str, now: datetime, cfg: Config) -> list[dict]:
