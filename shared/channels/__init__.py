@@ -15,6 +15,7 @@ from shared.channels.base import SUPERSEDED, Channel, Context, Message, Result  
 from shared.channels.discord import Discord, DiscordStaging
 from shared.channels.email import EmailChannel
 from shared.channels.github import GitHub
+from shared.channels.sentry import Sentry
 from shared.channels.slack import Slack, SlackStaging
 from shared.config.channels import (  # noqa: F401  (the message kinds are the channels' vocabulary)
     CAPABILITIES,
@@ -40,6 +41,7 @@ REGISTRY: dict[str, type[Channel]] = {c.name: c for c in (
     GitHub,
     Slack,
     SlackStaging,
+    Sentry,
 )}
 
 

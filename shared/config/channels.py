@@ -28,6 +28,8 @@ class Capabilities:
     addressed: bool = False     # needs recipients (a route's `to`); skipped when there are none
     chat: bool = False          # a shared room: escalation pages and the handoff go here
     edits: bool = False         # can edit its opening message to show the state now
+    in_step: str = ""           # keeps an incident's own source in step: the dedup-key prefix of the incidents it
+    #                             acts on when they resolve here (never routed: plan.on_resolve plans it)
 
 
 _CHAT = frozenset({OPENED, RAISED, RESOLVED, MILESTONE, ESCALATION, TEXT, DIGEST, STEP, POSTMORTEM})
@@ -38,4 +40,5 @@ CAPABILITIES: dict[str, Capabilities] = {
     "github": Capabilities(frozenset({OPENED, RESOLVED, POSTMORTEM_ISSUE, POSTMORTEM_SYNC})),
     "slack": Capabilities(_CHAT - {STEP}, mentions=True, chat=True),   # an incoming webhook: no edits, no thread
     "slack_staging": Capabilities(_CHAT - {STEP}, chat=True),   # staging alerts ping nobody
+    "sentry": Capabilities(frozenset({RESOLVED}), in_step="sentry:"),   # resolves the incident's Sentry issue
 }

@@ -111,6 +111,21 @@ def check_secrets(env) -> Line:
     return Line(OK, "Secrets", f"API_TOKEN and CONSOLE_SECRET are unset or at least {SHORTEST_SECRET} characters")
 
 
+def check_github_webhook(settings: Settings) -> Line:
+    """Say whether GitHub's issues webhook (POST /ingest/github) is on: GITHUB_WEBHOOK_SECRET set. Optional, so off
+    is not a gap; GitHub is not asked (the hook's own Recent Deliveries show whether its pings got through)."""
+    what = "GitHub webhook"
+    url = f"{settings.public_url or '<the functions URL>'}/ingest/github"
+    if not settings.github_webhook_secret:
+        return Line(OK, what, "off (optional): closing or reopening an incident's issue on GitHub changes nothing "
+                              f"here; to keep them in step set GITHUB_WEBHOOK_SECRET and add a webhook to the "
+                              f"repository: {url}, application/json, that secret, Issues events only")
+    scope = f"issues in {settings.github_repo}" if settings.github_repo else \
+        "issues in any repository (set GITHUB_REPO to accept only yours)"
+    return Line(OK, what, f"on: {url} takes issues events signed with GITHUB_WEBHOOK_SECRET; closing or reopening "
+                          f"an incident's issue resolves or reopens it ({scope})")
+
+
 def check_sign_in(settings: Settings, cfg: Config | None) -> Line:
     """Sign in with Discord: both client settings or neither, PUBLIC_URL for the redirect, and who cannot sign in
     (no discord_id). Offline: Discord is not asked (the client secret is proven by the first sign-in)."""
@@ -412,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(check_production(os.environ, settings, cfg))
     if settings is not None:
         lines.append(check_sign_in(settings, cfg))
+        lines.append(check_github_webhook(settings))
     if settings is not None:
         t = args.timeout
         lines += run_all([("Discord alerts", lambda: check_discord(settings, "discord", t)),
