@@ -93,8 +93,8 @@ def test_an_unconfigured_new_channel_is_previewed(ingest, channels, pager, monke
 
 def test_routes_name_only_registered_channels_with_the_capabilities_they_have():
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    data["notifications"]["routes"][0]["channels"].append({"channel": "slack"})
-    with pytest.raises(ConfigError, match="unknown channel 'slack'"):
+    data["notifications"]["routes"][0]["channels"].append({"channel": "telegram"})
+    with pytest.raises(ConfigError, match="unknown channel 'telegram'"):
         parse_config(yaml.safe_dump(data))
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
     data["notifications"]["routes"][0]["channels"][1].pop("to")   # email with nobody to address

@@ -17,6 +17,7 @@ from tests.teams import variant
 SATURDAY_0200 = local("2026-11-28 02:00:00")   # Dev D on call, Dev A leads: the lead is paged at 02:15
 DEV_B, DEV_C, STRANGER = "310000000000000002", "310000000000000003", "390000000000000009"
 BOT = FakeDiscord.BOT_USER_ID
+TEAM = variant({"people.dev-b.discord_id": DEV_B, "people.dev-c.discord_id": DEV_C})
 
 
 @pytest.fixture
@@ -187,3 +188,79 @@ def test_the_fake_serves_reactions_as_discord_documents_them(bot):
     assert httpx.get(listing, headers=headers, params={"limit": 101}).status_code == 400
     fake.unreact_as(users[0], posted["id"], "👀")
     assert httpx.get(base, headers=headers).json()["reactions"][0]["count"] == 30
+
+
+def test_what_the_stage_costs_in_firestore(ingest, escalate, channels, team, monkeypatch):
+    """No bot mode: no reads at all. Bot mode, N open incidents whose alerts were read before and nothing new: one
+    query, N reads, no write. A new reaction: one write to keep the new count, plus the step's own."""
+    from shared.config.settings import settings
+    from shared.incidents import reactions
+    from tests.fakes.firestore_tap import tapped
+
+    ids = [sentry_alert(ingest, monkeypatch, SATURDAY_0200, f"95{n}", f"Gateway {n} down", level="fatal")["incident"]
+           for n in range(3)]
+    delivery.wait_idle()
+    with tapped() as tap:
+        assert reactions.sweep(team, settings(), minute(1)) == ({}, [])
+        assert tap.totals() == (0, 0, 0)   # webhook mode: the stage does not even look
+    fake = channels.discord   # bot mode from now on (as the `bot` fixture), for alerts the bot posted
+    fake.bot_token = "bot-token-SECRET"
+    fake.add_channel(ALERTS, "petties-alerts")
+    for key, value in {"DISCORD_BOT_TOKEN": fake.bot_token, "DISCORD_ALERTS_CHANNEL_ID": ALERTS,
+                       "DISCORD_API_URL": f"{fake.base_url}/api/v10"}.items():
+        monkeypatch.setenv(key, value)
+    settings.cache_clear()
+    headers = {"Authorization": f"Bot {fake.bot_token}"}
+    alerts = [httpx.post(f"{fake.base_url}/api/v10/channels/{ALERTS}/messages", headers=headers,
+                         json={"content": f"alert {iid}"}).json()["id"] for iid in ids]
+    for iid, alert in zip(ids, alerts, strict=True):   # as if the bot had posted them: the ref kept after a first read
+        incidents.doc_ref(incidents.INCIDENTS, iid).update({"reactions.discord": {"ref": f"{ALERTS}/{alert}",
+                                                                                  "counts": {}, "seen": {}}})
+    with tapped() as tap:
+        assert reactions.sweep(team, settings(), minute(2)) == ({"alerts_read": 3}, [])
+        assert tap.totals() == (3, 0, 0)
+    fake.react_as(STRANGER, alerts[0], "👀")
+    with tapped() as tap:
+        reactions.sweep(team, settings(), minute(3))
+        assert tap.totals() == (3, 1, 0)   # the new count kept; a stranger takes no step
+    settings.cache_clear()
+
+
+def test_an_alert_deleted_in_discord_is_not_asked_about_again(ingest, escalate, bot, team, monkeypatch):
+    iid, alert = open_critical(ingest, monkeypatch, bot)
+    bot.discord.messages.remove(alert)   # someone deleted the alert message
+    sweep(escalate, minute(5))
+    sweep(escalate, minute(6))
+    reads = [r for r in bot.discord.requests if r["method"] == "GET" and r["path"].endswith(alert["id"])]
+    assert [r["status"] for r in reads] == [404]
+    assert incidents.get_incident(iid).doc["reactions"]["discord"]["error"].startswith("HTTP 404")
+
+
+# -- the pure rules (shared/rules/reactions.py) ----------------------------------------------------------------------
+def test_counts_are_of_people_for_the_workflows_emoji_only():
+    from shared.rules import reactions as rules
+    message = [{"count": 2, "me": True, "emoji": {"id": None, "name": "👀"}},
+               {"count": 1, "me": False, "emoji": {"id": None, "name": "✅\ufe0f"}},
+               {"count": 1, "me": True, "emoji": {"id": None, "name": "🔧"}},
+               {"count": 4, "me": False, "emoji": {"id": "123", "name": "eyes"}},
+               {"count": 3, "me": False, "emoji": {"id": None, "name": "🎉"}}, "junk", {"count": "x", "emoji": {}}]
+    assert rules.counts(message) == {"👀": 1, "✅": 1, "🔧": 0}
+    assert rules.counts(None) == {} and rules.step_of("✅\ufe0f") == "resolve" and rules.step_of("🎉") is None
+    assert rules.changed({"👀": 1, "🔧": 1}, {"❌": 1, "👀": 1, "🔧": 0, "🔍": 2}) == ["🔍", "❌"]
+
+
+def test_the_first_team_member_not_seen_before_is_the_one():
+    from shared.rules import reactions as rules
+    assert rules.first_member([STRANGER, DEV_C, DEV_B], [], TEAM) == "dev-c"
+    assert rules.first_member([STRANGER, DEV_C, DEV_B], [DEV_C], TEAM) == "dev-b"
+    assert rules.first_member([STRANGER, BOT], [], TEAM) is None
+
+
+@pytest.mark.parametrize("step, acknowledged, phase, resolved, applied", [
+    ("ack", False, "", False, False), ("ack", True, "", False, True),
+    ("investigating", False, "", False, False), ("investigating", True, "investigating", False, True),
+    ("fixing", True, "investigating", False, False), ("resolve", True, "fixing", False, False),
+    ("invalid", False, "", True, True), ("ack", True, "", True, True)])
+def test_a_step_already_taken_is_not_taken_again(step, acknowledged, phase, resolved, applied):
+    from shared.rules import reactions as rules
+    assert rules.already_applied(step, rules.Where(acknowledged, phase, resolved)) is applied

@@ -74,8 +74,9 @@ def run(capsys, *args: str) -> tuple[int, dict[str, str]]:
     return code, by_what
 
 
-CHECKS = ("Team file", "Settings", "Secrets", "Production needs", "Discord sign-in", "Discord alerts",
-          "Discord staging", "Email SMTP", "Email SendGrid", "GitHub", "Firestore")
+CHECKS = ("Team file", "Settings", "Secrets", "Production needs", "Discord sign-in", "GitHub webhook",
+          "Discord alerts", "Discord staging", "Slack alerts", "Slack staging", "Email SMTP", "Email SendGrid",
+          "GitHub", "Firestore")
 
 
 def test_everything_working_is_one_ok_line_each_exit_0_and_nothing_is_sent(vendors, capsys, monkeypatch):
@@ -308,3 +309,17 @@ def test_the_module_runs_with_ok_fail_prefixes(vendors):
     lines = done.stdout.splitlines()
     assert lines[0].startswith("OK Team file: ") and any(x.startswith("FAIL Discord alerts: ") for x in lines)
     assert lines[-1] == "1 to fix: see the FAIL lines above"
+
+
+def test_the_github_webhook_line_says_whether_it_is_on(vendors, capsys, monkeypatch):
+    code, lines = run(capsys)
+    assert code == 0 and lines["GitHub webhook"].startswith("✓ GitHub webhook: off (optional)")
+    assert "set GITHUB_WEBHOOK_SECRET" in lines["GitHub webhook"] and "Issues events only" in lines["GitHub webhook"]
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "doctor-hook-SECRET")
+    monkeypatch.setenv("PUBLIC_URL", "https://asia-southeast1-petties.cloudfunctions.net")
+    code, lines = run(capsys)
+    assert code == 0 and lines["GitHub webhook"] == (
+        "✓ GitHub webhook: on: https://asia-southeast1-petties.cloudfunctions.net/ingest/github takes issues events "
+        "signed with GITHUB_WEBHOOK_SECRET; closing or reopening an incident's issue resolves or reopens it (issues "
+        "in petties/petties)")
+    assert "doctor-hook-SECRET" not in capsys.readouterr().out

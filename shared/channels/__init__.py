@@ -16,6 +16,7 @@ from shared.channels.discord import Discord, DiscordStaging
 from shared.channels.email import EmailChannel
 from shared.channels.github import GitHub
 from shared.channels.sentry import Sentry
+from shared.channels.slack import Slack, SlackStaging
 from shared.config.channels import (  # noqa: F401  (the message kinds are the channels' vocabulary)
     CAPABILITIES,
     DIGEST,
@@ -38,6 +39,8 @@ REGISTRY: dict[str, type[Channel]] = {c.name: c for c in (
     DiscordStaging,
     EmailChannel,
     GitHub,
+    Slack,
+    SlackStaging,
     Sentry,
 )}
 

@@ -38,5 +38,7 @@ CAPABILITIES: dict[str, Capabilities] = {
     "discord_staging": Capabilities(_CHAT, chat=True, edits=True),   # staging alerts ping nobody
     "email": Capabilities(frozenset({OPENED, RESOLVED, ESCALATION}), addressed=True),
     "github": Capabilities(frozenset({OPENED, RESOLVED, POSTMORTEM_ISSUE, POSTMORTEM_SYNC})),
+    "slack": Capabilities(_CHAT - {STEP}, mentions=True, chat=True),   # an incoming webhook: no edits, no thread
+    "slack_staging": Capabilities(_CHAT - {STEP}, chat=True),   # staging alerts ping nobody
     "sentry": Capabilities(frozenset({RESOLVED}), in_step="sentry:"),   # resolves the incident's Sentry issue
 }

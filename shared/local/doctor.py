@@ -42,13 +42,15 @@ SHORTEST_SECRET = 32   # characters of API_TOKEN and CONSOLE_SECRET: anything sh
 PREVIEW = "not configured: messages go to the local preview page"
 SYMBOLS = {OK: ("✓", "OK"), FAIL: ("✗", "FAIL"), OFF: ("–", "--"), WARN: ("!", "WARN")}
 INBOUND = ("SENTRY_CLIENT_SECRET", "INGEST_TOKEN", "API_TOKEN", "GRAFANA_WEBHOOK_SECRET", "PAGERDUTY_ROUTING_KEYS")
-WHAT = {"discord": "Discord alerts", "discord_staging": "Discord staging", "email": "Email", "github": "GitHub"}
+WHAT = {"discord": "Discord alerts", "discord_staging": "Discord staging", "email": "Email", "github": "GitHub",
+        "slack": "Slack alerts", "slack_staging": "Slack staging"}
 CHANNELS = ("DISCORD_WEBHOOK_URL", "DISCORD_STAGING_WEBHOOK_URL", "SMTP_URL", "SENDGRID_API_KEY", "GITHUB_TOKEN",
-            "GITHUB_REPO", "EMAIL_FROM")
+            "GITHUB_REPO", "EMAIL_FROM", "SLACK_WEBHOOK_URL", "SLACK_STAGING_WEBHOOK_URL")
 # what makes each channel send, for the production line (shared/channels: each channel's configured())
 TO_SEND = {"discord": "DISCORD_WEBHOOK_URL (or bot mode: DISCORD_BOT_TOKEN and DISCORD_ALERTS_CHANNEL_ID)",
            "discord_staging": "DISCORD_STAGING_WEBHOOK_URL (or bot mode: DISCORD_STAGING_CHANNEL_ID)",
-           "email": "SMTP_URL or SENDGRID_API_KEY", "github": "GITHUB_TOKEN and GITHUB_REPO"}
+           "email": "SMTP_URL or SENDGRID_API_KEY", "github": "GITHUB_TOKEN and GITHUB_REPO",
+           "slack": "SLACK_WEBHOOK_URL", "slack_staging": "SLACK_STAGING_WEBHOOK_URL"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,21 @@ def check_secrets(env) -> Line:
         return Line(WARN, "Secrets", f"{'; '.join(short)}: use at least {SHORTEST_SECRET} random characters "
                                      "(openssl rand -hex 32)")
     return Line(OK, "Secrets", f"API_TOKEN and CONSOLE_SECRET are unset or at least {SHORTEST_SECRET} characters")
+
+
+def check_github_webhook(settings: Settings) -> Line:
+    """Say whether GitHub's issues webhook (POST /ingest/github) is on: GITHUB_WEBHOOK_SECRET set. Optional, so off
+    is not a gap; GitHub is not asked (the hook's own Recent Deliveries show whether its pings got through)."""
+    what = "GitHub webhook"
+    url = f"{settings.public_url or '<the functions URL>'}/ingest/github"
+    if not settings.github_webhook_secret:
+        return Line(OK, what, "off (optional): closing or reopening an incident's issue on GitHub changes nothing "
+                              f"here; to keep them in step set GITHUB_WEBHOOK_SECRET and add a webhook to the "
+                              f"repository: {url}, application/json, that secret, Issues events only")
+    scope = f"issues in {settings.github_repo}" if settings.github_repo else \
+        "issues in any repository (set GITHUB_REPO to accept only yours)"
+    return Line(OK, what, f"on: {url} takes issues events signed with GITHUB_WEBHOOK_SECRET; closing or reopening "
+                          f"an incident's issue resolves or reopens it ({scope})")
 
 
 def check_sign_in(settings: Settings, cfg: Config | None) -> Line:
@@ -168,6 +185,33 @@ def check_discord(settings: Settings, name: str, timeout: float) -> Line:
     fix = {401: "the token part of the URL is wrong: copy the webhook URL again",
            404: "the webhook was deleted or the URL is wrong: make one (Channel settings > Integrations > Webhooks)"}
     return Line(FAIL, what, f"{_http_error('Discord', response)}: "
+                            f"{fix.get(response.status_code, 'try again later')} and set {var}")
+
+
+def check_slack(settings: Settings, cfg: Config | None, name: str, timeout: float) -> Line:
+    """POST an empty message: a live incoming webhook refuses it (400 no_text or invalid_payload) and posts nothing;
+    a revoked or mistyped one answers 403 or 404 (https://api.slack.com/messaging/webhooks#handling_errors)."""
+    channel = build(name, settings)
+    what, var = WHAT[name], TO_SEND[name]
+    routed = bool(cfg) and any(c.channel == name for route in cfg.notifications.routes for c in route.channels)
+    if not channel.configured():   # Slack is optional: unset and unrouted is not a gap, even with --strict
+        return Line(OFF, what, f"{PREVIEW} (set {var})") if routed else \
+            Line(OK, what, f"not used: no route in the team file names {name} (to use it, set {var} and route to it)")
+    url = channel.webhook().reveal()
+    if "/services/" not in url:
+        return Line(FAIL, what, f"{var} is not an incoming webhook URL (https://hooks.slack.com/services/...): "
+                                "make one in the Slack app's Incoming Webhooks page")
+    try:
+        response = request(f"doctor-{name}", "POST", url, timeout, json={})
+    except httpx.HTTPError as e:
+        return Line(FAIL, what, _unreachable(url, e))
+    said = response.text.strip()[:40]
+    if response.status_code == 400 and said in ("no_text", "invalid_payload"):
+        return Line(OK, what, f"the incoming webhook answers ({var})")
+    fix = {403: "the webhook's app lost its permission or was removed: add the webhook again",
+           404: "the webhook was revoked or the URL is wrong: copy it again from the app's Incoming Webhooks page",
+           410: "its channel is archived: unarchive it or make a webhook for another channel"}
+    return Line(FAIL, what, f"Slack answered HTTP {response.status_code} {said}: "
                             f"{fix.get(response.status_code, 'try again later')} and set {var}")
 
 
@@ -313,6 +357,8 @@ def send_test(settings: Settings, name: str, to: str, timeout: float) -> Line:
     if name.startswith("discord"):
         payload = {"content": TEST_TEXT, "allowed_mentions": {"parse": []}}
         message = Message(TEXT, payload, TEST_TEXT)
+    elif name.startswith("slack"):
+        message = Message(TEXT, {"text": TEST_TEXT}, TEST_TEXT)
     elif name == "email":
         body = f"{TEST_TEXT}\n\nSent by ./deploy.sh doctor --send-test to check email delivery."
         mail = Email((to,), TEST_TEXT, body, f"<p>{TEST_TEXT}</p><p>Sent by ./deploy.sh doctor --send-test.</p>")
@@ -381,10 +427,13 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(check_production(os.environ, settings, cfg))
     if settings is not None:
         lines.append(check_sign_in(settings, cfg))
+        lines.append(check_github_webhook(settings))
     if settings is not None:
         t = args.timeout
         lines += run_all([("Discord alerts", lambda: check_discord(settings, "discord", t)),
                           ("Discord staging", lambda: check_discord(settings, "discord_staging", t)),
+                          ("Slack alerts", lambda: check_slack(settings, cfg, "slack", t)),
+                          ("Slack staging", lambda: check_slack(settings, cfg, "slack_staging", t)),
                           ("Email SMTP", lambda: check_smtp(settings, t)),
                           ("Email SendGrid", lambda: check_sendgrid(settings, t)),
                           ("GitHub", lambda: check_github(settings, t)),
@@ -393,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         to = args.to or (cfg and cfg.person(cfg.team_lead).email) or settings.email_from
         status = {line.what: line.status for line in lines}
         status["Email"] = status["Email SendGrid" if settings.sendgrid_api_key else "Email SMTP"]  # what email uses
-        names = [name for name, what in WHAT.items() if status.get(what) == OK]
+        names = [name for name, what in WHAT.items() if status.get(what) == OK and build(name, settings).configured()]
         lines += [Line(FAIL, f"{WHAT[n]} test", "not sent: fix the check above first") for n, what in WHAT.items()
                   if status.get(what) == FAIL]
         lines += run_all([(f"{WHAT[n]} test", lambda n=n: send_test(settings, n, to, args.timeout)) for n in names],

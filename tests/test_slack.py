@@ -1,0 +1,181 @@
+"""Slack as a second chat: a team whose routes name `slack` gets its alerts as Block Kit cards through an incoming
+webhook (the fake Slack validates them as Slack does), people named by their slack_id, alert text inert."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.channels import build
+from shared.channels.slack_render import BLOCKS_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, count_blocks, text_message
+from shared.config import ConfigError
+from shared.config.settings import settings
+from shared.local import doctor
+from shared.notify import delivery
+from shared.store import outbox
+from tests.conftest import fixture_json, sentry_headers
+from tests.fakes.slack import FakeSlack
+from tests.notify_fixtures import local, sentry_alert, sweep
+from tests.teams import variant
+
+TUESDAY = local("2026-11-24 10:00:00")   # business hours; Dev D is on call that week
+PUBLIC = "https://asia-southeast1-petties.cloudfunctions.net"
+DEV_D, DEV_A = "U0DEVD0001", "U0DEVA0001"
+
+
+def slack_team(staging: dict | None = None):
+    """The Petties team with Slack instead of Discord: Criticals to `slack` naming the on-call, staging to
+    `slack_staging` (as `staging` says); Dev D and Dev A have Slack member ids."""
+    def edit(data):
+        routes = data["notifications"]["routes"]
+        routes[0]["channels"] = [{"channel": "slack", "template": "critical", "mention": ["on-call"]}]
+        for route in routes:
+            route["channels"] = [staging or {"channel": "slack_staging"} if c["channel"] == "discord_staging" else c
+                                 for c in route["channels"]]
+    return variant({"people.dev-d.slack_id": DEV_D, "people.dev-a.slack_id": DEV_A}, edit=edit)
+
+
+@pytest.fixture
+def slack(channels, use_team, monkeypatch):
+    """The `channels` fakes plus a fake Slack with a production and a staging webhook; PUBLIC_URL set."""
+    fake = FakeSlack(clock=channels.clock).serve()
+    fake.prod_url, fake.staging_url = fake.add_webhook(token="prod-SECRET"), fake.add_webhook(token="staging-SECRET")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", fake.prod_url)
+    monkeypatch.setenv("SLACK_STAGING_WEBHOOK_URL", fake.staging_url)
+    monkeypatch.setenv("PUBLIC_URL", PUBLIC)
+    settings.cache_clear()
+    use_team(slack_team())
+    try:
+        yield fake
+    finally:
+        delivery.wait_idle()
+        fake.stop()
+
+
+def blocks_of(message: dict) -> list[dict]:
+    return [*message.get("blocks", []), *(b for a in message.get("attachments", []) for b in a["blocks"])]
+
+
+def test_a_slack_routed_team_gets_the_critical_card_with_the_console_link_and_the_on_call_named(ingest, slack,
+                                                                                                channels, monkeypatch):
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8001", "Payment gateway returned 503", level="fatal",
+                          users=40)
+    delivery.wait_idle()
+    iid = opened["incident"]
+    [message] = slack.messages_for(slack.prod_url)
+    assert message["text"].startswith("🔴🔴🔴 CRITICAL ALERT 🔴🔴🔴")   # the notification's text
+    alert = message["blocks"][0]["text"]["text"]
+    assert f"<@{DEV_D}> - IMMEDIATE ACTION REQUIRED" in alert and DEV_A not in alert   # mention: [on-call] only
+    [card] = message["attachments"]
+    assert card["color"] == "#E74C3C"
+    header, title, facts, about, actions = card["blocks"]
+    assert header["text"]["text"] == f"🔴 CRITICAL · petties-backend · {iid}"
+    facts = {f["text"].split("\n")[0]: f["text"].split("\n", 1)[1] for f in facts["fields"]}
+    assert facts["*Environment*"] == "production" and facts["*Occurrences*"] == "1"
+    assert facts["*Users affected*"] == "40" and facts["*Status*"] == "open"
+    assert facts["*SLA*"] == "respond by 10:15 · resolve by 12:00"
+    [button] = actions["elements"]
+    assert button["url"] == f"{PUBLIC}/console/incidents/{iid}" and button["text"]["text"] == "Open in the console"
+    assert channels.prod() == [] and slack.messages_for(slack.staging_url) == [] and slack.warnings == []
+    assert outbox.get(outbox.record_id(iid, "opened", "slack"))["status"] == "sent"
+
+    sentry_alert(ingest, monkeypatch, local("2026-11-24 10:30:00"), "8001", "x", level="fatal", action="resolved")
+    delivery.wait_idle()
+    resolved = slack.messages_for(slack.prod_url)[1]   # a webhook cannot edit: the resolve is a message of its own
+    assert resolved["text"].startswith(f"✅ RESOLVED - petties-backend: Payment gateway returned 503 ({iid})")
+    assert blocks_of(resolved)[-1]["elements"][0]["url"] == f"{PUBLIC}/console/incidents/{iid}"
+
+
+def test_staging_goes_to_the_staging_webhook_and_pings_nobody(ingest, slack, channels, monkeypatch):
+    event = fixture_json("sentry_error_created.json")
+    event["data"]["error"].update(environment="staging", level="fatal", title="Crash in staging")
+    body = json.dumps(event).encode()
+    monkeypatch.setattr("shared.web.http.now", lambda: TUESDAY)
+    assert ingest.post("/sentry", data=body, headers=sentry_headers(body, "error")).status_code == 200
+    delivery.wait_idle()
+    [staged] = slack.messages_for(slack.staging_url)
+    assert staged["text"].startswith("🟡 WARNING") and slack.messages_for(slack.prod_url) == []
+    assert "<@" not in json.dumps(staged) and "<!" not in json.dumps(staged)
+    # a page in staging (its text names the on-call) still names, never pings
+    staging = build("slack_staging", settings())
+    assert staging.capabilities().mentions is False
+    with pytest.raises(ConfigError, match="slack_staging does not name people"):
+        slack_team({"channel": "slack_staging", "mention": ["on-call"]})
+
+
+def test_mentions_and_links_in_alert_text_stay_inert(ingest, slack, monkeypatch):
+    title = "<!channel> <!here> <@U0EVIL> <!subteam^S1> <https://evil.example|click me> @everyone & co"
+    sentry_alert(ingest, monkeypatch, TUESDAY, "8002", title, level="fatal")
+    delivery.wait_idle()
+    [message] = slack.messages_for(slack.prod_url)
+    sent = json.dumps(message, ensure_ascii=False)
+    for control in ("<!channel>", "<!here>", "<@U0EVIL>", "<!subteam", "<https://evil", "@everyone"):
+        assert control not in sent, control
+    assert "&lt;!channel&gt; &lt;!here&gt; &lt;@U0EVIL&gt;" in message["blocks"][0]["text"]["text"]
+    assert "&amp; co" in message["text"] and f"<@{DEV_D}>" in sent   # the on-call is still named
+
+
+def test_a_rate_limited_webhook_delivers_the_alert_exactly_once(ingest, slack, escalate, monkeypatch):
+    slack.fail_next(1, status=429, retry_after=1)
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8003", "Checkout failed for every card", level="fatal")
+    delivery.wait_idle()
+    record = outbox.get(outbox.record_id(opened["incident"], "opened", "slack"))
+    assert record["status"] == "pending" and record["last_error"] == "HTTP 429: rate_limited"
+    assert slack.messages_for(slack.prod_url) == [] and slack.statuses() == [429]
+    assert sweep(escalate, local("2026-11-24 10:01:00"))["sent"] == 1
+    assert sweep(escalate, local("2026-11-24 10:02:00"))["sent"] == 0
+    assert len(slack.messages_for(slack.prod_url)) == 1 and slack.statuses() == [429, 200]
+
+
+def test_a_refused_message_fails_with_slacks_reason_and_no_secret(ingest, api, slack, monkeypatch):
+    slack.fail_next(1, status=400, body="invalid_blocks")
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8004", "Database unavailable", level="fatal")
+    delivery.wait_idle()
+    record = outbox.get(outbox.record_id(opened["incident"], "opened", "slack"))
+    assert (record["status"], record["last_error"]) == ("failed", "HTTP 400: invalid_blocks")
+    timeline = api.get(f"/incidents/{opened['incident']}").get_json()["timeline"]
+    assert timeline[-1]["detail"] == "Alert on Slack: HTTP 400: invalid_blocks"
+    assert "SECRET" not in json.dumps(timeline)
+
+
+def test_a_huge_alert_keeps_within_slacks_limits(ingest, slack, monkeypatch):
+    title = "Pool exhausted " + "x" * 20_000
+    sentry_alert(ingest, monkeypatch, TUESDAY, "8005", title, level="fatal")
+    delivery.wait_idle()
+    [message] = slack.messages_for(slack.prod_url)   # the fake refuses (400 invalid_blocks) anything over a limit
+    assert count_blocks(message) <= BLOCKS_MAX
+    texts = [b["text"]["text"] for b in blocks_of(message) if "text" in b]
+    assert max(len(t) for t in texts) <= SECTION_TEXT_MAX and "(truncated" in message["blocks"][0]["text"]["text"]
+    assert len(blocks_of(message)[len(message["blocks"])]["text"]["text"]) <= HEADER_TEXT_MAX
+
+
+@pytest.mark.parametrize("lines,width", [(1, 200_000), (5_000, 80), (400, 2_999), (60, 3_001)])
+def test_long_text_is_cut_into_at_most_fifty_sections_of_3000(lines, width):
+    payload = text_message("\n".join("y" * width for _ in range(lines)), f"{PUBLIC}/console/incidents/INC-1")
+    assert count_blocks(payload) <= BLOCKS_MAX and payload["blocks"][-1]["type"] == "actions"
+    assert all(len(b["text"]["text"]) <= SECTION_TEXT_MAX for b in payload["blocks"][:-1])
+    assert len(payload["text"]) <= SECTION_TEXT_MAX
+
+
+def test_doctor_says_whether_the_slack_webhook_answers_without_posting(slack, capsys, monkeypatch):
+    assert doctor.check_slack(settings(), None, "slack", 5).status == doctor.OK
+    assert slack.messages_for(slack.prod_url) == [] and slack.statuses() == [400]   # {} is refused: nothing posted
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.prod_url + "x")
+    settings.cache_clear()
+    line = doctor.check_slack(settings(), None, "slack", 5)
+    assert line.status == doctor.FAIL and "404 no_service" in line.detail and "SECRET" not in line.detail
+    monkeypatch.delenv("SLACK_WEBHOOK_URL")
+    settings.cache_clear()
+    assert doctor.check_slack(settings(), None, "slack", 5).detail.startswith("not used")
+    assert doctor.check_slack(settings(), slack_team(), "slack", 5).status == doctor.OFF   # routed, not set
+
+
+def test_an_unconfigured_slack_shows_its_message_on_the_preview_page(ingest, slack, monkeypatch):
+    monkeypatch.delenv("SLACK_WEBHOOK_URL")
+    settings.cache_clear()
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8006", "Checkout down", level="fatal")
+    delivery.wait_idle()
+    [preview] = [p for p in outbox.list_previews() if p["channel"] == "slack"]
+    assert preview["text"].startswith("🔴🔴🔴 CRITICAL ALERT") and f"<@{DEV_D}>" in preview["text"]
+    assert f"[Open in the console] {PUBLIC}/console/incidents/{opened['incident']}" in preview["text"]
+    assert preview["payload"]["attachments"][0]["color"] == "#E74C3C"
