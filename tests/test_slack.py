@@ -8,7 +8,7 @@ import pytest
 
 from shared.channels import build
 from shared.channels.slack_render import BLOCKS_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, count_blocks, text_message
-from shared.config import ConfigError
+from shared.config import DEFAULT_CONFIG, ConfigError, parse_config
 from shared.config.settings import settings
 from shared.local import doctor
 from shared.notify import delivery
@@ -179,3 +179,15 @@ def test_an_unconfigured_slack_shows_its_message_on_the_preview_page(ingest, sla
     assert preview["text"].startswith("🔴🔴🔴 CRITICAL ALERT") and f"<@{DEV_D}>" in preview["text"]
     assert f"[Open in the console] {PUBLIC}/console/incidents/{opened['incident']}" in preview["text"]
     assert preview["payload"]["attachments"][0]["color"] == "#E74C3C"
+
+
+def test_the_example_team_files_slack_routes_are_valid_once_uncommented():
+    text = (DEFAULT_CONFIG.parent / "example.yaml").read_text(encoding="utf-8")
+    shown = [line for line in text.splitlines() if line.startswith("      # - {channel: slack")]
+    assert len(shown) == 2, "the example shows a Slack route and a Slack staging route, commented"
+    cfg = parse_config(text.replace("      # - {channel: slack", "        - {channel: slack"), "example")
+    critical, staging = cfg.notifications.routes[0], cfg.notifications.routes[-1]
+    assert [(c.channel, c.template, c.mention) for c in critical.channels if c.channel == "slack"] == [
+        ("slack", "critical", ["on-call"])]
+    assert "slack_staging" in [c.channel for c in staging.channels]
+    assert cfg.person("lead").slack_id == "U0LENA0001"
