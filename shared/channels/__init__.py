@@ -15,6 +15,7 @@ from shared.channels.base import SUPERSEDED, Channel, Context, Message, Result  
 from shared.channels.discord import Discord, DiscordStaging
 from shared.channels.email import EmailChannel
 from shared.channels.github import GitHub
+from shared.channels.ntfy import Ntfy
 from shared.channels.sentry import Sentry
 from shared.channels.slack import Slack, SlackStaging
 from shared.config.channels import (  # noqa: F401  (the message kinds are the channels' vocabulary)
@@ -39,6 +40,7 @@ REGISTRY: dict[str, type[Channel]] = {c.name: c for c in (
     DiscordStaging,
     EmailChannel,
     GitHub,
+    Ntfy,
     Slack,
     SlackStaging,
     Sentry,

@@ -26,6 +26,7 @@ class Capabilities:
     carries: frozenset[str]     # message kinds it sends; for the rest the record is superseded
     mentions: bool = False      # names people (a route's `mention`)
     addressed: bool = False     # needs recipients (a route's `to`); skipped when there are none
+    address: str = ""           # addressed: the person's field that addresses them here (email, ntfy_topic)
     chat: bool = False          # a shared room: escalation pages and the handoff go here
     edits: bool = False         # can edit its opening message to show the state now
     in_step: str = ""           # keeps an incident's own source in step: the dedup-key prefix of the incidents it
@@ -36,8 +37,9 @@ _CHAT = frozenset({OPENED, RAISED, RESOLVED, MILESTONE, ESCALATION, TEXT, DIGEST
 CAPABILITIES: dict[str, Capabilities] = {
     "discord": Capabilities(_CHAT, mentions=True, chat=True, edits=True),
     "discord_staging": Capabilities(_CHAT, chat=True, edits=True),   # staging alerts ping nobody
-    "email": Capabilities(frozenset({OPENED, RESOLVED, ESCALATION}), addressed=True),
+    "email": Capabilities(frozenset({OPENED, RESOLVED, ESCALATION}), addressed=True, address="email"),
     "github": Capabilities(frozenset({OPENED, RESOLVED, POSTMORTEM_ISSUE, POSTMORTEM_SYNC})),
+    "ntfy": Capabilities(frozenset({OPENED, RESOLVED, ESCALATION}), addressed=True, address="ntfy_topic"),
     "slack": Capabilities(_CHAT - {STEP}, mentions=True, chat=True),   # an incoming webhook: no edits, no thread
     "slack_staging": Capabilities(_CHAT - {STEP}, chat=True),   # staging alerts ping nobody
     "sentry": Capabilities(frozenset({RESOLVED}), in_step="sentry:"),   # resolves the incident's Sentry issue

@@ -139,8 +139,8 @@ class RouteChannel(_Strict):
     channel: str                              # a channel of shared/config/channels.py (discord, email, github, ...)
     template: TemplateName | None = None      # default: by severity (critical, high, else warning)
     mention: list[str] = []                   # on-call, team-lead or person ids (channels that name people)
-    to: list[str] = []                        # addressed channels (email): on-call, team-lead, person ids or
-    #                                           addresses; required there, since nobody to address means no send
+    to: list[str] = []                        # addressed channels (email, ntfy): on-call, team-lead, person ids or
+    #                                           (email) addresses; required there, since nobody to address means no send
     after_hours: AfterHours | None = None     # default: the route's
 
 
@@ -321,6 +321,9 @@ class Config(_Strict):
                     if target not in ROLE_TARGETS and target not in ids and "@" not in target:
                         raise ValueError(f"{where}: {target!r} is neither on-call, team-lead, a person id nor an "
                                          "email address")
+                    if "@" in target and target in channel.to and kind.address != "email":
+                        raise ValueError(f"{where}: {channel.channel} reaches people by their {kind.address}: "
+                                         f"{target!r} is not on-call, team-lead or a person id")
         if self.default_environment not in self.environments:
             raise ValueError(f"default_environment: {self.default_environment!r} is not in environments")
         names = [s.name for s in self.services]

@@ -50,6 +50,7 @@ CHANNELS = ("DISCORD_WEBHOOK_URL", "DISCORD_STAGING_WEBHOOK_URL", "SMTP_URL", "S
 TO_SEND = {"discord": "DISCORD_WEBHOOK_URL (or bot mode: DISCORD_BOT_TOKEN and DISCORD_ALERTS_CHANNEL_ID)",
            "discord_staging": "DISCORD_STAGING_WEBHOOK_URL (or bot mode: DISCORD_STAGING_CHANNEL_ID)",
            "email": "SMTP_URL or SENDGRID_API_KEY", "github": "GITHUB_TOKEN and GITHUB_REPO",
+           "ntfy": "NTFY_URL (https://ntfy.sh needs no account; set empty, pages show on the preview page)",
            "slack": "SLACK_WEBHOOK_URL", "slack_staging": "SLACK_STAGING_WEBHOOK_URL"}
 
 
@@ -318,6 +319,37 @@ def check_github(settings: Settings, timeout: float) -> Line:
     return Line(OK, "GitHub", f"the token may open and label issues in {repo} (Issues on)")
 
 
+def check_ntfy(settings: Settings, cfg: Config | None, timeout: float) -> Line:
+    """Ask the ntfy server's health endpoint (https://docs.ntfy.sh/config/#health-check), which posts nothing, and
+    say whose phones the routes can page (people with an ntfy_topic)."""
+    channel = build("ntfy", settings)
+    routed = bool(cfg) and any(c.channel == "ntfy" for route in cfg.notifications.routes for c in route.channels)
+    if not routed:   # optional: unrouted is not a gap, even with --strict
+        return Line(OK, "ntfy", "not used: no route in the team file names ntfy (to page phones, give people an "
+                                "ntfy_topic and route {channel: ntfy, to: [on-call]})")
+    if not channel.configured():
+        return Line(OFF, "ntfy", f"{PREVIEW} (set NTFY_URL, e.g. https://ntfy.sh)")
+    url = f"{settings.ntfy_url}/v1/health"
+    try:
+        response = request("doctor-ntfy", "GET", url, timeout)
+    except httpx.HTTPError as e:
+        return Line(FAIL, "ntfy", _unreachable(url, e))
+    try:
+        healthy = response.status_code == 200 and response.json().get("healthy") is True
+    except (ValueError, AttributeError):
+        healthy = False
+    if not healthy:
+        return Line(FAIL, "ntfy", f"{urlsplit(url).hostname} answered {response.status_code}, not healthy: check "
+                                  "NTFY_URL (the server's base URL) and try again later")
+    paged = [p.name for p in cfg.people if p.ntfy_topic]
+    unpaged = [p.name for p in cfg.people if not p.ntfy_topic]
+    if not paged:
+        return Line(WARN, "ntfy", "the server answers, but nobody in the team file has an ntfy_topic: nobody is paged")
+    return Line(OK, "ntfy", f"{urlsplit(url).hostname} is healthy{' (with NTFY_TOKEN)' if settings.ntfy_token else ''}"
+                            f"; pages reach {', '.join(paged)}" + (f"; no topic: {', '.join(unpaged)}" if unpaged
+                                                                   else ""))
+
+
 def check_firestore(settings: Settings, timeout: float) -> Line:
     from google.api_core import exceptions as gexc
     from google.api_core import retry as retries
@@ -437,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
                           ("Email SMTP", lambda: check_smtp(settings, t)),
                           ("Email SendGrid", lambda: check_sendgrid(settings, t)),
                           ("GitHub", lambda: check_github(settings, t)),
+                          ("ntfy", lambda: check_ntfy(settings, cfg, t)),
                           ("Firestore", lambda: check_firestore(settings, t))], deadline=t + 2)
     if settings is not None and args.send_test:
         to = args.to or (cfg and cfg.person(cfg.team_lead).email) or settings.email_from

@@ -89,7 +89,7 @@ def on_milestone(incident_id: str, count: int, environment: str, now: datetime, 
 
 def on_escalation(incident: Incident, steps, now: datetime, cfg: Config, on_call: str | None = None) -> list[dict]:
     """Records for escalation steps: a message in the incident's chat channel naming the people paged, and
-    for Critical a message to each addressed channel of its route (email). The team lead's level pages the
+    for Critical a message to each addressed channel of its route (email, ntfy). The team lead's level pages the
     on-call's backup: the lead, or in the lead's own week the next person of the rotation."""
     opening = routing.opening(incident.severity, incident.environment, now, cfg)
     chat = next((d.channel for d in opening if CAPABILITIES[d.channel].chat), "discord")
@@ -103,10 +103,10 @@ def on_escalation(incident: Incident, steps, now: datetime, cfg: Config, on_call
                 if pid not in people:
                     people.append(pid)
         deliveries = [routing.Delivery(chat, f"escalation-{step.name}", "escalation", tuple(people))]
-        emails = tuple(e for e in (cfg.person(p).email for p in people) if e)
-        if incident.severity is Severity.CRITICAL and emails:
-            deliveries += [routing.Delivery(c, f"escalation-{step.name}", "escalation", tuple(people), emails)
-                           for c in addressed or ["email"]]
+        if incident.severity is Severity.CRITICAL:   # each addressed channel reaches them its own way (email, topic)
+            reached = {c: routing.addresses(c, people, cfg) for c in addressed or ["email"]}
+            deliveries += [routing.Delivery(c, f"escalation-{step.name}", "escalation", tuple(people), recipients)
+                           for c, recipients in reached.items() if recipients]
         out += [{**record(incident.id, d, now, ESCALATION), "level": step.level} for d in deliveries]
     return out
 

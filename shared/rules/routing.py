@@ -6,6 +6,7 @@ from datetime import datetime
 from fnmatch import fnmatch
 
 from shared.config import Config, Route, RouteChannel
+from shared.config.channels import CAPABILITIES
 from shared.model import Severity
 from shared.rules.calendar import is_business_time, next_business_start
 from shared.rules.oncall import primary
@@ -21,7 +22,7 @@ class Delivery:
     reason: str                       # opened | severity-<level> | resolved | milestone-<n>
     template: str                     # critical | high | warning | raised | resolved | milestone
     mentions: tuple[str, ...] = ()    # person ids to ping (Discord)
-    recipients: tuple[str, ...] = ()  # email addresses
+    recipients: tuple[str, ...] = ()  # addressed channels: email addresses, ntfy topics
     not_before: datetime | None = None  # held until then (None: send now)
 
 
@@ -43,19 +44,31 @@ def _people(targets: list[str], now: datetime, cfg: Config, on_call: str | None)
     return out
 
 
-def _emails(channel: RouteChannel, severity: Severity, now: datetime, cfg: Config,
-            on_call: str | None) -> tuple[str, ...]:
-    addresses: list[str] = []
+def addresses(channel: str, people: list[str] | tuple[str, ...], cfg: Config) -> tuple[str, ...]:
+    """Return how an addressed channel reaches these people: each one's field its capabilities name (email:
+    their address, ntfy: their topic); a person without one is left out."""
+    field = CAPABILITIES[channel].address
+    found = (getattr(cfg.person(pid), field, None) for pid in people) if field else ()
+    return tuple(dict.fromkeys(_normal(a, field) for a in found if a and a.strip()))
+
+
+def _normal(address: str, field: str) -> str:
+    return address.strip().lower() if field == "email" else address.strip()   # ntfy topics are case-sensitive
+
+
+def _recipients(channel: RouteChannel, severity: Severity, now: datetime, cfg: Config,
+                on_call: str | None) -> tuple[str, ...]:
+    field = CAPABILITIES[channel.channel].address
+    found: list[str] = []
     for target in channel.to:
         if "@" in target:
-            addresses.append(target)
+            if field == "email":   # a literal address (the team-file check allows one only where email addresses)
+                found.append(_normal(target, field))
         else:
-            email = cfg.person(_people([target], now, cfg, on_call)[0]).email
-            if email:
-                addresses.append(email)
-    if severity is Severity.CRITICAL:
-        addresses += cfg.notifications.critical_emails
-    return tuple(dict.fromkeys(a.strip().lower() for a in addresses))
+            found += addresses(channel.channel, _people([target], now, cfg, on_call), cfg)
+    if severity is Severity.CRITICAL and field == "email":
+        found += [_normal(a, field) for a in cfg.notifications.critical_emails]
+    return tuple(dict.fromkeys(found))
 
 
 def _hold_until(route: Route, channel: RouteChannel, now: datetime, cfg: Config) -> datetime | None:
@@ -76,7 +89,7 @@ def opening(severity: Severity, environment: str, now: datetime, cfg: Config,
     for channel in route.channels:
         template = channel.template or TEMPLATE_BY_SEVERITY.get(severity, "warning")
         mentions = tuple(_people(channel.mention, now, cfg, on_call))
-        recipients = _emails(channel, severity, now, cfg, on_call) if channel.to else ()
+        recipients = _recipients(channel, severity, now, cfg, on_call) if channel.to else ()
         if channel.to and not recipients:  # an addressed channel with nobody to address: nothing to send
             continue
         out.append(Delivery(channel.channel, "opened", template, mentions, recipients,
