@@ -76,7 +76,7 @@ def run(capsys, *args: str) -> tuple[int, dict[str, str]]:
 
 CHECKS = ("Team file", "Settings", "Secrets", "Production needs", "Discord sign-in", "GitHub webhook",
           "Discord alerts", "Discord staging", "Slack alerts", "Slack staging", "Email SMTP", "Email SendGrid",
-          "GitHub", "ntfy", "Firestore")
+          "GitHub", "Sentry resolution", "ntfy", "Firestore")
 
 
 def test_everything_working_is_one_ok_line_each_exit_0_and_nothing_is_sent(vendors, capsys, monkeypatch):

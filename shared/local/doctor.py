@@ -289,6 +289,39 @@ def check_sendgrid(settings: Settings, timeout: float) -> Line:
     return Line(OK, "Email SendGrid", f"the key may send mail (mail.send); mail from {settings.email_from}")
 
 
+def check_sentry(settings: Settings, cfg: Config | None, timeout: float) -> Line:
+    """Say whether resolving a Sentry-sourced incident here resolves its Sentry issue (SENTRY_API_TOKEN and the team
+    file's sentry.organization), and prove the token reaches the organization's issues without changing any: GET
+    https://docs.sentry.io/api/events/list-an-organizations-issues/ (limit 1). Optional, so off is not a gap."""
+    what = "Sentry resolution"
+    organization = cfg.sentry.organization if cfg else ""
+    token = settings.sentry_api_token
+    if not (token and organization):
+        unset = " and ".join(n for n, v in (("SENTRY_API_TOKEN", token), ("sentry.organization in the team file",
+                                                                              organization)) if not v)
+        return Line(OK, what, f"off (optional): resolving an incident here leaves its Sentry issue open; to keep them "
+                              f"in step set {unset} (a token with the event:write scope)")
+    url = f"{settings.sentry_api_url}/api/0/organizations/{organization}/issues/"
+    try:
+        response = request("doctor-sentry", "GET", url, timeout, params={"limit": "1"},
+                           headers={"Authorization": f"Bearer {token.reveal()}"})
+    except httpx.HTTPError as e:
+        return Line(FAIL, what, _unreachable(url, e))
+    fix = {401: "the token is wrong or revoked: create one with the event:write scope and set SENTRY_API_TOKEN",
+           403: "the token may not touch this organization's issues: give it the event:write scope",
+           404: f"Sentry knows no organization {organization!r} for this token: check sentry.organization (the slug "
+                "in the organization's URL)"}
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail", "")   # Sentry's errors are {"detail": "..."}
+        except (ValueError, AttributeError):
+            detail = ""
+        return Line(FAIL, what, f"Sentry answered {response.status_code}{f' {str(detail)[:120]}' if detail else ''}: "
+                                f"{fix.get(response.status_code, 'try again later')}")
+    return Line(OK, what, f"on: resolving an incident from a Sentry issue here resolves the issue in {organization} "
+                          "(the token reaches its issues; resolving needs its event:write scope)")
+
+
 def check_github(settings: Settings, timeout: float) -> Line:
     token, repo = settings.github_token, settings.github_repo
     if not token and not repo:
@@ -469,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
                           ("Email SMTP", lambda: check_smtp(settings, t)),
                           ("Email SendGrid", lambda: check_sendgrid(settings, t)),
                           ("GitHub", lambda: check_github(settings, t)),
+                          ("Sentry resolution", lambda: check_sentry(settings, cfg, t)),
                           ("ntfy", lambda: check_ntfy(settings, cfg, t)),
                           ("Firestore", lambda: check_firestore(settings, t))], deadline=t + 2)
     if settings is not None and args.send_test:
