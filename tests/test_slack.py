@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from shared.channels import build
@@ -170,15 +171,23 @@ def test_doctor_says_whether_the_slack_webhook_answers_without_posting(slack, ca
     assert doctor.check_slack(settings(), slack_team(), "slack", 5).status == doctor.OFF   # routed, not set
 
 
-def test_an_unconfigured_slack_shows_its_message_on_the_preview_page(ingest, slack, monkeypatch):
+def test_an_unconfigured_slack_shows_its_message_on_the_preview_page(ingest, slack, monkeypatch, live_server):
     monkeypatch.delenv("SLACK_WEBHOOK_URL")
     settings.cache_clear()
-    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8006", "Checkout down", level="fatal")
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8006", "Checkout down <!channel> <b>now</b>", level="fatal")
     delivery.wait_idle()
     [preview] = [p for p in outbox.list_previews() if p["channel"] == "slack"]
     assert preview["text"].startswith("🔴🔴🔴 CRITICAL ALERT") and f"<@{DEV_D}>" in preview["text"]
-    assert f"[Open in the console] {PUBLIC}/console/incidents/{opened['incident']}" in preview["text"]
+    link = f"{PUBLIC}/console/incidents/{opened['incident']}"
+    assert f"[Open in the console] {link}" in preview["text"]
     assert preview["payload"]["attachments"][0]["color"] == "#E74C3C"
+    page = httpx.get(f"{live_server}/_local/notifications", timeout=10).text   # drawn as Slack draws it
+    [shown] = [a for a in page.split('<article class="shown">')[1:] if "<b>Slack</b>" in a]
+    assert '<div class="slack">' in shown and 'data-color="#E74C3C"' in shown
+    assert f'<a class="button slack-button" href="{link}"' in shown and f"🔴 CRITICAL · petties-backend · " \
+        f"{opened['incident']}" in shown
+    assert "@Dev D - IMMEDIATE ACTION REQUIRED" in shown and "<@" not in shown and "&lt;@" not in shown
+    assert "&lt;!channel&gt; &lt;b&gt;now&lt;/b&gt;" in shown and "<b>now" not in shown
 
 
 def test_the_example_team_files_slack_routes_are_valid_once_uncommented():

@@ -18,9 +18,11 @@ from shared.channels.email import EmailChannel
 from shared.channels.github import GitHub
 from shared.channels.preview import payload_of
 from shared.channels.render import TEMPLATES, local_time, safe_url
+from shared.channels.slack import Slack
 from shared.config import Config, config
 from shared.config.channels import CAPABILITIES
 from shared.config.settings import Settings, settings
+from shared.local.preview_slack import slack_view
 from shared.notify import job
 from shared.store import incidents as store
 from shared.store import outbox
@@ -32,7 +34,7 @@ HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inl
                                       "frame-src 'self'; base-uri 'none'; form-action 'none'",
            "Cache-Control": "no-store"}
 # How each channel's payload is shown (a subclass shows as its base: discord_staging as discord).
-FORMATS = {Discord: "discord", EmailChannel: "email", GitHub: "github"}
+FORMATS = {Discord: "discord", EmailChannel: "email", GitHub: "github", Slack: "slack"}
 BUTTON_STYLES = {1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link"}  # Discord button styles
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
@@ -117,6 +119,8 @@ def view(channel: str, payload: dict | None, text: str, cfg: Config) -> dict:
         return _text(text)
     if fmt == "discord":
         return discord_view(payload, cfg)
+    if fmt == "slack":
+        return slack_view(payload, cfg)
     if fmt == "email":
         return {"format": "email", "subject": str(payload.get("subject", "")), "to": list(payload.get("to", [])),
                 "html": str(payload.get("html", "")), "text": str(payload.get("text", ""))}
