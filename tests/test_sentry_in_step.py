@@ -24,10 +24,12 @@ from tests.fakes.sentry_api import FakeSentryApi
 from tests.notify_fixtures import local, sentry_alert, sweep
 from tests.teams import variant
 from tests.test_console_discord_signin import csrf_of
+from tests.test_interactions import IDS, click, send
 
 NOW = local("2026-11-24 10:00:00")   # a Tuesday in business hours
 ISSUE = "7301"
-WITH_ORG = variant(edit=lambda data: data.update(sentry={"organization": "petties"}))
+WITH_ORG = variant({f"people.{pid}.discord_id": uid for pid, uid in IDS.items()},   # Discord ids: for the buttons
+                   edit=lambda data: data.update(sentry={"organization": "petties"}))
 RESOLVED = {"status": "resolved"}
 
 
@@ -105,6 +107,13 @@ def test_resolving_through_the_api_resolves_the_sentry_issue(api, incident, sent
     assert r.status_code == 200, r.get_data(as_text=True)
     delivery.wait_idle()
     assert sentry.updates == [(ISSUE, "resolved")]
+
+
+def test_the_discord_invalid_button_resolves_the_sentry_issue(interactions, incident, sentry, monkeypatch):
+    monkeypatch.setattr("shared.web.http.now", lambda: NOW)
+    assert send(interactions, click("invalid", incident)).get_json()["type"] == 7   # the alert, updated
+    delivery.wait_idle()
+    assert store.get_incident(incident).invalid and sentry.updates == [(ISSUE, "resolved")]
 
 
 @pytest.mark.parametrize(("status", "retry_after"), [(500, None), (429, 30)])
