@@ -148,6 +148,7 @@ def test_redelivery_changes_nothing(ingest, github_team, monkeypatch, firestore)
     lambda p: p["issue"].update(labels=[{"name": "bug"}]),
     lambda p: p["issue"]["labels"].append({"name": "postmortem"}),
     lambda p: p.update(action="labeled"),
+    lambda p: p["issue"].update(number=p["issue"]["number"] + 100),   # its label copied onto another issue
 ])
 def test_other_issues_and_actions_are_ignored(ingest, github_team, monkeypatch, firestore, change):
     iid, number, _ = low_incident(ingest, monkeypatch, github_team)
@@ -178,3 +179,21 @@ def test_malformed_deliveries_are_400_saying_why(ingest, github_team, monkeypatc
                "X-Hub-Signature-256": "sha256=" + hmac_sha256(SECRET, body)}
     r = ingest.post("/github", data=body, headers=headers)
     assert r.status_code == 400 and said in r.get_json()["error"]
+
+
+def test_the_close_the_product_made_comes_back_and_changes_nothing(ingest, api, github_team, monkeypatch, firestore):
+    iid, number, issue = low_incident(ingest, monkeypatch, github_team)
+    monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 11:00:00"))
+    assert api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-c"}).status_code == 200
+    delivery.wait_idle()
+    assert issue["state"] == "closed" and len(issue["comments"]) == 1
+    before, calls = dump_firestore(firestore), len(github_team.github.requests)
+    r = post(ingest, monkeypatch, issue_event("closed", iid, number, login="petties-incidents[bot]"),
+             when=local("2026-11-24 11:00:05"))
+    assert r.get_json() == {"incident": iid, "status": "duplicate"}
+    delivery.wait_idle()
+    assert len(github_team.github.requests) == calls and len(issue["comments"]) == 1
+    after = dump_firestore(firestore)
+    [new] = after.keys() - before.keys()
+    assert new.startswith("claims/github-") and {k: v for k, v in after.items() if k != new} == before
+
