@@ -318,9 +318,9 @@ def test_ending_a_silence_that_is_not_there_is_refused_on_the_silences_page(cons
 def postmortem(console, critical, escalate, at) -> str:
     """Given the Critical resolved by Dev D and its postmortem drafted by the sweep."""
     assert post(console, f"/incidents/{critical}/resolve", confirm="1").status_code == 303
-    sweep(escalate, NOW + timedelta(minutes=1))
+    sweep(escalate, NOW + timedelta(minutes=5))   # postmortem work runs at :00, :05, ...
     delivery.wait_idle()
-    at(NOW + timedelta(minutes=2))
+    at(NOW + timedelta(minutes=6))
     assert postmortem_store.get(critical) is not None
     return critical
 
@@ -352,7 +352,7 @@ def test_action_items_are_added_changed_and_ticked_as_the_person(console, postmo
     [item] = postmortem_store.get(postmortem)["action_items"]
     assert {k: item[k] for k in ("action", "owner", "deadline", "done", "done_at", "done_by", "created_by")} == {
         "action": "Alert on pool usage > 80%", "owner": "dev-c", "deadline": "2026-12-08", "done": True,
-        "done_at": NOW + timedelta(minutes=2), "done_by": "dev-d", "created_by": "dev-d"}
+        "done_at": NOW + timedelta(minutes=6), "done_by": "dev-d", "created_by": "dev-d"}
     page = console.get(f"/postmortems/{postmortem}?done=item-done").get_data(as_text=True)
     assert "Action item done." in page and "✅ done (Dev D)" in page and ">Reopen</button>" in page
     assert post(console, f"/postmortems/{postmortem}/action-items/1", done="0").status_code == 303
@@ -364,8 +364,8 @@ def test_the_review_is_marked_by_the_person(console, postmortem):
     r = post(console, f"/postmortems/{postmortem}/reviewed")
     assert (r.status_code, r.headers["Location"]) == (303, f"/postmortems/{postmortem}?done=reviewed")
     stored = postmortem_store.get(postmortem)
-    assert (stored["reviewed_by"], stored["reviewed_at"]) == ("dev-d", NOW + timedelta(minutes=2))
-    assert "Reviewed 2026-11-24 10:02:00 +07:00 by Dev D." in console.get(f"/postmortems/{postmortem}").get_data(
+    assert (stored["reviewed_by"], stored["reviewed_at"]) == ("dev-d", NOW + timedelta(minutes=6))
+    assert "Reviewed 2026-11-24 10:06:00 +07:00 by Dev D." in console.get(f"/postmortems/{postmortem}").get_data(
         as_text=True)
 
 

@@ -98,7 +98,7 @@ def busy(ingest, api, escalate, monkeypatch, use_team) -> dict:
         answer = api.post(f"/incidents/{critical}/{action}", json=body)
         assert answer.status_code == 200, answer.get_data(as_text=True)
     delivery.wait_idle()
-    for minute in (1, 2, 3):   # the sweep drafts the postmortem, then sends it out
+    for minute in (5, 6, 7):   # the sweep drafts the postmortem (at :35, its five-minute mark), then sends it out
         sweep(escalate, NOW - timedelta(hours=1, minutes=30) + timedelta(minutes=minute))
     delivery.wait_idle()
     at(NOW - timedelta(minutes=30))

@@ -170,7 +170,7 @@ def test_a_critical_is_driven_to_resolution_and_its_postmortem_in_the_console_as
     assert (stored.status, stored.resolved_at) == ("resolved", NOW + timedelta(minutes=40))
 
     # The scheduler's sweep drafts the postmortem; the person writes it, adds an action item, ticks it, reviews it
-    sweep(escalate, NOW + timedelta(minutes=41))
+    sweep(escalate, NOW + timedelta(minutes=45))
     delivery.wait_idle()
     at(50)
     page.reload()

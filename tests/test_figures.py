@@ -115,7 +115,7 @@ def test_postmortem_action_items_listed_are_those_open_and_overdue_when_the_day_
                        level="fatal")["incident"]
     _at(monkeypatch, "2026-11-20 10:40:00")
     assert api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"}).status_code == 200
-    sweep(escalate, local("2026-11-20 10:41:00"))
+    sweep(escalate, local("2026-11-20 10:45:00"))
 
     def add(when: str, action: str, deadline: str = "2026-11-22") -> int:
         _at(monkeypatch, when)
@@ -257,10 +257,11 @@ def _window_team(include_critical: bool):
 
 
 def _outage(ingest, escalate, monkeypatch, opened: str, closed: str) -> str:
-    """A 5-minute UptimeRobot outage of the backend, closed by UptimeRobot itself, and the sweep after it."""
+    """A 5-minute UptimeRobot outage of the backend, closed by UptimeRobot itself, and the sweep five minutes after
+    it (postmortem work runs at :00, :05, ...)."""
     iid = down(ingest, monkeypatch, local(opened))
     up(ingest, monkeypatch, local(closed))
-    sweep(escalate, local(closed) + timedelta(minutes=1))
+    sweep(escalate, local(closed) + timedelta(minutes=5))
     return iid
 
 

@@ -48,7 +48,7 @@ def test_an_incident_with_more_notes_than_a_document_holds_can_still_be_acknowle
     assert api.get(f"/incidents/{iid}").get_json()["status"] == "resolved"
     assert api.post(f"/incidents/{iid}/note", json={"actor": "dev-b", "text": "after: " + NOTE}).status_code == 200
 
-    sweep(escalate, local("2026-11-24 10:31:00"))        # a Critical: its postmortem is drafted from it all
+    sweep(escalate, local("2026-11-24 10:35:00"))        # a Critical: its postmortem is drafted from it all
     delivery.wait_idle()
     draft = api.get(f"/postmortems/{iid}").get_json()
     rows = draft["timeline"]

@@ -29,7 +29,7 @@ def _refused(tap, iid: str) -> list:
 def test_ten_parallel_posts_all_add_an_item_each_numbered_1_to_10(ingest, api, escalate, channels, monkeypatch):
     # Given a drafted postmortem with its GitHub issue
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9851")
-    _runs(escalate, "2026-11-24 10:41:00", "2026-11-24 10:42:00")
+    _runs(escalate, "2026-11-24 10:45:00", "2026-11-24 10:46:00")
     _at(monkeypatch, "2026-11-24 14:00:00")
     # When ten people add an action item at once
     with tapped() as tap:
@@ -49,7 +49,7 @@ def test_ten_parallel_posts_all_add_an_item_each_numbered_1_to_10(ingest, api, e
     assert all(r.code == "ALREADY_EXISTS" and any(path.startswith(items) and how == "create" for path, how in r.writes)
                for r in _refused(tap, iid)), tap.refused
     # and the issue's task list ends with all ten
-    _runs(escalate, "2026-11-24 14:01:00")
+    _runs(escalate, "2026-11-24 14:05:00")
     [issue] = _postmortem_issues(channels.github)
     assert all(f"- [ ] Step {i} (" in issue["body"] for i in range(10))
 
@@ -58,7 +58,7 @@ def test_ten_parallel_patches_on_ten_items_are_all_applied_without_a_collision(i
                                                                                 monkeypatch):
     # Given a postmortem with ten action items
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9852")
-    _runs(escalate, "2026-11-24 10:41:00", "2026-11-24 10:42:00")
+    _runs(escalate, "2026-11-24 10:45:00", "2026-11-24 10:46:00")
     _at(monkeypatch, "2026-11-24 14:00:00")
     for i in range(10):
         assert api.post(f"/postmortems/{iid}/action-items", json=_item(i)).status_code == 201
@@ -84,7 +84,7 @@ def test_ten_parallel_patches_on_ten_items_are_all_applied_without_a_collision(i
     # and no change collided with another: Firestore refused none of their writes
     assert _refused(tap, iid) == []
     # and the issue's task list shows every change
-    _runs(escalate, "2026-11-24 15:01:00")
+    _runs(escalate, "2026-11-24 15:05:00")
     [issue] = _postmortem_issues(channels.github)
     assert "- [x] Step 0 (Dev A, due 2026-12-01)" in issue["body"] and "Step 2 (Dev C, due 2027-01-15)" in issue["body"]
 
@@ -94,7 +94,7 @@ def test_a_change_that_keeps_colliding_is_refused_naming_the_postmortem(ingest, 
     import shared.postmortems as use_cases
     from shared.store.client import client
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9853")
-    _runs(escalate, "2026-11-24 10:41:00")
+    _runs(escalate, "2026-11-24 10:45:00")
     _at(monkeypatch, "2026-11-24 14:00:00")
     api.post(f"/postmortems/{iid}/action-items", json=_item(0))
     item = client().collection("postmortems").document(iid).collection("action_items").document("1")
@@ -117,7 +117,7 @@ def test_a_postmortem_stored_with_its_action_items_inline_still_reads_changes_an
     from shared.store import postmortems as store
     # Given a postmortem stored the way it was before items had documents of their own
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9854")
-    _runs(escalate, "2026-11-24 10:41:00")
+    _runs(escalate, "2026-11-24 10:45:00")
     inline = [{"n": 1, "action": "Old one", "owner": "dev-b", "deadline": "2026-11-30", "done": False,
                "done_at": None},
               {"n": 2, "action": "Old two", "owner": "dev-c", "deadline": "2026-12-05", "done": False,

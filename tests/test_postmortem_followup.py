@@ -50,7 +50,7 @@ def _at(monkeypatch, when: str) -> None:
 def test_the_postmortem_gets_one_github_issue_whose_task_list_follows_the_action_items(ingest, api, escalate,
                                                                                       channels, monkeypatch):
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9801")
-    _runs(escalate, "2026-11-24 10:41:00", "2026-11-24 10:42:00", "2026-11-24 10:43:00", "2026-11-24 10:42:00")
+    _runs(escalate, "2026-11-24 10:45:00", "2026-11-24 10:46:00", "2026-11-24 10:47:00", "2026-11-24 10:46:00")
     [issue] = _postmortem_issues(channels.github)
     assert issue["title"] == f"Postmortem {iid}: Checkout down"
     assert issue["labels"] == ["postmortem", "severity:critical", f"incident:{iid}"]
@@ -72,7 +72,7 @@ def test_the_postmortem_gets_one_github_issue_whose_task_list_follows_the_action
            "- [ ] Load test checkout (Dev C, due 2026-12-08)\n" in body
     assert "## Root Cause\n\nThe pool was sized for last year's traffic." in body
     assert "a box ticked here is not read back" in body
-    _runs(escalate, "2026-11-24 14:01:00", "2026-11-24 14:02:00")   # nothing left to do, nothing made twice
+    _runs(escalate, "2026-11-24 14:05:00", "2026-11-24 14:06:00")   # nothing left to do, nothing made twice
     assert len(_postmortem_issues(channels.github)) == 1
     assert channels.github.issues[issue["number"]]["body"] == body
     assert api.get(f"/postmortems/{iid}").get_json()["version"] == 5
@@ -83,7 +83,7 @@ def test_github_429_and_5xx_are_retried_until_the_issue_and_its_body_are_right(i
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9802")
     channels.github.fail_next(1, 429)
     channels.github.fail_next(1, 502)
-    _runs(escalate, "2026-11-24 10:41:00", "2026-11-24 10:42:00")
+    _runs(escalate, "2026-11-24 10:45:00", "2026-11-24 10:46:00")
     assert _postmortem_issues(channels.github) == []
     record = outbox.get(outbox.record_id(iid, "postmortem_issue", "github"))
     assert record["status"] == "pending" and "429" in record["last_error"]
@@ -106,7 +106,7 @@ def test_an_older_update_delivered_late_does_not_overwrite_a_newer_one(ingest, a
     from shared.config import config
     from shared.config.settings import settings
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9803")
-    _runs(escalate, "2026-11-24 10:41:00", "2026-11-24 10:42:00")
+    _runs(escalate, "2026-11-24 10:45:00", "2026-11-24 10:46:00")
     [issue] = _postmortem_issues(channels.github)
     _at(monkeypatch, "2026-11-24 11:00:00")
     channels.github.fail_next(2, 503)   # both updates fail at first and wait for a retry
@@ -131,7 +131,7 @@ def test_a_sync_that_finds_a_newer_version_after_its_request_sends_the_newer_one
     from shared.notify import postmortem_kinds as kinds
     from shared.store import postmortems as pm_store
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9804")
-    _runs(escalate, "2026-11-24 10:41:00", "2026-11-24 10:42:00")
+    _runs(escalate, "2026-11-24 10:45:00", "2026-11-24 10:46:00")
     [issue] = _postmortem_issues(channels.github)
     real_send, changed = kinds._send, []
 
@@ -157,13 +157,13 @@ def test_a_sync_that_finds_a_newer_version_after_its_request_sends_the_newer_one
 def test_in_bot_mode_the_draft_and_its_reminders_go_to_the_incidents_thread(ingest, api, escalate, bot, monkeypatch):
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9805")
     [alert] = [m for m in bot.discord.messages_in(ALERTS) if iid in str(m.get("embeds"))]
-    _runs(escalate, "2026-11-24 10:41:00", "2026-11-24 10:42:00", "2026-11-24 10:43:00")
+    _runs(escalate, "2026-11-24 10:45:00", "2026-11-24 10:46:00", "2026-11-24 10:47:00")
     thread = [m["content"] for m in bot.discord.messages_in(alert["id"])]
     [draft] = [t for t in thread if t.startswith("📝 Postmortem needed")]
     assert draft.startswith(f"📝 Postmortem needed for {iid} (critical): Checkout down; review by "
                             "2026-11-26 10:40:00 +07:00 (48 h after it was resolved)")
     assert not [m for m in bot.discord.messages_in(ALERTS) if "Postmortem needed" in (m.get("content") or "")]
-    _runs(escalate, "2026-11-25 10:40:00", "2026-11-25 10:41:00", "2026-11-25 10:42:00")
+    _runs(escalate, "2026-11-25 10:40:00", "2026-11-25 10:45:00", "2026-11-25 10:46:00")
     reminders = [t for t in (m["content"] for m in bot.discord.messages_in(alert["id"])) if t.startswith("⏰")]
     assert reminders == [f"⏰ The postmortem of {iid} is not reviewed yet (24 h since it was resolved; review by "
                          "2026-11-26 10:40:00 +07:00). @Dev D @Dev A"]
@@ -171,7 +171,7 @@ def test_in_bot_mode_the_draft_and_its_reminders_go_to_the_incidents_thread(inge
 
 def test_in_webhook_mode_the_draft_is_announced_in_the_channel(ingest, api, escalate, channels, monkeypatch):
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9806")
-    _runs(escalate, "2026-11-24 10:41:00", "2026-11-24 10:42:00", "2026-11-24 10:43:00")
+    _runs(escalate, "2026-11-24 10:45:00", "2026-11-24 10:46:00", "2026-11-24 10:47:00")
     drafts = [m for m in channels.prod() if (m.get("content") or "").startswith("📝 Postmortem needed")]
     assert len(drafts) == 1 and drafts[0]["content"].startswith(f"📝 Postmortem needed for {iid} (critical)")
     assert "review by 2026-11-26 10:40:00 +07:00" in drafts[0]["content"]
@@ -186,7 +186,7 @@ def _pings(iid: str, n: int, day: str) -> dict | None:
 def test_an_overdue_action_item_is_pinged_to_its_owner_once_a_day_until_done(ingest, api, escalate, monkeypatch):
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9807", opened="2026-11-20 10:00:00",
                              resolved="2026-11-20 10:40:00")
-    _runs(escalate, "2026-11-20 10:41:00")
+    _runs(escalate, "2026-11-20 10:45:00")
     _at(monkeypatch, "2026-11-20 11:00:00")
     for action, deadline in (("Alert on pool usage", "2026-11-24"), ("Load test checkout", "2026-12-10")):
         api.post(f"/postmortems/{iid}/action-items", json={"action": action, "owner": "dev-b", "deadline": deadline})
@@ -217,7 +217,7 @@ def test_an_overdue_action_item_is_pinged_to_its_owner_once_a_day_until_done(ing
 def test_postmortem_slash_commands_run_the_same_use_cases_as_the_api(ingest, api, escalate, interactions, team,
                                                                       monkeypatch):
     iid = _resolved_critical(ingest, api, escalate, monkeypatch, "9808")
-    _runs(escalate, "2026-11-24 10:41:00")
+    _runs(escalate, "2026-11-24 10:45:00")
     _at(monkeypatch, "2026-11-24 15:00:00")
     added = send(interactions, command("postmortem", "action", incident=iid.lower(), text="Alert on pool usage",
                                        owner=IDS["dev-b"], deadline="2026-12-01")).get_json()["data"]
@@ -255,14 +255,14 @@ def test_a_security_issue_flagged_from_discord_a_day_after_it_resolved_still_get
                        level="warning")["incident"]
     _at(monkeypatch, "2026-11-24 10:20:00")
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-c"})
-    _runs(escalate, "2026-11-24 10:21:00")
+    _runs(escalate, "2026-11-24 10:25:00")
     assert api.get(f"/postmortems/{iid}").status_code == 404   # a Low: no postmortem, yet
     _at(monkeypatch, "2026-11-25 11:00:00")
     flagged = send(interactions, command("postmortem", "flag", incident=iid, kind="security")).get_json()["data"]
     assert flagged["content"].startswith(f"🚩 {iid} flagged as security")
     bad = send(interactions, command("postmortem", "flag", incident=iid, kind="gossip")).get_json()["data"]
     assert bad["flags"] == 64 and "expected one of data_loss, security" in bad["content"]
-    _runs(escalate, "2026-11-25 11:01:00", "2026-11-25 11:02:00")
+    _runs(escalate, "2026-11-25 11:05:00", "2026-11-25 11:06:00")
     got = api.get(f"/postmortems/{iid}").get_json()
     assert got["reasons"] == ["security"] and got["reminded"] == [24]   # 24 h had passed: not reminded at once
     assert outbox.get(outbox.record_id(iid, "postmortem-24h", "discord")) is None

@@ -76,8 +76,8 @@ def test_the_sweep_drafts_a_postmortem_once_for_a_resolved_critical(ingest, api,
         monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 10:30:00"))
         assert api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"}).status_code == 200
     assert api.get(f"/postmortems/{critical}").status_code == 404          # not before the sweep
-    sweep(escalate, local("2026-11-24 10:31:00"))
-    sweep(escalate, local("2026-11-24 10:32:00"))
+    sweep(escalate, local("2026-11-24 10:35:00"))
+    sweep(escalate, local("2026-11-24 10:36:00"))
     got = api.get(f"/postmortems/{critical.lower()}").get_json()
     assert (got["incident"], got["reasons"], got["duration"]) == (critical, ["critical"], "30 minutes")
     missing = api.get(f"/postmortems/{minor}")
@@ -96,7 +96,7 @@ def test_action_items_with_owner_and_deadline_and_the_review(ingest, api, escala
                        level="fatal")["incident"]
     monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 11:00:00"))
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
-    sweep(escalate, local("2026-11-24 11:01:00"))
+    sweep(escalate, local("2026-11-24 11:05:00"))
     added = api.post(f"/postmortems/{iid}/action-items", json={"action": "Alert on pool usage > 80%",
                                                                 "owner": "Dev B", "deadline": "2026-12-01"})
     assert added.status_code == 201, added.get_data(as_text=True)
@@ -122,7 +122,7 @@ def test_the_draft_is_announced_once_and_unreviewed_ones_are_reminded_at_24_and_
                        level="fatal")["incident"]
     monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 10:40:00"))
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
-    for when in ("2026-11-24 10:41:00", "2026-11-24 10:42:00", "2026-11-25 10:40:00", "2026-11-25 10:41:00",
+    for when in ("2026-11-24 10:45:00", "2026-11-24 10:46:00", "2026-11-25 10:40:00", "2026-11-25 10:41:00",
                  "2026-11-26 06:40:00"):
         sweep(escalate, local(when))
     announced = outbox.get(outbox.record_id(iid, "postmortem-draft", "discord"))
@@ -140,9 +140,9 @@ def test_a_reviewed_postmortem_is_not_reminded(ingest, api, escalate, monkeypatc
                        level="fatal")["incident"]
     monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-24 10:40:00"))
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
-    sweep(escalate, local("2026-11-24 10:41:00"))
+    sweep(escalate, local("2026-11-24 10:45:00"))
     assert api.post(f"/postmortems/{iid}/reviewed", json={"actor": "dev-a"}).status_code == 200
-    sweep(escalate, local("2026-11-25 10:41:00"))
+    sweep(escalate, local("2026-11-25 10:45:00"))
     assert outbox.get(outbox.record_id(iid, "postmortem-24h", "discord")) is None
 
 
@@ -153,7 +153,7 @@ def test_overdue_action_items_are_in_the_daily_report(ingest, api, escalate, mon
                        level="fatal")["incident"]
     monkeypatch.setattr("shared.web.http.now", lambda: local("2026-11-20 10:40:00"))
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-d"})
-    sweep(escalate, local("2026-11-20 10:41:00"))
+    sweep(escalate, local("2026-11-20 10:45:00"))
     for action, deadline in (("Alert on pool usage", "2026-11-22"), ("Load test checkout", "2026-12-10")):
         api.post(f"/postmortems/{iid}/action-items", json={"action": action, "owner": "dev-b", "deadline": deadline})
     daily = function_app("daily_summary").test_client()
@@ -173,7 +173,7 @@ def test_a_person_flags_data_loss_and_a_low_incident_then_needs_a_postmortem(ing
     assert api.post(f"/incidents/{iid}/flag", json={"actor": "dev-a", "flag": "nonsense"}).status_code == 400
     assert api.post(f"/incidents/{iid}/flag", json={"actor": "dev-a", "flag": "data_loss"}).status_code == 200
     api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-c"})
-    sweep(escalate, local("2026-11-24 10:11:00"))
+    sweep(escalate, local("2026-11-24 10:15:00"))
     got = api.get(f"/postmortems/{iid}").get_json()
     assert got["reasons"] == ["data loss"] and got["author"] == "Dev C"
 

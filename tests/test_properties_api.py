@@ -68,7 +68,7 @@ def _seed(ingest, api, escalate, monkeypatch) -> dict:
     opened = sentry_alert(ingest, monkeypatch, TUESDAY, "9901", "Connection pool exhausted")["incident"]
     resolved = sentry_alert(ingest, monkeypatch, TUESDAY, "9902", "Checkout down", level="fatal")["incident"]
     assert api.post(f"/incidents/{resolved}/resolve", json={"actor": "dev-d"}).status_code == 200
-    sweep(escalate, local("2026-11-24 10:01:00"))   # drafts the postmortem
+    sweep(escalate, local("2026-11-24 10:05:00"))   # drafts the postmortem
     item = {"action": "Add a pool alert", "owner": "dev-b", "deadline": "2026-12-01"}
     assert api.post(f"/postmortems/{resolved}/action-items", json=item).status_code == 201
     silence = api.post("/silences", json={"actor": "dev-a", "matchers": {"service": "ai-service"},

@@ -168,8 +168,16 @@ def claim_run(name: str, now: datetime, wall: datetime, lease: timedelta) -> boo
     """Claim a run that must happen once but may be cut off (a Scheduler job): claims/{name}, held until `wall` +
     `lease`. True when this call does the run: nobody claimed it, or whoever did neither finished it (finish_run)
     nor is within their lease any more (the function's timeout killed it: the Scheduler retry finishes the work,
-    every step of which is idempotent). A claim made by claim_once counts as finished."""
+    every step of which is idempotent). A claim made by claim_once counts as finished.
+
+    The first delivery of a schedule time creates the claim without reading it (a write, no read: the sweep runs
+    1,440 times a day); only a repeated one reads the claim, in a transaction, to see whether its run finished."""
     ref = claim_ref(name)
+    try:
+        call(ref.create, {**claim_doc(now), "running_until": wall + lease, "done": False, "tries": 1})
+        return True
+    except gexc.Conflict:
+        pass   # claimed before: a retry of this schedule time, or another delivery of it
 
     def write(snap, batch):
         held = snap.to_dict() if snap.exists else None
