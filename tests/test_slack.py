@@ -16,7 +16,7 @@ from shared.notify import delivery
 from shared.store import outbox
 from tests.conftest import fixture_json, sentry_headers
 from tests.fakes.slack import FakeSlack
-from tests.notify_fixtures import local, sentry_alert, sweep
+from tests.notify_fixtures import local, scheduled, sentry_alert, sweep
 from tests.teams import variant
 
 TUESDAY = local("2026-11-24 10:00:00")   # business hours; Dev D is on call that week
@@ -116,16 +116,28 @@ def test_mentions_and_links_in_alert_text_stay_inert(ingest, slack, monkeypatch)
     assert "&amp; co" in message["text"] and f"<@{DEV_D}>" in sent   # the on-call is still named
 
 
-def test_a_rate_limited_webhook_delivers_the_alert_exactly_once(ingest, slack, escalate, monkeypatch):
-    slack.fail_next(1, status=429, retry_after=1)
+@pytest.mark.parametrize("status,said", [(429, "rate_limited"), (503, "service_unavailable")])
+def test_a_rate_limited_or_failing_webhook_delivers_the_alert_exactly_once(ingest, slack, escalate, monkeypatch,
+                                                                          status, said):
+    slack.fail_next(1, status=status, retry_after=1)
     opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8003", "Checkout failed for every card", level="fatal")
     delivery.wait_idle()
     record = outbox.get(outbox.record_id(opened["incident"], "opened", "slack"))
-    assert record["status"] == "pending" and record["last_error"] == "HTTP 429: rate_limited"
-    assert slack.messages_for(slack.prod_url) == [] and slack.statuses() == [429]
+    assert record["status"] == "pending" and record["last_error"] == f"HTTP {status}: {said}"
+    assert slack.messages_for(slack.prod_url) == [] and slack.statuses() == [status]
     assert sweep(escalate, local("2026-11-24 10:01:00"))["sent"] == 1
     assert sweep(escalate, local("2026-11-24 10:02:00"))["sent"] == 0
-    assert len(slack.messages_for(slack.prod_url)) == 1 and slack.statuses() == [429, 200]
+    assert len(slack.messages_for(slack.prod_url)) == 1 and slack.statuses() == [status, 200]
+
+
+def test_an_unreachable_webhook_is_retried_and_its_url_never_shows(ingest, api, slack, monkeypatch):
+    slack.stop()   # nothing listens at the webhook's address any more
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8007", "Checkout failed for every card", level="fatal")
+    delivery.wait_idle()
+    record = outbox.get(outbox.record_id(opened["incident"], "opened", "slack"))
+    assert record["status"] == "pending" and "network error or timeout" in record["last_error"]
+    shown = json.dumps([record, api.get(f"/incidents/{opened['incident']}").get_json()], default=str)
+    assert "SECRET" not in shown and "/services/" not in shown
 
 
 def test_a_refused_message_fails_with_slacks_reason_and_no_secret(ingest, api, slack, monkeypatch):
@@ -200,3 +212,31 @@ def test_the_example_team_files_slack_routes_are_valid_once_uncommented():
         ("slack", "critical", ["on-call"])]
     assert "slack_staging" in [c.channel for c in staging.channels]
     assert cfg.person("lead").slack_id == "U0LENA0001"
+
+
+def slack_only_team():
+    """The Petties team on Slack alone: every Discord route names Slack instead (the staging one Slack's staging)."""
+    def edit(data):
+        for route in data["notifications"]["routes"]:
+            route["channels"] = [{**c, "channel": {"discord": "slack", "discord_staging": "slack_staging"}.get(
+                c["channel"], c["channel"])} for c in route["channels"]]
+    return variant({"people.dev-d.slack_id": DEV_D, "people.dev-a.slack_id": DEV_A}, edit=edit)
+
+
+def test_a_team_on_slack_alone_gets_its_handoff_and_daily_report_in_slack(ingest, slack, escalate, daily, channels,
+                                                                          use_team, monkeypatch):
+    use_team(slack_only_team())
+    opened = sentry_alert(ingest, monkeypatch, local("2026-11-27 20:00:00"), "8008", "Booking_page fails",
+                          level="error")
+    delivery.wait_idle()
+    sweep(escalate, local("2026-11-30 09:00:00"))   # Monday: the week changes hands, the held High goes out
+    delivery.wait_idle()
+    texts = [m["text"] for m in slack.messages_for(slack.prod_url)]
+    [handoff] = [t for t in texts if t.startswith("*On-Call Handoff - 2026-11-30*")]
+    assert "*From: @Dev D*\n*To: @Dev A*" in handoff   # Discord's headings as Slack's bold
+    assert f"- [ ] {opened['incident']}: Booking_page fails (High, open)" in handoff   # no Discord escapes
+    assert any(t.startswith("🟠 HIGH ALERT") and f"<@{DEV_A}> - Please investigate" in t for t in texts)
+    assert scheduled(daily, local("2026-11-30 09:05:00")).status_code == 200
+    delivery.wait_idle()
+    assert any(m["text"].startswith("📊 PETTIES DAILY REPORT - 2026-11-29") for m in slack.messages_for(slack.prod_url))
+    assert channels.prod() == [] and not any(p["channel"] == "discord" for p in outbox.list_previews())

@@ -26,6 +26,9 @@ from shared.model import Incident
 
 ERROR_MAX = 100   # Slack's error bodies are one word ("invalid_blocks"); anything longer is not theirs
 _DISCORD_MENTION = re.compile(r"<@!?(\d+)>")
+_HEADING = re.compile(r"(?m)^#{1,3} +(.+)$")   # Discord's headings: mrkdwn has none
+_BOLD = re.compile(r"(?<!\\)\*\*(.+?)(?<!\\)\*\*")   # Discord's **bold** is mrkdwn's *bold*
+_ESCAPED = re.compile(r"\\([\\*_~`|\[\]#>-])")   # what render.discord_text escaped
 
 
 def post(channel: str, webhook: Secret, payload: dict, timeout: float) -> Result:
@@ -42,8 +45,12 @@ def post(channel: str, webhook: Secret, payload: dict, timeout: float) -> Result
 
 
 def from_discord(text: str, cfg: Config, ping: bool) -> str:
-    """Return text written for Discord (the handoff, a notice: `<@discord id>` names people) as Slack mrkdwn: the
-    people it names by their slack_id (else @Name), everything else inert."""
+    """Return text written for Discord (the handoff, the daily report, a notice: `<@discord id>` names people) as
+    Slack mrkdwn: its headings and **bold** as Slack's *bold*, Discord's backslash escapes dropped (mrkdwn has none),
+    the people it names by their slack_id (else @Name), everything else inert."""
+    text = _HEADING.sub(r"*\1*", text)
+    text = _BOLD.sub(r"*\1*", text)
+    text = _ESCAPED.sub(r"\1", text)
     by_discord = {p.discord_id: p.id for p in cfg.people if p.discord_id}
     parts = _DISCORD_MENTION.split(text)   # text, id, text, id, ..., text
     return "".join(slack_text(part) if i % 2 == 0 else

@@ -9,6 +9,7 @@ from shared.channels import discord, render
 from shared.config import Config
 from shared.notify import plan
 from shared.rules import oncall as rotation
+from shared.rules import routing
 from shared.store import incidents as store
 from shared.store import oncall as oncall_store
 from shared.store import outbox
@@ -68,8 +69,9 @@ def post_once(now: datetime, cfg: Config) -> str | None:
     handover = rotation.next_handover(now, cfg) - timedelta(days=7)
     if not handover <= now < handover + POST_WITHIN:
         return None
-    rid = outbox.record_id(f"handoff-{handover:%Y%m%dT%H%M}", "handoff", "discord")
+    chat = routing.team_chat(cfg)
+    rid = outbox.record_id(f"handoff-{handover:%Y%m%dT%H%M}", "handoff", chat)
     if outbox.get(rid) is not None:
         return None
     body, pings = text(compose(now, cfg), cfg)
-    return rid if outbox.enqueue([plan.text_record(rid, "handoff", "discord", body, now, pings=pings)])[0] else None
+    return rid if outbox.enqueue([plan.text_record(rid, "handoff", chat, body, now, pings=pings)])[0] else None

@@ -16,7 +16,7 @@ from shared.errors import BadInput, NotFound
 from shared.model import Incident, Severity
 from shared.notify import plan
 from shared.reports import action_items, corrections, probes
-from shared.rules import metrics, silence, uptime
+from shared.rules import metrics, routing, silence, uptime
 from shared.rules import status_page as status_rules
 from shared.rules.text import quoted
 from shared.status import page as status_page
@@ -165,15 +165,16 @@ def run(now: datetime, cfg: Config, settings: Settings, day: date | None = None,
         last = next((d for d in before if reports.get_report(d.isoformat()) is not None), None)
         days = [d for d in reversed(before) if last is not None and d > last] + [target]
     made, due, correction = [], [], None
+    chat = routing.team_chat(cfg)   # the team's chat: Discord, or Slack for a team that uses Slack
     for each in days:
         if reports.get_report(each.isoformat()) is not None:
             if recompute and each == target:
-                correction = _correct(each.isoformat(), compose(each, cfg, settings, now), now)
+                correction = _correct(each.isoformat(), compose(each, cfg, settings, now), now, chat)
                 due += correction["notify"]
             continue  # reported already: a re-run posts nothing new
         report = compose(each, cfg, settings, now)
-        rid = outbox.record_id(f"report-{each.isoformat()}", "daily", "discord")
-        record = plan.text_record(rid, "daily", "discord", report["text"], now)
+        rid = outbox.record_id(f"report-{each.isoformat()}", "daily", chat)
+        record = plan.text_record(rid, "daily", chat, report["text"], now)
         if not reports.save_report(each.isoformat(), {**report, "made_at": now}, [record]):
             continue  # another run made it meanwhile
         due.append(rid)
@@ -186,7 +187,7 @@ def run(now: datetime, cfg: Config, settings: Settings, day: date | None = None,
     return done
 
 
-def _correct(day: str, report: dict, now: datetime) -> dict:
+def _correct(day: str, report: dict, now: datetime, chat: str) -> dict:
     """Store the day's report made again, with the correction that posts what changed (numbered: the record of
     correction n is made once); nothing when no figure changed. Return the correction's number, its changes and
     the records to deliver now."""
@@ -201,7 +202,7 @@ def _correct(day: str, report: dict, now: datetime) -> dict:
             return None
         n = len(stored.get("corrections") or []) + 1
         reason = f"daily-correction-{n}"
-        record = plan.text_record(outbox.record_id(f"report-{day}", reason, "discord"), reason, "discord",
+        record = plan.text_record(outbox.record_id(f"report-{day}", reason, chat), reason, chat,
                                   corrections.message(day, changes), now)
         made.update(n=n, changes=changes, notify=[record["id"]])
         return {**fresh, "corrections": [*(stored.get("corrections") or []),

@@ -108,6 +108,14 @@ def raised(severity: Severity, environment: str, now: datetime, cfg: Config,
             for d in opening(severity, environment, now, cfg, on_call)]
 
 
+def team_chat(cfg: Config) -> str:
+    """Return the chat channel the team's own messages go to (the handoff, the daily report, silence notices): the
+    first chat channel the default environment's routes name (Discord, or Slack for a team that uses Slack), else
+    discord (where they show on the preview page until it is set up)."""
+    chats = [c for c in follow_up_channels(cfg.default_environment, cfg) if CAPABILITIES[c].chat]
+    return chats[0] if chats else "discord"
+
+
 def follow_up_channels(environment: str, cfg: Config) -> list[str]:
     """Return every channel any route could have used for this environment (resolve follow-ups)."""
     channels: list[str] = []

@@ -21,7 +21,7 @@ from shared.config.units import duration_seconds
 from shared.errors import BadInput, NotFound
 from shared.model import Incident, OutboxStatus, Status, TimelineEntry, iso
 from shared.notify import plan
-from shared.rules import ids, paging
+from shared.rules import ids, paging, routing
 from shared.rules import silence as rules
 from shared.rules.calendar import given_time
 from shared.rules.sla import clocks
@@ -32,7 +32,6 @@ from shared.store import silences as store
 
 CACHE_SECONDS = 30.0  # ingest reads silences at most this often per instance; the sweep and the API read fresh
 ANNOUNCE_WITHIN = timedelta(hours=1)  # a window that ended longer ago than this is not announced late
-ALERTS_CHANNEL = "discord"
 STATES = ("active", "pending", "expired")
 PAGE = 100   # silences per page of GET /api/silences unless `limit` says otherwise
 ANNOUNCEMENT_MAX = 2000   # Discord's limit on a message's content
@@ -256,11 +255,12 @@ def _span(start: datetime, end: datetime, cfg: Config) -> str:
     return f"{first:%a %d %b %H:%M}-{last:%a %d %b %H:%M}"
 
 
-def _notice(key: str, reason: str, text: str, now: datetime) -> list[str]:
-    rid = outbox.record_id(key, reason, ALERTS_CHANNEL)
+def _notice(key: str, reason: str, text: str, now: datetime, cfg: Config) -> list[str]:
+    chat = routing.team_chat(cfg)   # the team's chat: Discord, or Slack for a team that uses Slack
+    rid = outbox.record_id(key, reason, chat)
     if outbox.get(rid) is not None:
         return []
-    created = outbox.enqueue([plan.text_record(rid, reason, ALERTS_CHANNEL, text, now)])
+    created = outbox.enqueue([plan.text_record(rid, reason, chat, text, now)])
     return [rid] if created and created[0] else []
 
 
@@ -280,11 +280,11 @@ def _end_line(silence: dict, cfg: Config) -> str:
 
 
 def _announce_start(silence: dict, now: datetime, cfg: Config) -> list[str]:
-    return _notice(f"silence-{silence['id']}", "notice-silenced", _start_line(silence, cfg), now)
+    return _notice(f"silence-{silence['id']}", "notice-silenced", _start_line(silence, cfg), now, cfg)
 
 
 def _announce_end(silence: dict, now: datetime, cfg: Config) -> list[str]:
-    return _notice(f"silence-{silence['id']}", "notice-silence-ended", _end_line(silence, cfg), now)
+    return _notice(f"silence-{silence['id']}", "notice-silence-ended", _end_line(silence, cfg), now, cfg)
 
 
 def announce(now: datetime, cfg: Config) -> list[str]:
@@ -305,9 +305,9 @@ def announce(now: datetime, cfg: Config) -> list[str]:
     if len(marks) == 1:
         silence, _ = marks[0]
         reason = "notice-silence-ended" if silence["end"] <= now else "notice-silenced"
-        due += _notice(f"silence-{silence['id']}", reason, lines[0], now)
+        due += _notice(f"silence-{silence['id']}", reason, lines[0], now, cfg)
     elif marks:
-        due += _notice(f"silences-{now:%Y%m%dT%H%M%S}", "notice-silences", _together(lines), now)
+        due += _notice(f"silences-{now:%Y%m%dT%H%M%S}", "notice-silences", _together(lines), now, cfg)
     for silence, fields in marks:
         store.mark(silence["id"], fields)
     for window in cfg.maintenance:
