@@ -91,6 +91,7 @@ def main() -> None:
     web.now = clock
     counts = tap_product()
     spent: dict[str, Counter] = {}
+    stages = sweep_stages(counts)
 
     def counted(kind: str, app: str, method: str, path: str, **kwargs):
         before, started = counts.totals(), time.perf_counter()
@@ -141,7 +142,60 @@ def main() -> None:
         web.now = real_now
         for fake in (discord, github, uptime, smtp):
             fake.stop()
-    report(spent, ttl_docs)
+    report(spent, ttl_docs, stages)
+
+
+# The sweep's stages, by the name shared/sweep calls them under: (module holding the name, name, what it is).
+STAGES = (("shared.sweep", "claim_run", "claim the minute (at most once)"),
+          ("shared.sweep", "silences", "silences that ended"),
+          ("shared.sweep", "reactions", "reactions (Discord bot mode)"),
+          ("shared.sweep", "escalations", "escalation steps due"),
+          ("shared.sweep", "hot_sweep", "a storm's milestones"),
+          ("shared.sweep", "handoff", "the weekly handoff"),
+          ("shared.sweep", "status_updates", "status-update reminders"),
+          ("shared.sweep", "sweep", "the outbox"),
+          ("shared.sweep", "postmortems", "postmortem drafts"),
+          ("shared.sweep", "polling", "UptimeRobot polling"),
+          ("shared.sweep", "probes", "health probes"),
+          ("shared.sweep", "health", "the sweep's health record"),
+          ("shared.sweep", "finish_run", "finish the minute"))
+
+
+class _Counted:
+    """Stands in for a module or function the sweep calls: each call through it adds its Firestore operations to
+    `into` (calls within calls are counted once, by the outermost stage)."""
+
+    depth = 0
+
+    def __init__(self, target, counts, into: Counter):
+        self._target, self._counts, self._into = target, counts, into
+
+    def __call__(self, *args, **kwargs):
+        if _Counted.depth:
+            return self._target(*args, **kwargs)
+        _Counted.depth += 1
+        before = self._counts.totals()
+        try:
+            return self._target(*args, **kwargs)
+        finally:
+            _Counted.depth -= 1
+            after = self._counts.totals()
+            self._into.update({"reads": after[0] - before[0], "writes": after[1] - before[1]})
+
+    def __getattr__(self, name):
+        value = getattr(self._target, name)
+        return _Counted(value, self._counts, self._into) if callable(value) else value
+
+
+def sweep_stages(counts) -> dict[str, Counter]:
+    """Wrap each of the sweep's stages so the day's reads and writes are told by stage."""
+    import importlib
+
+    spent: dict[str, Counter] = {}
+    for module_name, name, label in STAGES:
+        module = importlib.import_module(module_name)
+        setattr(module, name, _Counted(getattr(module, name), counts, spent.setdefault(label, Counter())))
+    return spent
 
 
 def _human_action(minute: int, opened: dict[int, str]) -> tuple[str, dict] | None:
@@ -157,7 +211,7 @@ def _human_action(minute: int, opened: dict[int, str]) -> tuple[str, dict] | Non
     return f"/incidents/{opened[issue]}/{verb}", {"actor": actor, "reason": "bench", "detail": "bench"}
 
 
-def report(spent: dict[str, Counter], ttl_docs: dict[str, int]) -> None:
+def report(spent: dict[str, Counter], ttl_docs: dict[str, int], stages: dict[str, Counter]) -> None:
     print("\none day of the Petties team's traffic (167 Sentry alerts, 3 UptimeRobot monitors polled every minute "
           "with one 15-minute outage, /ingest/health checked every 5 minutes, 1,440 sweeps, the daily report, "
           "a few people), Firestore operations:")
@@ -171,6 +225,12 @@ def report(spent: dict[str, Counter], ttl_docs: dict[str, int]) -> None:
     print(f"  {'day total':<30} {total['calls']:>6} {total['reads']:>8} {total['writes']:>8} {total['deletes']:>8}")
     print(f"  {'free tier, per day':<30} {'':>6} {QUOTA['reads']:>8} {QUOTA['writes']:>8} {QUOTA['deletes']:>8}")
     print("  share of the free tier: " + ", ".join(f"{name} {total[name] / QUOTA[name]:.0%}" for name in QUOTA))
+    sweeps = spent.get("sweeps (every minute)", Counter())
+    print(f"  the sweeps by stage (reads per sweep; share of the day's free reads), {sweeps['calls']} sweeps:")
+    for label, c in stages.items():
+        per = c["reads"] / max(sweeps["calls"], 1)
+        print(f"    {label:<34} reads {c['reads']:>7} ({per:5.2f}/sweep, {c['reads'] / QUOTA['reads']:5.1%})"
+              f"   writes {c['writes']:>6}")
     ttl = sum(ttl_docs.values())
     print(f"  documents with a TTL written today (deleted by TTL policies later, billed as deletes): {ttl} "
           f"({', '.join(f'{k} {v}' for k, v in ttl_docs.items())})")
