@@ -240,3 +240,32 @@ def test_a_team_on_slack_alone_gets_its_handoff_and_daily_report_in_slack(ingest
     delivery.wait_idle()
     assert any(m["text"].startswith("📊 PETTIES DAILY REPORT - 2026-11-29") for m in slack.messages_for(slack.prod_url))
     assert channels.prod() == [] and not any(p["channel"] == "discord" for p in outbox.list_previews())
+
+
+def test_held_alerts_go_out_as_one_slack_digest_linking_each_incident(ingest, slack, escalate, use_team, monkeypatch):
+    use_team(slack_only_team())
+    friday = local("2026-11-27 20:00:00")
+    ids = [sentry_alert(ingest, monkeypatch, friday, f"810{n}", f"Booking step {n} fails", level="error")["incident"]
+           for n in range(2)]
+    delivery.wait_idle()
+    assert slack.messages_for(slack.prod_url) == []   # High outside business hours: held
+    sweep(escalate, local("2026-11-30 09:00:00"))
+    delivery.wait_idle()
+    [digest] = [m for m in slack.messages_for(slack.prod_url) if m["text"].startswith("🌅 Held outside business")]
+    for iid in ids:
+        assert f"<{PUBLIC}/console/incidents/{iid}|{iid}>" in digest["text"]
+    assert f"<@{DEV_A}> - Please review" in digest["text"]
+
+
+def test_team_chat_is_the_first_chat_channel_of_the_default_environments_routes():
+    from shared.rules import routing
+    assert routing.team_chat(variant()) == "discord"
+    assert routing.team_chat(slack_only_team()) == "slack"
+    no_chat = variant(edit=lambda d: [r.update(channels=[{"channel": "github"}]) for r in d["notifications"]["routes"]])
+    assert routing.team_chat(no_chat) == "discord"   # shown on the preview page until a chat is routed
+
+
+def test_doctor_send_test_posts_one_marked_message_to_slack(slack):
+    line = doctor.send_test(settings(), "slack", "", 5)
+    assert line.status == doctor.OK, line
+    assert slack.messages_for(slack.prod_url) == [{"text": doctor.TEST_TEXT}]
