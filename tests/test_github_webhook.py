@@ -63,6 +63,27 @@ def low_incident(ingest, monkeypatch, channels, issue_id: str = "8001") -> tuple
     return opened["incident"], number, issue
 
 
+def test_closing_the_issue_of_a_sentry_bug_on_github_resolves_its_sentry_issue_too(ingest, github_team, monkeypatch,
+                                                                                   use_team):
+    """The last step of the team's workflow is closing the Sentry issue: a Low bug fixed and closed on GitHub is."""
+    from shared.config.settings import settings
+    from tests.fakes.sentry_api import FakeSentryApi
+    use_team(variant({"people.dev-b.github": "Dev-B-GH", "sentry.organization": "petties"}))
+    sentry = FakeSentryApi(clock=github_team.clock).serve()
+    try:
+        sentry.add_issue("8001")
+        monkeypatch.setenv("SENTRY_API_TOKEN", sentry.token)
+        monkeypatch.setenv("SENTRY_API_URL", sentry.base_url)
+        settings.cache_clear()
+        iid, number, issue = low_incident(ingest, monkeypatch, github_team, "8001")
+        issue["state"] = "closed"
+        assert post(ingest, monkeypatch, issue_event("closed", iid, number)).status_code == 200
+        delivery.wait_idle()
+        assert sentry.updates == [("8001", "resolved")]
+    finally:
+        sentry.stop()
+
+
 def test_closing_the_issue_on_github_resolves_the_incident_as_the_person(ingest, api, github_team, monkeypatch):
     iid, number, issue = low_incident(ingest, monkeypatch, github_team)
     issue["state"] = "closed"   # a person closed it on GitHub

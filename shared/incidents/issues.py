@@ -60,7 +60,8 @@ def _unchanged(incident: Incident, now: datetime, claim: str | None) -> Outcome:
 def _resolve(incident: Incident, who: str, detail: str, now: datetime, cfg: Config, claim: str | None) -> Outcome:
     if incident.is_resolved:
         return _unchanged(incident, now, claim)
-    resolved = plan.next_round(plan.on_resolve(incident.id, incident.environment, now, cfg),
+    # a Low bug from Sentry closed on GitHub when its fix shipped: its Sentry issue is resolved too (in step)
+    resolved = plan.next_round(plan.on_resolve(incident.id, incident.environment, now, cfg, incident.dedup_key),
                                incident.doc.get("reopens") or 0)
     records = [_done_there(r, now) if r["channel"] == CHANNEL else r for r in resolved]
     records += plan.on_step(incident.id, incident.severity, incident.environment, incident.steps + 1, "resolve",
