@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from shared.channels import build
+from shared.channels import build, words
 from shared.channels.slack_render import BLOCKS_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, count_blocks, text_message
 from shared.config import DEFAULT_CONFIG, ConfigError, parse_config
 from shared.config.settings import settings
@@ -124,6 +124,8 @@ def test_a_rate_limited_or_failing_webhook_delivers_the_alert_exactly_once(inges
     delivery.wait_idle()
     record = outbox.get(outbox.record_id(opened["incident"], "opened", "slack"))
     assert record["status"] == "pending" and record["last_error"] == f"HTTP {status}: {said}"
+    assert words.state(record) == ("retrying after Slack's rate limit" if status == 429 else
+                                   "retrying after Slack had a failure (HTTP 503)")
     assert slack.messages_for(slack.prod_url) == [] and slack.statuses() == [status]
     assert sweep(escalate, local("2026-11-24 10:01:00"))["sent"] == 1
     assert sweep(escalate, local("2026-11-24 10:02:00"))["sent"] == 0

@@ -14,8 +14,10 @@ from shared.config.channels import ESCALATION, MILESTONE, POSTMORTEM_ISSUE, POST
 from shared.model import OutboxStatus, Severity
 from shared.rules import routing
 
-CHANNELS = {"discord": "Discord", "discord_staging": "Discord (staging)", "email": "Email", "github": "GitHub"}
-VENDORS = {"discord": "Discord", "discord_staging": "Discord", "email": "the mail server", "github": "GitHub"}
+CHANNELS = {"discord": "Discord", "discord_staging": "Discord (staging)", "email": "Email", "github": "GitHub",
+            "slack": "Slack", "slack_staging": "Slack (staging)"}
+VENDORS = {"discord": "Discord", "discord_staging": "Discord", "email": "the mail server", "github": "GitHub",
+           "slack": "Slack", "slack_staging": "Slack"}
 STEPS = {"ack": "Acknowledged by {who}", "investigating": "{who} is investigating",
          "fixing": "{who} is working on a fix", "deploying": "{who} is deploying the fix",
          "resolve": "Resolved by {who}", "invalid": "Closed as invalid by {who}"}
