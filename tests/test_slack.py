@@ -271,3 +271,18 @@ def test_doctor_send_test_posts_one_marked_message_to_slack(slack):
     line = doctor.send_test(settings(), "slack", "", 5)
     assert line.status == doctor.OK, line
     assert slack.messages_for(slack.prod_url) == [{"text": doctor.TEST_TEXT}]
+
+
+def test_the_critical_card_reads_as_the_golden_file_says():
+    from pathlib import Path
+
+    from shared.channels.slack_render import message
+    from tests.golden_files import golden
+    from tests.test_render import NOW, PUBLIC_URL, incident
+    cfg = slack_team()
+    payload = message("critical", incident(links={"sentry": "https://petties.sentry.io/issues/4242/?a=1|b"}), cfg,
+                      NOW, ("dev-d", "dev-a", "dev-b"), None, PUBLIC_URL)
+    text = json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
+    assert text == golden(Path(__file__).parent / "golden" / "slack" / "critical.json", text)
+    # a | in the link would end the URL early: percent-encoded, the only | left is the one before the label
+    assert "<https://petties.sentry.io/issues/4242/?a=1%7Cb|Sentry>" in text

@@ -126,8 +126,8 @@ def card(incident: Incident, cfg: Config, public_url: str = "") -> list[dict]:
     link = safe_url(source_link(incident))
     about = [f"{incident.id} · {slack_text(cfg.team.name)} incident response · opened "
              f"{local_time(incident.created_at, cfg)}"]
-    if link:
-        about.append(f"<{slack_text(link)}|{source_label(incident)}>")
+    if link:   # a | in the URL would end it early and become its label: percent-encoded, it is the same URL
+        about.append(f"<{slack_text(link).replace('|', '%7C')}|{source_label(incident)}>")
     blocks = [header, section(slack_text(incident.title)), {"type": "section", "fields": fields[:SECTION_FIELDS_MAX]},
               {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(" · ".join(about),
                                                                                    SECTION_TEXT_MAX)}]}]
