@@ -89,7 +89,8 @@ def shown(payload) -> list[str]:
     if not isinstance(payload, dict):
         return []
     hidden = {"url", "custom_id", "nonce", "color", "timestamp", "value", "allowed_mentions", "emoji", "to",
-              "enforce_nonce", "type", "style", "html"}
+              "enforce_nonce", "type", "style", "html",
+              "tags", "topic", "click", "action"}   # ntfy: tags are shown as their emoji, the rest are machine fields
     out = [s for key, value in payload.items() if key not in hidden for s in shown(value)]
     if "html" in payload:   # an email's HTML part, as its reader sees it
         out.append(visible(str(payload["html"])))
