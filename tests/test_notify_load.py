@@ -89,11 +89,13 @@ def test_with_30_percent_of_calls_failing_every_notification_arrives_exactly_onc
 
 
 @pytest.mark.slow
-def test_a_storm_of_1000_alerts_on_20_problems_sends_openings_and_milestones_only(live_server, channels, escalate,
-                                                                                  monkeypatch, no_escalation):
+def test_a_storm_of_400_alerts_on_20_problems_sends_openings_and_milestones_only(live_server, channels, escalate,
+                                                                                 monkeypatch, no_escalation):
+    # 20 alerts a problem: each passes its 10-occurrence milestone and stays short of the 100th (the bench storms
+    # with thousands)
     monkeypatch.setattr("shared.web.http.now", lambda: TUESDAY)
     requests = []
-    for _ in range(50):
+    for _ in range(20):
         for p in range(10):
             requests.append(sentry(f"{9100 + p}", f"Payment gateway down on shard {p}", "fatal"))
             body = json.dumps({"monitorID": f"{700 + p}", "monitorURL": f"https://api.petties.world/health?{p}",
@@ -103,7 +105,7 @@ def test_a_storm_of_1000_alerts_on_20_problems_sends_openings_and_milestones_onl
     answers = post_all(live_server, requests)
     delivery.wait_idle()
     drain(escalate, TUESDAY)
-    assert Counter(a["status"] for a in answers) == {"created": 20, "duplicate": 980}
+    assert Counter(a["status"] for a in answers) == {"created": 20, "duplicate": 380}
     openings = [m for m in channels.prod() if m["content"].startswith("🔴🔴🔴 CRITICAL ALERT 🔴🔴🔴")]
     assert len({incident_of(m) for m in openings}) == len(openings) == 20
     milestones = [m for m in channels.prod() if m["content"].startswith("📊")]
