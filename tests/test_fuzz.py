@@ -57,7 +57,7 @@ def test_mutated_sentry_payloads_never_500(ingest, firestore, fixture, resource)
         delivery.wait_idle()
         return dump_firestore(firestore)
     before = seeded()
-    for _ in range(examples(30)):
+    for _ in range(examples(24)):
         payload = mutate(copy.deepcopy(base), rng)
         body = json.dumps(payload).encode()
         r = ingest.post("/sentry", data=body, headers=sentry_headers(body, resource))
@@ -75,7 +75,7 @@ def test_mutated_sentry_payloads_never_500(ingest, firestore, fixture, resource)
 def test_mutated_token_source_payloads_never_500(ingest, firestore, fixture, path):
     rng = random.Random(fixture)
     base = fixture_json(fixture)
-    for _ in range(examples(30)):
+    for _ in range(examples(24)):
         payload = mutate(copy.deepcopy(base), rng)
         r = ingest.post(path + "?token=test-ingest-token", data=json.dumps(payload),
                         headers={"Content-Type": "application/json"})

@@ -82,7 +82,7 @@ def test_any_json_value_in_any_field_is_answered_2xx_or_4xx(ingest, firestore, f
         return dump_firestore(firestore)
     state = {"before": seeded()}
 
-    @settings(max_examples=examples(20), deadline=None, derandomize=True, database=None,
+    @settings(max_examples=examples(15), deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(st.sampled_from(where), json_values, st.booleans())
     def check(field, value, add_sibling):

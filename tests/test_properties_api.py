@@ -89,7 +89,7 @@ def test_any_json_value_in_any_field_of_an_api_body_is_answered_2xx_or_4xx(inges
     before = dump_firestore(firestore)
     url = path.format(**ids)
 
-    @settings(max_examples=examples(10), deadline=None, derandomize=True, database=None,
+    @settings(max_examples=examples(8), deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(st.sampled_from(where), HOSTILE | json_values, st.booleans())
     def check(field, value, add_sibling):
@@ -153,7 +153,7 @@ def test_any_json_value_in_any_field_of_an_interaction_is_never_a_5xx(ingest, ap
     before = dump_firestore(firestore)
     base = _interactions(ids)[which]
 
-    @settings(max_examples=examples(8), deadline=None, derandomize=True, database=None,
+    @settings(max_examples=examples(6), deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(st.sampled_from(paths(base)) | st.sampled_from([(key,) for key in base]), HOSTILE | json_values)
     def check(field, value):
