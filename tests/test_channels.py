@@ -104,3 +104,29 @@ def test_routes_name_only_registered_channels_with_the_capabilities_they_have():
     data["notifications"]["routes"][2]["channels"][1]["mention"] = ["on-call"]   # GitHub names nobody
     with pytest.raises(ConfigError, match="github does not name people"):
         parse_config(yaml.safe_dump(data))
+
+
+def test_every_registry_line_names_a_channel_of_that_name_with_its_capabilities():
+    # the registry names each implementation as "module:Class" (imported on first use): a typo would surface only
+    # when that channel first sends, so every line is loaded here
+    from shared import channels
+    for name in channels.REGISTRY:
+        implementation = channels.REGISTRY[name]
+        assert issubclass(implementation, channels.Channel) and implementation.name == name, name
+        assert name in channels.CAPABILITIES, name
+    assert set(channels.REGISTRY) == set(channels.CAPABILITIES)
+
+
+def test_answering_an_alert_loads_no_vendors_code():
+    # a cold ingest instance answers its first alert before it sends anything: the channels load when they send
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    check = ("import runpy, sys; runpy.run_path('functions/ingest/main.py'); "
+             "print(sorted(m for m in sys.modules if m.startswith('shared.channels.')))")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "GOOGLE_CLOUD_PROJECT": "demo-cold"}
+    loaded = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=env, capture_output=True, text=True,
+                            check=True).stdout
+    for vendor in ("discord", "email", "github", "ntfy", "sentry", "slack"):
+        assert f"'shared.channels.{vendor}'" not in loaded, loaded
