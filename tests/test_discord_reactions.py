@@ -223,7 +223,29 @@ def test_what_the_stage_costs_in_firestore(ingest, escalate, channels, team, mon
     with tapped() as tap:
         reactions.sweep(team, settings(), minute(3))
         assert tap.totals() == (3, 1, 0)   # the new count kept; a stranger takes no step
+    incidents.doc_ref(incidents.INCIDENTS, ids[2]).update({"status": "acknowledged"})
+    with tapped() as tap:   # between five-minute marks only the unacknowledged are read: one read fewer
+        assert reactions.sweep(team, settings(), minute(4)) == ({"alerts_read": 2}, [])
+        assert tap.totals() == (2, 0, 0)
+    with tapped() as tap:   # at the mark, every open incident
+        assert reactions.sweep(team, settings(), minute(5)) == ({"alerts_read": 3}, [])
+        assert tap.totals() == (3, 0, 0)
     settings.cache_clear()
+
+
+def test_an_acknowledged_incidents_reactions_are_read_at_the_next_five_minute_mark(ingest, escalate, api, bot, team,
+                                                                                  monkeypatch):
+    """A 👀 must stop a page within the minute; the steps after it can wait a few minutes (fewer Firestore reads)."""
+    iid, alert = open_critical(ingest, monkeypatch, bot)
+    monkeypatch.setattr("shared.web.http.now", lambda: minute(1))
+    assert api.post(f"/incidents/{iid}/ack", json={"actor": "dev-b"}).status_code == 200
+    delivery.wait_idle()
+    bot.discord.react_as(DEV_B, alert["id"], "✅")
+    for m in range(6, 10):
+        sweep(escalate, minute(m))
+    assert incidents.get_incident(iid).status == "acknowledged"
+    sweep(escalate, minute(10))
+    assert incidents.get_incident(iid).status == "resolved"
 
 
 def test_an_alert_deleted_in_discord_is_not_asked_about_again(ingest, escalate, bot, team, monkeypatch):

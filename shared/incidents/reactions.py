@@ -33,6 +33,10 @@ from shared.store import reactions as store
 STAGE_BUDGET = 5.0       # seconds of the sweep's RUN_BUDGET this stage may use; what is left waits a minute
 MAX_MESSAGES = 20        # alerts read per run; with more open incidents, each run starts further along the list
 MAX_INCIDENTS = 500      # open incidents looked at (the escalation sweep's batch)
+# A 👀 on an unacknowledged incident must stop its escalation, so those alerts are read every minute; the steps
+# after it (🔍 🔧 🔄 ✅ ❌) can wait a few minutes, so acknowledged incidents' alerts are read every fifth minute:
+# each open incident costs a Firestore read per read of its alert, and the day's reads stay within the free tier.
+ACKNOWLEDGED_EVERY = 5   # minutes
 CALL_TIMEOUT = 3.0       # one Discord call
 USERS_PAGE = 100         # Discord's maximum `limit` for GET .../reactions/{emoji}
 MAX_PAGES = 3            # users listed per emoji: 300 is more than any team
@@ -170,7 +174,8 @@ def sweep(cfg: Config, settings: Settings, now: datetime, budget: float = STAGE_
     bots = _bots(settings)
     if not bots or budget <= 0:
         return {}, []
-    incidents = store.open_incidents(MAX_INCIDENTS)
+    everyone = (now.hour * 60 + now.minute) % ACKNOWLEDGED_EVERY == 0
+    incidents = store.open_incidents(MAX_INCIDENTS, unacknowledged_only=not everyone)
     if not incidents:
         return {}, []
     missing = [outbox.record_id(i.id, "opened", c) for i in incidents for c in bots if not _kept(i, c)]

@@ -4,7 +4,7 @@ nothing new reads nothing more and writes nothing."""
 from __future__ import annotations
 
 from shared.lazy import firestore
-from shared.model import Incident
+from shared.model import Incident, Status
 from shared.store.client import call, client, docs, get_all
 from shared.store.incidents import INCIDENTS, doc_ref
 from shared.store.outbox import OUTBOX
@@ -12,9 +12,11 @@ from shared.store.outbox import OUTBOX
 FIELD = "reactions"
 
 
-def open_incidents(limit: int) -> list[Incident]:
-    """Return the open incidents (acknowledged or not), without their live counters (equality on one field)."""
-    query = client().collection(INCIDENTS).where(filter=firestore.FieldFilter("active", "==", True)).limit(limit)
+def open_incidents(limit: int, unacknowledged_only: bool = False) -> list[Incident]:
+    """Return the open incidents (acknowledged or not; with `unacknowledged_only`, those nobody has acknowledged),
+    without their live counters (equality on one field)."""
+    field, value = ("status", Status.OPEN.value) if unacknowledged_only else ("active", True)
+    query = client().collection(INCIDENTS).where(filter=firestore.FieldFilter(field, "==", value)).limit(limit)
     return [Incident.from_doc(d) for d in docs(query)]
 
 
