@@ -190,99 +190,101 @@ def test_the_fake_serves_reactions_as_discord_documents_them(bot):
     assert httpx.get(base, headers=headers).json()["reactions"][0]["count"] == 30
 
 
-def test_what_the_stage_costs_in_firestore(ingest, escalate, channels, team, monkeypatch):
-    """No bot mode: no reads at all. Bot mode, N open incidents whose alerts were read before and nothing new: one
-    query, N reads, no write. A new reaction: one write to keep the new count, plus the step's own."""
+def test_what_the_stage_costs(ingest, escalate, channels, team, monkeypatch):
+    """No bot mode: nothing at all. Bot mode: one Discord read of the channel a minute and no Firestore read, however
+    many incidents are open; a stranger's reaction is listed once; a team member's costs only the step's own."""
     from shared.config.settings import settings
     from shared.incidents import reactions
     from tests.fakes.firestore_tap import tapped
 
-    ids = [sentry_alert(ingest, monkeypatch, SATURDAY_0200, f"95{n}", f"Gateway {n} down", level="fatal")["incident"]
-           for n in range(3)]
-    delivery.wait_idle()
     with tapped() as tap:
         assert reactions.sweep(team, settings(), minute(1)) == ({}, [])
         assert tap.totals() == (0, 0, 0)   # webhook mode: the stage does not even look
-    fake = channels.discord   # bot mode from now on (as the `bot` fixture), for alerts the bot posted
+    fake = channels.discord   # bot mode from now on (as the `bot` fixture)
     fake.bot_token = "bot-token-SECRET"
     fake.add_channel(ALERTS, "petties-alerts")
     for key, value in {"DISCORD_BOT_TOKEN": fake.bot_token, "DISCORD_ALERTS_CHANNEL_ID": ALERTS,
                        "DISCORD_API_URL": f"{fake.base_url}/api/v10"}.items():
         monkeypatch.setenv(key, value)
     settings.cache_clear()
-    headers = {"Authorization": f"Bot {fake.bot_token}"}
-    alerts = [httpx.post(f"{fake.base_url}/api/v10/channels/{ALERTS}/messages", headers=headers,
-                         json={"content": f"alert {iid}"}).json()["id"] for iid in ids]
-    for iid, alert in zip(ids, alerts, strict=True):   # as if the bot had posted them: the ref kept after a first read
-        incidents.doc_ref(incidents.INCIDENTS, iid).update({"reactions.discord": {"ref": f"{ALERTS}/{alert}",
-                                                                                  "counts": {}, "seen": {}}})
+    for n in range(3):
+        sentry_alert(ingest, monkeypatch, SATURDAY_0200, f"95{n}", f"Gateway {n} down", level="fatal")
+    delivery.wait_idle()
+    alerts = fake.messages_in(ALERTS)
+    assert len(alerts) == 3
+    calls = len(fake.requests)
     with tapped() as tap:
-        assert reactions.sweep(team, settings(), minute(2)) == ({"alerts_read": 3}, [])
-        assert tap.totals() == (3, 0, 0)
-    fake.react_as(STRANGER, alerts[0], "👀")
+        assert reactions.sweep(team, settings(), minute(2)) == ({}, [])
+        assert tap.totals() == (0, 0, 0)
+    assert [r["path"] for r in fake.requests[calls:]] == [f"/api/v10/channels/{ALERTS}/messages"]
+    fake.react_as(STRANGER, alerts[0]["id"], "👀")
+    for m in (3, 4):
+        with tapped() as tap:
+            assert reactions.sweep(team, settings(), minute(m)) == ({}, [])
+            assert tap.totals() == (0, 0, 0)   # a stranger takes no step, and nothing is kept in Firestore
+    assert len(reaction_lists(fake_bot(fake))) == 1   # listed once, not each minute
+    fake.react_as(DEV_B, alerts[1]["id"], "👀")
     with tapped() as tap:
-        reactions.sweep(team, settings(), minute(3))
-        assert tap.totals() == (3, 1, 0)   # the new count kept; a stranger takes no step
-    incidents.doc_ref(incidents.INCIDENTS, ids[2]).update({"status": "acknowledged"})
-    with tapped() as tap:   # between five-minute marks only the unacknowledged are read: one read fewer
-        assert reactions.sweep(team, settings(), minute(4)) == ({"alerts_read": 2}, [])
-        assert tap.totals() == (2, 0, 0)
-    with tapped() as tap:   # at the mark, every open incident
-        assert reactions.sweep(team, settings(), minute(5)) == ({"alerts_read": 3}, [])
-        assert tap.totals() == (3, 0, 0)
+        applied, _ = reactions.sweep(team, settings(), minute(5))
+        assert applied == {"reactions_applied": 1} and tap.totals()[0] > 0   # the acknowledgement's own reads
     settings.cache_clear()
 
 
-def test_an_acknowledged_incidents_reactions_are_read_at_the_next_five_minute_mark(ingest, escalate, api, bot, team,
-                                                                                  monkeypatch):
-    """A 👀 must stop a page within the minute; the steps after it can wait a few minutes (fewer Firestore reads)."""
+def fake_bot(fake):
+    """Something with a .discord, as reaction_lists takes."""
+    return type("Bot", (), {"discord": fake})()
+
+
+def test_a_tick_on_an_acknowledged_incident_resolves_it_at_the_next_sweep(ingest, escalate, api, bot, team,
+                                                                        monkeypatch):
     iid, alert = open_critical(ingest, monkeypatch, bot)
     monkeypatch.setattr("shared.web.http.now", lambda: minute(1))
     assert api.post(f"/incidents/{iid}/ack", json={"actor": "dev-b"}).status_code == 200
     delivery.wait_idle()
+    bot.discord.react_as(DEV_B, alert["id"], "👀")   # out of habit, after the button: already taken, nothing more
     bot.discord.react_as(DEV_B, alert["id"], "✅")
-    for m in range(6, 10):
-        sweep(escalate, minute(m))
-    assert incidents.get_incident(iid).status == "acknowledged"
-    sweep(escalate, minute(10))
-    assert incidents.get_incident(iid).status == "resolved"
-
-
-def test_an_alert_deleted_in_discord_is_not_asked_about_again(ingest, escalate, bot, team, monkeypatch):
-    iid, alert = open_critical(ingest, monkeypatch, bot)
-    bot.discord.messages.remove(alert)   # someone deleted the alert message
-    sweep(escalate, minute(5))
     sweep(escalate, minute(6))
-    reads = [r for r in bot.discord.requests if r["method"] == "GET" and r["path"].endswith(alert["id"])]
-    assert [r["status"] for r in reads] == [404]
-    assert incidents.get_incident(iid).doc["reactions"]["discord"]["error"].startswith("HTTP 404")
+    incident = incidents.get_incident(iid)
+    assert (incident.status, incident.steps) == ("resolved", 2)
+
+
+def test_a_closed_incidents_alert_is_not_read_for_reactions(ingest, escalate, api, bot, team, monkeypatch):
+    iid, alert = open_critical(ingest, monkeypatch, bot)
+    monkeypatch.setattr("shared.web.http.now", lambda: minute(1))
+    assert api.post(f"/incidents/{iid}/resolve", json={"actor": "dev-b"}).status_code == 200
+    delivery.wait_idle()
+    bot.discord.react_as(DEV_C, alert["id"], "🔧")   # its buttons are disabled: nothing to take
+    sweep(escalate, minute(6))
+    assert reaction_lists(bot) == [] and incidents.get_incident(iid).phase == ""
 
 
 # -- the pure rules (shared/rules/reactions.py) ----------------------------------------------------------------------
-def test_counts_are_of_people_for_the_workflows_emoji_only():
+def test_pending_emoji_are_the_workflows_that_the_bot_has_not_marked():
     from shared.rules import reactions as rules
     message = [{"count": 2, "me": True, "emoji": {"id": None, "name": "👀"}},
                {"count": 1, "me": False, "emoji": {"id": None, "name": "✅\ufe0f"}},
-               {"count": 1, "me": True, "emoji": {"id": None, "name": "🔧"}},
+               {"count": 3, "me": False, "emoji": {"id": None, "name": "🔧"}},
                {"count": 4, "me": False, "emoji": {"id": "123", "name": "eyes"}},
                {"count": 3, "me": False, "emoji": {"id": None, "name": "🎉"}}, "junk", {"count": "x", "emoji": {}}]
-    assert rules.counts(message) == {"👀": 1, "✅": 1, "🔧": 0}
-    assert rules.counts(None) == {} and rules.step_of("✅\ufe0f") == "resolve" and rules.step_of("🎉") is None
-    assert rules.changed({"👀": 1, "🔧": 1}, {"❌": 1, "👀": 1, "🔧": 0, "🔍": 2}) == ["🔍", "❌"]
+    assert rules.pending(message) == [("🔧", 3), ("✅", 1)]   # the workflow's order
+    assert rules.pending(None) == [] and rules.step_of("✅\ufe0f") == "resolve" and rules.step_of("🎉") is None
 
 
-def test_the_first_team_member_not_seen_before_is_the_one():
+def test_an_alert_is_a_message_with_the_incidents_buttons_still_live():
     from shared.rules import reactions as rules
-    assert rules.first_member([STRANGER, DEV_C, DEV_B], [], TEAM) == "dev-c"
-    assert rules.first_member([STRANGER, DEV_C, DEV_B], [DEV_C], TEAM) == "dev-b"
-    assert rules.first_member([STRANGER, BOT], [], TEAM) is None
+
+    def message(*disabled: bool) -> dict:
+        return {"components": [{"type": 1, "components": [
+            {"type": 2, "custom_id": f"incident:{step}:INC-7K3QXD", "disabled": d}
+            for step, d in zip(("ack", "resolve"), disabled, strict=False)]}]}
+    assert rules.alert_incident(message(False, True)) == "INC-7K3QXD"
+    assert rules.alert_incident(message(True, True)) is None            # closed: every button disabled
+    assert rules.alert_incident({"content": "📊 PETTIES DAILY REPORT"}) is None
+    assert rules.alert_incident({"components": [{"components": [{"custom_id": "other:thing"}]}]}) is None
+    assert rules.alert_incident("junk") is None
 
 
-@pytest.mark.parametrize("step, acknowledged, phase, resolved, applied", [
-    ("ack", False, "", False, False), ("ack", True, "", False, True),
-    ("investigating", False, "", False, False), ("investigating", True, "investigating", False, True),
-    ("fixing", True, "investigating", False, False), ("resolve", True, "fixing", False, False),
-    ("invalid", False, "", True, True), ("ack", True, "", True, True)])
-def test_a_step_already_taken_is_not_taken_again(step, acknowledged, phase, resolved, applied):
+def test_the_first_team_member_is_the_one():
     from shared.rules import reactions as rules
-    assert rules.already_applied(step, rules.Where(acknowledged, phase, resolved)) is applied
+    assert rules.first_member([STRANGER, DEV_C, DEV_B], TEAM) == "dev-c"
+    assert rules.first_member([STRANGER, BOT], TEAM) is None

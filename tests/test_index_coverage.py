@@ -28,7 +28,6 @@ def _calls():
         outbox,
         postmortems,
         probes,
-        reactions,
         removal,
         shards,
         silences,
@@ -78,8 +77,6 @@ def _calls():
         "silences.records_of": [lambda: silences.records_of("SIL-1")],
         "timeline.archived": [lambda: timeline.archived(incidents.doc_ref(incidents.INCIDENTS, "INC-1"))],
         "removal.remove_incident": [lambda: removal.remove_incident("INC-1", "k-1", [])],
-        "reactions.open_incidents": [lambda: reactions.open_incidents(10),
-                                     lambda: reactions.open_incidents(10, unacknowledged_only=True)],
         "silences.page": [lambda: silences.page(10, None), lambda: silences.page(10, (NOW, "SIL-1"), ends_after=NOW),
                           lambda: silences.page(10, (NOW, "SIL-1"), ends_by=NOW)],
     }

@@ -1,5 +1,5 @@
-"""One day of the Petties team's traffic against the emulator, and the Firestore reads, writes and deletes
-it costs beside the free tier's daily quota.
+"""One day of the Petties team's traffic against the emulator (Discord in bot mode: every feature on), and the
+Firestore reads, writes and deletes it costs beside the free tier's daily quota.
 
 The day (a Tuesday, simulated minute by minute; every function's real entry point, in process, on a
 simulated clock):
@@ -45,6 +45,7 @@ SERVICES = ("petties-backend", "petties-web", "ai-service")
 MONITORS = {"1001": "https://petties.world", "1002": "https://api.petties.world/health",
             "1003": "https://ai.petties.world/health"}
 TTL_COLLECTIONS = ("claims", "outbox", "previews", "probe_days")
+BOT_ALERTS, BOT_STAGING = "400000000000000001", "400000000000000002"   # the bot's channels in the fake Discord
 
 
 class SimClock:
@@ -73,13 +74,19 @@ def wipe() -> None:
 def main() -> None:
     import functions_framework
 
-    discord = FakeDiscord(webhook_id="100", token="bench", rate_limit=10_000, rate_window=1.0).serve()
+    # Discord in bot mode, every feature on: buttons, a thread per alert, and the sweep reading reactions
+    discord = FakeDiscord(webhook_id="100", token="bench", rate_limit=10_000, rate_window=1.0,
+                          bot_token="bench-bot").serve()
+    discord.add_channel(BOT_ALERTS, "petties-alerts")
+    discord.add_channel(BOT_STAGING, "petties-alerts-dev")
     github = FakeGitHub(tokens=("bench",), repos=("petties/petties",), rate_limit=100_000).serve()
     smtp = SmtpServer(user="bench", password="bench").serve()
     uptime = FakeUptimeRobot(api_key="bench-ur").serve()
     for monitor, url in MONITORS.items():
         uptime.add_monitor(monitor, url)
-    os.environ.update({"DISCORD_WEBHOOK_URL": discord.webhook_url("100", "bench"), "GITHUB_TOKEN": "bench",
+    os.environ.update({"DISCORD_WEBHOOK_URL": discord.webhook_url("100", "bench"), "DISCORD_BOT_TOKEN": "bench-bot",
+                       "DISCORD_ALERTS_CHANNEL_ID": BOT_ALERTS, "DISCORD_STAGING_CHANNEL_ID": BOT_STAGING,
+                       "DISCORD_API_URL": f"{discord.base_url}/api/v10", "GITHUB_TOKEN": "bench",
                        "GITHUB_REPO": "petties/petties", "GITHUB_API_URL": github.base_url,
                        "SMTP_URL": smtp.url() + "?tls=insecure", "EMAIL_FROM": "bench@petties.world",
                        "UPTIMEROBOT_API_KEY": "bench-ur", "UPTIMEROBOT_API_URL": uptime.base_url + "/v2"})

@@ -36,6 +36,7 @@ _ROUTES = Map([
          endpoint="message"),
     # bot endpoints (Authorization: Bot <token>), answered by BotEndpoints
     Rule("/api/channels/<channel_id>/messages", methods=["POST"], endpoint="bot_post"),
+    Rule("/api/channels/<channel_id>/messages", methods=["GET"], endpoint="bot_list"),
     Rule("/api/channels/<channel_id>/messages/<message_id>", methods=["GET", "PATCH"], endpoint="bot_edit"),
     Rule("/api/channels/<channel_id>/messages/<message_id>/threads", methods=["POST"], endpoint="bot_thread"),
     Rule("/api/channels/<channel_id>/messages/<message_id>/reactions/<emoji>/@me", methods=["PUT"],

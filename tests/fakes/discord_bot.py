@@ -27,6 +27,7 @@ NONCE_MAX = 25
 NONCE_WINDOW = 300.0   # "the past few minutes" in which enforce_nonce finds an earlier message
 PUBLIC_THREAD, GUILD_TEXT = 11, 0
 REACTIONS_LIMIT_DEFAULT, REACTIONS_LIMIT_MAX = 25, 100   # GET .../reactions/{emoji}: limit 1-100, default 25
+MESSAGES_LIMIT_DEFAULT, MESSAGES_LIMIT_MAX = 50, 100   # GET /channels/{id}/messages: limit 1-100, default 50
 _CUSTOM_EMOJI = re.compile(r"^\w{2,32}:\d+$")
 
 
@@ -175,6 +176,25 @@ class BotEndpoints:
         if channel_id in self.threads:
             self.threads[channel_id]["message_count"] += 1
         return json_response(self._render(record))
+
+    def _bot_list(self, request: Request, channel_id: str) -> Response:
+        """GET /channels/{id}/messages: the channel's messages, newest first, `limit` (1-100, default 50), those
+        older than the message id `before` (https://discord.com/developers/docs/resources/message#get-channel-messages)."""
+        if self._channel(channel_id) is None and channel_id not in self.threads:
+            return bot_error(404, "Unknown Channel", UNKNOWN_CHANNEL)
+        raw_limit, before = request.args.get("limit", str(MESSAGES_LIMIT_DEFAULT)), request.args.get("before")
+        errors: dict[str, Any] = {}
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MESSAGES_LIMIT_MAX:
+            add_error(errors, ("limit",), "NUMBER_TYPE_MAX", f"int value should be between 1 and {MESSAGES_LIMIT_MAX}.")
+        if before is not None and not before.isdigit():
+            add_error(errors, ("before",), "NUMBER_TYPE_COERCE", f'Value "{before}" is not snowflake.')
+        if errors:
+            return invalid_form(errors)
+        with self._lock:
+            found = sorted((m for m in self.messages if m["channel_id"] == channel_id
+                            and (before is None or int(m["id"]) < int(before))), key=lambda m: int(m["id"]),
+                           reverse=True)[:int(raw_limit)]
+            return json_response([self._render(m) for m in found])
 
     def _bot_edit(self, request: Request, channel_id: str, message_id: str) -> Response:
         record = self._bot_message(channel_id, message_id) if self._channel(channel_id) else None
