@@ -197,6 +197,11 @@ def change_status(incident_id: str, key_doc: str, status: str, fields: dict, ent
         tx.update(incident_ref, update)
         tx.update(key_ref, {"status": status})
 
+    _run_claimed(run, claim)
+
+
+def _run_claimed(run, claim: str | None) -> None:
+    """Run a transaction that creates `claim`: AlreadyClaimed when the claim exists (a redelivery), else Conflict."""
     try:
         run_transaction(run)
     except gexc.Conflict as e:  # AlreadyExists: the claim
@@ -235,9 +240,4 @@ def reopen(incident_id: str, key_doc: str, fields: dict, live: dict, entry: dict
                                  **append(incident_ref, incident.to_dict(), [entry], tx)})
         tx.update(key_ref, {"status": fields["status"]})
 
-    try:
-        run_transaction(run)
-    except gexc.Conflict as e:  # AlreadyExists: the claim
-        if claim and is_claimed(claim):
-            raise AlreadyClaimed(claim) from None
-        raise Conflict(str(e)) from None
+    _run_claimed(run, claim)
