@@ -205,6 +205,9 @@ cmd_local() {
   # key=service: a local key for the team file's first service (shared/local/team.py routing-keys)
   export PAGERDUTY_ROUTING_KEYS=${PAGERDUTY_ROUTING_KEYS:-$(.venv/bin/python -m shared.local.team routing-keys)}
   export LOCAL_PREVIEW=1  # unconfigured channels print their messages readably here
+  # ntfy needs no credentials (NTFY_URL defaults to the public https://ntfy.sh): locally its pages go to the preview
+  # page, not to a public topic, unless NTFY_URL is set
+  export NTFY_URL=${NTFY_URL-}
   local public_port=${PUBLIC_PORT:-8081}
   if ! .venv/bin/python -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
     die "port $port is in use; run with PORT=<another port> ./deploy.sh local"
