@@ -163,3 +163,16 @@ def test_doctor_says_whose_phones_ntfy_reaches_and_posts_nothing(clock):
     assert doctor.check_ntfy(Settings.from_env({"NTFY_URL": ""}), cfg, 2.0).status == doctor.OFF
     unrouted = doctor.check_ntfy(Settings.from_env({}), variant(), 2.0)   # Petties routes no ntfy: no call at all
     assert unrouted.status == doctor.OK and unrouted.detail.startswith("not used")
+
+
+def test_doctor_send_test_pushes_one_quiet_marked_message_to_the_leads_topic(clock):
+    from shared.config.settings import Settings
+    from shared.local import doctor
+    with FakeNtfy(clock=clock) as fake:
+        cfg = petties_with_ntfy({"dev-a": DEV_A, "dev-b": "petties-devb-x1"})   # Dev A leads the Petties team
+        line = doctor.send_test(Settings.from_env({"NTFY_URL": fake.base_url}), "ntfy", "", 2.0, cfg)
+        assert (line.status, line.detail) == (doctor.OK, "sent to Dev A's topic")
+        [pushed] = fake.messages
+        assert (pushed["topic"], pushed["title"], pushed["priority"]) == (DEV_A, doctor.TEST_TEXT, 3)
+        nobody = doctor.send_test(Settings.from_env({"NTFY_URL": fake.base_url}), "ntfy", "", 2.0, variant())
+        assert nobody.status == doctor.WARN and len(fake.messages) == 1

@@ -29,6 +29,7 @@ from shared.channels import OPENED, TEXT, Message, build
 from shared.channels.base import request
 from shared.channels.email import Email
 from shared.channels.github import HEADERS as GITHUB_HEADERS
+from shared.channels.ntfy import PRIORITY_DEFAULT, Push
 from shared.clock import clock
 from shared.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from shared.config.settings import Settings
@@ -43,7 +44,7 @@ PREVIEW = "not configured: messages go to the local preview page"
 SYMBOLS = {OK: ("✓", "OK"), FAIL: ("✗", "FAIL"), OFF: ("–", "--"), WARN: ("!", "WARN")}
 INBOUND = ("SENTRY_CLIENT_SECRET", "INGEST_TOKEN", "API_TOKEN", "GRAFANA_WEBHOOK_SECRET", "PAGERDUTY_ROUTING_KEYS")
 WHAT = {"discord": "Discord alerts", "discord_staging": "Discord staging", "email": "Email", "github": "GitHub",
-        "slack": "Slack alerts", "slack_staging": "Slack staging"}
+        "slack": "Slack alerts", "slack_staging": "Slack staging", "ntfy": "ntfy"}
 CHANNELS = ("DISCORD_WEBHOOK_URL", "DISCORD_STAGING_WEBHOOK_URL", "SMTP_URL", "SENDGRID_API_KEY", "GITHUB_TOKEN",
             "GITHUB_REPO", "EMAIL_FROM", "SLACK_WEBHOOK_URL", "SLACK_STAGING_WEBHOOK_URL")
 # what makes each channel send, for the production line (shared/channels: each channel's configured())
@@ -415,10 +416,22 @@ def check_firestore(settings: Settings, timeout: float) -> Line:
 
 
 # -- test messages -------------------------------------------------------------------------------------------------
-def send_test(settings: Settings, name: str, to: str, timeout: float) -> Line:
-    """Send TEST_TEXT through the channel's own send path (GitHub: open the issue, then close it)."""
+def send_test(settings: Settings, name: str, to: str, timeout: float, cfg: Config | None = None) -> Line:
+    """Send TEST_TEXT through the channel's own send path (GitHub: open the issue, then close it; ntfy: one quiet
+    push to the team lead's topic, else the first person's who has one)."""
     channel = build(name, settings)
     what = WHAT[name]
+    if name == "ntfy":
+        people = [p for p in (cfg.people if cfg else ()) if p.ntfy_topic]
+        lead = [p for p in people if cfg and p.id == cfg.team_lead]
+        if not people:
+            return Line(WARN, f"{what} test", "not sent: nobody in the team file has an ntfy_topic")
+        topic = (lead or people)[0].ntfy_topic
+        push = Push((topic,), TEST_TEXT, "Sent by ./deploy.sh doctor --send-test to check push delivery.",
+                    PRIORITY_DEFAULT, ("test_tube",))
+        result = channel.send(Message(TEXT, push, TEST_TEXT, recipients=(topic,)), timeout)
+        return Line(OK, f"{what} test", f"sent to {(lead or people)[0].name}'s topic") if result.ok else \
+            Line(FAIL, f"{what} test", f"not sent: {result.error}")
     if name.startswith("discord"):
         payload = {"content": TEST_TEXT, "allowed_mentions": {"parse": []}}
         message = Message(TEXT, payload, TEST_TEXT)
@@ -512,7 +525,8 @@ def main(argv: list[str] | None = None) -> int:
         names = [name for name, what in WHAT.items() if status.get(what) == OK and build(name, settings).configured()]
         lines += [Line(FAIL, f"{WHAT[n]} test", "not sent: fix the check above first") for n, what in WHAT.items()
                   if status.get(what) == FAIL]
-        lines += run_all([(f"{WHAT[n]} test", lambda n=n: send_test(settings, n, to, args.timeout)) for n in names],
+        lines += run_all([(f"{WHAT[n]} test", lambda n=n: send_test(settings, n, to, args.timeout, cfg))
+                          for n in names],
                          deadline=args.timeout + 2)
     failed = [line for line in lines if line.status == FAIL or (args.strict and line.status in (OFF, WARN))]
     for line in lines:
