@@ -353,12 +353,16 @@ def check_github(settings: Settings, timeout: float) -> Line:
     return Line(OK, "GitHub", f"the token may open and label issues in {repo} (Issues on)")
 
 
+def routed(cfg: Config | None, channel: str) -> bool:
+    """True when a route in the team file names the channel."""
+    return bool(cfg) and any(c.channel == channel for route in cfg.notifications.routes for c in route.channels)
+
+
 def check_ntfy(settings: Settings, cfg: Config | None, timeout: float) -> Line:
     """Ask the ntfy server's health endpoint (https://docs.ntfy.sh/config/#health-check), which posts nothing, and
     say whose phones the routes can page (people with an ntfy_topic)."""
     channel = build("ntfy", settings)
-    routed = bool(cfg) and any(c.channel == "ntfy" for route in cfg.notifications.routes for c in route.channels)
-    if not routed:   # optional: unrouted is not a gap, even with --strict
+    if not routed(cfg, "ntfy"):   # optional: unrouted is not a gap, even with --strict
         return Line(OK, "ntfy", "not used: no route in the team file names ntfy (to page phones, give people an "
                                 "ntfy_topic and route {channel: ntfy, to: [on-call]})")
     if not channel.configured():
@@ -522,7 +526,8 @@ def main(argv: list[str] | None = None) -> int:
         to = args.to or (cfg and cfg.person(cfg.team_lead).email) or settings.email_from
         status = {line.what: line.status for line in lines}
         status["Email"] = status["Email SendGrid" if settings.sendgrid_api_key else "Email SMTP"]  # what email uses
-        names = [name for name, what in WHAT.items() if status.get(what) == OK and build(name, settings).configured()]
+        names = [name for name, what in WHAT.items() if status.get(what) == OK and build(name, settings).configured()
+                 and (name != "ntfy" or routed(cfg, "ntfy"))]   # ntfy needs no credentials: only when routed
         lines += [Line(FAIL, f"{WHAT[n]} test", "not sent: fix the check above first") for n, what in WHAT.items()
                   if status.get(what) == FAIL]
         lines += run_all([(f"{WHAT[n]} test", lambda n=n: send_test(settings, n, to, args.timeout, cfg))
