@@ -152,6 +152,27 @@ def test_reopened_on_github_reopens_and_a_resolve_here_closes_it_again(ingest, a
     assert api.get(f"/incidents/{iid}").get_json()["status"] == "resolved"
 
 
+def test_a_bug_reopened_days_later_gets_fresh_sla_clocks_and_pages_nobody_at_once(ingest, api, escalate,
+                                                                                  github_team, monkeypatch):
+    from tests.notify_fixtures import sweep
+    opened = sentry_alert(ingest, monkeypatch, TUESDAY, "8002", "Image upload slow on the photo page", users=1)
+    iid = opened["incident"]   # a Medium: Discord and a GitHub issue; respond within 4 h of business time
+    delivery.wait_idle()
+    [(number, issue)] = github_team.github.issues.items()
+    assert api.get(f"/incidents/{iid}").get_json()["severity"] == "medium"
+    issue["state"] = "closed"
+    post(ingest, monkeypatch, issue_event("closed", iid, number), when=local("2026-11-24 10:30:00"))
+    issue["state"] = "open"   # a week later the bug is back: reopened on GitHub, nobody has acknowledged it
+    reopened_at = local("2026-12-01 10:00:00")
+    post(ingest, monkeypatch, issue_event("reopened", iid, number), when=reopened_at)
+    incident = api.get(f"/incidents/{iid}").get_json()
+    assert incident["status"] == "open" and incident["respond_by"] == "2026-12-01T07:00:00.000Z"   # 4 h from now
+    before = len(github_team.prod())
+    sweep(escalate, local("2026-12-01 10:01:00"))
+    delivery.wait_idle()
+    assert [m["content"] for m in github_team.prod()[before:] if "SLA breach" in m["content"]] == []
+
+
 def test_redelivery_changes_nothing(ingest, github_team, monkeypatch, firestore):
     iid, number, issue = low_incident(ingest, monkeypatch, github_team)
     closed, reopened = issue_event("closed", iid, number), issue_event("reopened", iid, number)

@@ -16,6 +16,7 @@ from shared.config import Config
 from shared.incidents.ingest import Outcome
 from shared.model import Action, Alert, Incident, OutboxStatus, Status, TimelineEntry
 from shared.notify import plan
+from shared.rules.sla import clocks
 from shared.rules.workflow import step_text
 from shared.store import alerts, outbox
 from shared.store import incidents as store
@@ -44,7 +45,7 @@ def apply(alert: Alert, cfg: Config, now: datetime, claim: str | None) -> Outcom
     try:
         if alert.action is Action.RESOLVE:
             return _resolve(incident, who, alert.detail, now, cfg, claim)
-        return _reopen(incident, who, alert.detail, now, claim)
+        return _reopen(incident, who, alert.detail, now, cfg, claim)
     except AlreadyClaimed:
         return Outcome(iid, "replayed")
 
@@ -85,14 +86,17 @@ def _done_there(record: dict, now: datetime) -> dict:
     return done
 
 
-def _reopen(incident: Incident, who: str, detail: str, now: datetime, claim: str | None) -> Outcome:
+def _reopen(incident: Incident, who: str, detail: str, now: datetime, cfg: Config, claim: str | None) -> Outcome:
     if not incident.is_resolved:
         return _unchanged(incident, now, claim)
     doc = incident.doc
     reopens = int(doc.get("reopens") or 0) + 1
     status = Status.ACKNOWLEDGED if doc.get("acknowledged_at") else Status.OPEN
-    fields = {"status": status.value, "active": True, "resolved_at": None, "next_check_at": now, "invalid": False,
-              "ttr_seconds": None, "sla_resolution_met": None, "reopens": reopens}
+    # its SLA clocks and escalation start again from the reopening, as for a new incident: the deadlines of its
+    # first life have long passed, and would page the lead at once for a bug reopened days later
+    fields = {"status": status.value, "active": True, "resolved_at": None, "invalid": False, "ttr_seconds": None,
+              "sla_resolution_met": None, "reopens": reopens, "escalation_level": 1, "escalations": [],
+              **clocks(incident.severity, incident.environment, now, now, cfg)}
     live = {"incident_id": incident.id, "generation": int(doc.get("generation") or 1),
             "id_length": len(incident.id) - len("INC-"), "environment": incident.environment,
             "opened_epoch": incident.created_at.timestamp(), "reopens": reopens,
