@@ -115,6 +115,8 @@ def test_every_registry_line_names_a_channel_of_that_name_with_its_capabilities(
         assert issubclass(implementation, channels.Channel) and implementation.name == name, name
         assert name in channels.CAPABILITIES, name
     assert set(channels.REGISTRY) == set(channels.CAPABILITIES)
+    # and each is named in the team's words (the console, the preview page: "Slack", "ntfy (push)", not "Ntfy")
+    assert set(channels.words.CHANNELS) == set(channels.REGISTRY) == set(channels.words.VENDORS)
 
 
 def test_answering_an_alert_loads_no_vendors_code():

@@ -15,9 +15,9 @@ from shared.model import OutboxStatus, Severity
 from shared.rules import routing
 
 CHANNELS = {"discord": "Discord", "discord_staging": "Discord (staging)", "email": "Email", "github": "GitHub",
-            "slack": "Slack", "slack_staging": "Slack (staging)"}
+            "slack": "Slack", "slack_staging": "Slack (staging)", "ntfy": "ntfy (push)", "sentry": "Sentry"}
 VENDORS = {"discord": "Discord", "discord_staging": "Discord", "email": "the mail server", "github": "GitHub",
-           "slack": "Slack", "slack_staging": "Slack"}
+           "slack": "Slack", "slack_staging": "Slack", "ntfy": "the ntfy server", "sentry": "Sentry"}
 STEPS = {"ack": "Acknowledged by {who}", "investigating": "{who} is investigating",
          "fixing": "{who} is working on a fix", "deploying": "{who} is deploying the fix",
          "resolve": "Resolved by {who}", "invalid": "Closed as invalid by {who}"}
