@@ -244,13 +244,20 @@ class BotEndpoints:
         self.threads[message_id] = thread
         return json_response(thread, 201)
 
-    def _bot_react(self, request: Request, channel_id: str, message_id: str, emoji: str) -> Response:
+    def _reaction_target(self, channel_id: str, message_id: str, emoji: str) -> Response | None:
+        """Discord's answer when a reaction's channel, message or emoji does not exist; None when all do."""
         if self._channel(channel_id) is None:
             return bot_error(404, "Unknown Channel", UNKNOWN_CHANNEL)
         if self._bot_message(channel_id, message_id) is None:
             return bot_error(404, "Unknown Message", UNKNOWN_MESSAGE)
         if not (_CUSTOM_EMOJI.match(emoji) or any(ord(c) > 0x2000 for c in emoji)):
             return bot_error(400, "Unknown Emoji", UNKNOWN_EMOJI)
+        return None
+
+    def _bot_react(self, request: Request, channel_id: str, message_id: str, emoji: str) -> Response:
+        refused = self._reaction_target(channel_id, message_id, emoji)
+        if refused is not None:
+            return refused
         mine = {"channel_id": channel_id, "message_id": message_id, "emoji": emoji, "user_id": self.BOT_USER_ID}
         if mine not in self.reactions:  # reacting again with the same emoji changes nothing, and is still 204
             self.reactions.append(mine)
@@ -259,12 +266,9 @@ class BotEndpoints:
     def _bot_reactors(self, request: Request, channel_id: str, message_id: str, emoji: str) -> Response:
         """GET .../reactions/{emoji}: the users who reacted, sorted by id, `limit` (1-100, default 25) after the user
         id `after`; `type` 0 is normal reactions (we have no burst ones)."""
-        if self._channel(channel_id) is None:
-            return bot_error(404, "Unknown Channel", UNKNOWN_CHANNEL)
-        if self._bot_message(channel_id, message_id) is None:
-            return bot_error(404, "Unknown Message", UNKNOWN_MESSAGE)
-        if not (_CUSTOM_EMOJI.match(emoji) or any(ord(c) > 0x2000 for c in emoji)):
-            return bot_error(400, "Unknown Emoji", UNKNOWN_EMOJI)
+        refused = self._reaction_target(channel_id, message_id, emoji)
+        if refused is not None:
+            return refused
         errors: dict[str, Any] = {}
         raw_limit, after = request.args.get("limit", str(REACTIONS_LIMIT_DEFAULT)), request.args.get("after", "0")
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= REACTIONS_LIMIT_MAX:
