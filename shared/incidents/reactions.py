@@ -125,9 +125,9 @@ def _take(step: str, incident_id: str, who: str, now: datetime, cfg: Config) -> 
         raise Stop(str(e)) from None
 
 
-def _read(reader: Reader, cfg: Config, now: datetime, stats: dict) -> list[str]:
-    """Read one channel's alerts and take the steps their new reactions mean; return the records to deliver now."""
-    notify: list[str] = []
+def _read(reader: Reader, cfg: Config, now: datetime, stats: dict, notify: list[str]) -> None:
+    """Read one channel's alerts and take the steps their new reactions mean; add the records to deliver now to
+    `notify` as each step is taken (so a run cut short still delivers the steps it took)."""
     for message in reader.alerts():
         incident_id = rules.alert_incident(message)
         if incident_id is None:
@@ -145,10 +145,9 @@ def _read(reader: Reader, cfg: Config, now: datetime, stats: dict) -> list[str]:
                 _STRANGERS.put(key, count)
                 continue
             notify += _take(rules.step_of(emoji), incident_id, who, now, cfg)
-            reader.mark(key[0], emoji)
             stats["reactions_applied"] += 1
             log.info("reaction taken as a step", incident=incident_id, step=rules.step_of(emoji), actor=who)
-    return notify
+            reader.mark(key[0], emoji)
 
 
 def sweep(cfg: Config, settings: Settings, now: datetime, budget: float = STAGE_BUDGET) -> tuple[dict, list[str]]:
@@ -162,7 +161,7 @@ def sweep(cfg: Config, settings: Settings, now: datetime, budget: float = STAGE_
     deadline = clock().monotonic() + budget
     for channel, bot in bots.items():
         try:
-            notify += _read(Reader(bot, deadline), cfg, now, stats)
+            _read(Reader(bot, deadline), cfg, now, stats, notify)
         except Stop as why:
             log.warning("reactions left for the next run", channel=channel, reason=str(why))
             stats["reactions_cut_short"] = 1
