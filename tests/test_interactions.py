@@ -324,6 +324,22 @@ def test_show_list_oncall_handoff_and_autocomplete(ingest, interactions, team, m
     assert choices["data"]["choices"][0]["name"].startswith(f"{iid} · Critical · Payment gateway down")
 
 
+def test_a_reply_about_an_incident_links_to_its_console_page(ingest, interactions, team, monkeypatch):
+    from shared.config.settings import settings
+    iid = _critical(ingest, monkeypatch, "7010", "Payment gateway down")
+    monkeypatch.setenv("PUBLIC_URL", "https://incidents.petties.world")
+    settings.cache_clear()
+    page = f"https://incidents.petties.world/console/incidents/{iid}"
+    shown = send(interactions, command("incident", "show", id=iid)).get_json()["data"]
+    acked = send(interactions, command("incident", "ack", id=iid)).get_json()["data"]
+    for reply in (shown, acked):
+        [row] = reply["components"]
+        assert [(b["style"], b["url"]) for b in row["components"]] == [(5, page)], reply   # a link button
+    monkeypatch.delenv("PUBLIC_URL")
+    settings.cache_clear()
+    assert "components" not in send(interactions, command("incident", "show", id=iid)).get_json()["data"]
+
+
 def test_an_override_from_discord(ingest, api, interactions, team, monkeypatch):
     at(monkeypatch, TUESDAY)
     payload = command("oncall", "override", user=IDS["dev-d"], **{"from": "2026-11-24T12:00:00",

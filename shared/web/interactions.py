@@ -18,7 +18,7 @@ from nacl.signing import VerifyKey
 from shared import errors, oncall, postmortems, silences
 from shared.cache import TimedCache
 from shared.channels import discord
-from shared.channels.render import discord_text, local_time
+from shared.channels.render import console_url, discord_text, local_time
 from shared.config import Config, config
 from shared.config.settings import Settings, settings
 from shared.incidents import actions, listing
@@ -88,9 +88,12 @@ def parse(body: bytes) -> dict:
     return storable_json(data)
 
 
-def say(text: str, ephemeral: bool = True) -> dict:
-    """An answer in the channel: a message (ephemeral: only the caller sees it); mentions never ping."""
+def say(text: str, ephemeral: bool = True, incident_id: str = "") -> dict:
+    """An answer in the channel: a message (ephemeral: only the caller sees it); mentions never ping. About an
+    incident, it carries the incident's console page as a link button (when PUBLIC_URL is set)."""
     data = {"content": text[:2000], "allowed_mentions": {"parse": []}}
+    if incident_id:
+        data = discord.with_link(data, console_url(incident_id, settings().public_url))
     return {"type": MESSAGE, "data": {**data, "flags": EPHEMERAL} if ephemeral else data}
 
 
@@ -118,7 +121,8 @@ def handle_interaction(interaction: dict, cfg: Config, settings: Settings, now: 
 def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, cfg: Config,
          now: datetime) -> tuple[dict, list[str]]:
     if action == "show":
-        return say(_describe(actions.get(typed_id), cfg)), []
+        incident = actions.get(typed_id)
+        return say(_describe(incident, cfg), incident_id=incident.id), []
     if action == "list":
         return say(_listing(cfg)), []
     if action == "oncall":
@@ -169,7 +173,7 @@ def _run(action: str, typed_id: str, options: dict, who: str | None, kind: int, 
     if kind == COMPONENT:  # the alert itself shows the new state; the thread gets the step's reply
         return {"type": UPDATE_MESSAGE, "data": discord.card(incident, cfg, now, settings().public_url)}, due
     emoji, label = actions.STEPS.get(action, ("✏️", f"{action} recorded"))
-    return say(f"{emoji} {incident.id}: {label}."), due
+    return say(f"{emoji} {incident.id}: {label}.", incident_id=incident.id), due
 
 
 def _postmortem(sub: str, typed_id: str, options: dict, who: str | None, cfg: Config,
