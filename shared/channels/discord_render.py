@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from shared.channels.render import (
     EMOJI,
@@ -89,22 +90,37 @@ def with_link(payload: dict, url: str) -> dict:
     return {**payload, "components": rows}
 
 
-def embed(incident: Incident, cfg: Config) -> dict:
-    """Return the incident card: severity colour, current status and counts (edited as they change)."""
+class CardHead(NamedTuple):
+    """What every chat's incident card shows first, alike in Discord and Slack."""
+
+    title: str    # "✅ RESOLVED · 🔴 CRITICAL · service · INC-…" (❌ INVALID once closed as invalid)
+    color: int    # the severity's, green once resolved, grey when invalid (0xRRGGBB)
+    status: str   # "acknowledged · fixing": the status, with the phase while it is open
+
+
+def card_head(incident: Incident) -> CardHead:
+    """Return the incident card's title line, colour and status as it is now."""
     severity = incident.severity
     resolved = incident.is_resolved
     invalid = resolved and getattr(incident, "invalid", False)
     phase = "" if resolved else getattr(incident, "phase", "")
     mark = "❌ INVALID · " if invalid else "✅ RESOLVED · " if resolved else ""
-    title = f"{mark}{EMOJI[severity]} {severity.name} · {incident.service} · {incident.id}"
-    owner = [{"name": "Owner", "value": truncate(discord_text(_name(incident.owner, cfg)), FIELD_VALUE_MAX),
+    return CardHead(f"{mark}{EMOJI[severity]} {severity.name} · {incident.service} · {incident.id}",
+                    INVALID_COLOR if invalid else RESOLVED_COLOR if resolved else COLOR[severity],
+                    incident.status + (f" · {phase}" if phase else ""))
+
+
+def embed(incident: Incident, cfg: Config) -> dict:
+    """Return the incident card: severity colour, current status and counts (edited as they change)."""
+    head = card_head(incident)
+    owner = [{"name": "Owner", "value": truncate(discord_text(person_name(incident.owner, cfg)), FIELD_VALUE_MAX),
               "inline": True}] if incident.owner else []
     card = {
-        "title": truncate(title, EMBED_TITLE_MAX),
+        "title": truncate(head.title, EMBED_TITLE_MAX),
         "description": truncate(discord_text(incident.title), 1024),
-        "color": INVALID_COLOR if invalid else RESOLVED_COLOR if resolved else COLOR[severity],
+        "color": head.color,
         "fields": [
-            {"name": "Status", "value": incident.status + (f" · {phase}" if phase else ""), "inline": True},
+            {"name": "Status", "value": head.status, "inline": True},
             *owner,
             {"name": "Occurrences", "value": str(incident.occurrences), "inline": True},
             # 0 users is what a source that cannot know says (an uptime monitor): left out, not shown as a count
@@ -123,7 +139,8 @@ def embed(incident: Incident, cfg: Config) -> dict:
     return card
 
 
-def _name(pid: str, cfg: Config) -> str:
+def person_name(pid: str, cfg: Config) -> str:
+    """Return how the team file names a person id (the id itself for someone not in it)."""
     return next((p.name for p in cfg.people if p.id == pid), pid)
 
 

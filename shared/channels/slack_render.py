@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from shared.channels.discord_render import CARD_TEMPLATES, COLOR, CONSOLE_LABEL, INVALID_COLOR, RESOLVED_COLOR
+from shared.channels.discord_render import CARD_TEMPLATES, CONSOLE_LABEL, card_head, person_name
 from shared.channels.render import (
     EMOJI,
     console_url,
@@ -67,11 +67,9 @@ def mentions(ids, cfg: Config, ping: bool = True) -> str:
 
 
 def color(incident: Incident) -> str:
-    """Return the attachment's colour (#RRGGBB): the severity's, green once resolved, grey when invalid."""
-    resolved = incident.is_resolved
-    invalid = resolved and getattr(incident, "invalid", False)
-    value = INVALID_COLOR if invalid else RESOLVED_COLOR if resolved else COLOR[incident.severity]
-    return f"#{value:06X}"
+    """Return the attachment's colour (#RRGGBB): the Discord card's (the severity's, green once resolved, grey
+    when invalid)."""
+    return f"#{card_head(incident).color:06X}"
 
 
 def section(text: str) -> dict:
@@ -104,19 +102,15 @@ def _field(name: str, value: str) -> dict:
 
 def card(incident: Incident, cfg: Config, public_url: str = "") -> list[dict]:
     """Return the incident card's blocks: title, the facts the Discord card shows plus the SLA, the source."""
-    severity = incident.severity
-    resolved = incident.is_resolved
-    invalid = resolved and getattr(incident, "invalid", False)
-    phase = "" if resolved else getattr(incident, "phase", "")
-    mark = "❌ INVALID · " if invalid else "✅ RESOLVED · " if resolved else ""
+    head = card_head(incident)
     # plain_text: the header shows the service and id as they are (nothing in it is parsed)
-    header = {"type": "header", "text": {"type": "plain_text", "emoji": True, "text": truncate(
-        f"{mark}{EMOJI[severity]} {severity.name} · {incident.service} · {incident.id}", HEADER_TEXT_MAX)}}
-    owner = next((p.name for p in cfg.people if p.id == incident.owner), incident.owner) if incident.owner else ""
-    sla = "" if resolved else " · ".join(
+    header = {"type": "header", "text": {"type": "plain_text", "emoji": True,
+                                         "text": truncate(head.title, HEADER_TEXT_MAX)}}
+    owner = person_name(incident.owner, cfg) if incident.owner else ""
+    sla = "" if incident.is_resolved else " · ".join(
         f"{what} by {when.astimezone(cfg.team.zone):%H:%M}" for what, when in
         (("respond", incident.respond_by), ("resolve", incident.resolve_by)) if when is not None)
-    fields = [_field("Status", incident.status + (f" · {phase}" if phase else "")),
+    fields = [_field("Status", head.status),
               *([_field("Owner", slack_text(owner))] if owner else []),
               _field("Occurrences", str(incident.occurrences)),
               *([_field("Users affected", str(incident.users_affected))] if incident.users_affected else []),
