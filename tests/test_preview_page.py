@@ -150,3 +150,29 @@ def test_a_person_sees_the_messages_as_the_team_would(live_server, three_alerts,
     # and nothing was fetched from anywhere else
     assert all(u.startswith(live_server) or u.startswith(("about:", "data:")) for u in requests), requests
     page.close()
+
+
+def test_a_slack_message_reads_as_slack_shows_it(live_server, ingest, use_team, monkeypatch, browser):
+    """The Slack preview is drawn on Slack's light background: every part of it, the app's name included, must be
+    readable there (the name was first drawn in Discord's near-white)."""
+    def with_slack(data: dict) -> None:
+        data["notifications"]["routes"][0]["channels"].append(
+            {"channel": "slack", "template": "critical", "mention": ["on-call"]})
+    use_team(variant({"people.dev-d.slack_id": "U0DEVD0001"}, edit=with_slack))
+    iid = sentry_alert(ingest, monkeypatch, FRIDAY_AFTERNOON, "5004", "Checkout fails", level="fatal")["incident"]
+    delivery.wait_idle()
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(f"{live_server}/_local/notifications")
+    slack = page.locator("article.shown", has=page.locator(".slack")).filter(has_text=iid).locator(".slack")
+    slack.screenshot(path=str(ARTIFACTS / "preview_slack.png"))
+
+    def luminance(css: str) -> float:   # WCAG relative luminance of an rgb()/rgba() colour
+        r, g, b = (int(v) / 255 for v in css[css.index("(") + 1:css.index(")")].split(",")[:3])
+        return sum(w * (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+                   for w, c in zip((0.2126, 0.7152, 0.0722), (r, g, b), strict=True))
+
+    background = luminance(slack.evaluate("e => getComputedStyle(e).backgroundColor"))
+    for part in (".bot-name", ".slack-header", ".slack-text"):
+        shade = luminance(slack.locator(part).first.evaluate("e => getComputedStyle(e).color"))
+        assert (max(background, shade) + 0.05) / (min(background, shade) + 0.05) >= 4.5, part   # WCAG AA
+    assert "@Dev D" in slack.inner_text() and "U0DEVD0001" not in slack.inner_text()
