@@ -190,14 +190,18 @@ def check_discord(settings: Settings, name: str, timeout: float) -> Line:
                             f"{fix.get(response.status_code, 'try again later')} and set {var}")
 
 
+def routed(cfg: Config | None, channel: str) -> bool:
+    """True when a route in the team file names the channel."""
+    return bool(cfg) and any(c.channel == channel for route in cfg.notifications.routes for c in route.channels)
+
+
 def check_slack(settings: Settings, cfg: Config | None, name: str, timeout: float) -> Line:
     """POST an empty message: a live incoming webhook refuses it (400 no_text or invalid_payload) and posts nothing;
     a revoked or mistyped one answers 403 or 404 (https://api.slack.com/messaging/webhooks#handling_errors)."""
     channel = build(name, settings)
     what, var = WHAT[name], TO_SEND[name]
-    routed = bool(cfg) and any(c.channel == name for route in cfg.notifications.routes for c in route.channels)
     if not channel.configured():   # Slack is optional: unset and unrouted is not a gap, even with --strict
-        return Line(OFF, what, f"{PREVIEW} (set {var})") if routed else \
+        return Line(OFF, what, f"{PREVIEW} (set {var})") if routed(cfg, name) else \
             Line(OK, what, f"not used: no route in the team file names {name} (to use it, set {var} and route to it)")
     url = channel.webhook().reveal()
     if "/services/" not in url:
@@ -351,11 +355,6 @@ def check_github(settings: Settings, timeout: float) -> Line:
         return Line(FAIL, "GitHub", f"the token may open issues in {repo} but GitHub drops their labels without "
                                     "triage or write access, and a retry finds its issue by label: grant write access")
     return Line(OK, "GitHub", f"the token may open and label issues in {repo} (Issues on)")
-
-
-def routed(cfg: Config | None, channel: str) -> bool:
-    """True when a route in the team file names the channel."""
-    return bool(cfg) and any(c.channel == channel for route in cfg.notifications.routes for c in route.channels)
 
 
 def check_ntfy(settings: Settings, cfg: Config | None, timeout: float) -> Line:
