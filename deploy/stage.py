@@ -1,4 +1,5 @@
-"""Stage each function into its own folder: main.py, shared/, the team file and the runtime requirements.
+"""Stage each function into its own folder: main.py, shared/, the team file (with its checked form) and the
+runtime requirements.
 
 Cloud Functions builds a folder alone, so everything a function imports must be inside it. Its
 requirements.txt is requirements.lock: the exact versions the tests ran, each with its hashes, so the build
@@ -11,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from deploy.target import ROOT, TEAM_FILE
+from shared.config import checked, load_config
 
 # Not shipped: the local development tools and what only the deploy reads.
 LEFT_OUT = ("local", "firestore.indexes.json", "__pycache__", "*.pyc")
@@ -27,6 +29,8 @@ def stage(name: str, team_file: Path, dest: Path, root: Path = ROOT) -> Path:
     shutil.copytree(root / "shared", folder / "shared", ignore=shutil.ignore_patterns(*LEFT_OUT))
     shutil.copy2(root / "requirements.lock", folder / "requirements.txt")
     shutil.copy2(team_file, folder / TEAM_FILE)
+    # the Config that validated, so the function starts without pydantic and PyYAML (shared/config/checked.py)
+    checked.write(folder / TEAM_FILE, load_config(team_file), checked.path_for(folder / TEAM_FILE))
     (folder / ".gcloudignore").write_text(GCLOUDIGNORE, encoding="utf-8")
     return folder
 

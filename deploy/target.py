@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.config import Config
-from shared.config.settings import Secret, Settings
+from shared.config.settings import Secret, variables
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = "python312"      # a current Cloud Functions Python runtime (2nd gen)
@@ -46,14 +46,14 @@ TEAM_FILE = "team.yaml"               # the team file's name in each staged fold
 
 def secret_names() -> tuple[str, ...]:
     """Return every setting that is a secret, in Settings' order (new Secret fields are picked up)."""
-    names = [f.alias for f in Settings.model_fields.values() if isinstance(f.default, Secret)]
+    names = [name for name, f in variables().items() if isinstance(f.default, Secret)]
     return tuple(names + [n for n in EXTRA_SECRETS if n not in names])
 
 
 def plain_settings() -> tuple[str, ...]:
     """Return the settings that may be given as plain environment variables."""
     secret = set(secret_names())
-    return tuple(f.alias for f in Settings.model_fields.values() if f.alias not in secret) + EXTRA_ENV
+    return tuple(name for name in variables() if name not in secret) + EXTRA_ENV
 
 
 def functions_url(project: str, region: str) -> str:

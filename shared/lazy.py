@@ -50,15 +50,17 @@ def warm_with(make) -> None:
 
 
 def _warm() -> None:
+    # Firestore's client only: every request needs it. The channels' HTTP client loads with the first send; warmed
+    # here it made the cold start's first answer wait while it loaded beside the request, whether or not the
+    # request sent anything (./deploy.sh bench cold).
     for make in _warmers:
         with contextlib.suppress(Exception):  # the request that needs it reports what is wrong
             make()  # e.g. imports Firestore's client and opens its channel
-    httpx.Client  # noqa: B018  (imports the channels' HTTP client)
 
 
 def warm_after_fork() -> None:
-    """Once the serving process is forked (gunicorn's worker under the functions-framework CLI), import the
-    heavy libraries and create the clients registered with warm_with in the background: the instance accepts
-    connections before they are loaded, and the first alert usually finds them ready. Without a fork (tests,
-    the local dev server) they load on first use."""
+    """Once the serving process is forked (gunicorn's worker under the functions-framework CLI), create the
+    clients registered with warm_with in the background: the instance accepts connections before they are
+    loaded, and the first alert usually finds them ready. Without a fork (tests, the local dev server) they
+    load on first use."""
     os.register_at_fork(after_in_child=lambda: threading.Thread(target=_warm, name="warm", daemon=True).start())

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import copy
 import functools
-import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
 
 from shared.config import DEFAULT_CONFIG, Config, parse_config
+from shared.config.checked import fields_of, is_record, unwrap
 
 
 class TeamPathError(KeyError):
@@ -38,24 +37,11 @@ def team_data() -> dict:
     return copy.deepcopy(_petties())
 
 
-def _item_model(annotation: Any) -> Any:
-    """Unwrap Optional/Annotated/list/dict down to what one item or value of the annotation is."""
-    while True:
-        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-        if origin is typing.Annotated:
-            annotation = args[0]
-        elif origin in (typing.Union, types.UnionType):
-            annotation = next(a for a in args if a is not type(None))
-        else:
-            return annotation
-
-
 def _child_model(model: Any, key: str) -> Any:
     """Return the schema of `key` inside `model` (None when the schema says nothing about it)."""
-    model = _item_model(model)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        field = model.model_fields.get(key)
-        return None if field is None else field.annotation
+    model = unwrap(model)
+    if is_record(model):
+        return fields_of(model).get(key)
     origin, args = typing.get_origin(model), typing.get_args(model)
     if origin is dict and len(args) == 2:
         return args[1]
@@ -65,8 +51,8 @@ def _child_model(model: Any, key: str) -> Any:
 
 
 def _declares(model: Any, key: str) -> bool:
-    model = _item_model(model)
-    return isinstance(model, type) and issubclass(model, BaseModel) and key in model.model_fields
+    model = unwrap(model)
+    return is_record(model) and key in fields_of(model)
 
 
 def _select(items: list, segment: str, where: str) -> int:

@@ -1,16 +1,17 @@
 """Configuration: the Petties default loads; every mistake is named by its key."""
 from __future__ import annotations
 
+import json
 import types
 import typing
 
 import pytest
 import yaml
-from pydantic import BaseModel
 
-from shared.config import DEFAULT_CONFIG, Config, ConfigError, load_config, loading, parse_config
+from shared.config import DEFAULT_CONFIG, Config, ConfigError, load_config, parse_config
 from shared.config import settings as settings_module
-from shared.config.settings import Settings
+from shared.config.checked import fields_of, is_record
+from shared.config.settings import Settings, variables
 from tests.teams import team_yaml, variant
 
 DEFAULT_TEXT = DEFAULT_CONFIG.read_text()
@@ -140,19 +141,19 @@ def _unwrap(annotation) -> list:
     return [annotation]
 
 
-def _schema_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+def _schema_keys(model: type, prefix: str = "") -> set[str]:
     """Return every key the schema accepts, as dotted paths (a free mapping's keys are `*`; list items share their
     list's path; a mapping of plain values, such as severity.levels or deploy.env, is one key)."""
     keys = set()
-    for name, info in model.model_fields.items():
+    for name, annotation in fields_of(model).items():
         path = f"{prefix}{name}"
         keys.add(path)
-        for kind in _unwrap(info.annotation):
+        for kind in _unwrap(annotation):
             if typing.get_origin(kind) is dict:
                 value = _unwrap(typing.get_args(kind)[1])[0]
-                if isinstance(value, type) and issubclass(value, BaseModel):
+                if is_record(value):
                     keys |= {path + ".*"} | _schema_keys(value, path + ".*.")
-            elif isinstance(kind, type) and issubclass(kind, BaseModel):
+            elif is_record(kind):
                 keys |= _schema_keys(kind, path + ".")
     return keys
 
@@ -181,26 +182,18 @@ def test_the_example_team_file_shows_every_key_the_schema_accepts():
             "deploy.env", "services.health.url", "status_page.automatic"} <= schema   # the walk reaches them
 
 
-def _pattern_fields(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
-    """Return the fields checked by a regular expression (Field(pattern=...)), by alias or dotted path."""
-    found = {}
-    for name, info in model.model_fields.items():
-        for constraint in info.metadata:
-            if getattr(constraint, "pattern", None):
-                found[info.alias or f"{prefix}{name}"] = constraint.pattern
-        for kind in _unwrap(info.annotation):
-            if isinstance(kind, type) and issubclass(kind, BaseModel):
-                found.update(_pattern_fields(kind, f"{prefix}{name}."))
-    return found
+def _pattern_variables() -> dict[str, str]:
+    """Return the variables checked by a regular expression, with the expression."""
+    return {name: f.metadata["read"].pattern for name, f in variables().items()
+            if hasattr(f.metadata["read"], "pattern")}
 
 
 def test_every_pattern_has_its_words():
-    assert set(_pattern_fields(Settings)) <= set(settings_module.EXPECTED)
-    assert set(_pattern_fields(Config)) <= set(loading.EXPECTED)
-    assert "GITHUB_REPO" in _pattern_fields(Settings) and "services.health.url" in _pattern_fields(Config)
+    assert set(_pattern_variables()) <= set(settings_module.EXPECTED)
+    assert "GITHUB_REPO" in _pattern_variables()
 
 
-@pytest.mark.parametrize("variable", sorted(_pattern_fields(Settings)))
+@pytest.mark.parametrize("variable", sorted(_pattern_variables()))
 def test_a_variable_of_the_wrong_form_is_said_in_words(variable):
     with pytest.raises(ConfigError) as e:
         Settings.from_env({variable: "not/the right:form!"})
@@ -238,3 +231,39 @@ def test_deploy_local_checks_the_team_file_first_relative_to_where_you_stand(tmp
     assert lines == [f"the team file is invalid: {tmp_path}/acme.yaml: team.time_zone: Field required; "
                      "team.timezone: Extra inputs are not permitted (did you mean time_zone?)"], done.stderr
     assert "Traceback" not in done.stderr and "emulator" not in done.stderr
+
+
+# ---------------------------------------------------------------- the checked form a deployed function starts from
+
+@pytest.mark.parametrize("team_file", ["petties.yaml", "example.yaml"])   # example.yaml shows every key
+def test_the_checked_form_builds_the_same_config(team_file, tmp_path):
+    from shared.config import checked
+    source = DEFAULT_CONFIG.parent / team_file
+    copy = tmp_path / "team.yaml"
+    copy.write_bytes(source.read_bytes())
+    validated = load_config(copy)
+    checked.write(copy, validated, checked.path_for(copy))
+    built = checked.read(copy, copy.read_bytes())
+    assert built is not None and built == validated and built is not validated
+    assert built.team.zone.key == validated.team.zone.key and built.person(built.team_lead) == \
+        validated.person(validated.team_lead)
+
+
+def test_a_checked_form_is_used_only_for_the_bytes_it_was_made_from(tmp_path):
+    from shared.config import checked
+    team = tmp_path / "team.yaml"
+    team.write_text(DEFAULT_TEXT)
+    checked.write(team, load_config(team), checked.path_for(team))
+    form = checked.path_for(team)
+    data = json.loads(form.read_text())
+    data["config"]["team"]["name"] = "From the form"
+    form.write_text(json.dumps(data))
+    assert load_config(team).team.name == "From the form"        # the form, for these very bytes
+    team.write_text(DEFAULT_TEXT + "\n# edited\n")
+    assert load_config(team).team.name == "Petties"              # the file changed: validated again
+    team.write_text(DEFAULT_TEXT)
+    data["config"]["team"]["colour"] = "a key this schema does not have"
+    form.write_text(json.dumps(data))
+    assert load_config(team).team.name == "Petties"              # a form that does not build: validated again
+    form.write_text("{not json")
+    assert load_config(team).team.name == "Petties"

@@ -1,6 +1,8 @@
 """The Cloud Scheduler jobs built for each row of the schedule table (shared/config/schedule.py)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from google.cloud import scheduler_v1
 
 from deploy import scheduler, target
@@ -37,7 +39,7 @@ def test_the_sweep_job_posts_every_minute_with_an_oidc_token_and_one_quick_retry
 
 def test_the_daily_job_runs_at_the_teams_local_time_in_its_zone_and_retries_within_nine_minutes():
     cfg = load_config(PETTIES_YAML)
-    cfg = cfg.model_copy(update={"daily_summary": cfg.daily_summary.model_copy(update={"time": "07:30"})})
+    cfg = replace(cfg, daily_summary=replace(cfg.daily_summary, time="07:30"))
     daily = next(j for j in jobs(cfg) if j.function == "daily_summary")
     job = scheduler.build_job(petties_target(), daily, "https://daily-summary-abc123-as.a.run.app")
     assert (job.schedule, job.time_zone) == ("30 7 * * *", "Asia/Ho_Chi_Minh")

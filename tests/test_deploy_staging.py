@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -30,6 +31,16 @@ for absent in ("pytest", "google.cloud.scheduler_v1", "deploy", "shared.local"):
 from shared.config import config
 print("ok", sys.argv[1], config().team.name)
 """
+# A function starts from its team file's checked form: neither pydantic nor PyYAML is loaded by its start, its
+# settings, its team file or the first use of its config (shared/config/checked.py).
+LEAN_START = """
+import sys, functions_framework
+app = functions_framework.create_app(target=sys.argv[1], source="main.py")
+from shared.config import config
+from shared.config.settings import settings
+config().person(config().team_lead), settings()
+print(" ".join(sorted(m for m in ("pydantic", "pydantic_core", "yaml", "re2") if m in sys.modules)) or "lean")
+"""
 
 
 def names(requirements: Path) -> set[str]:
@@ -54,6 +65,23 @@ def test_each_folder_holds_its_entry_point_shared_the_team_file_and_only_runtime
         assert (folder / target.TEAM_FILE).is_file()
         assert not names(folder / "requirements.txt") & set(DEV_ONLY)
         assert not list(folder.rglob("__pycache__"))
+        assert (folder / "team.checked.json").is_file()
+
+
+def test_a_staged_function_starts_from_the_checked_form_without_pydantic_or_yaml(staged, tmp_path):
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "INCIDENT_CONFIG": target.TEAM_FILE,
+           "GOOGLE_CLOUD_PROJECT": "petties-incidents"}
+    for name in ("ingest", "interactions", "escalate"):
+        done = subprocess.run([sys.executable, "-c", LEAN_START, name], cwd=staged[name], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert (done.returncode, done.stdout.strip()) == (0, "lean"), f"{name}: {done.stderr[-2000:]}"
+    # and a team file edited after staging is validated again, not read from the stale form
+    folder = shutil.copytree(staged["ingest"], tmp_path / "edited")
+    (folder / "team.yaml").write_text((folder / "team.yaml").read_text().replace("name: Petties", "name: Edited", 1))
+    done = subprocess.run([sys.executable, "-c", LEAN_START.replace("config().team_lead)", "config().team_lead), "
+                           "print(config().team.name)"), "ingest"], cwd=folder, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout.split() == ["Edited", "pydantic", "pydantic_core", "yaml"], done.stderr[-2000:]
 
 
 def test_the_source_hash_follows_the_folders_content(staged, tmp_path):

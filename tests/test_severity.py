@@ -1,6 +1,8 @@
 """Severity rules: table-driven, each classification with its reason (pure, no I/O)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from shared.config import load_config
@@ -58,9 +60,9 @@ def test_classify(a, env, occ, users, minutes, want, reason):
 
 def test_tag_service_and_environment_conditions():
     from shared.config import SeverityRule
-    cfg = CFG.model_copy(update={"severity": CFG.severity.model_copy(update={"rules": [
+    cfg = replace(CFG, severity=replace(CFG.severity, rules=[
         SeverityRule(name="vip", severity="high", tags={"customer": "vip"}, services=["petties-backend"],
-                     environments=["production"])]})})
+                     environments=["production"])]))
     vip = alert("info", tags={"customer": "vip"})
     assert classify(Facts(vip, "petties-backend", "production"), cfg).reason == \
         "rule 'vip': service petties-backend, environment production, tag customer=vip"

@@ -1,17 +1,21 @@
 """Reading the team file: YAML to a validated Config, errors that name the key (with a hint for the usual
-mistakes), and the process's Config (loaded once; a test may put another in its place with use())."""
+mistakes), and the process's Config (loaded once; a test may put another in its place with use()).
+
+PyYAML and pydantic are imported only to validate a file: a deployed function starts from the checked form
+the deploy wrote beside its team file (checked.py) and loads neither.
+"""
 from __future__ import annotations
 
 import contextlib
 import difflib
 import functools
 import os
+import typing
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
-
+from shared.config import checked
 from shared.config.schema import Config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "teams" / "petties.yaml"
@@ -21,54 +25,62 @@ class ConfigError(Exception):
     """The team file is missing or wrong; the message names the bad key."""
 
 
-# What each key checked by a pattern looks like, in words, by its path without list indexes (pydantic's own message
-# shows the regular expression; tests/test_config.py fails for a pattern without its words here)
-EXPECTED = {"services.health.url": "an http:// or https:// URL, e.g. https://shop.example/health"}
+@functools.cache
+def _validator():
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Config)
 
 
-# libyaml's safe loader when PyYAML was built with it (its wheels are): the same documents, a tenth of the time
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# pydantic's words for a dataclass's keys, in the words it uses for a model's (the ones the team knows)
+_MESSAGES = {"unexpected_keyword_argument": "Extra inputs are not permitted"}
 
 
 def parse_config(text: str, origin: str = "<config>") -> Config:
     """Validate YAML text into a Config, or raise ConfigError naming the bad key."""
+    import yaml
+    from pydantic import ValidationError
+
     try:
-        data = yaml.load(text, Loader=_YAML_LOADER)
+        # libyaml's safe loader when PyYAML was built with it (its wheels are): the same documents, a tenth of the time
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         raise ConfigError(f"{origin}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level")
     try:
-        return Config.model_validate(data)
+        return _validator().validate_python(data)
     except ValidationError as e:
         problems = []
         for err in e.errors():
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "string_pattern_mismatch":
-                path = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
-                msg = f"expected {EXPECTED.get(path, 'another form')}, got {str(err['input'])[:80]!r}"
+            msg = _MESSAGES.get(err["type"], err["msg"]).removeprefix("Value error, ")
             problems.append(f"{key}: {msg}{_hint(err)}")
         raise ConfigError(f"{origin}: " + "; ".join(problems)) from None
 
 
-def _field_names(model: type[BaseModel], seen: set | None = None) -> set[str]:
-    """Return every field name the team file knows, at any depth."""
-    seen = set() if seen is None else seen
-    for name, info in model.model_fields.items():
-        seen.add(name)
-        for kind in (info.annotation, *getattr(info.annotation, "__args__", ())):
-            for inner in (kind, *getattr(kind, "__args__", ())):
-                if isinstance(inner, type) and issubclass(inner, BaseModel) and inner.__name__ not in seen:
-                    seen.add(inner.__name__)
-                    _field_names(inner, seen)
-    return {n for n in seen if n[:1].islower()}
+def field_names() -> set[str]:
+    """Return every key name the team file knows, at any depth."""
+    names: set[str] = set()
+    todo, seen = [Config], set()
+    while todo:
+        kind = todo.pop()
+        seen.add(kind)
+        for name, annotation in checked.fields_of(kind).items():
+            names.add(name)
+            todo += [inner for inner in _inner_types(annotation) if checked.is_record(inner) and inner not in seen]
+    return names
+
+
+def _inner_types(annotation: Any) -> list:
+    kind = checked.unwrap(annotation)
+    return [kind, *(inner for arg in typing.get_args(kind) for inner in _inner_types(arg))]
 
 
 def _hint(err: dict) -> str:
     """Return a hint for the common mistakes: a misspelt key, an unquoted number where text is expected."""
-    if err["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(str(err["loc"][-1]), sorted(_field_names(Config)), n=1, cutoff=0.7)
+    if err["type"] == "unexpected_keyword_argument":
+        close = difflib.get_close_matches(str(err["loc"][-1]), sorted(field_names()), n=1, cutoff=0.7)
         return f" (did you mean {close[0]}?)" if close else ""
     if err["type"] == "string_type" and isinstance(err.get("input"), (int, float)):
         return (f" (YAML read {err['input']!r} as a number: put it in quotes, e.g. "
@@ -77,12 +89,20 @@ def _hint(err: dict) -> str:
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
-    """Read and validate the team file (INCIDENT_CONFIG, or the Petties default)."""
+    """Read the team file (INCIDENT_CONFIG, or the Petties default): from its checked form when the deploy wrote
+    one for these very bytes, else validated."""
     path = Path(path or os.environ.get("INCIDENT_CONFIG") or DEFAULT_CONFIG)
     try:
-        text = path.read_text(encoding="utf-8")
+        source = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config: {e.strerror}") from None
+    cfg = checked.read(path, source)
+    if cfg is not None:
+        return cfg
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     return parse_config(text, str(path))
 
 

@@ -1,24 +1,67 @@
-"""The team file's schema: every key, its type and its checks (pydantic), with Config at the top."""
+"""The team file's schema: every key, its type and its checks, with Config at the top.
+
+Plain frozen dataclasses: pydantic validates a team file against them (loading.py), and a function that
+starts from the deploy's checked form builds them without pydantic (checked.py). A key's checks ride on its
+type (units.Check); checks across keys are in __post_init__, which runs either way.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
 from shared.config.channels import CAPABILITIES
-from shared.config.units import ClockTime, Day, Duration, Matchers, SlaTerm, _hhmm
+from shared.config.units import AT_LEAST_ONE, Check, ClockTime, Day, Duration, Matchers, SlaTerm, _hhmm, between
 from shared.errors import BadInput
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SeverityName = Literal["critical", "high", "medium", "low"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# every part of the team file: immutable, keys by name. Equality, hash and repr are _Strict's, written once rather
+# than generated for each of the ~30 classes (generating them was a third of a deployed function's start-up import).
+record = dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 
 
+class _Strict:
+    __pydantic_config__ = {"extra": "forbid"}   # an unknown key is an error (pydantic's config for a dataclass)
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__dataclass_fields__)
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__ and other._values() == self._values()
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, self._values()))   # a part holding a list is unhashable, as a list is
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__dataclass_fields__)
+        return f"{type(self).__name__}({fields})"
+
+
+def _known_zone(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {v!r}") from None
+    return v
+
+
+def _http_url(v: str) -> str:
+    if not v.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// URL, e.g. https://shop.example/health, got {v[:80]!r}")
+    return v
+
+
+def _not_empty(v: str) -> str:
+    if not v:
+        raise ValueError("expected a name, got an empty text")
+    return v
+
+
+@record
 class BusinessHours(_Strict):
     days: list[Weekday]
     start: ClockTime
@@ -33,26 +76,19 @@ class BusinessHours(_Strict):
         return _hhmm(self.end)
 
 
+@record
 class Team(_Strict):
     name: str
-    time_zone: str
+    time_zone: Annotated[str, Check(_known_zone)]
     business_hours: BusinessHours
-    holidays: list[Day] = []
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}") from None
-        return v
+    holidays: list[Day] = field(default_factory=list)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
 
+@record
 class Person(_Strict):
     id: str
     name: str
@@ -65,69 +101,74 @@ class Person(_Strict):
     ntfy_topic: str | None = None    # ntfy topic whose subscribers (this person's phone) get push pages
 
 
+@record
 class Handover(_Strict):
     weekday: Weekday = "mon"
     time: ClockTime = "09:00"
 
 
+@record
 class Rotation(_Strict):
-    order: list[str] = Field(min_length=1)
+    order: Annotated[list[str], AT_LEAST_ONE]
     handover: Handover = Handover()
     start: Day
 
 
+@record
 class HealthCheck(_Strict):
     """A health URL the sweep probes (Probes); two failures in a row open an incident, source `probe`."""
-    url: str = Field(pattern=r"^https?://")
-    expect_status: int = Field(200, ge=100, le=599)
+    url: Annotated[str, Check(_http_url)]
+    expect_status: Annotated[int, between(100, 599)] = 200
     expect_text: str = ""                       # optional: the body must contain it
-    timeout_seconds: float = Field(10.0, gt=0, le=30)
+    timeout_seconds: Annotated[float, between(0, 30, above_low=True)] = 10.0
 
 
+@record
 class Service(_Strict):
     name: str
     description: str = ""
     url: str = ""
     logs_url: str = ""          # shown as "Logs:" in alerts
     dashboard_url: str = ""     # shown as "Dashboard:" in alerts
-    sentry_projects: list[str] = []
-    monitors: list[str] = []
-    health: list[HealthCheck] = []   # probed by the sweep (see `probes`)
+    sentry_projects: list[str] = field(default_factory=list)
+    monitors: list[str] = field(default_factory=list)
+    health: list[HealthCheck] = field(default_factory=list)   # probed by the sweep (see `probes`)
 
 
+@record
 class Environment(_Strict):
-    aliases: list[str] = []
+    aliases: list[str] = field(default_factory=list)
     max_severity: SeverityName | None = None
-    sentry_projects: list[str] = []
-    monitors: list[str] = []
+    sentry_projects: list[str] = field(default_factory=list)
+    monitors: list[str] = field(default_factory=list)
 
 
+@record
 class SeverityRule(_Strict):
     name: str
     severity: SeverityName
-    keywords: list[str] = []
-    levels: list[str] = []
-    sources: list[str] = []
-    services: list[str] = []
-    environments: list[str] = []
-    tags: dict[str, str] = {}
+    keywords: list[str] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    environments: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
     min_users: int | None = None
     min_occurrences: int | None = None
     min_rate_per_minute: float | None = None
 
-    @model_validator(mode="after")
-    def _has_condition(self) -> SeverityRule:
+    def __post_init__(self) -> None:
         conditions = (self.keywords, self.levels, self.sources, self.services, self.environments, self.tags,
                       self.min_users, self.min_occurrences, self.min_rate_per_minute)
         if not any(c not in (None, [], {}) for c in conditions):
             raise ValueError(f"rule {self.name!r} has no condition and would match every alert")
-        return self
 
 
+@record
 class SeverityConfig(_Strict):
-    levels: dict[str, dict[str, SeverityName]] = {}
+    levels: dict[str, dict[str, SeverityName]] = field(default_factory=dict)
     default: SeverityName = "medium"
-    rules: list[SeverityRule] = []
+    rules: list[SeverityRule] = field(default_factory=list)
 
 
 TemplateName = Literal["critical", "high", "warning"]
@@ -135,77 +176,91 @@ AfterHours = Literal["send", "hold"]
 ROLE_TARGETS = ("on-call", "team-lead")
 
 
+@record
 class RouteChannel(_Strict):
     channel: str                              # a channel of shared/config/channels.py (discord, email, github, ...)
     template: TemplateName | None = None      # default: by severity (critical, high, else warning)
-    mention: list[str] = []                   # on-call, team-lead or person ids (channels that name people)
-    to: list[str] = []                        # addressed channels (email, ntfy): on-call, team-lead, person ids or
-    #                                           (email) addresses; required there, since nobody to address means no send
+    mention: list[str] = field(default_factory=list)   # on-call, team-lead or person ids (channels that name people)
+    # addressed channels (email, ntfy): on-call, team-lead, person ids or (email) addresses; required there, since
+    # nobody to address means no send
+    to: list[str] = field(default_factory=list)
     after_hours: AfterHours | None = None     # default: the route's
 
 
+@record
 class Route(_Strict):
-    environments: list[str] = Field(min_length=1)   # "*" matches any environment
-    severities: list[SeverityName] = Field(min_length=1)
+    environments: Annotated[list[str], AT_LEAST_ONE]   # "*" matches any environment
+    severities: Annotated[list[SeverityName], AT_LEAST_ONE]
     after_hours: AfterHours = "hold"
-    channels: list[RouteChannel] = []
+    channels: list[RouteChannel] = field(default_factory=list)
 
 
+@record
 class Notifications(_Strict):
-    milestones: list[int] = [10, 100, 1000]
-    critical_emails: list[str] = []           # always copied on Critical email
-    routes: list[Route] = []
+    milestones: list[int] = field(default_factory=lambda: [10, 100, 1000])
+    critical_emails: list[str] = field(default_factory=list)           # always copied on Critical email
+    routes: list[Route] = field(default_factory=list)
 
 
+@record
 class SlaTarget(_Strict):
     respond: SlaTerm
     resolve: SlaTerm
 
 
+@record
 class Probes(_Strict):
     interval: Duration = "5m"          # how often the sweep probes each health URL
-    failures_to_alert: int = Field(2, ge=1, le=10)   # failures in a row before an incident opens
+    failures_to_alert: Annotated[int, between(1, 10)] = 2   # failures in a row before an incident opens
     flap_window: Duration = "30m"      # a URL that goes down and up `flap_changes` times in this window
-    flap_changes: int = Field(4, ge=2)  # is reported once as flapping, not as a stream of alerts
+    flap_changes: Annotated[int, between(2, 10**6)] = 4  # is reported once as flapping, not as a stream of alerts
 
 
+@record
 class DailySummary(_Strict):
     time: ClockTime = "09:00"          # local time the report of the previous local day is posted
 
 
+@record
 class SentryStats(_Strict):
     organization: str = ""             # the Sentry organization slug; with SENTRY_API_TOKEN: requests and errors
 
 
+@record
 class Sprint(_Strict):
     start: Day
-    length_days: int = Field(14, ge=1)
+    length_days: Annotated[int, between(1, 10**6)] = 14
 
 
+@record
 class Escalation(_Strict):
-    environments: list[str] = ["production"]     # where escalation pages people
+    environments: list[str] = field(default_factory=lambda: ["production"])   # where escalation pages people
     stakeholders_after: SlaTerm = "30m"          # level 3 for a Critical still unacknowledged this long after level 2
     repeat_every: SlaTerm | None = None          # optional reminders while a level stays unanswered
 
 
+@record
 class AlertmanagerSource(_Strict):
     one_incident_per: Literal["alert", "group"] = "alert"   # alert: by fingerprint; group: by groupKey
 
 
+@record
 class Sources(_Strict):
     alertmanager: AlertmanagerSource = AlertmanagerSource()
     grafana: AlertmanagerSource = AlertmanagerSource()
 
 
+@record
 class WeeklyWindow(_Strict):
-    days: list[Weekday] = Field(min_length=1)
+    days: Annotated[list[Weekday], AT_LEAST_ONE]
     start: ClockTime                  # local time; an end at or before the start runs past midnight
     end: ClockTime
 
 
+@record
 class MaintenanceWindow(_Strict):
     """Planned work: alerts matching `matchers` are stored but page nobody while the window is open."""
-    name: str = Field(min_length=1)
+    name: Annotated[str, Check(_not_empty)]
     matchers: Matchers
     comment: str = ""
     include_critical: bool = False
@@ -213,27 +268,27 @@ class MaintenanceWindow(_Strict):
     start: datetime | None = None     # one-off; a time without an offset is the team's local time
     end: datetime | None = None
 
-    @model_validator(mode="after")
-    def _one_kind(self) -> MaintenanceWindow:
+    def __post_init__(self) -> None:
         if self.weekly is not None:
             if self.start is not None or self.end is not None:
                 raise ValueError(f"maintenance {self.name!r}: give either weekly or start and end, not both")
             if self.weekly.start == self.weekly.end:
                 raise ValueError(f"maintenance {self.name!r}: weekly start and end are the same time")
-            return self
+            return
         if self.start is None or self.end is None:
             raise ValueError(f"maintenance {self.name!r}: give weekly (days, start, end) or a one-off start and end")
         if (self.start.tzinfo is None) != (self.end.tzinfo is None):
             raise ValueError(f"maintenance {self.name!r}: give start and end both with or both without an offset")
         if self.end <= self.start:
             raise ValueError(f"maintenance {self.name!r}: end must be after start")
-        return self
 
 
+@record
 class SilenceSettings(_Strict):
     max_duration: Duration = "7d"     # the longest silence the API accepts
 
 
+@record
 class StatusPage(_Strict):
     """What the public status page shows without a person (shared/rules/status_page.py): `outages` (UptimeRobot
     and health probes: a monitor's down turns its service to a major outage and opens a public incident under a
@@ -248,54 +303,55 @@ FUNCTIONS = ("api", "console", "daily_summary", "escalate", "ingest", "interacti
 MAX_WARM = 5
 
 
+def _warm_functions(v: dict[str, int]) -> dict[str, int]:
+    for name, count in v.items():
+        if name not in FUNCTIONS:
+            raise ValueError(f"no function {name!r} to keep warm; the functions are {', '.join(FUNCTIONS)}")
+        if not 0 <= count <= MAX_WARM:
+            raise ValueError(f"{name}: {count!r} instances; keep 0 to {MAX_WARM} warm")
+    return v
+
+
+@record
 class Deploy(_Strict):
     """Where `./deploy.sh gcp` puts the product (flags --project and --region win over these)."""
     project: str = ""                  # the Google Cloud project id
     region: str = "asia-southeast1"    # Cloud Functions, Cloud Scheduler and Firestore's location
-    env: dict[str, str] = {}           # non-secret settings given to every function (GITHUB_REPO, EMAIL_FROM, ...)
+    # non-secret settings given to every function (GITHUB_REPO, EMAIL_FROM, ...)
+    env: dict[str, str] = field(default_factory=dict)
     # instances kept warm per function (--min-instances); none by default, so an idle month costs nothing
-    min_instances: dict[str, int] = {}
-
-    @field_validator("min_instances")
-    @classmethod
-    def _known_functions(cls, v: dict[str, int]) -> dict[str, int]:
-        for name, count in v.items():
-            if name not in FUNCTIONS:
-                raise ValueError(f"no function {name!r} to keep warm; the functions are {', '.join(FUNCTIONS)}")
-            if not 0 <= count <= MAX_WARM:
-                raise ValueError(f"{name}: {count!r} instances; keep 0 to {MAX_WARM} warm")
-        return v
+    min_instances: Annotated[dict[str, int], Check(_warm_functions)] = field(default_factory=dict)
 
 
+@record
 class Config(_Strict):
     team: Team
     people: list[Person]
     team_lead: str
     rotation: Rotation
-    stakeholders: list[str] = []
-    services: list[Service] = []
+    stakeholders: list[str] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
     default_environment: str = "production"
-    environments: dict[str, Environment] = {"production": Environment()}
+    environments: dict[str, Environment] = field(default_factory=lambda: {"production": Environment()})
     severity: SeverityConfig = SeverityConfig()
     notifications: Notifications = Notifications()
-    sla: dict[SeverityName, SlaTarget] = {
+    sla: dict[SeverityName, SlaTarget] = field(default_factory=lambda: {
         "critical": SlaTarget(respond="15m", resolve="2h"), "high": SlaTarget(respond="1h", resolve="8h"),
         "medium": SlaTarget(respond="4h", resolve="end_of_sprint"),
-        "low": SlaTarget(respond="next_business_day", resolve="next_sprint")}
+        "low": SlaTarget(respond="next_business_day", resolve="next_sprint")})
     sprint: Sprint = Sprint(start=date(2025, 12, 29))
     escalation: Escalation = Escalation()
-    handoff_notes: list[str] = []
+    handoff_notes: list[str] = field(default_factory=list)
     sources: Sources = Sources()
     probes: Probes = Probes()
     daily_summary: DailySummary = DailySummary()
     sentry: SentryStats = SentryStats()
-    maintenance: list[MaintenanceWindow] = []
+    maintenance: list[MaintenanceWindow] = field(default_factory=list)
     silences: SilenceSettings = SilenceSettings()
     status_page: StatusPage = StatusPage()
     deploy: Deploy = Deploy()
 
-    @model_validator(mode="after")
-    def _references(self) -> Config:
+    def __post_init__(self) -> None:
         ids = {p.id for p in self.people}
         if len(ids) != len(self.people):
             raise ValueError("people: two people share an id")
@@ -332,7 +388,6 @@ class Config(_Strict):
         windows = [w.name for w in self.maintenance]
         if len(set(windows)) != len(windows):
             raise ValueError("maintenance: two windows share a name")
-        return self
 
     def person(self, pid: str) -> Person:
         return next(p for p in self.people if p.id == pid)

@@ -2,17 +2,18 @@
 
 A bad value stops the function from starting with a message naming the variable
 (`SENTRY_MAX_AGE_SECONDS: expected a whole number of seconds, got 'abc'`), rather than a 500 on
-every request later.
+every request later. Each setting is a field of Settings whose `var(...)` names its variable and how its
+text is read; a flat table of text needs no validation library (and a function's start loads none).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
-from collections.abc import Mapping
-from typing import Annotated
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from shared import log
 from shared.config import ConfigError
@@ -38,21 +39,109 @@ class Secret:
     __str__ = __repr__
 
 
-def _secret(value: object) -> Secret:
-    return value if isinstance(value, Secret) else Secret(str(value or ""))
+# ---------------------------------------------------------------- how a variable's text is read
+# Each reader takes the variable's text and returns its value, or raises ValueError saying what is expected (never
+# echoing the value: it may be a secret).
+
+def _text(value: str) -> str:
+    return value
 
 
-def _url(value: object) -> str:
-    return str(value or "").strip().rstrip("/")
+def _secret(value: str) -> Secret:
+    return Secret(value)
 
 
-SecretValue = Annotated[Secret, BeforeValidator(_secret)]
-BaseUrl = Annotated[str, BeforeValidator(_url)]
+def _base_url(value: str) -> str:
+    return value.strip().rstrip("/")
+
+
+def _matching(pattern: str, words: str) -> Callable[[str], str]:
+    """Text that fully matches `pattern`; else the error says `words` (what is expected, for a person)."""
+    compiled = re.compile(pattern)
+
+    def read(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"expected {words}")
+        return value
+    read.pattern = pattern   # tests/test_config.py: every pattern comes with its words
+    return read
+
+
+def _seconds(value: str) -> int:
+    text = value.strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise ValueError(f"expected a whole number of seconds, got {text[:40]!r}")
+    return int(text)
+
+
+def _timeout(value: str) -> float:
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ValueError("expected a number of seconds, such as 5 or 2.5") from None
+    if not 0 < number <= 60:   # also refuses nan
+        raise ValueError("expected a number of seconds above 0 and at most 60")
+    return number
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on", "y", "t"), ("0", "false", "no", "off", "n", "f", "")
+
+
+def _flag(value: str) -> bool:
+    text = value.strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError("expected true or false (1 or 0)")
+
+
+def _routing_keys(value: str) -> dict[str, str]:
+    keys = {}
+    for item in value.split(","):
+        key, sep, service = item.partition("=")
+        if not key.strip():
+            continue
+        if not sep or not service.strip():
+            raise ValueError("expected key=service pairs separated by commas (an item has no service)")
+        keys[key.strip()] = service.strip()
+    return keys
+
+
+def _public_url(value: str) -> str:
+    value = _base_url(value)
+    problem = "expected the base URL the functions are served under, such as https://<region>-<project>." \
+              "cloudfunctions.net (http or https, a host, no user, query or fragment)"
+    if not value:
+        return value
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # a port that is not a number raises
+    except ValueError:
+        raise ValueError(problem) from None
+    if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "?" in value
+            or "#" in value or any(c.isspace() or c in "\"'<>\\" for c in value)):
+        raise ValueError(problem)
+    return value
+
+
+def var(name: str, default: Any = "", read: Callable[[str], Any] = _text) -> Any:
+    """A setting read from the environment variable `name` with `read`; `default` when the variable is unset."""
+    return dataclasses.field(default=default, metadata={"env": name, "read": read})
+
+
+def secret(name: str) -> Any:
+    """A secret setting: never shown in logs, reprs or errors; empty when unset."""
+    return var(name, Secret(""), _secret)
+
+
+def variables() -> dict[str, dataclasses.Field]:
+    """Every setting's field, by the name of its environment variable, in Settings' order."""
+    return {f.metadata["env"]: f for f in dataclasses.fields(Settings)}
 
 
 _DISCORD_ID = "a Discord id: digits only (Discord's Developer Mode, then right-click > Copy ID)"
-# What each variable checked by a pattern looks like, in words (pydantic's own message shows the regular expression;
-# tests/test_config.py fails for a pattern without its words here)
+# What each variable checked by a pattern looks like, in words (tests/test_config.py fails for a pattern without them)
 EXPECTED = {"GITHUB_REPO": "owner/repo, e.g. petties/backend",
             "DISCORD_PUBLIC_KEY": "the application's public key: 64 hexadecimal characters (Developer Portal > "
                                   "General Information > Public Key)",
@@ -61,134 +150,94 @@ EXPECTED = {"GITHUB_REPO": "owner/repo, e.g. petties/backend",
             "DISCORD_CLIENT_ID": "the OAuth2 client id: digits only (Developer Portal > OAuth2)"}
 
 
-class Settings(BaseModel):
-    """The environment a function runs with; field aliases are the variable names."""
+def _digits(name: str) -> Any:
+    return var(name, "", _matching(r"\d*", EXPECTED[name]))
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, populate_by_name=True, extra="ignore")
 
-    sentry_client_secret: SecretValue = Field(Secret(""), alias="SENTRY_CLIENT_SECRET")
-    ingest_token: SecretValue = Field(Secret(""), alias="INGEST_TOKEN")
-    api_token: SecretValue = Field(Secret(""), alias="API_TOKEN")
-    project: str = Field("demo-incidents", alias="GOOGLE_CLOUD_PROJECT")
-    sentry_max_age_seconds: int = Field(0, alias="SENTRY_MAX_AGE_SECONDS", ge=0)
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The environment a function runs with; each field's `var` names its variable."""
+
+    sentry_client_secret: Secret = secret("SENTRY_CLIENT_SECRET")
+    ingest_token: Secret = secret("INGEST_TOKEN")
+    api_token: Secret = secret("API_TOKEN")
+    project: str = var("GOOGLE_CLOUD_PROJECT", "demo-incidents")
+    sentry_max_age_seconds: int = var("SENTRY_MAX_AGE_SECONDS", 0, _seconds)
     # notification channels; an unset one shows its messages in the logs and on the local preview page
-    discord_webhook_url: SecretValue = Field(Secret(""), alias="DISCORD_WEBHOOK_URL")
-    discord_staging_webhook_url: SecretValue = Field(Secret(""), alias="DISCORD_STAGING_WEBHOOK_URL")
+    discord_webhook_url: Secret = secret("DISCORD_WEBHOOK_URL")
+    discord_staging_webhook_url: Secret = secret("DISCORD_STAGING_WEBHOOK_URL")
     # Discord bot mode: alerts as bot messages with buttons, a thread per alert, the interactions endpoint
-    discord_bot_token: SecretValue = Field(Secret(""), alias="DISCORD_BOT_TOKEN")
-    discord_application_id: str = Field("", alias="DISCORD_APPLICATION_ID", pattern=r"^\d*$")
-    discord_public_key: str = Field("", alias="DISCORD_PUBLIC_KEY", pattern=r"^([0-9a-fA-F]{64})?$")
-    discord_alerts_channel_id: str = Field("", alias="DISCORD_ALERTS_CHANNEL_ID", pattern=r"^\d*$")
-    discord_staging_channel_id: str = Field("", alias="DISCORD_STAGING_CHANNEL_ID", pattern=r"^\d*$")
-    discord_guild_id: str = Field("", alias="DISCORD_GUILD_ID", pattern=r"^\d*$")
-    discord_api_url: BaseUrl = Field("https://discord.com/api/v10", alias="DISCORD_API_URL")
+    discord_bot_token: Secret = secret("DISCORD_BOT_TOKEN")
+    discord_application_id: str = _digits("DISCORD_APPLICATION_ID")
+    discord_public_key: str = var("DISCORD_PUBLIC_KEY", "", _matching(r"([0-9a-fA-F]{64})?",
+                                                                     EXPECTED["DISCORD_PUBLIC_KEY"]))
+    discord_alerts_channel_id: str = _digits("DISCORD_ALERTS_CHANNEL_ID")
+    discord_staging_channel_id: str = _digits("DISCORD_STAGING_CHANNEL_ID")
+    discord_guild_id: str = _digits("DISCORD_GUILD_ID")
+    discord_api_url: str = var("DISCORD_API_URL", "https://discord.com/api/v10", _base_url)
     # "Sign in with Discord" for the console (OAuth2 > Client information in the developer portal): with both set,
     # each person signs in as themselves and the API-token sign-in is off (shared/web/console/discord_auth.py)
-    discord_client_id: str = Field("", alias="DISCORD_CLIENT_ID", pattern=r"^\d*$")
-    discord_client_secret: SecretValue = Field(Secret(""), alias="DISCORD_CLIENT_SECRET")
-    discord_oauth_url: BaseUrl = Field("https://discord.com/oauth2", alias="DISCORD_OAUTH_URL")
-    github_token: SecretValue = Field(Secret(""), alias="GITHUB_TOKEN")
-    github_repo: str = Field("", alias="GITHUB_REPO", pattern=r"^([\w.-]+/[\w.-]+)?$")
-    github_api_url: BaseUrl = Field("https://api.github.com", alias="GITHUB_API_URL")
-    smtp_url: SecretValue = Field(Secret(""), alias="SMTP_URL")
-    sendgrid_api_key: SecretValue = Field(Secret(""), alias="SENDGRID_API_KEY")
-    sendgrid_api_url: BaseUrl = Field("https://api.sendgrid.com", alias="SENDGRID_API_URL")
-    email_from: str = Field("incidents@localhost", alias="EMAIL_FROM")
+    discord_client_id: str = _digits("DISCORD_CLIENT_ID")
+    discord_client_secret: Secret = secret("DISCORD_CLIENT_SECRET")
+    discord_oauth_url: str = var("DISCORD_OAUTH_URL", "https://discord.com/oauth2", _base_url)
+    github_token: Secret = secret("GITHUB_TOKEN")
+    github_repo: str = var("GITHUB_REPO", "", _matching(r"([\w.-]+/[\w.-]+)?", EXPECTED["GITHUB_REPO"]))
+    github_api_url: str = var("GITHUB_API_URL", "https://api.github.com", _base_url)
+    smtp_url: Secret = secret("SMTP_URL")
+    sendgrid_api_key: Secret = secret("SENDGRID_API_KEY")
+    sendgrid_api_url: str = var("SENDGRID_API_URL", "https://api.sendgrid.com", _base_url)
+    email_from: str = var("EMAIL_FROM", "incidents@localhost")
     # standard formats: Grafana's HMAC secret (optional timestamp header), PagerDuty routing keys
-    grafana_webhook_secret: SecretValue = Field(Secret(""), alias="GRAFANA_WEBHOOK_SECRET")
-    grafana_timestamp_header: str = Field("", alias="GRAFANA_TIMESTAMP_HEADER")
-    pagerduty_routing_keys: dict[str, str] = Field({}, alias="PAGERDUTY_ROUTING_KEYS")
+    grafana_webhook_secret: Secret = secret("GRAFANA_WEBHOOK_SECRET")
+    grafana_timestamp_header: str = var("GRAFANA_TIMESTAMP_HEADER")
+    pagerduty_routing_keys: dict[str, str] = dataclasses.field(
+        default_factory=dict, metadata={"env": "PAGERDUTY_ROUTING_KEYS", "read": _routing_keys})
     # the daily summary's figures and UptimeRobot on the free plan (polled by the sweep)
-    sentry_api_token: SecretValue = Field(Secret(""), alias="SENTRY_API_TOKEN")
-    sentry_api_url: BaseUrl = Field("https://sentry.io", alias="SENTRY_API_URL")
-    uptimerobot_api_key: SecretValue = Field(Secret(""), alias="UPTIMEROBOT_API_KEY")
-    uptimerobot_api_url: BaseUrl = Field("https://api.uptimerobot.com/v2", alias="UPTIMEROBOT_API_URL")
+    sentry_api_token: Secret = secret("SENTRY_API_TOKEN")
+    sentry_api_url: str = var("SENTRY_API_URL", "https://sentry.io", _base_url)
+    uptimerobot_api_key: Secret = secret("UPTIMEROBOT_API_KEY")
+    uptimerobot_api_url: str = var("UPTIMEROBOT_API_URL", "https://api.uptimerobot.com/v2", _base_url)
     # GitHub's webhook (POST /ingest/github, issues events): X-Hub-Signature-256 is an HMAC with this secret
-    github_webhook_secret: SecretValue = Field(Secret(""), alias="GITHUB_WEBHOOK_SECRET")
+    github_webhook_secret: Secret = secret("GITHUB_WEBHOOK_SECRET")
     # push pages to phones through ntfy (https://ntfy.sh or a self-hosted server); the token for protected topics
-    ntfy_url: BaseUrl = Field("https://ntfy.sh", alias="NTFY_URL")
-    ntfy_token: SecretValue = Field(Secret(""), alias="NTFY_TOKEN")
+    ntfy_url: str = var("NTFY_URL", "https://ntfy.sh", _base_url)
+    ntfy_token: Secret = secret("NTFY_TOKEN")
     # Slack incoming webhooks (https://api.slack.com/messaging/webhooks): alerts and staging alerts
-    slack_webhook_url: SecretValue = Field(Secret(""), alias="SLACK_WEBHOOK_URL")
-    slack_staging_webhook_url: SecretValue = Field(Secret(""), alias="SLACK_STAGING_WEBHOOK_URL")
-    local_preview: bool = Field(False, alias="LOCAL_PREVIEW")
+    slack_webhook_url: Secret = secret("SLACK_WEBHOOK_URL")
+    slack_staging_webhook_url: Secret = secret("SLACK_STAGING_WEBHOOK_URL")
+    local_preview: bool = var("LOCAL_PREVIEW", False, _flag)
     # seconds one vendor call may take, connect to last byte (Discord, GitHub, SendGrid; SMTP per operation)
-    send_timeout: float = Field(5.0, alias="SEND_TIMEOUT_SECONDS", gt=0, le=60)
+    send_timeout: float = var("SEND_TIMEOUT_SECONDS", 5.0, _timeout)
     # the web console signs its session cookies with this (default: a key derived from API_TOKEN)
-    console_secret: SecretValue = Field(Secret(""), alias="CONSOLE_SECRET")
+    console_secret: Secret = secret("CONSOLE_SECRET")
     # the base URL the functions are served under (https://<region>-<project>.cloudfunctions.net, which
     # `./deploy.sh gcp apply` sets; http://127.0.0.1:<PORT> under `./deploy.sh local`): the status page's links.
     # Never a request's Host or X-Forwarded-Host, which whoever sends the request chooses.
-    public_url: BaseUrl = Field("", alias="PUBLIC_URL")
-
-    @field_validator("sentry_max_age_seconds", mode="before")
-    @classmethod
-    def _seconds(cls, value: object) -> object:
-        text = str(value).strip()
-        if not text:
-            return 0
-        if not text.isdigit():
-            raise ValueError(f"expected a whole number of seconds, got {text[:40]!r}")
-        return int(text)
-
-    @field_validator("public_url")
-    @classmethod
-    def _base_url(cls, value: str) -> str:
-        problem = "expected the base URL the functions are served under, such as https://<region>-<project>." \
-                  "cloudfunctions.net (http or https, a host, no user, query or fragment)"
-        if not value:
-            return value
-        try:
-            parts = urlsplit(value)
-            _ = parts.port  # a port that is not a number raises
-        except ValueError:
-            raise ValueError(problem) from None
-        if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "?" in value
-                or "#" in value or any(c.isspace() or c in "\"'<>\\" for c in value)):
-            raise ValueError(problem)
-        return value
-
-    @field_validator("pagerduty_routing_keys", mode="before")
-    @classmethod
-    def _routing_keys(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return value
-        keys = {}
-        for item in str(value or "").split(","):
-            key, sep, service = item.partition("=")
-            if not key.strip():
-                continue
-            if not sep or not service.strip():
-                raise ValueError("expected key=service pairs separated by commas (an item has no service)")
-            keys[key.strip()] = service.strip()
-        return keys
+    public_url: str = var("PUBLIC_URL", "", _public_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         """Read and validate the environment; ConfigError names each bad variable."""
-        values = {k: v for k, v in env.items() if k in _ALIASES}
-        if not values.get("GOOGLE_CLOUD_PROJECT") and env.get("GCLOUD_PROJECT"):
-            values["GOOGLE_CLOUD_PROJECT"] = env["GCLOUD_PROJECT"]
-        try:
-            return cls.model_validate(values)
-        except ValidationError as e:
-            problems = []
-            for err in e.errors():
-                name = str(err["loc"][0]) if err["loc"] else "environment"
-                # never echo a value back: it may be a secret; nor a pattern: say in words what is expected
-                message = (f"expected {EXPECTED.get(name, 'another form')}" if err["type"] == "string_pattern_mismatch"
-                           else err["msg"].removeprefix("Value error, "))
-                problems.append(f"{name}: {message}")
-            raise ConfigError("environment: " + "; ".join(problems)) from None
-
-
-_ALIASES = {f.alias for f in Settings.model_fields.values()}
+        env = dict(env)
+        if not env.get("GOOGLE_CLOUD_PROJECT") and env.get("GCLOUD_PROJECT"):
+            env["GOOGLE_CLOUD_PROJECT"] = env["GCLOUD_PROJECT"]
+        values, problems = {}, []
+        for name, field in variables().items():
+            if name not in env:
+                continue
+            try:
+                values[field.name] = field.metadata["read"](env[name])
+            except ValueError as e:
+                problems.append(f"{name}: {e}")
+        if problems:
+            raise ConfigError("environment: " + "; ".join(problems))
+        return cls(**values)
 
 
 @functools.lru_cache(maxsize=1)
 def settings() -> Settings:
     """Return the process-wide settings (their secrets are never shown in a reported exception)."""
     loaded = Settings.from_env()
-    log.hide([v.reveal() for v in loaded.__dict__.values() if isinstance(v, Secret)]
+    log.hide([v.reveal() for v in vars(loaded).values() if isinstance(v, Secret)]
              + list(loaded.pagerduty_routing_keys))
     return loaded

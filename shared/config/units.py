@@ -1,14 +1,50 @@
 """The team file's small types: clock times, days, durations (5m, 1h, 2d), SLA terms and silence matchers, with the
-checks that read them and the helpers rules use (seconds, duration)."""
+checks that read them and the helpers rules use (seconds, duration).
+
+A check rides on its type as `Annotated[str, Check(fn)]`: pydantic runs it when a team file is validated
+(Check's __get_pydantic_core_schema__, pydantic's hook for custom types), while importing this module needs
+neither pydantic nor RE2, so a function that starts from the deploy's checked form loads neither."""
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from datetime import date, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-import re2
-from pydantic import AfterValidator
+
+class Check:
+    """A check on a team file value: `fn` returns the value or raises ValueError saying what is wrong (pydantic
+    reports it under the key, as "Value error, <message>")."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[Any], Any]):
+        self.fn = fn
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], Any]) -> Any:
+        from pydantic_core import core_schema  # only when a team file is validated
+
+        return core_schema.no_info_after_validator_function(self.fn, handler(source))
+
+
+def _at_least_one(value: list) -> list:
+    if not value:
+        raise ValueError("expected at least one item, got none")
+    return value
+
+
+AT_LEAST_ONE = Check(_at_least_one)
+
+
+def between(low: float, high: float, *, above_low: bool = False) -> Check:
+    """A number from `low` (or above it, with above_low) to `high`."""
+    def check(value: float) -> float:
+        if value < low or (above_low and value == low) or value > high:
+            raise ValueError(f"expected a number {'above' if above_low else 'from'} {low:g} "
+                             f"{'and at most' if above_low else 'to'} {high:g}, got {value!r}")
+        return value
+    return Check(check)
 
 
 def _hhmm(value: str) -> time:
@@ -25,7 +61,7 @@ def _check_hhmm(value: str) -> str:
     return value
 
 
-ClockTime = Annotated[str, AfterValidator(_check_hhmm)]  # "09:00", local time
+ClockTime = Annotated[str, Check(_check_hhmm)]  # "09:00", local time
 
 
 def _check_year(value: date) -> date:
@@ -34,7 +70,7 @@ def _check_year(value: date) -> date:
     return value
 
 
-Day = Annotated[date, AfterValidator(_check_year)]  # rotation and sprint arithmetic stays far from year 9999
+Day = Annotated[date, Check(_check_year)]  # rotation and sprint arithmetic stays far from year 9999
 
 
 DURATION = re.compile(r"^(\d+)\s*(m|min|h|d)$")
@@ -47,7 +83,7 @@ def _check_sla_term(value: str) -> str:
     raise ValueError(f"expected a duration like 15m, 1h, 2d or one of {', '.join(SLA_SPECIAL)}, got {value!r}")
 
 
-SlaTerm = Annotated[str, AfterValidator(_check_sla_term)]
+SlaTerm = Annotated[str, Check(_check_sla_term)]
 
 
 def _check_duration(value: str) -> str:
@@ -56,7 +92,7 @@ def _check_duration(value: str) -> str:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_check_duration)]   # "5m", "1h", "2d"
+Duration = Annotated[str, Check(_check_duration)]   # "5m", "1h", "2d"
 
 
 MAX_DURATION_SECONDS = 10 * 366 * 86400   # ten years: longer is a typo, and past it dates leave the calendar
@@ -96,6 +132,8 @@ def regex(pattern: str):
     """Return a matcher's regular expression (the text after `~`) compiled with RE2, whose matching takes time
     linear in the text whatever the pattern (Python's re backtracks: `(a+)+$` on 26 a's took seconds); ValueError
     for a pattern RE2 does not accept (backreferences, lookarounds) or an empty one."""
+    import re2  # not at import: a function that never matches a pattern never loads it
+
     if not pattern:
         raise ValueError("an empty regular expression matches everything")
     try:
@@ -125,4 +163,4 @@ def check_matchers(value: object) -> dict[str, str]:
     return value
 
 
-Matchers = Annotated[dict[str, str], AfterValidator(check_matchers)]
+Matchers = Annotated[dict[str, str], Check(check_matchers)]

@@ -111,10 +111,11 @@ class Http:
 
 @contextlib.contextmanager
 def alone(target: str, env: dict | None = None, python: tuple[str, ...] = (), stderr=subprocess.DEVNULL,
-          source: str = ""):
-    """Start one function alone as Cloud Functions does (the functions-framework CLI); yield (port, seconds
-    until it accepted connections), and stop it after. `python`: interpreter options (then the CLI's script
-    runs under sys.executable with them); `source`: its main.py when not functions/{target}/main.py."""
+          source: str = "", folder: Path = ROOT):
+    """Start one function alone as Cloud Functions does (the functions-framework CLI) in `folder` (the repository,
+    or a folder the deploy staged); yield (port, seconds until it accepted connections), and stop it after.
+    `python`: interpreter options (then the CLI's script runs under sys.executable with them); `source`: its
+    main.py when not functions/{target}/main.py."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -123,8 +124,8 @@ def alone(target: str, env: dict | None = None, python: tuple[str, ...] = (), st
     if python:
         cli = [sys.executable, *python, *cli]
     proc = subprocess.Popen([*cli, "--target", target, "--source", source or f"functions/{target}/main.py",
-                             "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+                             "--host", "127.0.0.1", "--port", str(port)], cwd=folder,
+                            env={**os.environ, "PYTHONPATH": str(folder), **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         while True:
@@ -132,6 +133,8 @@ def alone(target: str, env: dict | None = None, python: tuple[str, ...] = (), st
                 socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
                 break
             except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{target} exited with status {proc.returncode} before it listened") from None
                 time.sleep(0.005)
         yield port, time.perf_counter() - start
     finally:
@@ -139,23 +142,32 @@ def alone(target: str, env: dict | None = None, python: tuple[str, ...] = (), st
         proc.wait(10)
 
 
-def cold_start(env: dict | None = None, floor: bool = False) -> tuple[float, float]:
-    """Start the ingest function alone (gunicorn under the CLI), or with `floor` the yardstick beside it
-    (tests/bench/floor/main.py); return (seconds until it accepts connections, seconds its first request
+@contextlib.contextmanager
+def staged_ingest():
+    """Yield ingest's folder as `./deploy.sh gcp` stages it (main.py, shared/, the team file and its checked form)
+    and the environment it runs with there."""
+    from deploy import stage
+    from deploy.target import TEAM_FILE
+    from shared.config import DEFAULT_CONFIG
+
+    with tempfile.TemporaryDirectory() as dest:
+        team_file = Path(os.environ.get("INCIDENT_CONFIG") or DEFAULT_CONFIG)
+        yield stage.stage("ingest", team_file, Path(dest)), {"INCIDENT_CONFIG": TEAM_FILE}
+
+
+def cold_start(env: dict | None = None, floor: bool = False, folder: Path = ROOT) -> tuple[float, float]:
+    """Start the ingest function alone (gunicorn under the CLI) in `folder`, or with `floor` the yardstick beside
+    it (tests/bench/floor/main.py); return (seconds until it accepts connections, seconds its first request
     takes: an alert that opens an incident, or the yardstick's one stored document)."""
-    target, source = ("floor", "tests/bench/floor/main.py") if floor else ("ingest", "")
-    with (alone(target, env, source=source) as (port, ready),
+    target, source = (("floor", str(ROOT / "tests/bench/floor/main.py")) if floor
+                      else ("ingest", "functions/ingest/main.py" if folder == ROOT else "main.py"))
+    with (alone(target, env, source=source, folder=folder) as (port, ready),
           httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client):
         body, headers = signed(issue(f"cold-{uuid.uuid4().hex[:8]}"))
         first = time.perf_counter()
         r = client.post("/sentry", content=body, headers=headers)  # deployed alone: the function is at /
         assert r.status_code == 200, r.text
         return ready, time.perf_counter() - first
-
-
-def median_cold_start(env: dict | None, runs: int, floor: bool = False) -> tuple[float, float]:
-    starts = sorted((cold_start(env, floor) for _ in range(runs)), key=sum)
-    return starts[len(starts) // 2]
 
 
 # what the imports of a cold start are, by whose they are (the first match of a module's top-level name)
@@ -173,12 +185,13 @@ IMPORT_GROUPS = (("the product's own modules", ("shared",)),
                  ("httpx (the channels' HTTP client)", ("httpx", "httpcore", "h11", "anyio", "sniffio")))
 
 
-def import_breakdown(env: dict) -> dict[str, float]:
+def import_breakdown(env: dict, folder: Path) -> dict[str, float]:
     """Start the ingest function once under `python -X importtime` and answer one alert; return the seconds of
     import each group took (self times summed over every module, in master and worker: the tool adds some
     time of its own, so these are shares more than exact figures)."""
     with tempfile.TemporaryFile("w+") as log:
-        with (alone("ingest", env, python=("-X", "importtime"), stderr=log) as (port, _ready),
+        with (alone("ingest", env, python=("-X", "importtime"), stderr=log, source="main.py", folder=folder)
+              as (port, _ready),
               httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client):
             body, headers = signed(issue(f"cold-{uuid.uuid4().hex[:8]}"))
             assert client.post("/sentry", content=body, headers=headers).status_code == 200
@@ -261,30 +274,38 @@ def main() -> None:
     cold_starts()
 
 
-def cold_starts(runs: int = 5) -> None:
-    """The cold start of ingest under the functions-framework CLI: as deploy.sh runs Python (no bytecode
-    written, so the product's modules are compiled at each start) and with bytecode cached (as an image
-    that ships compiled modules would start), the median of `runs`, then where the import time goes."""
-    with tempfile.TemporaryDirectory() as cache:
-        cached = {"PYTHONPYCACHEPREFIX": cache, "PYTHONDONTWRITEBYTECODE": ""}
-        cold_start(cached)  # writes the bytecode
+def cold_starts(runs: int = 11) -> None:
+    """The cold start of ingest under the functions-framework CLI, started from the folder the deploy stages (its
+    team file's checked form beside it): as deploy.sh runs Python (no bytecode written, so the product's modules
+    are compiled at each start) and with bytecode cached (as an image that ships compiled modules would start),
+    the median of `runs`, beside the floor started in turn with it (the same moments of a machine whose speed
+    drifts), then where the import time goes."""
+    with tempfile.TemporaryDirectory() as cache, staged_ingest() as (folder, staged_env):
+        cached = {"PYTHONPYCACHEPREFIX": cache, "PYTHONDONTWRITEBYTECODE": "", **staged_env}
+        cold_start(cached, folder=folder)  # writes the bytecode
         cold_start(cached, floor=True)
-        ingest = {}
-        for label, env in (("bytecode compiled at start", {"PYTHONDONTWRITEBYTECODE": "1"}),
-                           ("bytecode cached", cached)):
-            ready, first = ingest[label] = median_cold_start(env, runs)
-            print(f"  cold start of `functions-framework --target ingest`, {label} (median of {runs}): accepts "
-                  f"connections after {ready * 1000:.0f} ms, its first alert (a new incident; Firestore's client "
-                  f"created on the way) takes {first * 1000:.0f} ms: {(ready + first) * 1000:.0f} ms to the first "
-                  "answer (aim: under 500 ms)")
-        floor_ready, floor_first = median_cold_start(cached, runs, floor=True)
-        print(f"  the floor beside it, bytecode cached (median of {runs}): a function with only functions-framework "
-              f"and Firestore's client that stores one document per request (tests/bench/floor) accepts connections "
-              f"after {floor_ready * 1000:.0f} ms and answers its first request {floor_first * 1000:.0f} ms later: "
-              f"{(floor_ready + floor_first) * 1000:.0f} ms")
+        compiled, ingest, floor = [], [], []
+        for _ in range(runs):
+            compiled.append(cold_start({"PYTHONDONTWRITEBYTECODE": "1", **staged_env}, folder=folder))
+            ingest.append(cold_start(cached, folder=folder))
+            floor.append(cold_start(cached, floor=True))
+
+        def median(starts: list[tuple[float, float]]) -> tuple[float, float]:
+            return sorted(starts, key=sum)[len(starts) // 2]
+        for label, starts in (("bytecode compiled at start", compiled), ("bytecode cached", ingest)):
+            ready, first = median(starts)
+            print(f"  cold start of `functions-framework --target ingest` in its staged folder, {label} (median of "
+                  f"{runs}): accepts connections after {ready * 1000:.0f} ms, its first alert (a new incident; "
+                  f"Firestore's client created on the way) takes {first * 1000:.0f} ms: {(ready + first) * 1000:.0f} "
+                  "ms to the first answer (aim: under 500 ms)")
+        floor_ready, floor_first = median(floor)
+        print(f"  the floor beside it, bytecode cached (median of {runs}, started in turn with ingest): a function "
+              f"with only functions-framework and Firestore's client that stores one document per request "
+              f"(tests/bench/floor) accepts connections after {floor_ready * 1000:.0f} ms and answers its first "
+              f"request {floor_first * 1000:.0f} ms later: {(floor_ready + floor_first) * 1000:.0f} ms")
         print(f"  ingest's first answer beside the floor's, both bytecode cached: "
-              f"{sum(ingest['bytecode cached']) / (floor_ready + floor_first):.2f}x (aim: at most 1.2x)")
-        groups = import_breakdown(cached)
+              f"{sum(median(ingest)) / (floor_ready + floor_first):.2f}x (aim: at most 1.2x)")
+        groups = import_breakdown(cached, folder)
     print(f"  its imports, bytecode cached (python -X importtime, self times summed, ms): "
           f"{sum(groups.values()) * 1000:.0f} in all: "
           + ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in sorted(groups.items(), key=lambda g: -g[1])))

@@ -4,6 +4,7 @@ Shows that the sweep's Firestore reads follow the due set (the indexed next_chec
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -47,7 +48,7 @@ def seed(db, total: int, due: int, now: datetime, run: str) -> None:
 def main() -> None:
     db = client()
     counts = tap_product()
-    cfg = config().model_copy(update={"stakeholders": []})
+    cfg = dataclasses.replace(config(), stakeholders=[])
     print("\nescalation sweep benchmark: one sweep, Critical incidents 20 min old are due (level 2)")
     for index, (total, due) in enumerate(((1_000, 100), (10_000, 100))):
         run = uuid.uuid4().hex[:6]
