@@ -164,3 +164,64 @@ def test_a_burst_of_30_critical_alerts_all_arrive_paced_by_the_webhook_limit(ing
     contents = [m["content"] for m in channels.prod()]
     assert len(contents) == 30 and len(set(contents)) == 30
     assert sum(1 for s in channels.discord.statuses() if s == 429) <= 3  # paced by the headers, not by 429s
+
+
+# ---------------------------------------------------------------- sends claimed as they are stored
+
+CRITICAL_DOWN = dict(source="uptimerobot", dedup_key="uptimerobot:777", title="petties.world is down", level="down",
+                     level_table="uptimerobot", project="https://petties.world")   # petties-web down: Critical
+
+
+def test_the_alerts_own_request_sends_its_notifications_without_reading_them_back(ingest, channels, monkeypatch):
+    from tests.fakes.firestore_tap import tapped
+    with tapped() as tap:
+        opened = sentry_alert(ingest, monkeypatch, TUESDAY, "7101", "Payment gateway returned 503", level="fatal",
+                              users=40)
+        delivery.wait_idle()
+    ids = [outbox.record_id(opened["incident"], "opened", channel) for channel in ("discord", "email")]
+    # stored claimed by the request with the incident (no claim's read and write), then marked sent
+    assert [tap.read(f"outbox/{rid}") for rid in ids] == [0, 0]
+    assert tap.read(f"incidents/{opened['incident']}") == 0   # rendered from the incident the request stored
+    assert [tap.written(f"outbox/{rid}") for rid in ids] == [2, 2]
+    assert [(outbox.get(rid)["status"], outbox.get(rid)["attempts"]) for rid in ids] == [("sent", 1), ("sent", 1)]
+    assert len(channels.prod()) == 1 and len(channels.smtp.messages) == 1
+
+
+def test_sends_a_request_claimed_and_never_made_go_out_once_when_its_lease_runs_out(channels, escalate, clock):
+    # Given a request that stored a Critical with its sends claimed, then stopped before sending them
+    from shared.config import config
+    from shared.incidents import ingest as incidents
+    from shared.model import Action, Alert
+    from shared.notify.job import LEASE
+    outcome = incidents.ingest(Alert(action=Action.TRIGGER, **CRITICAL_DOWN), config(), TUESDAY, sends=True)
+    assert sorted(c.record["channel"] for c in outcome.notify) == ["discord", "email"]
+    assert {outbox.get(c.record["id"])["status"] for c in outcome.notify} == {"sending"}
+    # When the sweep runs while the lease lasts, it leaves them (that request may still be sending)
+    assert sweep(escalate, local("2026-11-24 10:01:00"))["sent"] == 0
+    assert channels.prod() == [] and channels.smtp.messages == []
+    # Then once the lease has run out, the sweep sends each exactly once
+    clock.advance(LEASE.total_seconds() + 1)
+    assert sweep(escalate, local("2026-11-24 10:02:00"))["sent"] == 2
+    assert sweep(escalate, local("2026-11-24 10:03:00"))["sent"] == 0
+    assert len(channels.prod()) == 1 and len(channels.smtp.messages) == 1
+
+
+def test_a_claimed_send_its_request_cannot_make_in_time_is_given_back_to_the_sweep_at_once(ingest, channels, escalate,
+                                                                                        monkeypatch, clock):
+    # Given Discord paused for longer than a request's sends may take (a 429 asking for 60 s)
+    channels.discord.fail_next(1, status=429, retry_after=60)
+    first = sentry_alert(ingest, monkeypatch, TUESDAY, "7102", "HikariPool connection pool exhausted")
+    delivery.wait_idle()
+    # When another alert's request finds the channel paused
+    second = sentry_alert(ingest, monkeypatch, TUESDAY, "7103", "Redis connection refused")
+    delivery.wait_idle()
+    # Then its claimed record is given back as it was (due, its attempt not counted), not left under the lease
+    record = outbox.get(outbox.record_id(second["incident"], "opened", "discord"))
+    assert (record["status"], record["attempts"], record.get("lease_until")) == ("pending", 0, None)
+    # and the sweep after the pause sends both, once each
+    clock.advance(61)
+    assert sweep(escalate, local("2026-11-24 10:02:00"))["sent"] == 2
+    assert sweep(escalate, local("2026-11-24 10:03:00"))["sent"] == 0
+    assert len(channels.prod()) == 2
+    assert {outbox.get(outbox.record_id(o["incident"], "opened", "discord"))["status"] for o in (first, second)} == \
+        {"sent"}

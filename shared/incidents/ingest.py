@@ -5,11 +5,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from shared import oncall, silences
+from shared.clock import clock
 from shared.config import Config
 from shared.errors import Closed, Contended, NotFound, Unavailable
 from shared.incidents.hot import KEYS
-from shared.model import MAX_TEXT, Action, Alert, Severity, Status, TimelineEntry, effective_rank
+from shared.model import MAX_TEXT, Action, Alert, Incident, Severity, Status, TimelineEntry, effective_rank
 from shared.notify import plan
+from shared.notify.job import LEASE
 from shared.rules import hot, ids
 from shared.rules.mapping import environment_for, service_for
 from shared.rules.severity import Facts, classify
@@ -30,15 +32,19 @@ class Outcome:
     incident: str | None
     status: str  # created | updated | duplicate | replayed | resolved | ignored
     events: tuple[tuple, ...] = ()  # ("opened",), ("raised", "high"), ("resolved",), ("milestone", 100)
-    notify: tuple[str, ...] = ()    # outbox records this change created that are due now
+    # what to send now: ids of outbox records due now, or (plan.Claimed) the records this change created already
+    # claimed by the caller, which sends them without claiming them (notify/delivery.py)
+    notify: tuple[str | plan.Claimed, ...] = ()
 
 
 def _entry(now: datetime, actor: str, action: str, detail: str = "") -> dict:
     return TimelineEntry(now, actor or "system", action, detail[:MAX_TEXT]).to_dict()
 
 
-def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -> Outcome:
-    """Apply one alert to stored state exactly once (a claim makes a replay change nothing)."""
+def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None, sends: bool = False) -> Outcome:
+    """Apply one alert to stored state exactly once (a claim makes a replay change nothing). With `sends`, the
+    caller sends what is due at once itself, right after: those records are stored claimed by it (plan.claim_due)
+    and the Outcome carries them whole."""
     key_doc = ids.key_doc_id(alert.dedup_key)
     if alert.action is Action.TRIGGER:
         try:  # the hot path: one commit, no read
@@ -51,7 +57,7 @@ def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -
     for attempt in range(MAX_ATTEMPTS):
         key = alerts.get_key(key_doc)
         try:
-            outcome = _apply(alert, cfg, now, claim, key_doc, key, retry=attempt > 0)
+            outcome = _apply(alert, cfg, now, claim, key_doc, key, retry=attempt > 0, sends=sends)
         except (Conflict, Contended, NotActive):
             continue  # someone else moved this key first, holds it, or closed its incident: read it again
         except AlreadyClaimed:
@@ -64,15 +70,15 @@ def ingest(alert: Alert, cfg: Config, now: datetime, claim: str | None = None) -
 
 
 def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str,
-           key: alerts.KeyState | None, retry: bool) -> Outcome:
+           key: alerts.KeyState | None, retry: bool, sends: bool = False) -> Outcome:
     active = key is not None and key.live is not None
     if alert.action is Action.TRIGGER:
         if active:  # opened by someone else since the hot path looked
             return _occurrence(alert, cfg, now, claim, key_doc)
-        return _open(alert, cfg, now, claim, key_doc, key, retry)
+        return _open(alert, cfg, now, claim, key_doc, key, retry, sends)
     if key is None:
         if alert.action is Action.REOPEN:
-            return _open(alert, cfg, now, claim, key_doc, key, retry)
+            return _open(alert, cfg, now, claim, key_doc, key, retry, sends)
         return Outcome(None, "ignored")  # nothing to resolve, assign or mute
     if alert.action is Action.ACKNOWLEDGE:
         if not active:
@@ -100,10 +106,11 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         records = plan.on_resolve(key.incident_id, environment, now, cfg) + \
             _source_step(key, environment, "resolve", alert, now, cfg)
         records = plan.next_round(records, (key.live or {}).get("reopens") or 0)   # reopened on GitHub
+        records, notify = _to_send(records, sends)
         alerts.change_status(key.incident_id, key_doc, Status.RESOLVED.value, fields,
                             _entry(now, alert.actor, "resolved", alert.detail or f"resolved by {alert.source}"),
                             claim, now, close=True, outbox=records)
-        return Outcome(key.incident_id, "resolved", (("resolved",),), tuple(plan.due_now(records)))
+        return Outcome(key.incident_id, "resolved", (("resolved",),), notify)
     if alert.action is Action.IGNORE:
         if key.status == Status.IGNORED.value or not active:
             return Outcome(key.incident_id, "duplicate")
@@ -117,7 +124,7 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
             return Outcome(key.incident_id, "updated")
         if active:
             return Outcome(key.incident_id, "duplicate")
-        return _open(alert, cfg, now, claim, key_doc, key, retry)
+        return _open(alert, cfg, now, claim, key_doc, key, retry, sends)
     raise ValueError(f"unhandled action {alert.action}")
 
 
@@ -137,7 +144,7 @@ def _environment(key: alerts.KeyState, alert: Alert, cfg: Config) -> str:
 
 
 def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str,
-          previous: alerts.KeyState | None, retry: bool) -> Outcome:
+          previous: alerts.KeyState | None, retry: bool, sends: bool = False) -> Outcome:
     generation = previous.generation + 1 if previous else 1
     service, environment = service_for(alert, cfg), environment_for(alert, cfg)
     verdict = classify(Facts(alert, service, environment, occurrences=1, users=alert.users or 0), cfg)
@@ -179,8 +186,19 @@ def _open(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: 
         doc["silenced_by"], entry = silences.marks(quiet, now, cfg)
         doc.update(clocks(verdict.severity, environment, quiet["until"], now, cfg), next_check_at=quiet["until"])
         timeline.append(entry)
+    records, notify = _to_send(records, sends, Incident.from_doc(doc))
     alerts.open_incident(doc, live, key_doc, previous, [claim] if claim else [], now, outbox=records)
-    return Outcome(incident_id, "created", (("opened",),), tuple(plan.due_now(records)))
+    return Outcome(incident_id, "created", (("opened",),), notify)
+
+
+def _to_send(records: list[dict], sends: bool, incident: Incident | None = None
+             ) -> tuple[list[dict], tuple[str | plan.Claimed, ...]]:
+    """Return the records to store and what the Outcome tells the caller to send: the records due now claimed by a
+    caller that sends them itself (with the incident as this change stores it, when known), else their ids."""
+    if not sends:
+        return records, tuple(plan.due_now(records))
+    records = plan.claim_due(records, clock().now() + LEASE)
+    return records, tuple(plan.Claimed(r, incident) for r in plan.claimed(records))
 
 
 def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc: str) -> Outcome:

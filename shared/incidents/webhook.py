@@ -51,7 +51,7 @@ def handle(path: str, req: InboundRequest, now: datetime) -> tuple[dict, int]:
         if getattr(source, "BY_INCIDENT", False):  # GitHub: an incident's own issue, closed or reopened there
             outcome = issues.apply(alert, cfg, now, claim)
         else:
-            outcome = incidents.ingest(alert, cfg, now, claim)
+            outcome = incidents.ingest(alert, cfg, now, claim, sends=True)   # sent below, without a claim's read
         log.info("alert ingested", source=name, incident=outcome.incident, status=outcome.status,
                  action=alert.action.value, request_id=request_id)
         outcomes.append(outcome)

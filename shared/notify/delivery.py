@@ -20,6 +20,7 @@ from shared.config import Config
 from shared.config.channels import CAPABILITIES
 from shared.config.settings import Settings
 from shared.errors import Unavailable
+from shared.model import Incident
 from shared.notify import plan
 from shared.notify.job import (  # noqa: F401  (the engine's vocabulary, used by the sweep and the tests)
     INCIDENT_GONE,
@@ -45,7 +46,8 @@ BACKGROUND_BUDGET = 25.0
 _inflight: set[threading.Thread] = set()
 
 
-def deliver_soon(record_ids: list[str], cfg: Config, settings: Settings, now: datetime, wait: float) -> None:
+def deliver_soon(record_ids: list[str | plan.Claimed], cfg: Config, settings: Settings, now: datetime,
+                 wait: float) -> None:
     """Deliver in a background thread, waiting at most `wait` seconds for it before returning.
 
     The webhook's answer must not wait for a slow vendor (Sentry gives 1 s), yet cutting the vendor call
@@ -78,9 +80,10 @@ def wait_idle(timeout: float = 60.0) -> None:
         thread.join(timeout)
 
 
-def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetime, budget: float,
+def deliver(record_ids: list[str | plan.Claimed], cfg: Config, settings: Settings, now: datetime, budget: float,
             stats: Stats | None = None) -> Stats:
-    """Send the given records that are due, starting sends for `budget` seconds; what is left stays due.
+    """Send the given records that are due, starting sends for `budget` seconds; what is left stays due. A record
+    is given by its id (claimed here before its send), or as plan.Claimed when its creator claimed it.
 
     A send that has started always gets its whole send timeout (so the call returns within budget + the
     send timeout): cutting a vendor call short because the budget is nearly spent would turn a slow
@@ -92,9 +95,9 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
     stats = stats or Stats()
     timer = clock()
     started = timer.monotonic()
-    by_channel: dict[str, list[str]] = {}
-    for rid in record_ids:
-        by_channel.setdefault(rid.rsplit(":", 1)[-1], []).append(rid)
+    by_channel: dict[str, list[str | plan.Claimed]] = {}
+    for item in record_ids:
+        by_channel.setdefault(_id(item).rsplit(":", 1)[-1], []).append(item)
     groups = [(ids, Stats()) for ids in by_channel.values()]
     threads = [threading.Thread(target=contextvars.copy_context().run,
                                 args=(_deliver_channel, ids, part, cfg, settings, now, started, budget),
@@ -111,31 +114,42 @@ def deliver(record_ids: list[str], cfg: Config, settings: Settings, now: datetim
     return stats
 
 
-def _deliver_channel(record_ids: list[str], stats: Stats, cfg: Config, settings: Settings, now: datetime,
+def _id(item: str | plan.Claimed) -> str:
+    return item if isinstance(item, str) else item.record["id"]
+
+
+def _deliver_channel(record_ids: list[str | plan.Claimed], stats: Stats, cfg: Config, settings: Settings, now: datetime,
                      started: float, budget: float) -> None:
     """Send one channel's records in order, paced by its rate-limit headers."""
     timer = clock()
     deadline = started + budget
-    for rid in record_ids:
+    for item in record_ids:
+        rid = _id(item)
         remaining = deadline - timer.monotonic()
         channel = rid.rsplit(":", 1)[-1]
         if remaining <= 0.05 or paused_for(channel) > remaining:
             stats.left += 1
+            if isinstance(item, plan.Claimed):  # claimed by its creator: the sweep's now, not once the lease ends
+                outbox.release(rid)
             continue
         with channel_lock(channel):  # one send at a time per channel in this process: pace by its headers
             timer.sleep(min(paused_for(channel), max(deadline - timer.monotonic(), 0)))
             at = now + timedelta(seconds=timer.monotonic() - started)  # the run's clock, advanced as it goes on
-            record = outbox.claim(rid, at, LEASE)
+            claimed = item if isinstance(item, plan.Claimed) else None
+            record = claimed.record if claimed else outbox.claim(rid, at, LEASE)
             if record is None:
                 stats.skipped += 1
                 continue
-            settle(record, _attempt(record, cfg, settings, at, settings.send_timeout), at, stats)
+            result = _attempt(record, cfg, settings, at, settings.send_timeout, claimed and claimed.incident)
+            settle(record, result, at, stats)
 
 
-def _attempt(record: dict, cfg: Config, settings: Settings, now: datetime, timeout: float) -> Result:
+def _attempt(record: dict, cfg: Config, settings: Settings, now: datetime, timeout: float,
+             known: Incident | None = None) -> Result:
+    """Send one claimed record, rendered from its incident as it is now (read, unless its creator gave it)."""
     incident = None
     if record.get("incident_id"):
-        incident = store.get_incident(record["incident_id"])
+        incident = known or store.get_incident(record["incident_id"])
         if incident is None:
             return INCIDENT_GONE
     job = Job(record, channels.build(record["channel"], settings), incident, cfg, settings, now, timeout)

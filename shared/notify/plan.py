@@ -1,6 +1,7 @@
 """Outbox records for each incident event (pure: the incidents layer stores them with the change)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from shared.channels import ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, STEP, TEXT
@@ -22,6 +23,29 @@ def record(incident_id: str, delivery: routing.Delivery, now: datetime, kind: st
         "status": (OutboxStatus.HELD if held else OutboxStatus.PENDING).value,
         "due_at": delivery.not_before if held else now, "created_at": now, "attempts": 0,
     }
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An outbox record its creator stored claimed (claim_due) and sends itself, with the incident as that change
+    stored it when the creator has it at hand (an opening: rendered without reading the incident back)."""
+
+    record: dict
+    incident: Incident | None = None
+
+
+def claim_due(records: list[dict], lease_until: datetime) -> list[dict]:
+    """Return the records with those due now claimed by their creator: sending under a lease until `lease_until`,
+    on their first attempt. The change that creates them stores them so and sends them at once, without a
+    claim's read and write (notify/delivery.py); a creator that stops first leaves the lease to run out, and the
+    sweep sends them then, as it does any send cut short."""
+    return [{**r, "status": OutboxStatus.SENDING.value, "lease_until": lease_until, "attempts": 1}
+            if r["status"] == OutboxStatus.PENDING.value else r for r in records]
+
+
+def claimed(records: list[dict]) -> list[dict]:
+    """Return the records claim_due claimed: the ones their creator sends."""
+    return [r for r in records if r["status"] == OutboxStatus.SENDING.value]
 
 
 def text_record(rid: str, reason: str, channel: str, text: str, now: datetime, incident_id: str | None = None,

@@ -121,6 +121,13 @@ def retry_at(rid: str, when: datetime, error: str, status: OutboxStatus = Outbox
     call(_ref(rid).update, update)
 
 
+def release(rid: str) -> None:
+    """Give back a record its creator claimed but did not send (plan.claim_due): due again at once, for the sweep,
+    its attempt not counted."""
+    call(_ref(rid).update, {"status": OutboxStatus.PENDING.value, "lease_until": firestore.DELETE_FIELD,
+                            "attempts": firestore.Increment(-1)})
+
+
 def create_claimed(record: dict, now: datetime, lease: timedelta) -> bool:
     """Create a record already claimed by the caller; False when it exists (someone else has it)."""
     try:

@@ -65,6 +65,7 @@ class Tap:
         self._lock = threading.Lock()
         self.reads = self.writes = self.deletes = self.commits = 0
         self.by_path: dict[str, Counter] = defaultdict(Counter)   # document path -> {second: writes}
+        self.read_by_path: Counter = Counter()                    # document path -> reads by name (not by query)
         self.queries: list = []                                   # StructuredQuery messages (proto-plus), as run
         self.refused: list[Refused] = []                          # commits the emulator refused, in order
         self._channel = grpc.insecure_channel(self.upstream)
@@ -96,6 +97,11 @@ class Tap:
         """How many times the document at `path` ("collection/id") was written."""
         with self._lock:
             return sum(self.by_path.get(path, Counter()).values())
+
+    def read(self, path: str) -> int:
+        """How many times the document at `path` ("collection/id") was fetched by name (a query's reads not counted)."""
+        with self._lock:
+            return self.read_by_path[path]
 
     def hottest(self, start: float, end: float, collections: tuple[str, ...] = ()) -> Hottest:
         """Return the most written documents between two clock readings (only in `collections`, if given)."""
@@ -147,8 +153,12 @@ class Tap:
         with self._lock:
             if method == "GetDocument":
                 self.reads += 1
+                name = _pb(messages.GetDocumentRequest).FromString(request).name
+                self.read_by_path[name.split("/documents/", 1)[-1]] += 1
             elif method == "BatchGetDocuments":
-                self.reads += len(_pb(messages.BatchGetDocumentsRequest).FromString(request).documents)
+                names = _pb(messages.BatchGetDocumentsRequest).FromString(request).documents
+                self.reads += len(names)
+                self.read_by_path.update(name.split("/documents/", 1)[-1] for name in names)
             elif method == "RunQuery":
                 self.queries.append(messages.RunQueryRequest.deserialize(request).structured_query)
                 found = sum(1 for r in responses if _pb(messages.RunQueryResponse).FromString(r).document.name)
