@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from datetime import datetime, timezone
 from typing import Any
 
+from shared.config.frozen import frozen
 from shared.rules import ids
 from shared.rules.text import quoted, storable
 
@@ -62,7 +63,7 @@ LIMITS = {"title": MAX_TEXT, "message": MAX_TEXT, "location": MAX_TEXT, "detail"
           "project": MAX_NAME, "environment": MAX_NAME, "actor": MAX_NAME}
 
 
-@dataclass(frozen=True)
+@frozen
 class Alert:
     """One normalised alert from any source."""
 
@@ -105,7 +106,7 @@ class Alert:
         return out
 
 
-@dataclass(frozen=True)
+@frozen
 class TimelineEntry:
     """One change to an incident: who, when, what."""
 
@@ -135,7 +136,7 @@ def effective_rank(automatic: int, pinned: int | None) -> int:
     return pinned or automatic
 
 
-@dataclass(frozen=True)
+@frozen
 class Incident:
     """A stored incident as every reader sees it, live counters merged in and the severity the effective one."""
 

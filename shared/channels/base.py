@@ -3,12 +3,13 @@ HTTP answers, the HTTP client."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 
 from shared.clock import clock
 from shared.config import Config
 from shared.config.channels import CAPABILITIES, Capabilities
+from shared.config.frozen import frozen
 from shared.config.settings import Settings
 from shared.lazy import httpx
 from shared.model import Incident
@@ -23,7 +24,7 @@ def user_agent(name: str) -> str:
     return DISCORD_USER_AGENT if "discord" in name else USER_AGENT
 
 
-@dataclass(frozen=True)
+@frozen
 class Result:
     """How a send went: ok, or whether trying again later can help (and when)."""
 
@@ -135,7 +136,7 @@ def request(channel: str, method: str, url: str, deadline: float, **kwargs) -> h
     return outcome["response"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Message:
     """One rendered message for one channel."""
 
@@ -148,7 +149,7 @@ class Message:
     attempt: int = 1                   # 1 for the first try; a later one may need to look for a lost success
 
 
-@dataclass(frozen=True)
+@frozen
 class Context:
     """Who and what a message names, decided by routing at send time."""
 

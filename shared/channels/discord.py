@@ -15,7 +15,7 @@ Limits: https://discord.com/developers/docs/resources/message#embed-object-embed
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import quote
 
@@ -50,6 +50,7 @@ from shared.channels.discord_render import (  # noqa: F401  (the messages other 
 from shared.channels.render import console_url, truncate
 from shared.config import Config
 from shared.config.channels import DIGEST, ESCALATION, OPENED, POSTMORTEM, RAISED, RESOLVED, STEP, TEXT
+from shared.config.frozen import frozen
 from shared.config.settings import Secret
 from shared.lazy import httpx
 from shared.model import Incident
@@ -89,7 +90,7 @@ def patch(channel: str, webhook: Secret, message_id: str, payload: dict, timeout
     return classify(response, message_id)
 
 
-@dataclass(frozen=True)
+@frozen
 class DiscordMessage(Message):
     """A Discord message, with what bot mode does around it: the alert's thread, a step's reaction."""
 
@@ -98,7 +99,7 @@ class DiscordMessage(Message):
     reply: bool = True    # a step: reply in the thread (a resolve only reacts: the resolved message says it)
 
 
-@dataclass(frozen=True)
+@frozen
 class Bot:
     """Discord's bot API for one of our channels (Authorization: Bot <token>)."""
 

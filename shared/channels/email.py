@@ -11,7 +11,6 @@ import re
 import smtplib
 import ssl
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -20,6 +19,7 @@ from shared.channels.base import Channel, Context, Message, Result, classify, re
 from shared.channels.render import context, find, people, template, truncate
 from shared.config import Config
 from shared.config.channels import ESCALATION, OPENED, RESOLVED
+from shared.config.frozen import frozen
 from shared.config.settings import Secret
 from shared.lazy import httpx
 from shared.model import Incident
@@ -36,7 +36,7 @@ def header_text(text: str) -> str:
 TEMPLATE = {OPENED: "critical", RESOLVED: "resolved", ESCALATION: "escalation"}
 
 
-@dataclass(frozen=True)
+@frozen
 class Email:
     to: tuple[str, ...]
     subject: str

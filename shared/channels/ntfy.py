@@ -16,7 +16,7 @@ into every push, readable by anyone subscribed to the topic, and the API has no 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from shared.channels.base import Channel, Context, Message, Result, classify, request, superseded, transport_error
@@ -24,6 +24,7 @@ from shared.channels.email import header_text
 from shared.channels.render import console_url, context, find, people, template, truncate
 from shared.config import Config
 from shared.config.channels import ESCALATION, OPENED, RESOLVED
+from shared.config.frozen import frozen
 from shared.lazy import httpx
 from shared.model import Incident, Severity
 
@@ -37,7 +38,7 @@ ACKNOWLEDGE = "Acknowledge"
 TEMPLATE = {ESCALATION: "escalation", RESOLVED: "resolved"}   # the opening's body is ntfy/opened.txt.j2
 
 
-@dataclass(frozen=True)
+@frozen
 class Push:
     """One page, published to each topic alike."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from shared.config import Config
+from shared.config.frozen import frozen
 from shared.model import Incident, Severity
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -78,7 +78,7 @@ def _duration(seconds: float) -> str:
     return " ".join(p for p in parts if p) if seconds >= 60 else f"{int(seconds)}s"
 
 
-@dataclass(frozen=True)
+@frozen
 class People:
     """How the people a message names are shown, and which of them Discord may ping."""
 

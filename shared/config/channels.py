@@ -6,7 +6,7 @@ here by its name. Adding a channel is its module, its line here and its line in 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from shared.config.frozen import frozen
 
 # What a message is about; each outbox record's reason maps to one of these (shared/channels.kind_of).
 OPENED, RAISED, RESOLVED, MILESTONE, ESCALATION, TEXT, DIGEST, STEP = \
@@ -19,7 +19,7 @@ POSTMORTEM, POSTMORTEM_ISSUE, POSTMORTEM_SYNC = "postmortem", "postmortem_issue"
 # issue's body brought up to date with the postmortem as it is at delivery (shared/notify/kinds.py)
 
 
-@dataclass(frozen=True)
+@frozen
 class Capabilities:
     """What one channel can do; routing and the team-file check read it."""
 

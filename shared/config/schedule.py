@@ -6,12 +6,11 @@ whose function exists against the local server; `./deploy.sh gcp apply` creates 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from shared.config import Config, load_config
+from shared.config.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Job:
     name: str          # Cloud Scheduler job name
     function: str      # functions/<function>/main.py

@@ -1,17 +1,18 @@
 """The team file's schema: every key, its type and its checks, with Config at the top.
 
-Plain frozen dataclasses: pydantic validates a team file against them (loading.py), and a function that
-starts from the deploy's checked form builds them without pydantic (checked.py). A key's checks ride on its
-type (units.Check); checks across keys are in __post_init__, which runs either way.
+Plain immutable dataclasses (shared/frozen.py): pydantic validates a team file against them (loading.py), and a
+function that starts from the deploy's checked form builds them without pydantic (checked.py). A key's checks
+ride on its type (units.Check); checks across keys are in __post_init__, which runs either way.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.config.channels import CAPABILITIES
+from shared.config.frozen import frozen
 from shared.config.units import AT_LEAST_ONE, Check, ClockTime, Day, Duration, Matchers, SlaTerm, _hhmm, between
 from shared.errors import BadInput
 
@@ -19,26 +20,11 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SeverityName = Literal["critical", "high", "medium", "low"]
 
 
-# every part of the team file: immutable, keys by name. Equality, hash and repr are _Strict's, written once rather
-# than generated for each of the ~30 classes (generating them was a third of a deployed function's start-up import).
-record = dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+record = frozen(kw_only=True)   # every part of the team file: immutable, keys by name
 
 
 class _Strict:
     __pydantic_config__ = {"extra": "forbid"}   # an unknown key is an error (pydantic's config for a dataclass)
-
-    def _values(self) -> tuple:
-        return tuple(getattr(self, name) for name in self.__dataclass_fields__)
-
-    def __eq__(self, other: object) -> bool:
-        return other.__class__ is self.__class__ and other._values() == self._values()
-
-    def __hash__(self) -> int:
-        return hash((self.__class__, self._values()))   # a part holding a list is unhashable, as a list is
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__dataclass_fields__)
-        return f"{type(self).__name__}({fields})"
 
 
 def _known_zone(v: str) -> str:

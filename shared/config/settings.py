@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from shared import log
 from shared.config import ConfigError
+from shared.config.frozen import frozen
 
 
 class Secret:
@@ -154,7 +155,7 @@ def _digits(name: str) -> Any:
     return var(name, "", _matching(r"\d*", EXPECTED[name]))
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Settings:
     """The environment a function runs with; each field's `var` names its variable."""
 

@@ -1,12 +1,13 @@
 """Turn alerts into incidents: dedup, occurrences, severity, resolve and regression."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from shared import oncall, silences
 from shared.clock import clock
 from shared.config import Config
+from shared.config.frozen import frozen
 from shared.errors import Closed, Contended, NotFound, Unavailable
 from shared.incidents.hot import KEYS
 from shared.model import MAX_TEXT, Action, Alert, Incident, Severity, Status, TimelineEntry, effective_rank
@@ -25,7 +26,7 @@ MAX_ATTEMPTS = 8  # each retry follows a lost race, which can only happen a few 
 ID_LENGTH = 6     # INC-XXXXXX: 30 bits; a collision falls back to 10 characters
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     """What ingesting one alert did: the incident it landed on, what happened, and what to tell people."""
 

@@ -19,7 +19,6 @@ import ssl
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
@@ -32,6 +31,7 @@ from shared.channels.github import HEADERS as GITHUB_HEADERS
 from shared.channels.ntfy import PRIORITY_DEFAULT, Push
 from shared.clock import clock
 from shared.config import DEFAULT_CONFIG, Config, ConfigError, load_config
+from shared.config.frozen import frozen
 from shared.config.settings import Settings
 from shared.local.samples import LOCAL_DEFAULTS
 from shared.vendors import discord_oauth
@@ -55,7 +55,7 @@ TO_SEND = {"discord": "DISCORD_WEBHOOK_URL (or bot mode: DISCORD_BOT_TOKEN and D
            "slack": "SLACK_WEBHOOK_URL", "slack_staging": "SLACK_STAGING_WEBHOOK_URL"}
 
 
-@dataclass(frozen=True)
+@frozen
 class Line:
     """One check's outcome: what was checked, ok/fail/off, and what works or what to fix."""
 

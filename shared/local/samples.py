@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from shared.config import Config
+from shared.config.frozen import frozen
 from shared.sources.common import hmac_sha256
 
 # What ./deploy.sh local sets when the environment does not (cmd_local); the environment wins. Its PagerDuty
@@ -27,7 +28,7 @@ OPENING = {"firing", "down", "trigger"}
 OPTIONS = "--severity, --service, --env, --repeat, --replay, --url, --token, --secret, --api-token"
 
 
-@dataclass(frozen=True)
+@frozen
 class Scenario:
     """The level and wording of one sample problem (SCENARIOS: worded for the Petties rules, the first candidates
     shared/local/wording.py tries)."""

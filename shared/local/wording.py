@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 
 from shared.config import Config, SeverityRule
+from shared.config.frozen import frozen
 from shared.local.samples import ACTIONS, BUILDERS, SCENARIOS, Delivery, Scenario, Unfit, routing_keys
 from shared.model import Severity
 from shared.rules.mapping import environment_for, service_for
@@ -33,7 +33,7 @@ TABLE = {"sentry-legacy": "sentry"}
 PLAIN = "sample alert sent by ./deploy.sh alert"
 
 
-@dataclass(frozen=True)
+@frozen
 class Choice:
     """The wording to send and what the team's rules make of it."""
 

@@ -14,6 +14,7 @@ from shared.channels import Channel, Context, Message, kind_of_record, preview, 
 from shared.channels.base import Result, superseded
 from shared.clock import clock
 from shared.config import Config
+from shared.config.frozen import frozen
 from shared.config.settings import Settings
 from shared.model import Incident, OutboxStatus, TimelineEntry
 from shared.notify import oncall
@@ -78,7 +79,7 @@ def reset_pacing() -> None:
         _paused.clear()
 
 
-@dataclass(frozen=True)
+@frozen
 class Job:
     """One claimed record being sent, with everything its kind's handler needs."""
 

@@ -1,12 +1,12 @@
 """Outbox records for each incident event (pure: the incidents layer stores them with the change)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from shared.channels import ESCALATION, MILESTONE, OPENED, RAISED, RESOLVED, STEP, TEXT
 from shared.config import Config
 from shared.config.channels import CAPABILITIES
+from shared.config.frozen import frozen
 from shared.model import Incident, OutboxStatus, Severity
 from shared.rules import oncall, routing
 from shared.rules.workflow import STEPS
@@ -25,7 +25,7 @@ def record(incident_id: str, delivery: routing.Delivery, now: datetime, kind: st
     }
 
 
-@dataclass(frozen=True)
+@frozen
 class Claimed:
     """An outbox record its creator stored claimed (claim_due) and sends itself, with the incident as that change
     stored it when the creator has it at hand (an opening: rendered without reading the incident back)."""

@@ -14,12 +14,12 @@ from __future__ import annotations
 import functools
 import ssl
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared import log
 from shared.clock import clock
 from shared.config import Config, HealthCheck, Probes, seconds
+from shared.config.frozen import frozen
 from shared.config.settings import Settings
 from shared.errors import Unavailable
 from shared.incidents import ingest as incidents
@@ -39,7 +39,7 @@ MAX_BODY = 256 * 1024   # bytes read looking for expect_text
 USER_AGENT = "incident-response-health-probe/1"
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """One health URL of one service."""
 

@@ -9,15 +9,15 @@ has a name; the caller records the names it has done, so a step is never taken t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from shared.config import Config, duration
+from shared.config.frozen import frozen
 from shared.model import Severity
 from shared.rules.calendar import is_business_time, next_business_start
 
 
-@dataclass(frozen=True)
+@frozen
 class State:
     severity: Severity
     environment: str
@@ -28,7 +28,7 @@ class State:
     done: frozenset[str]          # steps already taken
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     name: str                     # sla-response | level-3 | sla-resolution | reminder-<n>
     level: int
@@ -36,7 +36,7 @@ class Step:
     breach: str | None            # "response" | "resolution" | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Decision:
     steps: tuple[Step, ...]
     next_check_at: datetime | None    # None: nothing more can happen without a change

@@ -2,10 +2,10 @@
 overrides people set (X covers for Y)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.config import Config
+from shared.config.frozen import frozen
 from shared.rules.calendar import WEEKDAYS
 
 
@@ -52,7 +52,7 @@ def backup(on_call: str, cfg: Config) -> str:
     return next((pid for pid in later if pid != on_call), on_call)  # a rotation of the lead alone: nobody else
 
 
-@dataclass(frozen=True)
+@frozen
 class OnCall:
     primary: str                 # person id
     rotation_primary: str        # who the rotation alone names

@@ -1,12 +1,12 @@
 """Where a notification goes, who it names and whether it waits for business hours (pure)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatch
 
 from shared.config import Config, Route, RouteChannel
 from shared.config.channels import CAPABILITIES
+from shared.config.frozen import frozen
 from shared.model import Severity
 from shared.rules.calendar import is_business_time, next_business_start
 from shared.rules.oncall import primary
@@ -14,7 +14,7 @@ from shared.rules.oncall import primary
 TEMPLATE_BY_SEVERITY = {Severity.CRITICAL: "critical", Severity.HIGH: "high"}  # else "warning"
 
 
-@dataclass(frozen=True)
+@frozen
 class Delivery:
     """One notification to make: a channel, a reason (the outbox key), and how to render it."""
 

@@ -1,13 +1,12 @@
 """Classify an incident's severity from the team's table; every answer carries its reason."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from shared.config import Config, SeverityRule
+from shared.config.frozen import frozen
 from shared.model import Alert, Severity
 
 
-@dataclass(frozen=True)
+@frozen
 class Facts:
     """What severity rules look at: the latest alert plus the incident's counts so far."""
 
@@ -28,7 +27,7 @@ class Facts:
         return " ".join((a.title, a.message, a.location)).lower()
 
 
-@dataclass(frozen=True)
+@frozen
 class Classification:
     severity: Severity
     reason: str

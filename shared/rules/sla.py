@@ -1,16 +1,16 @@
 """SLA due times (respond, resolve) for a severity, in the team's calendar (pure)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.config import Config, duration
+from shared.config.frozen import frozen
 from shared.model import Severity
 from shared.rules import escalation
 from shared.rules.calendar import is_business_day, next_business_start
 
 
-@dataclass(frozen=True)
+@frozen
 class Due:
     respond_by: datetime
     resolve_by: datetime

@@ -6,17 +6,18 @@ import hmac
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
+from shared.config.frozen import frozen
 from shared.config.settings import Secret
 from shared.errors import BadInput, Unauthorized
 from shared.rules import calendar
 from shared.rules.text import clean
 
 
-@dataclass(frozen=True)
+@frozen
 class InboundRequest:
     """An HTTP request as sources see it: raw body, lower-cased headers, query parameters."""
 

@@ -37,10 +37,10 @@ sharded incident S more reads and deletes; reading a sharded incident S more rea
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.config.frozen import frozen
 from shared.lazy import firestore, gexc
 from shared.store import shards as hot
 from shared.store.client import (
@@ -61,7 +61,7 @@ from shared.store.timeline import append
 
 # ---------------------------------------------------------------- dedup keys
 
-@dataclass(frozen=True)
+@frozen
 class KeyState:
     """A dedup key's current incident and, while it is active, its live counters."""
 
@@ -112,7 +112,7 @@ def open_incident(incident: dict, live: dict, key_doc: str, previous: KeyState |
 
 # ---------------------------------------------------------------- occurrences
 
-@dataclass(frozen=True)
+@frozen
 class Occurrence:
     """The live counters right after one more occurrence was counted (exact under concurrency)."""
 

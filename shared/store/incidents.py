@@ -11,9 +11,9 @@ The alert path writes them (store/alerts.py), people's changes too (store/change
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from shared.config.frozen import frozen
 from shared.lazy import firestore
 from shared.model import Incident
 from shared.store import shards as hot
@@ -69,7 +69,7 @@ def list_incidents(statuses: list[str] | None, limit: int) -> list[Incident]:
     return _with_live(docs(query))
 
 
-@dataclass(frozen=True)
+@frozen
 class Filters:
     """What a listing narrows incidents to; every field is optional (None: any)."""
 

@@ -10,10 +10,11 @@ This module is the only one that knows the v2 shape; a v3 client can replace it 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from shared.channels.base import request
 from shared.clock import clock
+from shared.config.frozen import frozen
 from shared.config.settings import Settings
 from shared.lazy import httpx
 
@@ -34,7 +35,7 @@ class PollFailed(Exception):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
+@frozen
 class Log:
     type: int
     at: int               # unix seconds
@@ -42,7 +43,7 @@ class Log:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class Monitor:
     id: str
     name: str

@@ -8,11 +8,11 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from shared import errors, oncall, postmortems, silences
 from shared.config import Config, config
+from shared.config.frozen import frozen
 from shared.config.settings import settings
 from shared.incidents import actions, listing, smoke
 from shared.model import Incident, iso
@@ -110,7 +110,7 @@ def handoff_view(now: datetime, cfg: Config) -> dict:
 
 # ---------------------------------------------------------------- routes
 
-@dataclass(frozen=True)
+@frozen
 class Call:
     """One request as the routes see it."""
 

@@ -9,12 +9,13 @@ answers with a confirmation page, whose own submit carries confirm=1.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 
 from shared import oncall, postmortems, silences
 from shared.channels.render import local_time
 from shared.config import Config
+from shared.config.frozen import frozen
 from shared.config.units import MATCHER_KEYS, MAX_PATTERN
 from shared.errors import NotFound
 from shared.incidents import actions
@@ -48,7 +49,7 @@ DONE = {"ack": "Acknowledged.", "resolve": "Resolved.", "invalid": "Closed as in
         "handoff-note": "Handoff note added.", "override": "Override added.", "removed": "Override removed."}
 
 
-@dataclass(frozen=True)
+@frozen
 class Done:
     """A form that changed something: the console page to show next (after the base path) and what to deliver."""
 
@@ -56,7 +57,7 @@ class Done:
     due: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@frozen
 class Page:
     """A form answered with a page while nothing changed: the confirmation a closing action asks for, a preview."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from shared import log
+from shared.config.frozen import frozen
 from shared.config.settings import Settings, settings
 from shared.errors import Forbidden, Unauthorized
 from shared.incidents.actions import first_use
@@ -33,7 +33,7 @@ COOKIE_FLAGS = "HttpOnly; Secure; SameSite=Strict"
 FAILED_SIGN_INS = 10            # wrong tokens a client may type per minute; then 429 until the minute is over
 
 
-@dataclass(frozen=True)
+@frozen
 class Session:
     sid: str
     actor: str          # the person who signed in: the forms' default actor (the only one, signed in with Discord)
