@@ -2,7 +2,7 @@
 overrides people set (X covers for Y)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from shared.config import Config
 from shared.config.frozen import frozen
@@ -14,7 +14,7 @@ def _handover_on_or_before(now: datetime, cfg: Config) -> datetime:
     zone, handover = cfg.team.zone, cfg.rotation.handover
     local = now.astimezone(zone)
     day = local.date() - timedelta(days=(local.weekday() - WEEKDAYS.index(handover.weekday)) % 7)
-    at = datetime.combine(day, datetime.strptime(handover.time, "%H:%M").time(), tzinfo=zone)
+    at = datetime.combine(day, time.fromisoformat(handover.time), tzinfo=zone)
     if at > local:
         at = datetime.combine(day - timedelta(days=7), at.time(), tzinfo=zone)
     return at

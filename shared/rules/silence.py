@@ -10,7 +10,7 @@ All of a silence's matchers must match.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from fnmatch import fnmatchcase
 
 from shared.config import Config, MaintenanceWindow
@@ -59,7 +59,7 @@ def occurrences(window: MaintenanceWindow, since: datetime, until: datetime, cfg
         return [{**base, "start": start, "end": end}] if start < until and end > since else []
     zone, weekly = cfg.team.zone, window.weekly
     first, last = since.astimezone(zone).date() - timedelta(days=1), until.astimezone(zone).date()
-    begins, ends = datetime.strptime(weekly.start, "%H:%M").time(), datetime.strptime(weekly.end, "%H:%M").time()
+    begins, ends = time.fromisoformat(weekly.start), time.fromisoformat(weekly.end)
     out, day = [], first
     while day <= last:
         if WEEKDAYS[day.weekday()] in weekly.days:
