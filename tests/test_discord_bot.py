@@ -99,6 +99,26 @@ def test_resolving_posts_in_the_thread_and_edits_the_alert_with_every_control_di
     assert len(bot.discord.messages_in(ALERTS)) == 1
 
 
+def test_an_incident_a_digest_carried_is_resolved_in_the_channel_not_in_a_thread_the_digest_never_had(
+        ingest, bot, monkeypatch, escalate):
+    night = local("2026-11-24 22:00:00")   # outside business hours: both wait for the morning's digest
+    held = [sentry_alert(ingest, monkeypatch, night, issue, title)["incident"]
+            for issue, title in (("8101", "Booking list is slow"), ("8102", "Avatar upload fails"))]
+    delivery.wait_idle()
+    assert sweep(escalate, local("2026-11-25 09:00:00"))["digests"] == 1
+    [digest] = bot.discord.messages_in(ALERTS)
+    assert digest["id"] not in bot.discord.threads and all(i in digest["content"] for i in held)
+
+    sentry_alert(ingest, monkeypatch, local("2026-11-25 10:00:00"), "8101", "x", action="resolved")
+    delivery.wait_idle()
+    record = outbox.get(outbox.record_id(held[0], "resolved", "discord"))
+    assert record["status"] == "sent", record   # was: posted to the digest's "thread", 404 Unknown Channel, failed
+    resolved = bot.discord.messages_in(ALERTS)[-1]
+    assert resolved["content"].startswith("✅ RESOLVED") and held[0] in resolved["content"]
+    assert not digest["edits"]   # the digest is every held incident's, not this one's card
+    assert all(status < 400 for _, _, status in bot_calls(bot.discord))
+
+
 # -- workflow steps ------------------------------------------------------------------------------------------------
 def enqueue_step(iid: str, now: datetime, channel: str = "discord") -> tuple[str, str]:
     text = step_text("ack", "dev-d", now, CFG)

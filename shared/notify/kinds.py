@@ -31,6 +31,13 @@ def _opened_record(job: Job) -> dict | None:
     return outbox.get(outbox.record_id(job.incident.id, "opened", job.channel.name))
 
 
+def _own_ref(opened: dict) -> str | None:
+    """The ref of the incident's own alert on a channel, which replies go under and edits change; None when a digest
+    carried the alert: that message is many incidents' and has no thread of its own (a reply there would be posted
+    to a thread that does not exist, which Discord refuses for good)."""
+    return None if opened.get("digest") else opened.get("ref")
+
+
 def _raised(job: Job) -> Result:
     """A severity rise: open the incident here if this channel has not carried it yet, else follow up."""
     opened = _opened_record(job)
@@ -65,14 +72,14 @@ def _follow_up(job: Job, opened: dict | None = None) -> Result:
     current = opening_for(job.channel.name, job.incident, job.cfg, job.now)
     mentions = (current.mentions if current else tuple(job.record.get("mentions", []))) if job.kind == RAISED else ()
     extra = {"milestone": job.record["reason"].removeprefix("milestone-")} if job.kind == MILESTONE else {}
-    result = send(job, job.kind, Context(mentions, tuple(opened.get("recipients", [])), extra), opened.get("ref"))
-    if result.ok and not result.superseded and job.channel.edits and job.channel.configured() and opened.get("ref") \
-            and not opened.get("digest"):
+    ref = _own_ref(opened)
+    result = send(job, job.kind, Context(mentions, tuple(opened.get("recipients", [])), extra), ref)
+    if result.ok and not result.superseded and job.channel.edits and job.channel.configured() and ref:
         # the original card shows the state now; best effort, the short message above carries the news
         template = current.template if current else opened["template"]
         card = job.channel.render(OPENED, job.incident, job.cfg, job.now,
                                   Context(tuple(opened.get("mentions", [])), (), {"template": template}))
-        edited = job.channel.edit(opened["ref"], card, job.timeout)
+        edited = job.channel.edit(ref, card, job.timeout)
         if not edited.ok:
             log.warning("could not edit the original message", incident=job.incident.id, error=edited.error)
     return result
@@ -125,7 +132,7 @@ def _step(job: Job) -> Result:
         return superseded(_not_out(job, opened))
     if opened["status"] != OutboxStatus.SENT:  # on its way: the reply must not come before the alert
         return Result(False, retryable=True, error="waiting for the alert to be sent first")
-    ref = None if opened.get("digest") else opened.get("ref")  # a digest has no thread of its own
+    ref = _own_ref(opened)
     extra = {"text": job.record["text"], "emoji": job.record.get("emoji", ""), "key": job.record["id"],
              "step": job.record["reason"].split("-", 2)[-1]}   # step-<n>-<step>
     return send(job, STEP, Context(extra=extra), ref)
