@@ -207,6 +207,16 @@ def test_uptimerobot_body_without_a_json_content_type_is_still_read(ingest):
     assert r.get_json()["status"] == "created"
 
 
+def test_an_uptimerobot_monitor_is_the_teams_service_by_its_url_else_shown_by_its_friendly_name(ingest, api):
+    def service(monitor_id: str, url: str, name: str) -> str:
+        body = json.dumps({"monitorID": monitor_id, "monitorURL": url, "monitorFriendlyName": name, "alertType": "1"})
+        r = ingest.post("/uptimerobot?token=test-ingest-token", data=body, headers={"Content-Type": "application/json"})
+        return api.get(f"/incidents/{r.get_json()['incident']}").get_json()["service"]
+    assert service("81", "https://api.petties.world/health", "Backend Health") == "petties-backend"   # the team file's
+    assert service("82", "https://blog.petties.world/", "Petties blog") == "Petties blog"   # was its URL
+    assert service("83", "https://shop.petties.world/", "") == "https://shop.petties.world/"
+
+
 def test_odd_incident_ids_are_404(api):
     for typed in ("INC-" + "A" * 2000, "..", "__x__", "INC-", "INC-ZZZZZZ"):
         assert api.get(f"/incidents/{typed}").status_code == 404, typed

@@ -123,7 +123,7 @@ def alerts_from(f: dict[str, object]) -> list[Alert]:
         source=NAME, action=Action.RESOLVE if kind == "up" else Action.TRIGGER, dedup_key=key,
         title=title + (f": {details}" if details and kind == "down" else ""),
         message=details or title, level=kind if kind != "up" else "down", level_table="uptimerobot",
-        project=url or name, location=url,
+        project=name or url, location=url,   # an unmapped monitor is shown by the name the team gave it
         links={"monitor": f"https://dashboard.uptimerobot.com/monitors/{monitor_id}"} if monitor_id.isdigit() else {},
         occurred_at=timestamp(_first(f, "alertdatetime")),
         tags=tags({k: v for k, v in (("monitor_id", monitor_id), ("monitor_name", name)) if v}),
