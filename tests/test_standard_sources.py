@@ -139,6 +139,21 @@ def test_pagerduty_trigger_acknowledge_resolve_answered_like_pagerduty(ingest, a
     assert api.get(f"/incidents/{incident['id']}").get_json()["status"] == "resolved"
 
 
+@pytest.mark.parametrize(("group", "environment", "severity"), [
+    ("stg", "staging", "medium"),            # an alias of staging (Grafana's PagerDuty contact point sends it): no page
+    ("Development", "staging", "medium"),
+    ("production", "production", "critical"),
+    ("prod-datapipe", "production", "critical"),   # PagerDuty's own example: a grouping, not an environment
+    ("", "production", "critical"),
+])
+def test_pagerduty_group_is_the_environment_only_when_it_names_one(ingest, api, clock, group, environment, severity):
+    event = fixture_json("pagerduty_trigger.json")
+    event["payload"]["group"] = group
+    assert pd(ingest, event).status_code == 202
+    [incident] = api.get("/incidents").get_json()["incidents"]
+    assert (incident["environment"], incident["severity"]) == (environment, severity)
+
+
 def test_pagerduty_trigger_without_dedup_key_gets_one(ingest, clock):
     event = fixture_json("pagerduty_trigger.json")
     del event["dedup_key"]

@@ -23,11 +23,17 @@ def environment_for(alert: Alert, cfg: Config) -> str:
             return name
     raw = _norm(alert.environment)
     if raw:
-        for name, env in cfg.environments.items():
-            if raw == name.lower() or raw in {_norm(a) for a in env.aliases}:
-                return name
-        return raw  # an environment the config does not know keeps the source's name
-    return cfg.default_environment
+        return _known(raw, cfg) or raw  # an environment the config does not know keeps the source's name
+    # PagerDuty's payload.group is any grouping ("prod-datapipe"): an environment only when it names one
+    return _known(_norm(alert.tags.get("group", "")), cfg) or cfg.default_environment
+
+
+def _known(raw: str, cfg: Config) -> str:
+    """Return the configured environment `raw` names (its name or an alias), else ''."""
+    for name, env in cfg.environments.items():
+        if raw and (raw == name.lower() or raw in {_norm(a) for a in env.aliases}):
+            return name
+    return ""
 
 
 def service_for(alert: Alert, cfg: Config) -> str:

@@ -95,7 +95,7 @@ def parse(req: InboundRequest, routing_keys: dict[str, str] | None = None) -> li
         title=text(payload.get("summary")) or f"PagerDuty event {dedup}",
         message=text(payload.get("summary")) + (f"\n{json.dumps(details, ensure_ascii=False)}" if details else ""),
         level=text(payload.get("severity")).lower(), level_table="pagerduty", project=service,
-        environment=text(payload.get("group")) if text(payload.get("group")) in ("production", "staging") else "",
+        tags={"group": text(payload.get("group"))} if text(payload.get("group")) else {},  # rules/mapping.py
         location=text(payload.get("component")) or text(payload.get("source")), links=links,
         occurred_at=timestamp(payload.get("timestamp")), actor=client,
         detail=f"{action} from {client}", extra={"pd_dedup_key": dedup},
