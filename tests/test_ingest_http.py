@@ -156,7 +156,7 @@ def test_body_of_exactly_one_mib_is_not_413(ingest):
 
 
 @pytest.mark.parametrize("method,path,allow", [
-    ("GET", "/sentry", "POST"), ("PUT", "/uptimerobot", "POST"), ("DELETE", "/sentry", "POST"),
+    ("GET", "/sentry", "POST"), ("PUT", "/uptimerobot", "POST, GET"), ("DELETE", "/sentry", "POST"),
     ("POST", "/", "GET, HEAD"), ("PATCH", "/", "GET, HEAD"),
 ])
 def test_wrong_method_is_405_and_changes_nothing(ingest, firestore, method, path, allow):
@@ -205,6 +205,20 @@ def test_uptimerobot_body_without_a_json_content_type_is_still_read(ingest):
     assert r.get_json()["status"] == "created"
     r = ingest.post("/uptimerobot?token=test-ingest-token", data=b"monitorID=78&alertType=1")
     assert r.get_json()["status"] == "created"
+
+
+def test_an_uptimerobot_contact_without_a_post_value_calls_with_get_and_its_query_is_read(ingest, api, firestore):
+    query = "?token=test-ingest-token&monitorID=91&monitorURL=https%3A%2F%2Fpetties.world&alertType=1" \
+            "&alertDetails=Connection%20Timeout&alertFriendlyDuration=*alertFriendlyDuration*"
+    r = ingest.get("/uptimerobot" + query)
+    assert (r.status_code, r.get_json()["status"]) == (200, "created")
+    incident = api.get(f"/incidents/{r.get_json()['incident']}").get_json()
+    assert (incident["service"], incident["title"]) == ("petties-web", "https://petties.world is down: Connection Timeout")
+    assert ingest.get("/uptimerobot" + query.replace("alertType=1", "alertType=2")).get_json()["status"] == "resolved"
+    before = dump_firestore(firestore)
+    assert ingest.get("/uptimerobot?monitorID=91&alertType=1").status_code == 401   # no token: nothing stored
+    assert ingest.get("/uptimerobot?token=test-ingest-token").status_code == 400   # no fields
+    assert dump_firestore(firestore) == before
 
 
 def test_an_uptimerobot_monitor_is_the_teams_service_by_its_url_else_shown_by_its_friendly_name(ingest, api):

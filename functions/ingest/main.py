@@ -2,7 +2,7 @@
 
 GET  /ingest/                 the sources it accepts (liveness)
 GET  /ingest/health           the alerting system's own health: 503 when the sweep stalls or notifications wait
-POST /ingest/<source>         one webhook delivery; answers {"incident", "status"}
+POST /ingest/<source>         one webhook delivery; answers {"incident", "status"} (UptimeRobot: GET too)
 """
 import functions_framework
 

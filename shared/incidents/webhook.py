@@ -25,6 +25,11 @@ def listing() -> dict:
                         for name, module in REGISTRY.items()]}
 
 
+def methods(path: str) -> tuple[str, ...]:
+    """The methods a source's deliveries come with (POST, unless the source says otherwise)."""
+    return getattr(REGISTRY.get(path.strip("/").split("/")[0]), "METHODS", ("POST",))
+
+
 def claim_for(source: str, delivery: str, index: int = 0) -> str:
     """Return the claim of the index-th alert of one delivery (or one event) of a source."""
     return f"{source}-{hashlib.sha256(delivery.encode()).hexdigest()[:32]}-{index}"

@@ -21,6 +21,8 @@ from shared.sources.common import MAX_INTEGER, InboundRequest, check_token, inte
 
 NAME = "uptimerobot"
 AUTH = "?token=INGEST_TOKEN"
+# a contact with no POST value calls the URL (its query string carrying the *variables*) with GET
+METHODS = ("POST", "GET")
 
 ALERT_TYPES = {"1": "down", "2": "up", "3": "ssl_expiry", "down": "down", "up": "up",
                "sslexpiry": "ssl_expiry", "ssl": "ssl_expiry", "sslexpiration": "ssl_expiry"}

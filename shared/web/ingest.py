@@ -10,7 +10,8 @@ FIRESTORE_DEADLINE = 0.8  # Sentry gives a webhook 1 s: when Firestore cannot be
 
 
 def serve(request) -> tuple:
-    """GET / (the sources), GET /health (the system's health), POST /<source> (one delivery)."""
+    """GET / (the sources), GET /health (the system's health), POST /<source> (one delivery; GET too for a
+    source that sends its fields in the query string)."""
     path = request.path.strip("/")
 
     def handle():
@@ -20,7 +21,7 @@ def serve(request) -> tuple:
         if path == "health":
             http.allow(request.method, "GET", "HEAD")
             return http.json_response(*health.check(http.now()))
-        http.allow(request.method, "POST")
+        http.allow(request.method, *webhook.methods(path))
         body = http.read_body(request)
         return http.json_response(*webhook.handle(path, http.inbound(request, body), http.now()))
 
