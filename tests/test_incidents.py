@@ -109,6 +109,23 @@ def test_assigned_ignored_and_unresolved_are_recorded(ingest, api):
         ("reopened", "Sentry")]
 
 
+def test_an_ignored_issue_counts_its_events_silently_until_sentry_unresolves_it(ingest, api, firestore):
+    incident = post_sentry(ingest, fixture_bytes("sentry_issue_created.json"), "issue")["incident"]
+    post_sentry(ingest, fixture_bytes("sentry_issue_ignored.json"), "issue")
+    told = {d.id for d in firestore.collection("outbox").stream()}
+    for _ in range(12):   # Sentry sends error.created for every event, whatever the issue's status
+        assert post_sentry(ingest, fixture_bytes("sentry_error_created.json"), "error")["status"] == "duplicate"
+    got = api.get(f"/incidents/{incident}").get_json()
+    # 13 events in a minute would raise it (error-rate) and pass the 10th-occurrence milestone: not while ignored
+    assert (got["status"], got["occurrences"], got["severity"]) == ("ignored", 13, "medium")
+    assert {d.id for d in firestore.collection("outbox").stream()} == told
+    post_sentry(ingest, fixture_bytes("sentry_issue_unresolved.json"), "issue")
+    post_sentry(ingest, fixture_bytes("sentry_error_created.json"), "error")
+    got = api.get(f"/incidents/{incident}").get_json()
+    assert (got["status"], got["severity"]) == ("open", "high")   # heard again, and told
+    assert f"{incident}:severity-high:discord" in {d.id for d in firestore.collection("outbox").stream()}
+
+
 def test_severity_rises_with_users_and_never_falls(ingest, api):
     incident = post_sentry(ingest, issue_payload(userCount=3), "issue")["incident"]
     assert api.get(f"/incidents/{incident}").get_json()["severity"] == "medium"

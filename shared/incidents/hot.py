@@ -146,6 +146,14 @@ class HotKeys:
             done.update(new)
             return new
 
+    def try_again(self, key_doc: str) -> None:
+        """Forget the rises and milestones this process tried on a key (while it was muted: they were passed over)."""
+        with self._lock:
+            state = self._keys.get(key_doc)
+            if state is not None:
+                state.milestones.clear()
+                state.ranks.clear()
+
     def forget(self, key_doc: str) -> None:
         """Forget a key whose shards are gone (its incident closed); its next duplicate learns anew."""
         with self._lock:

@@ -116,12 +116,15 @@ def _apply(alert: Alert, cfg: Config, now: datetime, claim: str | None, key_doc:
         if key.status == Status.IGNORED.value or not active:
             return Outcome(key.incident_id, "duplicate")
         alerts.change_status(key.incident_id, key_doc, Status.IGNORED.value, {"next_check_at": None},
-                            _entry(now, alert.actor, "ignored", alert.detail), claim, now, close=False)
+                            _entry(now, alert.actor, "ignored", alert.detail), claim, now, close=False,
+                            live_fields={"muted": 1})   # its events still count, silently (_evaluate)
         return Outcome(key.incident_id, "updated")
     if alert.action is Action.REOPEN:
         if key.status == Status.IGNORED.value and active:
             alerts.change_status(key.incident_id, key_doc, Status.OPEN.value, {"next_check_at": now},
-                                _entry(now, alert.actor, "reopened", alert.detail), claim, now, close=False)
+                                _entry(now, alert.actor, "reopened", alert.detail), claim, now, close=False,
+                                live_fields={"muted": 0})
+            KEYS.try_again(key_doc)   # a hot key's rises and milestones this process passed over while muted
             return Outcome(key.incident_id, "updated")
         if active:
             return Outcome(key.incident_id, "duplicate")
@@ -251,14 +254,15 @@ def _evaluate(alert: Alert, cfg: Config, now: datetime, key_doc: str, counted: a
     verdict = classify(Facts(alert, service, environment, counted.occurrences, counted.users, minutes_open), cfg)
     events: list[tuple] = []
     records: list[dict] = []
-    rises = verdict.severity > counted.severity_rank and not counted.pinned_rank
+    # ignored at its source (Sentry's archive): the events it still sends count, but nobody is told of them
+    rises = verdict.severity > counted.severity_rank and not counted.pinned_rank and not counted.muted
     if rises and counted.shards:  # confirm on live/{key}: one read, once per rank in this process
         rises = False
         live = alerts.live_counters(key_doc) if KEYS.first_time(key_doc, "rank", [int(verdict.severity)]) else None
         if live and live.get("generation") == counted.generation:
             counted = replace(counted, severity_rank=int(live.get("severity_rank", 0)),
-                              pinned_rank=int(live.get("pinned_rank") or 0))
-            rises = verdict.severity > counted.severity_rank and not counted.pinned_rank
+                              pinned_rank=int(live.get("pinned_rank") or 0), muted=bool(live.get("muted")))
+            rises = verdict.severity > counted.severity_rank and not counted.pinned_rank and not counted.muted
     if rises:
         was = Severity(counted.severity_rank).label
         # this alert may have arrived before the one that opened the incident won the race to store it
@@ -271,11 +275,15 @@ def _evaluate(alert: Alert, cfg: Config, now: datetime, key_doc: str, counted: a
                                 entry, at, outbox=raise_records, due=due):
             events.append(("raised", verdict.severity.label))
             records += raise_records
-    if not counted.shards:  # exactly one writer sees each count
+    if counted.muted:
+        reached = []
+    elif not counted.shards:  # exactly one writer sees each count
         reached = [counted.occurrences] if counted.occurrences in cfg.notifications.milestones else []
     else:
         reached = KEYS.first_time(key_doc, "milestone",
                                   hot.milestones_reached(cfg.notifications.milestones, counted.occurrences, ()))
+        if reached and (alerts.live_counters(key_doc) or {}).get("muted"):  # a shard does not know: one read
+            reached = []   # (at most once a milestone in this process)
     for count in reached:
         milestone = plan.on_milestone(incident_id, count, environment, now, cfg)
         created = [r for r, new in zip(milestone, outbox.enqueue(milestone), strict=True) if new]

@@ -123,6 +123,7 @@ class Occurrence:
     severity_rank: int
     users: int
     pinned_rank: int = 0      # the team lead's pin (0: none); automatic rises leave a pinned incident alone
+    muted: bool = False       # ignored at its source (Sentry's archive): counted, but no rise and no milestone
     shards: int = 0           # the key's counters are spread over this many shards (store/shards.py); then
     # `occurrences` and `users` are live/{key}'s own, a part of the key's
 
@@ -133,12 +134,12 @@ def count_occurrence(key_doc: str, fields: dict, users: int | None, claim: str |
     transforms = {"occurrences": firestore.Increment(1), "users_affected": firestore.Maximum(users or 0),
                   "severity_rank": firestore.Maximum(0), "generation": firestore.Maximum(0),
                   "id_length": firestore.Maximum(0), "opened_epoch": firestore.Maximum(0),
-                  "pinned_rank": firestore.Maximum(0), "shards": firestore.Maximum(0)}
+                  "pinned_rank": firestore.Maximum(0), "shards": firestore.Maximum(0), "muted": firestore.Maximum(0)}
     values = counted(doc_ref(LIVE, key_doc), fields, transforms, claim, now)
     return Occurrence(generation=int(values["generation"]), id_length=int(values["id_length"]),
                       occurrences=int(values["occurrences"]), opened_epoch=float(values["opened_epoch"]),
                       severity_rank=int(values["severity_rank"]), users=int(values["users_affected"]),
-                      pinned_rank=int(values["pinned_rank"]), shards=int(values["shards"]))
+                      pinned_rank=int(values["pinned_rank"]), muted=bool(values["muted"]), shards=int(values["shards"]))
 
 
 def raise_severity(incident_id: str, key_doc: str, rank: int, label: str, reason: str, entry: dict,
@@ -163,7 +164,7 @@ def raise_severity(incident_id: str, key_doc: str, rank: int, label: str, reason
 # ---------------------------------------------------------------- status changes
 
 def change_status(incident_id: str, key_doc: str, status: str, fields: dict, entry: dict, claim: str | None,
-                  now: datetime, close: bool, outbox: list[dict] = ()) -> None:
+                  now: datetime, close: bool, outbox: list[dict] = (), live_fields: dict | None = None) -> None:
     """Move the active incident of a dedup key to a new status, in a transaction.
 
     A human-rate change, so a transaction is right here: it locks live/{key}, so the occurrences counted
@@ -194,6 +195,8 @@ def change_status(incident_id: str, key_doc: str, status: str, fields: dict, ent
             update.update({"next_check_at": None, "ttr_seconds": (now - incident["created_at"]).total_seconds()})
             if incident.get("resolve_by"):
                 update["sla_resolution_met"] = now <= incident["resolve_by"]
+        elif live_fields:
+            tx.update(live_ref, live_fields)
         tx.update(incident_ref, update)
         tx.update(key_ref, {"status": status})
 
