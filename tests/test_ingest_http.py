@@ -172,11 +172,12 @@ def test_unknown_source_is_404(ingest):
     assert "known: sentry, sentry-legacy, uptimerobot, alertmanager, grafana, pagerduty" in r.get_json()["error"]
 
 
-def test_installation_webhook_is_acknowledged_and_ignored(ingest, firestore):
+@pytest.mark.parametrize("resource", ["installation", "comment", "seer", "preprod_artifact"])
+def test_sentry_resources_that_are_no_alert_are_acknowledged_and_ignored(ingest, firestore, resource):
     body = json.dumps({"action": "created", "data": {"installation": {"uuid": "abc"}},
                        "installation": {"uuid": "abc"}}).encode()
-    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, "installation"))
-    assert r.get_json() == {"incident": None, "status": "ignored"}
+    r = ingest.post("/sentry", data=body, headers=sentry_headers(body, resource))
+    assert (r.status_code, r.get_json()) == (200, {"incident": None, "status": "ignored"})
     assert dump_firestore(firestore) == {}
 
 

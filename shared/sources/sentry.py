@@ -34,7 +34,9 @@ ISSUE_ACTIONS = {
 }
 METRIC_ACTIONS = {"critical": Action.TRIGGER, "warning": Action.TRIGGER, "open": Action.TRIGGER,
                   "resolved": Action.RESOLVE}
-IGNORED_RESOURCES = {"installation", "comment", "seer", "size_analysis"}
+# acknowledged and not stored: an app install, comments, Seer's analyses, mobile build size reports (the docs call
+# that resource preprod_artifact; older code size_analysis)
+IGNORED_RESOURCES = {"installation", "comment", "seer", "size_analysis", "preprod_artifact"}
 EVENT_RESOURCES = {"event_alert": "event", "error": "error"}
 
 
