@@ -88,6 +88,23 @@ def test_grafana_signed_firing_then_resolved(ingest, api, clock):
     assert [o["status"] for o in r.get_json()["incidents"]] == ["resolved", "resolved"]
 
 
+@pytest.mark.parametrize(("alertname", "title"), [
+    ("DatasourceError", "Query error: tg_api_5xx_spike"),
+    ("DatasourceNoData", "No data: tg_api_5xx_spike"),
+    ("HighErrorRate", "5xx responses on POST /api/v1/digests"),   # a rule that fired: its own summary
+])
+def test_grafana_says_a_rule_could_not_be_evaluated_instead_of_its_summary(ingest, api, clock, alertname, title):
+    # Grafana sends these under the rule's own labels and annotations (shape of a real DatasourceError delivery)
+    alert = {"status": "firing", "labels": {"alertname": alertname, "datasource_uid": "prometheus", "ref_id": "A",
+                                            "rulename": "tg_api_5xx_spike", "severity": "warning"},
+             "annotations": {"summary": "5xx responses on POST /api/v1/digests"}, "startsAt": "2026-06-02T17:15:30Z",
+             "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "b5a3e0633aff0a2f", "values": None, "valueString": ""}
+    body = json.dumps({"receiver": "webhook", "status": "firing", "orgId": 1, "version": "1", "groupKey": "{}:{}",
+                       "truncatedAlerts": 0, "alerts": [alert]}).encode()
+    r = ingest.post("/grafana", data=body, headers={**JSON, "X-Grafana-Alerting-Signature": grafana_signature(body)})
+    assert api.get(f"/incidents/{r.get_json()['incident']}").get_json()["title"] == title
+
+
 @pytest.mark.parametrize("headers,query", [
     ({}, ""),
     ({"X-Grafana-Alerting-Signature": "0" * 64}, ""),

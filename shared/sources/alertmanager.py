@@ -25,6 +25,9 @@ from shared.sources.common import InboundRequest, check_token, integer, obj, tag
 NAME = "alertmanager"
 AUTH = "?token=INGEST_TOKEN (or Authorization: Bearer in http_config)"
 STATUSES = {"firing": Action.TRIGGER, "resolved": Action.RESOLVE}
+# what Grafana sends, under the rule's own labels and annotations, when a rule's query fails or returns no data
+# (alertname DatasourceError / DatasourceNoData, the rule's title in the label rulename)
+GRAFANA_STATE_ALERTS = {"DatasourceError": "Query error", "DatasourceNoData": "No data"}
 
 
 def authenticate(req: InboundRequest, settings: Settings) -> None:
@@ -70,6 +73,8 @@ def parse_group(payload: dict, source: str, one_incident_per: str) -> list[Alert
         where = labels.get("instance") or labels.get("host") or labels.get("zone") or ""
         summary = annotations.get("summary") or annotations.get("message") or ""
         title = summary or f"{name}{f' on {where}' if where else ''}"
+        if name in GRAFANA_STATE_ALERTS:   # the rule could not be evaluated: its own summary would say it fired
+            title = f"{GRAFANA_STATE_ALERTS[name]}: {labels.get('rulename') or summary or name}"
         links = {k: v for k, v in (("source", text(item.get("generatorURL"))),
                                    ("dashboard", text(item.get("dashboardURL"))),
                                    ("panel", text(item.get("panelURL"))),
