@@ -1,6 +1,6 @@
 """The team file's schema: every key, its type and its checks, with Config at the top.
 
-Plain immutable dataclasses (shared/frozen.py): pydantic validates a team file against them (loading.py), and a
+Plain immutable dataclasses (config/frozen.py): pydantic validates a team file against them (loading.py), and a
 function that starts from the deploy's checked form builds them without pydantic (checked.py). A key's checks
 ride on its type (units.Check); checks across keys are in __post_init__, which runs either way.
 """

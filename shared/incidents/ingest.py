@@ -240,6 +240,12 @@ def _occurrence(alert: Alert, cfg: Config, now: datetime, claim: str | None, key
     return _evaluate(alert, cfg, now, key_doc, counted)
 
 
+def _rises(severity: Severity, counted: alerts.Occurrence) -> bool:
+    """Whether a duplicate raises its incident to `severity`: not when a person pinned it, nor while it is ignored at
+    its source (Sentry's archive), whose events it still counts, silently."""
+    return severity > counted.severity_rank and not counted.pinned_rank and not counted.muted
+
+
 def _evaluate(alert: Alert, cfg: Config, now: datetime, key_doc: str, counted: alerts.Occurrence) -> Outcome:
     """Apply the severity rules and milestones to a counted duplicate.
 
@@ -254,15 +260,14 @@ def _evaluate(alert: Alert, cfg: Config, now: datetime, key_doc: str, counted: a
     verdict = classify(Facts(alert, service, environment, counted.occurrences, counted.users, minutes_open), cfg)
     events: list[tuple] = []
     records: list[dict] = []
-    # ignored at its source (Sentry's archive): the events it still sends count, but nobody is told of them
-    rises = verdict.severity > counted.severity_rank and not counted.pinned_rank and not counted.muted
+    rises = _rises(verdict.severity, counted)
     if rises and counted.shards:  # confirm on live/{key}: one read, once per rank in this process
         rises = False
         live = alerts.live_counters(key_doc) if KEYS.first_time(key_doc, "rank", [int(verdict.severity)]) else None
         if live and live.get("generation") == counted.generation:
             counted = replace(counted, severity_rank=int(live.get("severity_rank", 0)),
                               pinned_rank=int(live.get("pinned_rank") or 0), muted=bool(live.get("muted")))
-            rises = verdict.severity > counted.severity_rank and not counted.pinned_rank and not counted.muted
+            rises = _rises(verdict.severity, counted)
     if rises:
         was = Severity(counted.severity_rank).label
         # this alert may have arrived before the one that opened the incident won the race to store it

@@ -25,9 +25,15 @@ def listing() -> dict:
                         for name, module in REGISTRY.items()]}
 
 
+def _source(path: str) -> tuple[str, object | None]:
+    """The source a path names (its first segment), and its module when it is a known one."""
+    name = path.strip("/").split("/")[0]
+    return name, REGISTRY.get(name)
+
+
 def methods(path: str) -> tuple[str, ...]:
     """The methods a source's deliveries come with (POST, unless the source says otherwise)."""
-    return getattr(REGISTRY.get(path.strip("/").split("/")[0]), "METHODS", ("POST",))
+    return getattr(_source(path)[1], "METHODS", ("POST",))
 
 
 def claim_for(source: str, delivery: str, index: int = 0) -> str:
@@ -37,8 +43,7 @@ def claim_for(source: str, delivery: str, index: int = 0) -> str:
 
 def handle(path: str, req: InboundRequest, now: datetime) -> tuple[dict, int]:
     """Store what one webhook delivery says; return the JSON answer and its status code."""
-    name = path.strip("/").split("/")[0]
-    source = REGISTRY.get(name)
+    name, source = _source(path)
     if source is None:
         raise NotFound(f"unknown source {name[:40]!r}; known: {', '.join(REGISTRY)}")
     source.authenticate(req, settings())
